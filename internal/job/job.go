@@ -1,0 +1,103 @@
+// Package job defines a bumpserve job: its states, the transitions between
+// them, and the small value types (progress, resources, limits) that travel
+// with it between the store, the queue, the executors and the HTTP API.
+package job
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// State is where a job is in its life.
+type State string
+
+// The job states. PENDING and ACTIVE are live; the rest are terminal and final.
+const (
+	Pending  State = "PENDING"
+	Active   State = "ACTIVE"
+	Complete State = "COMPLETE"
+	Error    State = "ERROR"
+	Cancel   State = "CANCEL"
+)
+
+// States lists every state in life order, for validation and reports.
+var States = []State{Pending, Active, Complete, Error, Cancel}
+
+// Terminal reports whether no transition leaves s.
+func (s State) Terminal() bool { return s == Complete || s == Error || s == Cancel }
+
+// Valid reports whether s is one of the known states.
+func (s State) Valid() bool {
+	for _, v := range States {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseState accepts a state name in any letter case.
+func ParseState(s string) (State, error) {
+	st := State(upper(s))
+	if !st.Valid() {
+		return "", fmt.Errorf("unknown state %q (accepted: PENDING, ACTIVE, COMPLETE, ERROR, CANCEL)", s)
+	}
+	return st, nil
+}
+
+func upper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
+}
+
+// ReasonLost is the reason of a job whose executors kept disappearing.
+const ReasonLost = "lost"
+
+// Job is one submitted piece of work and everything known about it.
+type Job struct {
+	ID              int64           `json:"id"`
+	Name            string          `json:"name"`
+	Owner           string          `json:"owner"`
+	Service         string          `json:"service"`
+	Spec            json.RawMessage `json:"spec,omitempty"`
+	CPUs            int             `json:"cpus"`
+	Priority        int             `json:"priority"`
+	State           State           `json:"state"`
+	Reason          string          `json:"reason"`
+	Attempt         int             `json:"attempt"`
+	MaxAttempts     int             `json:"max_attempts"`
+	Worker          string          `json:"worker"`
+	CancelRequested bool            `json:"cancel_requested"`
+	Progress        *Progress       `json:"progress,omitempty"`
+	Result          json.RawMessage `json:"-"`
+	Protections     []string        `json:"protections,omitempty"`
+	Submitted       time.Time       `json:"submitted"`
+	Started         *time.Time      `json:"started"`
+	Finished        *time.Time      `json:"finished"`
+	// Lease is held by the executor running the job; never shown to users.
+	Lease *Lease `json:"-"`
+}
+
+// Lease is an executor's time-limited claim on an ACTIVE job. The token
+// proves which claim a heartbeat or result belongs to, so a result from an
+// expired claim can be refused.
+type Lease struct {
+	Holder  string
+	Token   string
+	Expires time.Time
+}
+
+// Progress is what a running job last said about itself.
+type Progress struct {
+	Step    int                `json:"step"`
+	Cost    *float64           `json:"cost,omitempty"`
+	Params  map[string]float64 `json:"params,omitempty"`
+	Message string             `json:"message,omitempty"`
+	Updated time.Time          `json:"updated"`
+}

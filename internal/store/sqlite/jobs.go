@@ -1,0 +1,318 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/store"
+)
+
+// CreateJob implements store.JobStore.
+func (s *Store) CreateJob(ctx context.Context, p *store.CreateJobParams, prepare func(id int64) error) (*job.Job, error) {
+	spec := p.Spec
+	if len(spec) == 0 {
+		spec = json.RawMessage("{}")
+	}
+	var j *job.Job
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		j, err = scanJob(tx.QueryRowContext(ctx, `INSERT INTO jobs
+			(owner, name, service, spec, cpus, priority, state, max_attempts, submitted)
+			VALUES (?, ?, ?, ?, ?, ?, 'PENDING', ?, ?) RETURNING `+jobColumns,
+			p.Owner, p.Name, p.Service, string(spec), max(p.CPUs, 1), p.Priority, max(p.MaxAttempts, 1), nanos(p.Now)))
+		if err != nil {
+			return err
+		}
+		if prepare != nil {
+			return prepare(j.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create job: %w", err)
+	}
+	return j, nil
+}
+
+// GetJob implements store.JobStore.
+func (s *Store) GetJob(ctx context.Context, id int64) (*job.Job, error) {
+	j, err := scanJob(s.r.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	return j, err
+}
+
+// ListJobs implements store.JobStore.
+func (s *Store) ListJobs(ctx context.Context, p *store.ListJobsParams) ([]*job.Job, error) {
+	var where []string
+	var args []any
+	if p.Owner != "" {
+		where, args = append(where, "owner = ?"), append(args, p.Owner)
+	}
+	if p.State != "" {
+		where, args = append(where, "state = ?"), append(args, string(p.State))
+	}
+	if p.Service != "" {
+		where, args = append(where, "service = ?"), append(args, p.Service)
+	}
+	if p.BeforeID > 0 {
+		where, args = append(where, "id < ?"), append(args, p.BeforeID)
+	}
+	q := `SELECT ` + jobColumns + ` FROM jobs`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := p.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	q += " ORDER BY id DESC LIMIT ?"
+	rows, err := s.r.QueryContext(ctx, q, append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	return scanJobs(rows)
+}
+
+// CountJobs implements store.JobStore.
+func (s *Store) CountJobs(ctx context.Context, owner string) (map[job.State]int, error) {
+	q, args := `SELECT state, count(*) FROM jobs GROUP BY state`, []any{}
+	if owner != "" {
+		q, args = `SELECT state, count(*) FROM jobs WHERE owner = ? GROUP BY state`, []any{owner}
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("count jobs: %w", err)
+	}
+	defer rows.Close()
+	out := map[job.State]int{}
+	for rows.Next() {
+		var st job.State
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, err
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
+}
+
+// claimScan bounds how many pending jobs one claim looks at to fill its
+// free CPUs; jobs too wide for the free CPUs are skipped, not waited for.
+const claimScan = 256
+
+// ClaimJobs implements store.JobStore.
+func (s *Store) ClaimJobs(ctx context.Context, p *store.ClaimParams) ([]*job.Job, error) {
+	if p.Max <= 0 || p.FreeCPUs <= 0 {
+		return nil, nil
+	}
+	var claimed []*job.Job
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		q := `SELECT id, cpus FROM jobs WHERE state = 'PENDING' AND cpus <= ?`
+		args := []any{p.FreeCPUs}
+		if len(p.Services) > 0 {
+			q += ` AND service IN (?` + strings.Repeat(",?", len(p.Services)-1) + `)`
+			for _, svc := range p.Services {
+				args = append(args, svc)
+			}
+		}
+		q += ` ORDER BY priority DESC, id LIMIT ?`
+		rows, err := tx.QueryContext(ctx, q, append(args, claimScan)...)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		free := p.FreeCPUs
+		for rows.Next() && len(ids) < p.Max {
+			var id int64
+			var cpus int
+			if err := rows.Scan(&id, &cpus); err != nil {
+				rows.Close()
+				return err
+			}
+			if cpus <= free {
+				ids = append(ids, id)
+				free -= cpus
+			}
+		}
+		rows.Close()
+		for _, id := range ids {
+			j, err := scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET state = 'ACTIVE', worker = ?,
+				lease_token = ?, lease_expires = ?, started = ?, progress = NULL, cancel_requested = 0
+				WHERE id = ? RETURNING `+jobColumns,
+				p.Worker, newToken(), nanos(p.Now.Add(p.Lease)), nanos(p.Now), id))
+			if err != nil {
+				return err
+			}
+			claimed = append(claimed, j)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	return claimed, nil
+}
+
+func newToken() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Heartbeat implements store.JobStore.
+func (s *Store) Heartbeat(ctx context.Context, p *store.HeartbeatParams) (bool, error) {
+	q := `UPDATE jobs SET lease_expires = ? WHERE id = ? AND state = 'ACTIVE' AND lease_token = ? RETURNING cancel_requested`
+	args := []any{nanos(p.Now.Add(p.Lease)), p.ID, p.Token}
+	if p.Progress != nil {
+		b, err := json.Marshal(p.Progress)
+		if err != nil {
+			return false, fmt.Errorf("heartbeat: progress: %w", err)
+		}
+		q = `UPDATE jobs SET lease_expires = ?, progress = ? WHERE id = ? AND state = 'ACTIVE' AND lease_token = ? RETURNING cancel_requested`
+		args = []any{args[0], string(b), p.ID, p.Token}
+	}
+	var cancel int
+	err := s.w.QueryRowContext(ctx, q, args...).Scan(&cancel)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, store.ErrLeaseLost
+	}
+	if err != nil {
+		return false, fmt.Errorf("heartbeat: %w", err)
+	}
+	return cancel != 0, nil
+}
+
+// FinishJob implements store.JobStore.
+func (s *Store) FinishJob(ctx context.Context, p *store.FinishParams) (*job.Job, error) {
+	if !p.State.Terminal() {
+		return nil, fmt.Errorf("finish job: %s is not a terminal state", p.State)
+	}
+	j, err := scanJob(s.w.QueryRowContext(ctx, `UPDATE jobs SET state = ?, reason = ?, result = ?,
+		protections = ?, finished = ?, lease_token = NULL, lease_expires = NULL
+		WHERE id = ? AND state = 'ACTIVE' AND lease_token = ? RETURNING `+jobColumns,
+		string(p.State), p.Reason, nullString(p.Result), strings.Join(p.Protections, ","), nanos(p.Now), p.ID, p.Token))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrLeaseLost
+	}
+	if err != nil {
+		return nil, fmt.Errorf("finish job: %w", err)
+	}
+	return j, nil
+}
+
+// ReleaseJob implements store.JobStore.
+func (s *Store) ReleaseJob(ctx context.Context, id int64, token string, now time.Time) (*job.Job, error) {
+	j, err := scanJob(s.w.QueryRowContext(ctx, `UPDATE jobs SET state = 'PENDING', lease_token = NULL,
+		lease_expires = NULL, started = NULL WHERE id = ? AND state = 'ACTIVE' AND lease_token = ? RETURNING `+jobColumns,
+		id, token))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrLeaseLost
+	}
+	if err != nil {
+		return nil, fmt.Errorf("release job: %w", err)
+	}
+	return j, nil
+}
+
+// CancelJob implements store.JobStore.
+func (s *Store) CancelJob(ctx context.Context, id int64, now time.Time) (*job.Job, error) {
+	var j *job.Job
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		j, err = scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET
+			state = CASE state WHEN 'PENDING' THEN 'CANCEL' ELSE state END,
+			finished = CASE state WHEN 'PENDING' THEN ? ELSE finished END,
+			reason = CASE state WHEN 'PENDING' THEN 'cancelled before it started' ELSE reason END,
+			cancel_requested = 1
+			WHERE id = ? AND state IN ('PENDING', 'ACTIVE') RETURNING `+jobColumns, nanos(now), id))
+		if errors.Is(err, sql.ErrNoRows) {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM jobs WHERE id = ?`, id).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				return store.ErrNotFound
+			}
+			return store.ErrFinished
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cancel job %d: %w", id, err)
+	}
+	return j, nil
+}
+
+// DeleteJob implements store.JobStore.
+func (s *Store) DeleteJob(ctx context.Context, id int64) error {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM jobs WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("delete job %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// requeue is the expiry rule shared by RequeueExpired and RequeueHolder:
+// a pending cancel ends the job in CANCEL, a job out of attempts ends in
+// ERROR "lost", any other goes back to PENDING for another attempt.
+const requeue = `UPDATE jobs SET
+	state = CASE WHEN cancel_requested = 1 THEN 'CANCEL'
+	             WHEN attempt >= max_attempts THEN 'ERROR' ELSE 'PENDING' END,
+	reason = CASE WHEN cancel_requested = 1 THEN 'cancelled; its executor stopped answering'
+	              WHEN attempt >= max_attempts THEN '` + job.ReasonLost + `' ELSE reason END,
+	finished = CASE WHEN cancel_requested = 1 OR attempt >= max_attempts THEN ? ELSE NULL END,
+	attempt = CASE WHEN cancel_requested = 1 OR attempt >= max_attempts THEN attempt ELSE attempt + 1 END,
+	started = CASE WHEN cancel_requested = 1 OR attempt >= max_attempts THEN started ELSE NULL END,
+	lease_token = NULL, lease_expires = NULL`
+
+// RequeueExpired implements store.JobStore.
+func (s *Store) RequeueExpired(ctx context.Context, now time.Time) ([]*job.Job, error) {
+	rows, err := s.w.QueryContext(ctx, requeue+` WHERE state = 'ACTIVE' AND lease_expires < ? RETURNING `+jobColumns,
+		nanos(now), nanos(now))
+	if err != nil {
+		return nil, fmt.Errorf("requeue expired: %w", err)
+	}
+	return scanJobs(rows)
+}
+
+// RequeueHolder implements store.JobStore.
+func (s *Store) RequeueHolder(ctx context.Context, holder string, now time.Time) ([]*job.Job, error) {
+	rows, err := s.w.QueryContext(ctx, requeue+` WHERE state = 'ACTIVE' AND worker = ? RETURNING `+jobColumns,
+		nanos(now), holder)
+	if err != nil {
+		return nil, fmt.Errorf("requeue %s: %w", holder, err)
+	}
+	return scanJobs(rows)
+}
+
+// NextLeaseExpiry implements store.JobStore.
+func (s *Store) NextLeaseExpiry(ctx context.Context) (time.Time, bool, error) {
+	var n sql.NullInt64
+	err := s.r.QueryRowContext(ctx, `SELECT min(lease_expires) FROM jobs WHERE state = 'ACTIVE'`).Scan(&n)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("next lease expiry: %w", err)
+	}
+	return fromNanos(n.Int64), n.Valid, nil
+}
+
+// HeldBy implements store.JobStore.
+func (s *Store) HeldBy(ctx context.Context, holder string) ([]*job.Job, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE state = 'ACTIVE' AND worker = ? ORDER BY id`, holder)
+	if err != nil {
+		return nil, fmt.Errorf("jobs held by %s: %w", holder, err)
+	}
+	return scanJobs(rows)
+}

@@ -1,0 +1,87 @@
+package sqlite
+
+import (
+	"database/sql"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/bumpserve/bumpserve/internal/job"
+)
+
+// jobColumns is the column list every job query returns, in scanJob's order.
+const jobColumns = `id, owner, name, service, spec, cpus, priority, state, reason, attempt,
+	max_attempts, worker, lease_token, lease_expires, cancel_requested, progress, result,
+	protections, submitted, started, finished`
+
+type scanner interface{ Scan(...any) error }
+
+func scanJob(row scanner) (*job.Job, error) {
+	var (
+		j                                     job.Job
+		spec                                  string
+		leaseToken, progress, result, protect sql.NullString
+		leaseExpires, started, finished       sql.NullInt64
+		submitted                             int64
+		cancel                                int
+	)
+	err := row.Scan(&j.ID, &j.Owner, &j.Name, &j.Service, &spec, &j.CPUs, &j.Priority, &j.State,
+		&j.Reason, &j.Attempt, &j.MaxAttempts, &j.Worker, &leaseToken, &leaseExpires, &cancel,
+		&progress, &result, &protect, &submitted, &started, &finished)
+	if err != nil {
+		return nil, err
+	}
+	j.Spec = json.RawMessage(spec)
+	j.CancelRequested = cancel != 0
+	j.Submitted = fromNanos(submitted)
+	j.Started = optTime(started)
+	j.Finished = optTime(finished)
+	if leaseToken.Valid && j.State == job.Active {
+		j.Lease = &job.Lease{Holder: j.Worker, Token: leaseToken.String, Expires: fromNanos(leaseExpires.Int64)}
+	}
+	if progress.Valid && progress.String != "" {
+		var p job.Progress
+		if json.Unmarshal([]byte(progress.String), &p) == nil {
+			j.Progress = &p
+		}
+	}
+	if result.Valid {
+		j.Result = json.RawMessage(result.String)
+	}
+	if protect.Valid && protect.String != "" {
+		j.Protections = strings.Split(protect.String, ",")
+	}
+	return &j, nil
+}
+
+func scanJobs(rows *sql.Rows) ([]*job.Job, error) {
+	defer rows.Close()
+	var out []*job.Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+func nanos(t time.Time) int64 { return t.UnixNano() }
+
+func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+func optTime(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromNanos(n.Int64)
+	return &t
+}
+
+func nullString(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return string(b)
+}

@@ -1,0 +1,125 @@
+// Package store is the seam between bumpserve and its database. The Store
+// interface has one method per operation; each engine (sqlite, later
+// postgres) is its own package, and every engine must pass the shared
+// conformance suite in storetest. Every job transition is one transaction.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/bumpserve/bumpserve/internal/job"
+)
+
+// Errors every engine translates its own into.
+var (
+	// ErrNotFound: no such job, user or token.
+	ErrNotFound = errors.New("not found")
+	// ErrLeaseLost: the lease a heartbeat or result names is no longer held
+	// (expired, requeued, cancelled or finished). The caller must stop.
+	ErrLeaseLost = errors.New("lease lost")
+	// ErrFinished: the job is already in a terminal state.
+	ErrFinished = errors.New("job already finished")
+	// ErrExists: a user or token with that name exists.
+	ErrExists = errors.New("already exists")
+)
+
+// Store is everything bumpserve keeps durably.
+type Store interface {
+	JobStore
+	UserStore
+	Close() error
+}
+
+// JobStore holds jobs and runs their transitions.
+type JobStore interface {
+	// CreateJob inserts a PENDING job. prepare, if not nil, runs inside the
+	// transaction once the id is known (to move uploaded files into place);
+	// if it fails nothing is stored.
+	CreateJob(ctx context.Context, p *CreateJobParams, prepare func(id int64) error) (*job.Job, error)
+	GetJob(ctx context.Context, id int64) (*job.Job, error)
+	ListJobs(ctx context.Context, p *ListJobsParams) ([]*job.Job, error)
+	// CountJobs counts jobs per state (for metrics and quotas); owner "" means all.
+	CountJobs(ctx context.Context, owner string) (map[job.State]int, error)
+
+	// ClaimJobs moves up to p.Max PENDING jobs whose CPUs fit in p.FreeCPUs
+	// to ACTIVE under new leases held by p.Worker.
+	ClaimJobs(ctx context.Context, p *ClaimParams) ([]*job.Job, error)
+	// Heartbeat renews a lease and records progress. It returns whether a
+	// cancel was requested, or ErrLeaseLost.
+	Heartbeat(ctx context.Context, p *HeartbeatParams) (cancel bool, err error)
+	// FinishJob moves an ACTIVE job held under p.Token to a terminal state,
+	// or ErrLeaseLost.
+	FinishJob(ctx context.Context, p *FinishParams) (*job.Job, error)
+	// ReleaseJob hands an ACTIVE job back to PENDING without counting an
+	// attempt (a draining executor), or ErrLeaseLost.
+	ReleaseJob(ctx context.Context, id int64, token string, now time.Time) (*job.Job, error)
+	// CancelJob ends a PENDING job in CANCEL, or marks an ACTIVE one for its
+	// executor to stop; ErrFinished for a terminal one.
+	CancelJob(ctx context.Context, id int64, now time.Time) (*job.Job, error)
+	DeleteJob(ctx context.Context, id int64) error
+	// RequeueExpired handles every ACTIVE job whose lease ended before now:
+	// back to PENDING with attempt+1, ERROR "lost" past max attempts, or
+	// CANCEL if a cancel was pending.
+	RequeueExpired(ctx context.Context, now time.Time) ([]*job.Job, error)
+	// RequeueHolder does the same for every job held by one executor, which
+	// is known to be gone (a restarted server's own local slots).
+	RequeueHolder(ctx context.Context, holder string, now time.Time) ([]*job.Job, error)
+	// NextLeaseExpiry is the earliest lease end among ACTIVE jobs.
+	NextLeaseExpiry(ctx context.Context) (time.Time, bool, error)
+	// HeldBy lists the ACTIVE jobs one executor holds.
+	HeldBy(ctx context.Context, holder string) ([]*job.Job, error)
+}
+
+// CreateJobParams describes a new job.
+type CreateJobParams struct {
+	Owner       string
+	Name        string
+	Service     string
+	Spec        json.RawMessage
+	CPUs        int
+	Priority    int
+	MaxAttempts int
+	Now         time.Time
+}
+
+// ListJobsParams filters and pages a job listing, newest first.
+type ListJobsParams struct {
+	Owner    string // "" = every owner
+	State    job.State
+	Service  string
+	BeforeID int64 // page cursor: only ids below this; 0 = from the newest
+	Limit    int
+}
+
+// ClaimParams asks for work.
+type ClaimParams struct {
+	Worker   string   // the executor's name, recorded as the job's worker
+	Services []string // nil = any service
+	FreeCPUs int
+	Max      int
+	Lease    time.Duration
+	Now      time.Time
+}
+
+// HeartbeatParams renews a lease.
+type HeartbeatParams struct {
+	ID       int64
+	Token    string
+	Progress *job.Progress // nil = unchanged
+	Lease    time.Duration
+	Now      time.Time
+}
+
+// FinishParams ends a job.
+type FinishParams struct {
+	ID          int64
+	Token       string
+	State       job.State
+	Reason      string
+	Result      json.RawMessage
+	Protections []string
+	Now         time.Time
+}
