@@ -43,6 +43,8 @@ type JobStore interface {
 	ListJobs(ctx context.Context, p *ListJobsParams) ([]*job.Job, error)
 	// CountJobs counts jobs per state (for metrics and quotas); owner "" means all.
 	CountJobs(ctx context.Context, owner string) (map[job.State]int, error)
+	// CountQueued counts one owner's PENDING jobs (the queue quota).
+	CountQueued(ctx context.Context, owner string) (int, error)
 
 	// ClaimJobs moves up to p.Max PENDING jobs whose CPUs fit in p.FreeCPUs
 	// to ACTIVE under new leases held by p.Worker.

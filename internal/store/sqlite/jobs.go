@@ -106,6 +106,16 @@ func (s *Store) CountJobs(ctx context.Context, owner string) (map[job.State]int,
 	return out, rows.Err()
 }
 
+// CountQueued implements store.JobStore.
+func (s *Store) CountQueued(ctx context.Context, owner string) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM jobs WHERE owner = ? AND state = 'PENDING'`, owner).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count queued: %w", err)
+	}
+	return n, nil
+}
+
 // claimScan bounds how many pending jobs one claim looks at to fill its
 // free CPUs; jobs too wide for the free CPUs are skipped, not waited for.
 const claimScan = 256

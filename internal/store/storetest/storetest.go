@@ -142,6 +142,9 @@ func testJobs(t *testing.T, newStore func(t *testing.T) store.Store) {
 	if err != nil || counts[job.Pending] != 2 {
 		t.Errorf("count alice = %v, %v", counts, err)
 	}
+	if n, err := b.s.CountQueued(b.ctx, "alice"); err != nil || n != 2 {
+		t.Errorf("queued alice = %d, %v", n, err)
+	}
 
 	if err := b.s.DeleteJob(b.ctx, j.ID); err != nil {
 		t.Fatal(err)

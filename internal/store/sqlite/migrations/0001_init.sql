@@ -28,6 +28,8 @@ CREATE INDEX jobs_pending ON jobs (priority DESC, id) WHERE state = 'PENDING';
 CREATE INDEX jobs_lease ON jobs (lease_expires) WHERE state = 'ACTIVE';
 -- Listings are per owner, newest first.
 CREATE INDEX jobs_owner ON jobs (owner, id);
+-- Quotas count one owner's jobs in one state.
+CREATE INDEX jobs_owner_state ON jobs (owner, state);
 
 CREATE TABLE users (
 	name    TEXT PRIMARY KEY,

@@ -1,0 +1,164 @@
+// Package proc runs a job's child processes so that they never outlive
+// their executor: each job process leads its own process group, gets
+// SIGKILL when the executor dies (parent-death signal), and is recorded in
+// a pid file that a restarted executor sweeps.
+package proc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Record identifies a started process group across a restart of its
+// executor. The start time guards against a recycled pid.
+type Record struct {
+	PID       int    `json:"pid"`
+	StartTime uint64 `json:"start_time"` // clock ticks since boot, /proc/PID/stat field 22
+}
+
+// Run starts cmd as the leader of a new process group that dies with its
+// parent, records it in pidFile, waits for it, and kills the whole group
+// when ctx ends or cmd exits (so nothing it spawned lingers).
+func Run(ctx context.Context, cmd *exec.Cmd, pidFile string) error {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	pid := cmd.Process.Pid
+	if pidFile != "" {
+		if err := writeRecord(pidFile, pid); err != nil {
+			KillGroup(pid)
+			cmd.Wait()
+			return err
+		}
+		defer os.Remove(pidFile)
+	}
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			KillGroup(pid)
+		case <-done:
+		}
+	}()
+	err := cmd.Wait()
+	close(done)
+	KillGroup(pid) // daemons the job left in its group
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return err
+}
+
+// KillGroup sends SIGKILL to process group pgid.
+func KillGroup(pgid int) {
+	if pgid > 1 {
+		syscall.Kill(-pgid, syscall.SIGKILL)
+	}
+}
+
+func writeRecord(path string, pid int) error {
+	st, err := startTime(pid)
+	if err != nil {
+		return fmt.Errorf("record process: %w", err)
+	}
+	b, _ := json.Marshal(Record{PID: pid, StartTime: st})
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return fmt.Errorf("record process: %w", err)
+	}
+	return nil
+}
+
+// Sweep kills the process group recorded in pidFile if its leader is still
+// the process that was recorded, and removes the file. It reports whether
+// it killed anything.
+func Sweep(pidFile string) (bool, error) {
+	b, err := os.ReadFile(pidFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer os.Remove(pidFile)
+	var r Record
+	if err := json.Unmarshal(b, &r); err != nil || r.PID <= 1 {
+		return false, fmt.Errorf("sweep %s: bad record", pidFile)
+	}
+	st, err := startTime(r.PID)
+	if err != nil || st != r.StartTime {
+		// Gone, or the pid now names another process; members of the
+		// group outlived their leader only if they escaped it, and the
+		// group id is still theirs:
+		return killOrphans(r.PID), nil
+	}
+	KillGroup(r.PID)
+	return true, nil
+}
+
+// killOrphans kills a process group whose leader has exited but whose
+// members (for example daemons a job forked) remain.
+func killOrphans(pgid int) bool {
+	if err := syscall.Kill(-pgid, 0); err != nil {
+		return false
+	}
+	KillGroup(pgid)
+	return true
+}
+
+// Alive reports whether process pid exists (and is not a zombie).
+func Alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	f := statFields(string(b))
+	return len(f) > 0 && f[0] != "Z"
+}
+
+// WaitGone polls until pid is gone or the deadline passes; for tests and
+// sweeps that must confirm a kill.
+func WaitGone(pid int, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if !Alive(pid) {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return !Alive(pid)
+}
+
+func startTime(pid int) (uint64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	f := statFields(string(b))
+	if len(f) < 20 {
+		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	return strconv.ParseUint(f[19], 10, 64) // field 22 overall
+}
+
+// statFields returns the fields of /proc/PID/stat after the command name
+// (which may contain spaces and parentheses): state first.
+func statFields(s string) []string {
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return nil
+	}
+	return strings.Fields(s[i+1:])
+}

@@ -1,0 +1,84 @@
+package queue
+
+import (
+	"sync"
+
+	"github.com/bumpserve/bumpserve/internal/job"
+)
+
+// Broker fans job changes out to subscribers (the events stream, pages).
+// A subscriber holds only the latest snapshot of each job: a slow reader
+// skips intermediate progress but never misses the final state, because
+// every snapshot is the whole job.
+type Broker struct {
+	mu   sync.Mutex
+	subs map[*Subscription]struct{}
+}
+
+// Subscription receives snapshots of the jobs it watches.
+type Subscription struct {
+	b      *Broker
+	id     int64 // 0 watches every job
+	owner  string
+	mu     sync.Mutex
+	latest map[int64]*job.Job
+	order  []int64
+	ready  chan struct{}
+}
+
+// NewBroker returns an empty broker.
+func NewBroker() *Broker { return &Broker{subs: map[*Subscription]struct{}{}} }
+
+// Subscribe watches one job (id > 0) or every job of owner (id 0; owner ""
+// means all owners).
+func (b *Broker) Subscribe(id int64, owner string) *Subscription {
+	s := &Subscription{b: b, id: id, owner: owner, latest: map[int64]*job.Job{}, ready: make(chan struct{}, 1)}
+	b.mu.Lock()
+	b.subs[s] = struct{}{}
+	b.mu.Unlock()
+	return s
+}
+
+// Publish delivers a snapshot of j to its watchers without blocking.
+func (b *Broker) Publish(j *job.Job) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for s := range b.subs {
+		if (s.id != 0 && s.id != j.ID) || (s.id == 0 && s.owner != "" && s.owner != j.Owner) {
+			continue
+		}
+		s.mu.Lock()
+		if _, ok := s.latest[j.ID]; !ok {
+			s.order = append(s.order, j.ID)
+		}
+		s.latest[j.ID] = j
+		s.mu.Unlock()
+		select {
+		case s.ready <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Ready is signalled when snapshots are waiting.
+func (s *Subscription) Ready() <-chan struct{} { return s.ready }
+
+// Take returns the waiting snapshots, oldest change first.
+func (s *Subscription) Take() []*job.Job {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*job.Job, 0, len(s.order))
+	for _, id := range s.order {
+		out = append(out, s.latest[id])
+	}
+	s.order = s.order[:0]
+	clear(s.latest)
+	return out
+}
+
+// Close stops the subscription.
+func (s *Subscription) Close() {
+	s.b.mu.Lock()
+	delete(s.b.subs, s)
+	s.b.mu.Unlock()
+}

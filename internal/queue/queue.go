@@ -1,0 +1,279 @@
+// Package queue is the store-backed job queue: submission, claims under
+// leases, heartbeats that renew them and bring back cancels, results, and
+// the reaper that puts the jobs of vanished executors back in line. Every
+// executor (local slots, remote workers, Slurm) speaks to it through the
+// same few calls.
+package queue
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/store"
+)
+
+// Defaults for Config.
+const (
+	LeaseDefault       = 30 * time.Second
+	MaxAttemptsDefault = 3
+)
+
+// Config configures a Queue.
+type Config struct {
+	Store       store.JobStore
+	Lease       time.Duration    // how long a claim lasts without a heartbeat
+	MaxAttempts int              // runs a job gets before it ends "lost"
+	Now         func() time.Time // the clock; time.Now by default
+	Logger      *slog.Logger
+}
+
+// Queue coordinates jobs between the API and the executors.
+type Queue struct {
+	store       store.JobStore
+	lease       time.Duration
+	maxAttempts int
+	now         func() time.Time
+	log         *slog.Logger
+	Events      *Broker
+
+	mu      sync.Mutex
+	work    chan struct{}           // closed when new work may be claimable
+	leases  chan struct{}           // closed when a lease was granted (the reaper re-plans)
+	cancels map[int64]chan struct{} // closed when a job is cancelled or deleted
+}
+
+// New returns a Queue over cfg.Store.
+func New(cfg Config) *Queue {
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Queue{
+		store:       cfg.Store,
+		lease:       cmp.Or(cfg.Lease, LeaseDefault),
+		maxAttempts: cmp.Or(cfg.MaxAttempts, MaxAttemptsDefault),
+		now:         now,
+		log:         cmp.Or(cfg.Logger, slog.Default()).With("component", "queue"),
+		Events:      NewBroker(),
+		work:        make(chan struct{}),
+		leases:      make(chan struct{}),
+		cancels:     map[int64]chan struct{}{},
+	}
+}
+
+// Lease is how long a claim lasts without a heartbeat.
+func (q *Queue) Lease() time.Duration { return q.lease }
+
+// Now is the queue's clock.
+func (q *Queue) Now() time.Time { return q.now() }
+
+// Submission is a new job as the API has checked it.
+type Submission struct {
+	Owner, Name, Service string
+	Spec                 json.RawMessage
+	CPUs, Priority       int
+}
+
+// Submit stores a new PENDING job and wakes idle executors. prepare runs
+// inside the store transaction once the id is known.
+func (q *Queue) Submit(ctx context.Context, s Submission, prepare func(id int64) error) (*job.Job, error) {
+	j, err := q.store.CreateJob(ctx, &store.CreateJobParams{
+		Owner: s.Owner, Name: s.Name, Service: s.Service, Spec: s.Spec,
+		CPUs: s.CPUs, Priority: s.Priority, MaxAttempts: q.maxAttempts, Now: q.now(),
+	}, prepare)
+	if err != nil {
+		return nil, err
+	}
+	q.Events.Publish(j)
+	q.signal(&q.work)
+	return j, nil
+}
+
+// signal wakes everyone waiting on *ch and arms a fresh channel.
+func (q *Queue) signal(ch *chan struct{}) {
+	q.mu.Lock()
+	close(*ch)
+	*ch = make(chan struct{})
+	q.mu.Unlock()
+}
+
+// WorkSignal returns a channel closed the next time work may have become
+// claimable. Take it before claiming, so a submission between an empty
+// claim and the wait is never missed.
+func (q *Queue) WorkSignal() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.work
+}
+
+func (q *Queue) leaseSignal() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.leases
+}
+
+// ClaimRequest asks for work for an executor.
+type ClaimRequest struct {
+	Worker   string
+	Services []string
+	FreeCPUs int
+	Max      int
+}
+
+// Claim leases up to r.Max jobs fitting r.FreeCPUs, without waiting.
+func (q *Queue) Claim(ctx context.Context, r ClaimRequest) ([]*job.Job, error) {
+	js, err := q.store.ClaimJobs(ctx, &store.ClaimParams{
+		Worker: r.Worker, Services: r.Services, FreeCPUs: r.FreeCPUs, Max: r.Max, Lease: q.lease, Now: q.now(),
+	})
+	if err != nil || len(js) == 0 {
+		return nil, err
+	}
+	for _, j := range js {
+		q.Events.Publish(j)
+	}
+	q.signal(&q.leases)
+	return js, nil
+}
+
+// ClaimWait is Claim that waits, up to ctx's end, until there is work.
+func (q *Queue) ClaimWait(ctx context.Context, r ClaimRequest) ([]*job.Job, error) {
+	for {
+		wake := q.WorkSignal()
+		js, err := q.Claim(ctx, r)
+		if err != nil || len(js) > 0 {
+			return js, err
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return nil, nil
+		}
+	}
+}
+
+// Heartbeat renews a lease and records progress; it reports whether the
+// job should stop because it was cancelled, or store.ErrLeaseLost.
+func (q *Queue) Heartbeat(ctx context.Context, id int64, token string, p *job.Progress) (cancel bool, err error) {
+	if p != nil && p.Updated.IsZero() {
+		p.Updated = q.now()
+	}
+	return q.store.Heartbeat(ctx, &store.HeartbeatParams{ID: id, Token: token, Progress: p, Lease: q.lease, Now: q.now()})
+}
+
+// PublishProgress shows progress to watchers at once, between heartbeats,
+// which persist it. j is the executor's copy of the job.
+func (q *Queue) PublishProgress(j *job.Job, p *job.Progress) {
+	snap := *j
+	snap.Progress = p
+	q.Events.Publish(&snap)
+}
+
+// Result is how a run ended.
+type Result struct {
+	State       job.State
+	Reason      string
+	Result      json.RawMessage
+	Protections []string
+}
+
+// Finish records a job's end under its lease; store.ErrLeaseLost means the
+// lease had expired and the result was refused.
+func (q *Queue) Finish(ctx context.Context, id int64, token string, r Result) (*job.Job, error) {
+	j, err := q.store.FinishJob(ctx, &store.FinishParams{ID: id, Token: token, State: r.State,
+		Reason: r.Reason, Result: r.Result, Protections: r.Protections, Now: q.now()})
+	if err != nil {
+		return nil, err
+	}
+	q.dropCancel(id)
+	q.Events.Publish(j)
+	return j, nil
+}
+
+// Release hands a job back to the queue without spending an attempt.
+func (q *Queue) Release(ctx context.Context, id int64, token string) error {
+	j, err := q.store.ReleaseJob(ctx, id, token, q.now())
+	if err != nil {
+		return err
+	}
+	q.dropCancel(id)
+	q.Events.Publish(j)
+	q.signal(&q.work)
+	return nil
+}
+
+// Cancel asks a job to stop: a PENDING job ends at once; an ACTIVE one is
+// marked, its local runner is told now and a remote one at its next
+// heartbeat.
+func (q *Queue) Cancel(ctx context.Context, id int64) (*job.Job, error) {
+	j, err := q.store.CancelJob(ctx, id, q.now())
+	if err != nil {
+		return nil, err
+	}
+	q.fireCancel(id)
+	q.Events.Publish(j)
+	return j, nil
+}
+
+// Delete removes a job's record, first stopping it if it runs.
+func (q *Queue) Delete(ctx context.Context, id int64) error {
+	if _, err := q.store.CancelJob(ctx, id, q.now()); err != nil && !errors.Is(err, store.ErrFinished) {
+		return err
+	}
+	q.fireCancel(id)
+	return q.store.DeleteJob(ctx, id)
+}
+
+// CancelSignal returns a channel closed when job id is cancelled or
+// deleted, for executors in this process.
+func (q *Queue) CancelSignal(id int64) <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	ch, ok := q.cancels[id]
+	if !ok {
+		ch = make(chan struct{})
+		q.cancels[id] = ch
+	}
+	return ch
+}
+
+func (q *Queue) fireCancel(id int64) {
+	q.mu.Lock()
+	if ch, ok := q.cancels[id]; ok {
+		close(ch)
+		delete(q.cancels, id)
+	}
+	q.mu.Unlock()
+}
+
+func (q *Queue) dropCancel(id int64) {
+	q.mu.Lock()
+	delete(q.cancels, id)
+	q.mu.Unlock()
+}
+
+// RequeueHolder puts back every job one executor holds; used at start-up
+// for this server's own local slots, whose previous process is gone.
+func (q *Queue) RequeueHolder(ctx context.Context, holder string) ([]*job.Job, error) {
+	js, err := q.store.RequeueHolder(ctx, holder, q.now())
+	if err != nil {
+		return nil, err
+	}
+	q.requeued(js, "executor restarted")
+	return js, nil
+}
+
+func (q *Queue) requeued(js []*job.Job, why string) {
+	for _, j := range js {
+		q.log.Warn("lease ended", "job", j.ID, "why", why, "state", j.State, "attempt", j.Attempt)
+		q.Events.Publish(j)
+	}
+	if len(js) > 0 {
+		q.signal(&q.work)
+	}
+}

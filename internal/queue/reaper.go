@@ -1,0 +1,40 @@
+package queue
+
+import (
+	"context"
+	"time"
+)
+
+// reaperIdle is how long the reaper sleeps when no lease is held; a new
+// lease wakes it sooner.
+const reaperIdle = time.Minute
+
+// RunReaper requeues jobs whose leases expired until ctx ends. It sleeps
+// until the earliest lease end (re-planning whenever a lease is granted),
+// so expiry is noticed within milliseconds of a lease's end rather than at
+// the next tick of a poll.
+func (q *Queue) RunReaper(ctx context.Context) {
+	for {
+		wake := q.leaseSignal()
+		js, err := q.store.RequeueExpired(ctx, q.now())
+		if err != nil && ctx.Err() == nil {
+			q.log.Error("requeue expired leases", "err", err)
+		}
+		q.requeued(js, "lease expired")
+
+		wait := reaperIdle
+		if next, ok, err := q.store.NextLeaseExpiry(ctx); err == nil && ok {
+			// Wake just after the end, so that the lease is strictly past.
+			wait = min(max(next.Sub(q.now())+time.Millisecond, time.Millisecond), reaperIdle)
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C:
+		case <-wake:
+			timer.Stop()
+		}
+	}
+}

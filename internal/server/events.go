@@ -1,0 +1,77 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/store"
+)
+
+// keepAlive is how often an idle event stream sends a comment, so proxies
+// and clients can tell a quiet job from a dead connection.
+const keepAlive = 15 * time.Second
+
+// events streams a job's changes as server-sent events: an event "job"
+// carrying the whole job object now, then on every state or progress
+// change, ending after a terminal state (or "deleted" if it goes away).
+func (s *Server) events(w http.ResponseWriter, r *http.Request, u *store.User) {
+	j := s.jobFor(w, r, u)
+	if j == nil {
+		return
+	}
+	// Subscribe before reading the current state, so nothing falls between.
+	sub := s.cfg.Queue.Events.Subscribe(j.ID, "")
+	defer sub.Close()
+	cur, err := s.cfg.Store.GetJob(r.Context(), j.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "no job %q", r.PathValue("id"))
+		return
+	}
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	rc := http.NewResponseController(w)
+	send := func(event string, j *job.Job) bool {
+		b, _ := json.Marshal(j)
+		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, b); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	if !send("job", cur) || cur.State.Terminal() {
+		return
+	}
+	tick := time.NewTicker(keepAlive)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-tick.C:
+			// A deleted job publishes nothing more; notice it here.
+			if _, err := s.cfg.Store.GetJob(r.Context(), j.ID); errors.Is(err, store.ErrNotFound) {
+				fmt.Fprintf(w, "event: deleted\ndata: {\"id\": %d}\n\n", j.ID)
+				rc.Flush()
+				return
+			}
+			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
+				return
+			}
+		case <-sub.Ready():
+			for _, snap := range sub.Take() {
+				if !send("job", snap) || snap.State.Terminal() {
+					return
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,156 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/store"
+)
+
+// jobFor loads the job named in the path if u may see it; otherwise it
+// answers 404, the same whether the job is someone else's, deleted, never
+// existed or the id is not even a number.
+func (s *Server) jobFor(w http.ResponseWriter, r *http.Request, u *store.User) *job.Job {
+	raw := r.PathValue("id")
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err == nil && id > 0 {
+		j, err := s.cfg.Store.GetJob(r.Context(), id)
+		if err == nil && canSee(u, j.Owner) {
+			return j
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			writeError(w, http.StatusInternalServerError, "load job: %v", err)
+			return nil
+		}
+	}
+	writeError(w, http.StatusNotFound, "no job %q", raw)
+	return nil
+}
+
+// JobList is the answer of GET /api/v1/jobs.
+type JobList struct {
+	Jobs []*job.Job `json:"jobs"`
+	// Next is the "before" cursor of the next page; empty on the last.
+	Next string `json:"next,omitempty"`
+}
+
+func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, u *store.User) {
+	q := r.URL.Query()
+	p := store.ListJobsParams{Service: q.Get("service"), Limit: 100}
+	if u.Role != store.RoleAdmin || q.Get("owner") != "" {
+		p.Owner = u.Name
+		if u.Role == store.RoleAdmin {
+			p.Owner = q.Get("owner")
+		}
+	}
+	if v := q.Get("state"); v != "" {
+		st, err := job.ParseState(v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "state: %v", err)
+			return
+		}
+		p.State = st
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(w, http.StatusBadRequest, "limit: %q is not a number from 1 to 1000", v)
+			return
+		}
+		p.Limit = n
+	}
+	if v := q.Get("before"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			writeError(w, http.StatusBadRequest, "before: %q is not a job id", v)
+			return
+		}
+		p.BeforeID = n
+	}
+	if v := q.Get("service"); v != "" {
+		if _, err := s.cfg.Services.Lookup(v); err != nil {
+			writeError(w, http.StatusBadRequest, "%v", err)
+			return
+		}
+	}
+	js, err := s.cfg.Store.ListJobs(r.Context(), &p)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	out := JobList{Jobs: make([]*job.Job, len(js))}
+	for i, j := range js {
+		c := *j
+		c.Spec = nil // listings stay small; GET one job for its spec
+		out.Jobs[i] = &c
+	}
+	if len(js) == p.Limit {
+		out.Next = strconv.FormatInt(js[len(js)-1].ID, 10)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getJob(w http.ResponseWriter, r *http.Request, u *store.User) {
+	if j := s.jobFor(w, r, u); j != nil {
+		writeJSON(w, http.StatusOK, j)
+	}
+}
+
+func (s *Server) results(w http.ResponseWriter, r *http.Request, u *store.User) {
+	j := s.jobFor(w, r, u)
+	if j == nil {
+		return
+	}
+	if len(j.Result) == 0 {
+		why := "results come when it completes"
+		if j.State.Terminal() {
+			why = "it has no results"
+		}
+		writeError(w, http.StatusConflict, "job %d is %s: %s", j.ID, j.State, why)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(j.Result)
+}
+
+func (s *Server) cancel(w http.ResponseWriter, r *http.Request, u *store.User) {
+	j := s.jobFor(w, r, u)
+	if j == nil {
+		return
+	}
+	j, err := s.cfg.Queue.Cancel(r.Context(), j.ID)
+	switch {
+	case errors.Is(err, store.ErrFinished):
+		writeError(w, http.StatusConflict, "job is already finished")
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, "no job %q", r.PathValue("id"))
+	case err != nil:
+		writeError(w, http.StatusInternalServerError, "cancel: %v", err)
+	case j.State == job.Cancel:
+		writeJSON(w, http.StatusOK, j)
+	default: // the executor stops it; the state follows
+		writeJSON(w, http.StatusAccepted, j)
+	}
+}
+
+func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request, u *store.User) {
+	j := s.jobFor(w, r, u)
+	if j == nil {
+		return
+	}
+	if err := s.cfg.Queue.Delete(r.Context(), j.ID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			writeError(w, http.StatusNotFound, "no job %q", r.PathValue("id"))
+			return
+		}
+		writeError(w, http.StatusInternalServerError, "delete: %v", err)
+		return
+	}
+	if err := s.cfg.Root.Remove(j.ID); err != nil {
+		s.log.Error("remove job files", "job", j.ID, "err", err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+

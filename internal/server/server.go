@@ -1,0 +1,158 @@
+// Package server is the job controller: the JSON API under /api/v1, the
+// event streams, safe serving of job files, health and metrics. Every
+// route resolves the caller from a bearer token; a job the caller may not
+// see is answered exactly like one that does not exist (404).
+package server
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/jobdir"
+	"github.com/bumpserve/bumpserve/internal/queue"
+	"github.com/bumpserve/bumpserve/internal/service"
+	"github.com/bumpserve/bumpserve/internal/store"
+)
+
+// Defaults for Config.
+const (
+	MaxJSONDefault      = 8 << 20   // a job document without files
+	MaxUploadDefault    = 256 << 20 // a whole multipart submission
+	MaxQueuedDefault    = 10000     // PENDING jobs per user
+	SubmitRateDefault   = 100       // submissions per second per user
+	MaxCPUsPerJobDefult = 64
+)
+
+// Config configures a Server.
+type Config struct {
+	Store    store.Store
+	Queue    *queue.Queue
+	Root     *jobdir.Root
+	Services service.Registry
+	Caps     job.Limits // limits a spec may lower but not raise
+	MaxCPUs  int        // widest job accepted (resources.cpus)
+	MaxJSON  int64
+	MaxUpload int64
+	MaxQueued int     // PENDING jobs per user
+	SubmitRate float64 // submissions per second per user (bursts of the same size)
+	Logger   *slog.Logger
+}
+
+// Server serves the HTTP API.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	mux     *http.ServeMux
+	limiter *rateLimiter
+	metrics *metrics
+}
+
+// New checks cfg and builds the routes.
+func New(cfg Config) (*Server, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, errors.New("server: Config.Store is required")
+	case cfg.Queue == nil:
+		return nil, errors.New("server: Config.Queue is required")
+	case cfg.Root == nil:
+		return nil, errors.New("server: Config.Root is required")
+	case len(cfg.Services) == 0:
+		return nil, errors.New("server: Config.Services is empty")
+	}
+	cfg.Caps = cmp.Or(cfg.Caps, job.DefaultCaps)
+	cfg.MaxCPUs = cmp.Or(cfg.MaxCPUs, MaxCPUsPerJobDefult)
+	cfg.MaxJSON = cmp.Or(cfg.MaxJSON, MaxJSONDefault)
+	cfg.MaxUpload = cmp.Or(cfg.MaxUpload, MaxUploadDefault)
+	cfg.MaxQueued = cmp.Or(cfg.MaxQueued, MaxQueuedDefault)
+	cfg.SubmitRate = cmp.Or(cfg.SubmitRate, SubmitRateDefault)
+	s := &Server{
+		cfg:     cfg,
+		log:     cmp.Or(cfg.Logger, slog.Default()).With("component", "server"),
+		mux:     http.NewServeMux(),
+		limiter: newRateLimiter(cfg.SubmitRate),
+	}
+	s.metrics = newMetrics(cfg.Store)
+	s.routes()
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+	s.mux.ServeHTTP(rec, r)
+	s.metrics.request(r.Method, rec.code)
+}
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /healthz", s.healthz)
+	m.Handle("GET /metrics", s.metrics.handler())
+
+	user := func(h func(http.ResponseWriter, *http.Request, *store.User)) http.Handler {
+		return s.authenticate(h, store.RoleUser, store.RoleAdmin)
+	}
+	m.Handle("GET /api/v1/whoami", user(s.whoami))
+	m.Handle("POST /api/v1/jobs", user(s.submit))
+	m.Handle("GET /api/v1/jobs", user(s.listJobs))
+	m.Handle("GET /api/v1/jobs/{id}", user(s.getJob))
+	m.Handle("GET /api/v1/jobs/{id}/results", user(s.results))
+	m.Handle("GET /api/v1/jobs/{id}/files", user(s.listFiles))
+	m.Handle("GET /api/v1/jobs/{id}/files/{path...}", user(s.getFile))
+	m.Handle("GET /api/v1/jobs/{id}/events", user(s.events))
+	m.Handle("POST /api/v1/jobs/{id}/cancel", user(s.cancel))
+	m.Handle("DELETE /api/v1/jobs/{id}", user(s.deleteJob))
+	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no route %s %s", r.Method, r.URL.Path)
+	})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.cfg.Store.CountUsers(r.Context()); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "store: %v", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) whoami(w http.ResponseWriter, r *http.Request, u *store.User) {
+	writeJSON(w, http.StatusOK, u)
+}
+
+// writeJSON sends v with the given status.
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// writeError sends {"error": message}.
+func writeError(w http.ResponseWriter, code int, format string, a ...any) {
+	writeJSON(w, code, map[string]string{"error": fmt.Sprintf(format, a...)})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.code = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Flush lets event streams through the recorder.
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

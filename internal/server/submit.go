@@ -1,0 +1,225 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/jobdir"
+	"github.com/bumpserve/bumpserve/internal/queue"
+	"github.com/bumpserve/bumpserve/internal/store"
+)
+
+// Submission is the job document of POST /api/v1/jobs.
+type Submission struct {
+	Name     string          `json:"name"`
+	Service  string          `json:"service"`
+	Spec     json.RawMessage `json:"spec"`
+	Priority int             `json:"priority"`
+}
+
+// maxFiles bounds the number of uploaded files per job.
+const maxFiles = 1000
+
+// httpError carries a status code to the handler that reports it.
+type httpError struct {
+	code int
+	msg  string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func badRequest(format string, a ...any) error {
+	return &httpError{http.StatusBadRequest, fmt.Sprintf(format, a...)}
+}
+
+// submit takes a job as JSON, or as multipart with a "job" part and one
+// "file" part per uploaded file. Files are streamed into a staging
+// directory and moved into the job's directory inside the transaction
+// that creates the job, so a 201 means job and files are both stored.
+func (s *Server) submit(w http.ResponseWriter, r *http.Request, u *store.User) {
+	if !s.limiter.allow(u.Name) {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusTooManyRequests, "too many submissions: at most %g per second", s.cfg.SubmitRate)
+		return
+	}
+	staging, err := s.cfg.Root.Stage()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	adopted := false
+	defer func() {
+		if !adopted {
+			s.cfg.Root.Discard(staging)
+		}
+	}()
+
+	sub, err := s.readSubmission(r, filepath.Join(staging, "input"))
+	if err == nil {
+		err = s.checkSubmission(r, u, sub)
+	}
+	var cpus int
+	if err == nil {
+		_, cpus, err = job.ReadEnvelope(sub.Spec, s.cfg.Caps, s.cfg.MaxCPUs)
+		if err != nil {
+			err = badRequest("%v", err)
+		}
+	}
+	if err != nil {
+		s.replyError(w, err)
+		return
+	}
+	j, err := s.cfg.Queue.Submit(r.Context(), queue.Submission{
+		Owner: u.Name, Name: sub.Name, Service: sub.Service, Spec: sub.Spec, CPUs: cpus, Priority: sub.Priority,
+	}, func(id int64) error {
+		if err := s.cfg.Root.Adopt(staging, id); err != nil {
+			return err
+		}
+		adopted = true
+		return nil
+	})
+	if err != nil {
+		// A directory adopted by a transaction that then failed is an
+		// orphan; Adopt replaces it when the id comes round again.
+		writeError(w, http.StatusInternalServerError, "store job: %v", err)
+		return
+	}
+	w.Header().Set("Location", fmt.Sprintf("/api/v1/jobs/%d", j.ID))
+	writeJSON(w, http.StatusCreated, j)
+}
+
+// replyError reports an error from reading or checking a request.
+func (s *Server) replyError(w http.ResponseWriter, err error) {
+	var he *httpError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		writeError(w, http.StatusRequestEntityTooLarge, "request body exceeds %d bytes", mbe.Limit)
+	case errors.Is(err, jobdir.ErrTooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, "uploaded files exceed %d bytes", s.cfg.MaxUpload)
+	case errors.As(err, &he):
+		writeError(w, he.code, "%s", he.msg)
+	default:
+		writeError(w, http.StatusBadRequest, "%v", err)
+	}
+}
+
+func (s *Server) readSubmission(r *http.Request, input string) (*Submission, error) {
+	ctype, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch ctype {
+	case "application/json", "":
+		body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, s.cfg.MaxJSON))
+		if err != nil {
+			return nil, err
+		}
+		return decodeSubmission(body)
+	case "multipart/form-data":
+		return s.readMultipart(multipart.NewReader(http.MaxBytesReader(nil, r.Body, s.cfg.MaxUpload), params["boundary"]), input)
+	default:
+		return nil, &httpError{http.StatusUnsupportedMediaType,
+			fmt.Sprintf("Content-Type %q is not accepted (accepted: application/json, multipart/form-data)", ctype)}
+	}
+}
+
+func (s *Server) readMultipart(mr *multipart.Reader, input string) (*Submission, error) {
+	var sub *Submission
+	budget := s.cfg.MaxUpload
+	files := 0
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, badRequest("multipart: %v", err)
+		}
+		switch part.FormName() {
+		case "job":
+			if sub != nil {
+				return nil, badRequest("multipart: more than one part named \"job\"")
+			}
+			body, err := io.ReadAll(io.LimitReader(part, s.cfg.MaxJSON+1))
+			if err != nil {
+				return nil, err
+			}
+			if int64(len(body)) > s.cfg.MaxJSON {
+				return nil, &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("part \"job\" exceeds %d bytes", s.cfg.MaxJSON)}
+			}
+			if sub, err = decodeSubmission(body); err != nil {
+				return nil, err
+			}
+		case "file":
+			if files++; files > maxFiles {
+				return nil, badRequest("file: more than %d files", maxFiles)
+			}
+			name, err := jobdir.CleanName(part.FileName())
+			if err != nil {
+				return nil, badRequest("file: %v", err)
+			}
+			n, err := jobdir.WriteFile(input, name, part, budget)
+			if err != nil {
+				return nil, err
+			}
+			budget -= n
+		default:
+			return nil, badRequest("multipart: unknown part %q (accepted: job, file)", part.FormName())
+		}
+	}
+	if sub == nil {
+		return nil, badRequest("multipart: no part named \"job\" holding the job document")
+	}
+	return sub, nil
+}
+
+func decodeSubmission(body []byte) (*Submission, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	var sub Submission
+	if err := dec.Decode(&sub); err != nil {
+		if strings.HasPrefix(err.Error(), "json: unknown field") {
+			return nil, badRequest("job: %s (accepted: name, service, spec, priority)", strings.TrimPrefix(err.Error(), "json: "))
+		}
+		return nil, badRequest("job: not a JSON object {\"name\", \"service\", \"spec\"}: %v", err)
+	}
+	return &sub, nil
+}
+
+func (s *Server) checkSubmission(r *http.Request, u *store.User, sub *Submission) error {
+	if sub.Service == "" {
+		return badRequest("service: missing (accepted: %s)", strings.Join(s.cfg.Services.Names(), ", "))
+	}
+	svc, err := s.cfg.Services.Lookup(sub.Service)
+	if err != nil {
+		return badRequest("%v", err)
+	}
+	if len(sub.Name) > 200 || !utf8.ValidString(sub.Name) {
+		return badRequest("name: must be valid UTF-8 of at most 200 bytes")
+	}
+	if sub.Priority < -100 || sub.Priority > 100 {
+		return badRequest("priority: %d is not between -100 and 100", sub.Priority)
+	}
+	if len(sub.Spec) == 0 || string(sub.Spec) == "null" {
+		sub.Spec = json.RawMessage("{}")
+	}
+	if err := svc.Check(sub.Spec); err != nil {
+		return badRequest("%v", err)
+	}
+	queued, err := s.cfg.Store.CountQueued(r.Context(), u.Name)
+	if err != nil {
+		return &httpError{http.StatusInternalServerError, err.Error()}
+	}
+	if queued >= s.cfg.MaxQueued {
+		return &httpError{http.StatusTooManyRequests, fmt.Sprintf("quota: %d jobs already queued (at most %d)", queued, s.cfg.MaxQueued)}
+	}
+	return nil
+}

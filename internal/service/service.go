@@ -1,0 +1,111 @@
+// Package service holds what a job does once an executor runs it: the
+// native fit, a Bumps fit, or the sleep test service. Every service checks
+// its spec before the job is queued, so a bad spec is a 400 at submission
+// rather than an ERROR minutes later.
+package service
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/bumpserve/bumpserve/internal/job"
+)
+
+// Service is one kind of job.
+type Service interface {
+	// Name is the service's name in job submissions.
+	Name() string
+	// Check validates a spec; errors name the field ("spec.seconds: ...").
+	Check(spec json.RawMessage) error
+	// Run does the job. It returns the result summary (stored with the job
+	// and served at /results), or an error that becomes the job's reason.
+	// It must return promptly once ctx ends.
+	Run(ctx context.Context, env *Env) (json.RawMessage, error)
+}
+
+// Env is what a running job gets from its executor.
+type Env struct {
+	Job    *job.Job
+	Spec   json.RawMessage
+	Input  string // read-only uploads
+	Output string // where results, plots and logs go
+	Temp   string // private HOME/TMPDIR
+	CPUs   int
+	Limits job.Limits
+	// PIDFile is where a service that starts a process records it (see
+	// package proc), so a restarted executor can sweep it.
+	PIDFile string
+	// Progress reports how far the job has got; cheap to call often.
+	Progress func(job.Progress)
+	// Log is the job's log (output/job.log).
+	Log io.Writer
+}
+
+// Registry maps service names to services.
+type Registry map[string]Service
+
+// NewRegistry registers services under their names.
+func NewRegistry(svcs ...Service) Registry {
+	r := Registry{}
+	for _, s := range svcs {
+		r[s.Name()] = s
+	}
+	return r
+}
+
+// Names lists the registered services, sorted.
+func (r Registry) Names() []string {
+	out := make([]string, 0, len(r))
+	for n := range r {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Lookup finds a service or says which ones exist.
+func (r Registry) Lookup(name string) (Service, error) {
+	if s, ok := r[name]; ok {
+		return s, nil
+	}
+	return nil, fmt.Errorf("service: unknown service %q (accepted: %s)", name, strings.Join(r.Names(), ", "))
+}
+
+// decodeStrict decodes a spec into v, refusing unknown fields, and words
+// errors with the "spec." field path. The envelope keys every spec may
+// carry (limits, resources) are allowed through.
+func decodeStrict(spec json.RawMessage, v any) error {
+	if len(bytes.TrimSpace(spec)) == 0 {
+		spec = json.RawMessage("{}")
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(spec, &top); err != nil {
+		return fmt.Errorf("spec: must be a JSON object: %v", err)
+	}
+	delete(top, "limits")
+	delete(top, "resources")
+	rest, _ := json.Marshal(top)
+	dec := json.NewDecoder(bytes.NewReader(rest))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("spec: %s", describeJSONError(err))
+	}
+	return nil
+}
+
+func describeJSONError(err error) string {
+	switch e := err.(type) {
+	case *json.UnmarshalTypeError:
+		return fmt.Sprintf("%s: expected %s, got %s", e.Field, e.Type, e.Value)
+	}
+	msg := err.Error()
+	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+		return fmt.Sprintf("unknown field %s", f)
+	}
+	return strings.TrimPrefix(msg, "json: ")
+}

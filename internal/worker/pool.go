@@ -1,0 +1,143 @@
+package worker
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"log/slog"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/service"
+)
+
+// Config configures a Pool.
+type Config struct {
+	Name     string
+	Slots    int // CPUs this pool may fill; default runtime.NumCPU()
+	Source   Source
+	Services service.Registry
+	Caps     job.Limits // the server's limits; a spec may only lower them
+	// Drain is how long running jobs may go on after Run's context ends
+	// before they are stopped and handed back.
+	Drain  time.Duration
+	Logger *slog.Logger
+}
+
+// Pool runs jobs in a fixed number of CPU slots.
+type Pool struct {
+	cfg   Config
+	log   *slog.Logger
+	mu    sync.Mutex
+	free  int
+	freed chan struct{} // signalled when slots come free
+	wg    sync.WaitGroup
+	// stop ends every run (with the cause errDrained) once draining times out.
+	stop     context.Context
+	stopRuns context.CancelCauseFunc
+}
+
+// NewPool checks cfg and returns a pool.
+func NewPool(cfg Config) (*Pool, error) {
+	if cfg.Source == nil {
+		return nil, errors.New("worker: Config.Source is required")
+	}
+	if cfg.Slots < 0 {
+		return nil, errors.New("worker: Config.Slots must not be negative")
+	}
+	cfg.Slots = cmp.Or(cfg.Slots, runtime.NumCPU())
+	cfg.Caps = cmp.Or(cfg.Caps, job.DefaultCaps)
+	stop, stopRuns := context.WithCancelCause(context.Background())
+	return &Pool{
+		cfg: cfg, free: cfg.Slots, freed: make(chan struct{}, 1),
+		log:  cmp.Or(cfg.Logger, slog.Default()).With("component", "worker", "worker", cfg.Name),
+		stop: stop, stopRuns: stopRuns,
+	}, nil
+}
+
+// Slots is the pool's size in CPUs.
+func (p *Pool) Slots() int { return p.cfg.Slots }
+
+// Running is how many CPUs are busy.
+func (p *Pool) Running() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cfg.Slots - p.free
+}
+
+// Run claims and runs jobs until ctx ends, then drains: running jobs get
+// Config.Drain to finish, after which they are stopped and handed back.
+func (p *Pool) Run(ctx context.Context) error {
+	for ctx.Err() == nil {
+		free := p.freeSlots()
+		if free == 0 {
+			select {
+			case <-p.freed:
+			case <-ctx.Done():
+			}
+			continue
+		}
+		jobs, err := p.cfg.Source.Claim(ctx, free)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			p.log.Error("claim", "err", err)
+			select { // back off; the source may be briefly unavailable
+			case <-time.After(time.Second):
+			case <-ctx.Done():
+			}
+			continue
+		}
+		for _, j := range jobs {
+			p.take(j.CPUs)
+			p.wg.Add(1)
+			go func() {
+				defer p.wg.Done()
+				defer p.give(j.CPUs)
+				p.run(j)
+			}()
+		}
+	}
+	return p.drain()
+}
+
+func (p *Pool) drain() error {
+	done := make(chan struct{})
+	go func() { p.wg.Wait(); close(done) }()
+	timer := time.NewTimer(p.cfg.Drain)
+	defer timer.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-timer.C:
+		p.log.Info("drain timed out; handing running jobs back")
+		p.stopRuns(errDrained)
+		<-done
+		return nil
+	}
+}
+
+func (p *Pool) freeSlots() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.free
+}
+
+func (p *Pool) take(n int) {
+	p.mu.Lock()
+	p.free -= n
+	p.mu.Unlock()
+}
+
+func (p *Pool) give(n int) {
+	p.mu.Lock()
+	p.free += n
+	p.mu.Unlock()
+	select {
+	case p.freed <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,222 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/queue"
+	"github.com/bumpserve/bumpserve/internal/service"
+	"github.com/bumpserve/bumpserve/internal/store"
+)
+
+// Why a run stopped before its service returned, as context causes.
+var (
+	errCancelled = errors.New("cancelled")
+	errLeaseLost = errors.New("lease lost")
+	errDrained   = errors.New("handed back: the executor shut down")
+)
+
+// limitError is the cause of a run stopped by one of its limits.
+type limitError struct {
+	limit string
+	value string
+}
+
+func (e *limitError) Error() string {
+	return fmt.Sprintf("limit exceeded: %s (%s)", e.limit, e.value)
+}
+
+// progressEvery bounds how often progress is shown to watchers; fitters
+// may report thousands of steps a second.
+const progressEvery = 100 * time.Millisecond
+
+// run takes one claimed job to its end.
+func (p *Pool) run(j *job.Job) {
+	log := p.log.With("job", j.ID, "attempt", j.Attempt)
+	src := p.cfg.Source
+	res := p.execute(j, log)
+	if res == nil { // the lease is gone or the job was handed back
+		return
+	}
+	// Deliver the result, retrying transient failures until the lease
+	// would have ended: past that the queue has given the job to another.
+	deadline := time.Now().Add(src.HeartbeatEvery() * 3)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := src.Finish(ctx, j, *res)
+		cancel()
+		switch {
+		case err == nil:
+			log.Info("job finished", "state", res.State, "reason", res.Reason)
+			return
+		case errors.Is(err, store.ErrLeaseLost):
+			log.Warn("result refused: lease lost")
+			return
+		case time.Now().After(deadline):
+			log.Error("result not delivered", "err", err)
+			return
+		}
+		log.Warn("deliver result; retrying", "err", err)
+		time.Sleep(time.Second)
+	}
+}
+
+// execute runs the service and says how the job ended, or nil when no
+// result should be reported.
+func (p *Pool) execute(j *job.Job, log interface{ Info(string, ...any) }) *queue.Result {
+	src := p.cfg.Source
+	fail := func(format string, a ...any) *queue.Result {
+		return &queue.Result{State: job.Error, Reason: fmt.Sprintf(format, a...)}
+	}
+	svc, err := p.cfg.Services.Lookup(j.Service)
+	if err != nil {
+		return fail("%v", err)
+	}
+	limits, cpus, err := job.ReadEnvelope(j.Spec, p.cfg.Caps, 0)
+	if err != nil {
+		return fail("%v", err)
+	}
+	dir, err := src.Dir(context.Background(), j)
+	if err != nil {
+		return fail("prepare job directory: %v", err)
+	}
+	logFile, err := os.OpenFile(filepath.Join(dir.Output(), "job.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return fail("open job log: %v", err)
+	}
+	defer logFile.Close()
+	defer os.RemoveAll(dir.Temp())
+	fmt.Fprintf(logFile, "job %d attempt %d on %s: %s\n", j.ID, j.Attempt, p.cfg.Name, j.Service)
+
+	ctx, stop := context.WithCancelCause(p.stop)
+	defer stop(nil)
+	ctx, cancelWall := context.WithTimeoutCause(ctx, limits.Wall(),
+		&limitError{"wall_seconds", fmt.Sprintf("%g s", limits.WallSeconds)})
+	defer cancelWall()
+
+	hb := &heartbeat{src: src, job: j, stop: stop}
+	hbDone := make(chan struct{})
+	go func() { defer close(hbDone); hb.loop(ctx) }()
+
+	env := &service.Env{
+		Job: j, Spec: j.Spec, Input: dir.Input(), Output: dir.Output(), Temp: dir.Temp(),
+		CPUs: cpus, Limits: limits, PIDFile: filepath.Join(string(dir), "proc.json"),
+		Progress: hb.report, Log: io.Writer(logFile),
+	}
+	log.Info("job started", "service", j.Service)
+	result, err := svc.Run(ctx, env)
+	cause := context.Cause(ctx)
+	stop(nil)
+	<-hbDone
+
+	var lim *limitError
+	switch {
+	case errors.Is(cause, errLeaseLost):
+		fmt.Fprintln(logFile, "stopped: the lease was lost")
+		return nil
+	case errors.Is(cause, errDrained):
+		fmt.Fprintln(logFile, "stopped: handed back while the executor shut down")
+		if err := src.Release(context.Background(), j); err != nil {
+			log.Info("hand back", "err", err)
+		}
+		return nil
+	case errors.Is(cause, errCancelled):
+		fmt.Fprintln(logFile, "stopped: cancelled")
+		return &queue.Result{State: job.Cancel, Reason: "cancelled while running"}
+	case errors.As(cause, &lim):
+		fmt.Fprintln(logFile, "stopped:", lim)
+		return &queue.Result{State: job.Error, Reason: lim.Error()}
+	case err != nil:
+		fmt.Fprintln(logFile, "failed:", err)
+		return &queue.Result{State: job.Error, Reason: err.Error()}
+	}
+	fmt.Fprintln(logFile, "complete")
+	return &queue.Result{State: job.Complete, Result: result}
+}
+
+// heartbeat renews a running job's lease, carries its latest progress,
+// and stops the run when the job is cancelled or the lease is lost.
+type heartbeat struct {
+	src  Source
+	job  *job.Job
+	stop context.CancelCauseFunc
+
+	mu        sync.Mutex
+	latest    *job.Progress
+	sent      *job.Progress // last persisted
+	published time.Time
+}
+
+// report records progress; watchers see it at most every progressEvery.
+func (h *heartbeat) report(pr job.Progress) {
+	pr.Updated = time.Now().UTC()
+	h.mu.Lock()
+	h.latest = &pr
+	show := time.Since(h.published) >= progressEvery
+	if show {
+		h.published = time.Now()
+	}
+	h.mu.Unlock()
+	if show {
+		h.src.Progress(h.job, &pr)
+	}
+}
+
+func (h *heartbeat) loop(ctx context.Context) {
+	every := h.src.HeartbeatEvery()
+	// Progress is persisted at least once a second so that job pages and
+	// `show` are never far behind the events stream.
+	tick := time.NewTicker(min(every, time.Second))
+	defer tick.Stop()
+	last := time.Now()
+	for {
+		var watch <-chan struct{}
+		if w := h.src.Watch(h.job); w != nil {
+			watch = w
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-watch:
+			h.stop(errCancelled)
+			return
+		case <-tick.C:
+		}
+		h.mu.Lock()
+		pr := h.latest
+		changed := pr != nil && pr != h.sent
+		h.mu.Unlock()
+		if !changed && time.Since(last) < every {
+			continue
+		}
+		var send *job.Progress
+		if changed {
+			send = pr
+		}
+		cancel, err := h.src.Heartbeat(ctx, h.job, send)
+		switch {
+		case errors.Is(err, store.ErrLeaseLost):
+			h.stop(errLeaseLost)
+			return
+		case err != nil:
+			continue // transient: try again next tick, within the lease
+		case cancel:
+			h.stop(errCancelled)
+			return
+		}
+		last = time.Now()
+		h.mu.Lock()
+		h.sent = send
+		if send == nil {
+			h.sent = h.latest
+		}
+		h.mu.Unlock()
+	}
+}

@@ -1,0 +1,86 @@
+// Package worker runs jobs in slots: it claims as many jobs as it has free
+// CPUs, runs each under its service with heartbeats that renew the lease
+// and carry progress, stops a job when it is cancelled or passes its wall
+// limit, and reports how it ended. The same pool runs inside the server
+// (local slots, through LocalSource) and in `bumpserve worker` (remote
+// slots, over HTTP).
+package worker
+
+import (
+	"context"
+	"time"
+
+	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/jobdir"
+	"github.com/bumpserve/bumpserve/internal/queue"
+)
+
+// Source is where a pool gets its jobs and sends back what happened.
+type Source interface {
+	// Claim waits until it can lease at least one job fitting freeCPUs (or
+	// ctx ends, returning none).
+	Claim(ctx context.Context, freeCPUs int) ([]*job.Job, error)
+	// Heartbeat renews j's lease and records progress; it reports a cancel,
+	// or store.ErrLeaseLost when the lease is gone.
+	Heartbeat(ctx context.Context, j *job.Job, p *job.Progress) (cancel bool, err error)
+	// Finish reports the end of j.
+	Finish(ctx context.Context, j *job.Job, r queue.Result) error
+	// Release hands j back unfinished (draining).
+	Release(ctx context.Context, j *job.Job) error
+	// Dir returns the directory j runs in, ready for a new attempt.
+	Dir(ctx context.Context, j *job.Job) (jobdir.Dir, error)
+	// Watch returns a channel closed when j is cancelled, for sources that
+	// learn of cancels sooner than the next heartbeat; nil otherwise.
+	Watch(j *job.Job) <-chan struct{}
+	// Progress shows progress at once, between heartbeats (may do nothing).
+	Progress(j *job.Job, p *job.Progress)
+	// HeartbeatEvery is how often to renew a lease.
+	HeartbeatEvery() time.Duration
+}
+
+// LocalSource feeds a pool inside the server straight from the queue,
+// sharing the server's data directory.
+type LocalSource struct {
+	Queue    *queue.Queue
+	Root     *jobdir.Root
+	Name     string   // recorded as the jobs' worker
+	Services []string // nil = every service
+}
+
+var _ Source = (*LocalSource)(nil)
+
+// Claim implements Source.
+func (s *LocalSource) Claim(ctx context.Context, free int) ([]*job.Job, error) {
+	return s.Queue.ClaimWait(ctx, queue.ClaimRequest{Worker: s.Name, Services: s.Services, FreeCPUs: free, Max: free})
+}
+
+// Heartbeat implements Source.
+func (s *LocalSource) Heartbeat(ctx context.Context, j *job.Job, p *job.Progress) (bool, error) {
+	return s.Queue.Heartbeat(ctx, j.ID, j.Lease.Token, p)
+}
+
+// Finish implements Source.
+func (s *LocalSource) Finish(ctx context.Context, j *job.Job, r queue.Result) error {
+	_, err := s.Queue.Finish(ctx, j.ID, j.Lease.Token, r)
+	return err
+}
+
+// Release implements Source.
+func (s *LocalSource) Release(ctx context.Context, j *job.Job) error {
+	return s.Queue.Release(ctx, j.ID, j.Lease.Token)
+}
+
+// Dir implements Source.
+func (s *LocalSource) Dir(_ context.Context, j *job.Job) (jobdir.Dir, error) {
+	d := s.Root.Job(j.ID)
+	return d, d.Prepare(j.Attempt)
+}
+
+// Watch implements Source.
+func (s *LocalSource) Watch(j *job.Job) <-chan struct{} { return s.Queue.CancelSignal(j.ID) }
+
+// Progress implements Source.
+func (s *LocalSource) Progress(j *job.Job, p *job.Progress) { s.Queue.PublishProgress(j, p) }
+
+// HeartbeatEvery implements Source: three chances per lease.
+func (s *LocalSource) HeartbeatEvery() time.Duration { return s.Queue.Lease() / 3 }
