@@ -1,0 +1,159 @@
+package fit
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+)
+
+// fitAmoeba runs Nelder–Mead inside the bounds, restarting from the best
+// vertex with a fresh simplex (options.starts times), since a simplex that
+// has collapsed along a valley often stops short of the minimum.
+func fitAmoeba(r *runner) (*outcome, error) {
+	p := r.e.p
+	steps := cmp.Or(r.opts.Steps, defaultSteps*max(1, p.dim()))
+	starts := cmp.Or(r.opts.Starts, defaultStarts)
+	x := clipBox(p.x0(), p.lo, p.hi)
+	best := math.Inf(1)
+	total := 0
+	converged := false
+	for start := 0; start <= starts && total < steps; start++ {
+		xs, fx, iters, conv, err := nelderMead(r, x, steps-total, total)
+		if err != nil {
+			return nil, err
+		}
+		total += iters
+		improved := fx < best*(1-1e-12)
+		if fx < best {
+			x, best = xs, fx
+		}
+		converged = conv
+		if !improved && start > 0 {
+			break
+		}
+	}
+	r.logf("amoeba: %d iterations, cost %.10g", total, best)
+	return &outcome{x: x, converged: converged, steps: total, message: fmt.Sprintf("amoeba: %d iterations", total)}, nil
+}
+
+// nelderMead is one Nelder–Mead run with the adaptive coefficients of Gao
+// and Han (2012), which keep the method useful beyond a few dimensions.
+func nelderMead(r *runner, x0 []float64, maxIter, stepBase int) ([]float64, float64, int, bool, error) {
+	p := r.e.p
+	n := p.dim()
+	sc := r.e.scratch[0]
+	nf := float64(n)
+	alpha, beta, gamma, delta := 1.0, 1+2/nf, 0.75-1/(2*nf), 1-1/nf
+	// Initial simplex: 10% of each value (or of the bounded range).
+	pts := make([][]float64, n+1)
+	for i := range pts {
+		pts[i] = append([]float64(nil), x0...)
+		if i > 0 {
+			j := i - 1
+			h := 0.1 * abs(x0[j])
+			if isFinite(p.lo[j]) && isFinite(p.hi[j]) {
+				h = 0.1 * (p.hi[j] - p.lo[j])
+			}
+			if h == 0 {
+				h = 0.00025
+			}
+			if pts[i][j]+h > p.hi[j] {
+				h = -h
+			}
+			pts[i][j] += h
+			clipBox(pts[i], p.lo, p.hi)
+		}
+	}
+	f := make([]float64, n+1)
+	if err := r.e.costs(r.ctx, pts, f); err != nil {
+		return nil, 0, 0, false, err
+	}
+	eval := func(x []float64) float64 { return p.cost(clipBox(x, p.lo, p.hi), sc) }
+	order := make([]int, n+1)
+	cen, xr, xe, xc := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+	for it := 1; it <= maxIter; it++ {
+		if err := r.ctx.Err(); err != nil {
+			return nil, 0, it, false, err
+		}
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(f[a], f[b]) })
+		pts2, f2 := make([][]float64, n+1), make([]float64, n+1)
+		for i, o := range order {
+			pts2[i], f2[i] = pts[o], f[o]
+		}
+		pts, f = pts2, f2
+		r.progress(stepBase+it, f[0], pts[0], "")
+		// Stop when the simplex is flat in cost and tiny in size.
+		spread := 0.0
+		for i := 1; i <= n; i++ {
+			for j := range n {
+				spread = max(spread, abs(pts[i][j]-pts[0][j])/max(abs(pts[0][j]), 1e-300))
+			}
+		}
+		if f[n]-f[0] <= 1e-15*abs(f[0])+1e-300 && spread < 1e-10 {
+			return pts[0], f[0], it, true, nil
+		}
+		clear(cen)
+		for i := range n {
+			for j := range n {
+				cen[j] += pts[i][j] / nf
+			}
+		}
+		worst := pts[n]
+		for j := range n {
+			xr[j] = cen[j] + alpha*(cen[j]-worst[j])
+		}
+		fr := eval(xr)
+		switch {
+		case fr < f[0]:
+			for j := range n {
+				xe[j] = cen[j] + beta*(xr[j]-cen[j])
+			}
+			if fe := eval(xe); fe < fr {
+				copy(worst, xe)
+				f[n] = fe
+			} else {
+				copy(worst, xr)
+				f[n] = fr
+			}
+		case fr < f[n-1]:
+			copy(worst, xr)
+			f[n] = fr
+		default:
+			outside := fr < f[n]
+			for j := range n {
+				if outside {
+					xc[j] = cen[j] + gamma*(xr[j]-cen[j])
+				} else {
+					xc[j] = cen[j] - gamma*(cen[j]-worst[j])
+				}
+			}
+			fc := eval(xc)
+			if (outside && fc <= fr) || (!outside && fc < f[n]) {
+				copy(worst, xc)
+				f[n] = fc
+				continue
+			}
+			// Shrink towards the best vertex; the new vertices are a batch.
+			for i := 1; i <= n; i++ {
+				for j := range n {
+					pts[i][j] = pts[0][j] + delta*(pts[i][j]-pts[0][j])
+				}
+				clipBox(pts[i], p.lo, p.hi)
+			}
+			if err := r.e.costs(r.ctx, pts[1:], f[1:]); err != nil {
+				return nil, 0, it, false, err
+			}
+		}
+	}
+	best := 0
+	for i := range f {
+		if f[i] < f[best] {
+			best = i
+		}
+	}
+	return pts[best], f[best], maxIter, false, nil
+}

@@ -1,0 +1,59 @@
+package fit
+
+import "math/rand/v2"
+
+// newRand returns the fit's random source. Every draw comes from it on the
+// fitter's goroutine, before points are handed to the mapper, so results do
+// not depend on the number of CPUs.
+func newRand(seed int64) *rand.Rand {
+	return rand.New(rand.NewPCG(uint64(seed), 0x62756d7073657276)) // "bumpserv"
+}
+
+// initialPopulation draws n points: the start point first, then uniform
+// draws inside the box for bounded parameters and Gaussian draws around the
+// start (10% of its magnitude) for unbounded ones, clipped to the bounds.
+func initialPopulation(rng *rand.Rand, x0, lo, hi []float64, n int) [][]float64 {
+	pop := make([][]float64, n)
+	for i := range pop {
+		x := append([]float64(nil), x0...)
+		if i > 0 {
+			for j := range x {
+				if isFinite(lo[j]) && isFinite(hi[j]) {
+					x[j] = lo[j] + rng.Float64()*(hi[j]-lo[j])
+				} else {
+					scale := 0.1 * abs(x0[j])
+					if scale == 0 {
+						scale = 0.1
+					}
+					x[j] = x0[j] + scale*rng.NormFloat64()
+				}
+			}
+			clipBox(x, lo, hi)
+		}
+		pop[i] = x
+	}
+	return pop
+}
+
+func isFinite(v float64) bool { return v-v == 0 }
+
+func abs(v float64) float64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// foldInto folds x back into [lo, hi] by mirroring at the bounds, which
+// keeps proposal distributions symmetric; what still lies outside after
+// one fold (a very long jump) is clipped.
+func foldInto(x, lo, hi []float64) {
+	for j := range x {
+		if x[j] < lo[j] {
+			x[j] = 2*lo[j] - x[j]
+		} else if x[j] > hi[j] {
+			x[j] = 2*hi[j] - x[j]
+		}
+		x[j] = min(max(x[j], lo[j]), hi[j])
+	}
+}
