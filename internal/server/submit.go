@@ -116,19 +116,16 @@ func (s *Server) replyError(w http.ResponseWriter, err error) {
 
 func (s *Server) readSubmission(r *http.Request, input string) (*Submission, error) {
 	ctype, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	switch ctype {
-	case "application/json", "":
-		body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, s.cfg.MaxJSON))
-		if err != nil {
-			return nil, err
-		}
-		return decodeSubmission(body)
-	case "multipart/form-data":
+	if ctype == "multipart/form-data" {
 		return s.readMultipart(multipart.NewReader(http.MaxBytesReader(nil, r.Body, s.cfg.MaxUpload), params["boundary"]), input)
-	default:
-		return nil, &httpError{http.StatusUnsupportedMediaType,
-			fmt.Sprintf("Content-Type %q is not accepted (accepted: application/json, multipart/form-data)", ctype)}
 	}
+	// Anything else is read as JSON: curl -d sends a form content type
+	// by default, and the body tells us more than the header.
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, s.cfg.MaxJSON))
+	if err != nil {
+		return nil, err
+	}
+	return decodeSubmission(body)
 }
 
 func (s *Server) readMultipart(mr *multipart.Reader, input string) (*Submission, error) {
@@ -162,7 +159,7 @@ func (s *Server) readMultipart(mr *multipart.Reader, input string) (*Submission,
 			if files++; files > maxFiles {
 				return nil, badRequest("file: more than %d files", maxFiles)
 			}
-			name, err := jobdir.CleanName(part.FileName())
+			name, err := jobdir.CleanName(rawFileName(part))
 			if err != nil {
 				return nil, badRequest("file: %v", err)
 			}
@@ -179,6 +176,17 @@ func (s *Server) readMultipart(mr *multipart.Reader, input string) (*Submission,
 		return nil, badRequest("multipart: no part named \"job\" holding the job document")
 	}
 	return sub, nil
+}
+
+// rawFileName is the file name as the client sent it. Part.FileName
+// strips directories, which would both lose sub-folders and hide a
+// traversal attempt that the caller should hear about.
+func rawFileName(p *multipart.Part) string {
+	_, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
+	if err != nil {
+		return ""
+	}
+	return params["filename"]
 }
 
 func decodeSubmission(body []byte) (*Submission, error) {

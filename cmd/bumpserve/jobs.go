@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/bumpserve/bumpserve/client"
+)
+
+func printJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func runJobs(ctx context.Context, args []string) error {
+	fs := newFlags("jobs", "jobs [--state S] [--service S] [--limit N] [--all] [--json]")
+	var cf clientFlags
+	cf.register(fs)
+	state := fs.String("state", "", "only jobs in this state (PENDING, ACTIVE, COMPLETE, ERROR, CANCEL)")
+	service := fs.String("service", "", "only jobs of this service")
+	limit := fs.Int("limit", 50, "jobs per page")
+	all := fs.Bool("all", false, "follow every page")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseFlags(fs, args, clientEnv)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("jobs: unexpected argument %q", pos[0])
+	}
+	cl, err := cf.client()
+	if err != nil {
+		return err
+	}
+	var jobs []*client.Job
+	opt := client.ListOptions{State: *state, Service: *service, Limit: *limit}
+	for {
+		page, err := cl.List(ctx, opt)
+		if err != nil {
+			return err
+		}
+		jobs = append(jobs, page.Jobs...)
+		if !*all || page.Next == "" {
+			break
+		}
+		opt.Before = page.Next
+	}
+	if *asJSON {
+		return printJSON(map[string]any{"jobs": jobs})
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATE\tSERVICE\tNAME\tOWNER\tSUBMITTED\tREASON")
+	for _, j := range jobs {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.State, j.Service, j.Name, j.Owner,
+			j.Submitted.Local().Format(time.DateTime), oneLine(j.Reason, 60))
+	}
+	return tw.Flush()
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		s = s[:n-1] + "…"
+	}
+	return s
+}
+
+// idCommand runs a command taking client flags and one job id.
+func idCommand(ctx context.Context, name string, args []string, fn func(*client.Client, int64) error) error {
+	fs := newFlags(name, name+" [flags] ID")
+	var cf clientFlags
+	cf.register(fs)
+	pos, err := parseFlags(fs, args, clientEnv)
+	if err != nil {
+		return err
+	}
+	id, err := parseID(pos, name)
+	if err != nil {
+		return err
+	}
+	cl, err := cf.client()
+	if err != nil {
+		return err
+	}
+	return fn(cl, id)
+}
+
+func runShow(ctx context.Context, args []string) error {
+	return idCommand(ctx, "show", args, func(cl *client.Client, id int64) error {
+		j, err := cl.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		return printJSON(j)
+	})
+}
+
+func runResults(ctx context.Context, args []string) error {
+	return idCommand(ctx, "results", args, func(cl *client.Client, id int64) error {
+		r, err := cl.Results(ctx, id)
+		if err != nil {
+			return err
+		}
+		var v any
+		json.Unmarshal(r, &v)
+		return printJSON(v)
+	})
+}
+
+func runCancel(ctx context.Context, args []string) error {
+	return idCommand(ctx, "cancel", args, func(cl *client.Client, id int64) error {
+		j, err := cl.Cancel(ctx, id)
+		if err != nil {
+			return err
+		}
+		if j.State.Terminal() {
+			fmt.Printf("job %d: %s\n", id, j.State)
+		} else {
+			fmt.Printf("job %d: cancel requested (still %s until its executor stops it)\n", id, j.State)
+		}
+		return nil
+	})
+}
+
+func runDelete(ctx context.Context, args []string) error {
+	return idCommand(ctx, "delete", args, func(cl *client.Client, id int64) error {
+		if err := cl.Delete(ctx, id); err != nil {
+			return err
+		}
+		fmt.Printf("job %d deleted\n", id)
+		return nil
+	})
+}
+
+func runFiles(ctx context.Context, args []string) error {
+	fs := newFlags("files", "files [flags] ID [PATH]")
+	var cf clientFlags
+	cf.register(fs)
+	out := fs.String("o", "", "with PATH: write the file here instead of standard output")
+	pos, err := parseFlags(fs, args, clientEnv)
+	if err != nil {
+		return err
+	}
+	if len(pos) < 1 || len(pos) > 2 {
+		return usagef("files: expected ID [PATH]")
+	}
+	id, err := parseID(pos[:1], "files")
+	if err != nil {
+		return err
+	}
+	cl, err := cf.client()
+	if err != nil {
+		return err
+	}
+	if len(pos) == 1 {
+		files, err := cl.Files(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			fmt.Printf("%10d  %s\n", f.Size, f.Path)
+		}
+		return nil
+	}
+	body, err := cl.Download(ctx, id, pos[1])
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	var w io.Writer = os.Stdout
+	if *out != "" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	_, err = io.Copy(w, body)
+	return err
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"os"
+	"runtime"
+
+	"github.com/bumpserve/bumpserve/internal/controller"
+	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/queue"
+	"github.com/bumpserve/bumpserve/internal/server"
+)
+
+const serveUsage = `serve --addr HOST:PORT --data DIR [--workers N] [flags]
+
+Runs the job controller: the HTTP API on --addr, the SQLite store and job
+files in --data, and N local worker slots (CPUs). On first start it creates
+an admin and writes its token to DIR/admin.token.`
+
+func runServe(ctx context.Context, args []string) error {
+	fs := newFlags("serve", serveUsage)
+	fs.String("config", "", "a file of 'flag = value' lines (command-line flags win)")
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	data := fs.String("data", "./var", "data directory")
+	workers := fs.Int("workers", runtime.NumCPU(), "local worker slots in CPUs (0: dispatch only)")
+	name := fs.String("name", "", "the local slots' worker name (default local@HOSTNAME)")
+	executor := fs.String("executor", "local", "executor: local")
+	tlsCert := fs.String("tls-cert", "", "TLS certificate (PEM) to serve HTTPS")
+	tlsKey := fs.String("tls-key", "", "TLS private key (PEM)")
+	lease := fs.Duration("lease", queue.LeaseDefault, "how long a claimed job's lease lasts without a heartbeat")
+	drain := fs.Duration("drain-timeout", controller.DrainDefault, "at shutdown, how long running jobs may finish before they are handed back")
+	fullSync := fs.Bool("full-sync", false, "SQLite synchronous=FULL: durable across power loss, slower")
+	wall := fs.Float64("max-wall-seconds", job.DefaultCaps.WallSeconds, "cap on a job's wall-clock time")
+	memory := fs.Int64("max-memory-mb", job.DefaultCaps.MemoryMB, "cap on a job's memory")
+	procs := fs.Int64("max-processes", job.DefaultCaps.Processes, "cap on a job's processes")
+	disk := fs.Int64("max-disk-mb", job.DefaultCaps.DiskMB, "cap on a job's output")
+	maxQueued := fs.Int("max-queued", server.MaxQueuedDefault, "queued jobs per user")
+	rate := fs.Float64("submit-rate", server.SubmitRateDefault, "submissions per second per user")
+	logJSON := fs.Bool("log-json", false, "log as JSON lines")
+	pos, err := parseFlags(fs, args, map[string]string{"data": "BUMPSERVE_DATA", "addr": "BUMPSERVE_ADDR"})
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("serve: unexpected argument %q", pos[0])
+	}
+	if *executor != "local" {
+		return usagef("executor: %q is not available in this build (accepted: local)", *executor)
+	}
+	if *workers < 0 {
+		return usagef("workers: %d is negative", *workers)
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return usagef("tls-cert and tls-key go together")
+	}
+	log := newLogger(*logJSON)
+	c, err := controller.Open(ctx, controller.Config{
+		Data: *data, Workers: *workers, Name: *name, Lease: *lease, Drain: *drain, FullSync: *fullSync,
+		Caps:   job.Limits{WallSeconds: *wall, MemoryMB: *memory, Processes: *procs, DiskMB: *disk},
+		Server: server.Config{MaxQueued: *maxQueued, SubmitRate: *rate},
+		Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if path, err := c.Bootstrap(ctx); err != nil {
+		return err
+	} else if path != "" {
+		log.Info("created the first admin; its token is in "+path, "user", "admin", "token_file", path)
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if *tlsCert != "" {
+		scheme = "https"
+	}
+	log.Info("bumpserve listening", "url", scheme+"://"+ln.Addr().String(), "data", *data, "workers", *workers)
+	return c.Serve(ctx, ln, *tlsCert, *tlsKey)
+}
+
+func newLogger(asJSON bool) *slog.Logger {
+	if asJSON {
+		return slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, nil))
+}

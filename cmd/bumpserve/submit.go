@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/bumpserve/bumpserve/client"
+)
+
+const submitUsage = `submit [flags] [JOB.json] [FILE...]
+
+Submits a job and prints its id. Either name the service with --service
+(and give its spec with --spec or --spec-file), or pass a job document
+{"name", "service", "spec"} as the first argument. Further arguments are
+files uploaded into the job's input/ directory.
+
+  bumpserve submit --service sleep --spec '{"seconds": 2}'
+  bumpserve submit --service fit --spec-file misra.json data.txt
+  bumpserve submit job.json data.txt`
+
+func runSubmit(ctx context.Context, args []string) error {
+	fs := newFlags("submit", submitUsage)
+	var cf clientFlags
+	cf.register(fs)
+	service := fs.String("service", "", "the job's service (fit, bumps, sleep)")
+	name := fs.String("name", "", "a name for the job")
+	spec := fs.String("spec", "", "the spec as JSON text")
+	specFile := fs.String("spec-file", "", "a file holding the spec as JSON")
+	priority := fs.Int("priority", 0, "priority from -100 to 100 (higher runs sooner among your jobs)")
+	pos, err := parseFlags(fs, args, clientEnv)
+	if err != nil {
+		return err
+	}
+	sub, files, err := buildSubmission(*service, *name, *spec, *specFile, *priority, pos)
+	if err != nil {
+		return err
+	}
+	cl, err := cf.client()
+	if err != nil {
+		return err
+	}
+	j, err := cl.Submit(ctx, sub, files)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "submitted job %d (%s, %s)\n", j.ID, j.Service, j.State)
+	fmt.Println(j.ID)
+	return nil
+}
+
+func buildSubmission(service, name, spec, specFile string, priority int, pos []string) (client.Submission, []client.Upload, error) {
+	sub := client.Submission{Name: name, Service: service, Priority: priority}
+	if spec != "" && specFile != "" {
+		return sub, nil, usagef("submit: give --spec or --spec-file, not both")
+	}
+	if specFile != "" {
+		b, err := os.ReadFile(specFile)
+		if err != nil {
+			return sub, nil, usagef("spec-file: %v", err)
+		}
+		spec = string(b)
+	}
+	if service == "" {
+		if len(pos) == 0 {
+			return sub, nil, usagef("submit: name the service with --service, or give a job document JSON file")
+		}
+		b, err := os.ReadFile(pos[0])
+		if err != nil {
+			return sub, nil, usagef("job document: %v", err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		var doc client.Submission
+		if err := dec.Decode(&doc); err != nil {
+			return sub, nil, usagef("job document %s: %v (expected {\"name\", \"service\", \"spec\"})", pos[0], err)
+		}
+		if name != "" {
+			doc.Name = name
+		}
+		if spec != "" {
+			doc.Spec = json.RawMessage(spec)
+		}
+		if priority != 0 {
+			doc.Priority = priority
+		}
+		sub, pos = doc, pos[1:]
+	} else if spec != "" {
+		sub.Spec = json.RawMessage(spec)
+	}
+	if len(sub.Spec) > 0 && !json.Valid(sub.Spec) {
+		return sub, nil, usagef("spec: not valid JSON")
+	}
+	files := make([]client.Upload, len(pos))
+	for i, p := range pos {
+		files[i] = client.Upload{Path: p}
+	}
+	return sub, files, nil
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/bumpserve/bumpserve/internal/controller"
+	"github.com/bumpserve/bumpserve/internal/store"
+	"github.com/bumpserve/bumpserve/internal/store/sqlite"
+)
+
+const userUsage = `user SUBCOMMAND [flags] --data DIR
+
+  user add NAME [--admin|--worker]   create a user; prints its token (last word)
+  user list                          list users
+  user token NAME [--label L]        issue another token for NAME
+  user tokens [NAME]                 list tokens (never the secrets)
+  user revoke TOKEN-ID               revoke a token at once
+
+Works on the data directory directly, also while the server runs.`
+
+func runUser(ctx context.Context, args []string) error {
+	fs := newFlags("user", userUsage)
+	data := fs.String("data", "./var", "data directory")
+	admin := fs.Bool("admin", false, "with add: the user is an admin")
+	workerRole := fs.Bool("worker", false, "with add: a worker identity (worker routes only)")
+	label := fs.String("label", "", "with token: a label to tell tokens apart")
+	pos, err := parseFlags(fs, args, map[string]string{"data": "BUMPSERVE_DATA"})
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		fs.Usage()
+		return usagef("user: missing subcommand (add, list, token, tokens, revoke)")
+	}
+	if _, err := os.Stat(filepath.Join(*data, "bumpserve.db")); err != nil && pos[0] != "add" {
+		return usagef("data: no bumpserve database in %s", *data)
+	}
+	if err := os.MkdirAll(*data, 0o700); err != nil {
+		return err
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(*data, "bumpserve.db"), sqlite.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	sub, rest := pos[0], pos[1:]
+	want := func(n int, form string) error {
+		if len(rest) != n {
+			return usagef("user %s: expected %s", sub, form)
+		}
+		return nil
+	}
+	switch sub {
+	case "add":
+		if err := want(1, "NAME"); err != nil {
+			return err
+		}
+		if *admin && *workerRole {
+			return usagef("user add: --admin and --worker exclude each other")
+		}
+		role := store.RoleUser
+		if *admin {
+			role = store.RoleAdmin
+		} else if *workerRole {
+			role = store.RoleWorker
+		}
+		token, err := controller.AddUser(ctx, st, rest[0], role)
+		if err != nil {
+			return usagef("user add: %v", err)
+		}
+		fmt.Printf("created %s %q; its token: %s\n", role, rest[0], token)
+	case "token":
+		if err := want(1, "NAME"); err != nil {
+			return err
+		}
+		token, err := controller.NewToken(ctx, st, rest[0], *label)
+		if err != nil {
+			return usagef("user token: %v", err)
+		}
+		fmt.Printf("new token for %q: %s\n", rest[0], token)
+	case "list":
+		users, err := st.ListUsers(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tROLE\tCREATED")
+		for _, u := range users {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Name, u.Role, u.Created.Local().Format(time.DateTime))
+		}
+		return tw.Flush()
+	case "tokens":
+		user := ""
+		if len(rest) > 0 {
+			user = rest[0]
+		}
+		toks, err := st.ListTokens(ctx, user)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tUSER\tLABEL\tCREATED\tREVOKED")
+		for _, t := range toks {
+			revoked := "-"
+			if t.Revoked != nil {
+				revoked = t.Revoked.Local().Format(time.DateTime)
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", t.ID, t.User, t.Label, t.Created.Local().Format(time.DateTime), revoked)
+		}
+		return tw.Flush()
+	case "revoke":
+		if err := want(1, "TOKEN-ID (see user tokens)"); err != nil {
+			return err
+		}
+		id, err := strconv.ParseInt(rest[0], 10, 64)
+		if err != nil {
+			return usagef("user revoke: %q is not a token id (see user tokens)", rest[0])
+		}
+		if err := st.RevokeToken(ctx, id, time.Now()); err != nil {
+			return usagef("user revoke: %v", err)
+		}
+		fmt.Printf("token %d revoked\n", id)
+	default:
+		return usagef("user: unknown subcommand %q (accepted: add, list, token, tokens, revoke)", sub)
+	}
+	return nil
+}

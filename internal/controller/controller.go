@@ -1,0 +1,200 @@
+// Package controller assembles a running job controller from its parts:
+// the SQLite store in the data directory, the job directories, the queue
+// and its reaper, the HTTP server, and the local worker slots. It also
+// does the start-up duties: creating the first admin, sweeping processes
+// a crashed predecessor left, and requeueing its jobs.
+package controller
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/jobdir"
+	"github.com/bumpserve/bumpserve/internal/proc"
+	"github.com/bumpserve/bumpserve/internal/queue"
+	"github.com/bumpserve/bumpserve/internal/server"
+	"github.com/bumpserve/bumpserve/internal/service"
+	"github.com/bumpserve/bumpserve/internal/store"
+	"github.com/bumpserve/bumpserve/internal/store/sqlite"
+	"github.com/bumpserve/bumpserve/internal/worker"
+)
+
+// Config configures a controller. Zero values take the defaults.
+type Config struct {
+	Data     string        // data directory (database, job files, admin.token)
+	Workers  int           // local CPU slots; 0 = none (dispatch only); -1 = number of CPUs
+	Name     string        // the local slots' worker name; default "local@HOST"
+	Lease    time.Duration // how long a claim lasts without a heartbeat
+	Drain    time.Duration // how long running jobs may finish at shutdown
+	FullSync bool          // synchronous=FULL: durable across power loss
+	Caps     job.Limits
+	Server   server.Config // limits for the API; store, queue and the like are filled in
+	Logger   *slog.Logger
+}
+
+// DrainDefault is how long running jobs get to finish at shutdown before
+// they are handed back.
+const DrainDefault = 30 * time.Second
+
+// Controller is an assembled, not yet running, job controller.
+type Controller struct {
+	cfg    Config
+	log    *slog.Logger
+	Store  store.Store
+	Root   *jobdir.Root
+	Queue  *queue.Queue
+	Server *server.Server
+	Pool   *worker.Pool // nil with no local slots
+}
+
+// Services is the registry of every service this build runs.
+func Services() service.Registry {
+	return service.NewRegistry(service.Sleep{})
+}
+
+// Open builds a controller over cfg.Data.
+func Open(ctx context.Context, cfg Config) (*Controller, error) {
+	log := cmp.Or(cfg.Logger, slog.Default())
+	if cfg.Data == "" {
+		return nil, errors.New("data: missing (the data directory)")
+	}
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, fmt.Errorf("data: %w", err)
+	}
+	if cfg.Name == "" {
+		host, _ := os.Hostname()
+		cfg.Name = "local@" + cmp.Or(host, "localhost")
+	}
+	cfg.Drain = cmp.Or(cfg.Drain, DrainDefault)
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "bumpserve.db"), sqlite.Options{FullSync: cfg.FullSync})
+	if err != nil {
+		return nil, err
+	}
+	root, err := jobdir.Open(cfg.Data, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	c := &Controller{cfg: cfg, log: log.With("component", "controller"), Store: st, Root: root}
+	c.Queue = queue.New(queue.Config{Store: st, Lease: cfg.Lease, Logger: log})
+	services := Services()
+	sc := cfg.Server
+	sc.Store, sc.Queue, sc.Root, sc.Services, sc.Caps, sc.Logger = st, c.Queue, root, services, cfg.Caps, log
+	if c.Server, err = server.New(sc); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if cfg.Workers != 0 {
+		c.Pool, err = worker.NewPool(worker.Config{
+			Name: cfg.Name, Slots: max(cfg.Workers, 0), Services: services, Caps: cfg.Caps, Drain: cfg.Drain, Logger: log,
+			Source: &worker.LocalSource{Queue: c.Queue, Root: root, Name: cfg.Name},
+		})
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// Close releases the store.
+func (c *Controller) Close() error { return c.Store.Close() }
+
+// Recover undoes what a crash of this controller's previous process left:
+// it kills any job process still running from it, then puts its ACTIVE
+// jobs back in the queue (they run again; no result was recorded for
+// them, so none is recorded twice).
+func (c *Controller) Recover(ctx context.Context) error {
+	held, err := c.Store.HeldBy(ctx, c.cfg.Name)
+	if err != nil {
+		return err
+	}
+	for _, j := range held {
+		killed, err := proc.Sweep(filepath.Join(string(c.Root.Job(j.ID)), "proc.json"))
+		if err != nil {
+			c.log.Warn("sweep", "job", j.ID, "err", err)
+		}
+		if killed {
+			c.log.Info("killed a process left from before the restart", "job", j.ID)
+		}
+	}
+	js, err := c.Queue.RequeueHolder(ctx, c.cfg.Name)
+	if err != nil {
+		return err
+	}
+	if len(js) > 0 {
+		c.log.Info("requeued jobs left running by the previous process", "count", len(js))
+	}
+	return nil
+}
+
+// Serve runs the controller on ln until ctx ends, then shuts down
+// gracefully: local slots stop claiming and their jobs get the drain time
+// to finish (or are handed back), then the HTTP server stops.
+func (c *Controller) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey string) error {
+	if err := c.Recover(ctx); err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
+	baseCtx, cancelBase := context.WithCancel(context.Background())
+	defer cancelBase()
+	srv := &http.Server{
+		Handler:           c.Server,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return baseCtx },
+		ErrorLog:          slog.NewLogLogger(c.log.Handler(), slog.LevelWarn),
+	}
+	srvErr := make(chan error, 1)
+	go func() {
+		var err error
+		if tlsCert != "" {
+			err = srv.ServeTLS(ln, tlsCert, tlsKey)
+		} else {
+			err = srv.Serve(ln)
+		}
+		srvErr <- err
+	}()
+
+	bg, stopBg := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); c.Queue.RunReaper(bg) }()
+	poolCtx, stopPool := context.WithCancel(context.Background())
+	poolDone := make(chan struct{})
+	go func() {
+		defer close(poolDone)
+		if c.Pool != nil {
+			c.Pool.Run(poolCtx)
+		}
+	}()
+
+	var err error
+	select {
+	case <-ctx.Done():
+		c.log.Info("shutting down: draining local slots", "drain", c.cfg.Drain)
+	case err = <-srvErr:
+		c.log.Error("http server stopped", "err", err)
+	}
+	stopPool()
+	<-poolDone
+	cancelBase() // ends event streams
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	srv.Shutdown(shutCtx)
+	cancel()
+	stopBg()
+	wg.Wait()
+	c.log.Info("stopped")
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}

@@ -1,0 +1,205 @@
+package controller_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bumpserve/bumpserve/client"
+	"github.com/bumpserve/bumpserve/internal/controller"
+	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/proc"
+	"github.com/bumpserve/bumpserve/internal/queue"
+	"github.com/bumpserve/bumpserve/internal/store"
+	"github.com/bumpserve/bumpserve/internal/testenv"
+)
+
+func submit(t *testing.T, cl *client.Client, spec string) *client.Job {
+	t.Helper()
+	j, err := cl.Submit(context.Background(), client.Submission{Service: "sleep", Spec: json.RawMessage(spec)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+func waitFor(t *testing.T, cl *client.Client, id int64, what string, cond func(*client.Job) bool) *client.Job {
+	t.Helper()
+	var j *client.Job
+	testenv.Eventually(t, 10*time.Second, fmt.Sprintf("job %d: %s", id, what), func() bool {
+		var err error
+		if j, err = cl.Get(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+		return cond(j)
+	})
+	return j
+}
+
+func inState(s job.State) func(*client.Job) bool { return func(j *client.Job) bool { return j.State == s } }
+
+// A running job stops promptly when cancelled and ends in CANCEL; with a
+// child process, the process is gone too.
+func TestCancelRunning(t *testing.T) {
+	t.Parallel()
+	for _, exec := range []bool{false, true} {
+		t.Run(fmt.Sprintf("exec=%v", exec), func(t *testing.T) {
+			t.Parallel()
+			env := testenv.Start(t, controller.Config{Workers: 1})
+			cl := env.Client(env.AdminToken)
+			j := submit(t, cl, fmt.Sprintf(`{"seconds":60,"exec":%v}`, exec))
+			waitFor(t, cl, j.ID, "running", inState(job.Active))
+			pidFile := filepath.Join(env.Data, "jobs", fmt.Sprint(j.ID), "proc.json")
+			var rec proc.Record
+			if exec {
+				testenv.Eventually(t, 5*time.Second, "process recorded", func() bool {
+					b, err := os.ReadFile(pidFile)
+					return err == nil && json.Unmarshal(b, &rec) == nil && rec.PID > 0
+				})
+			}
+			got, err := cl.Cancel(context.Background(), j.ID)
+			if err != nil || !got.CancelRequested {
+				t.Fatalf("cancel = %+v, %v", got, err)
+			}
+			end := waitFor(t, cl, j.ID, "cancelled", inState(job.Cancel))
+			if !strings.Contains(end.Reason, "cancel") || end.Finished == nil {
+				t.Errorf("cancelled job = %+v", end)
+			}
+			if exec && !proc.WaitGone(rec.PID, 5*time.Second) {
+				t.Errorf("process %d still alive after cancel", rec.PID)
+			}
+			// Terminal states are final.
+			if _, err := cl.Cancel(context.Background(), j.ID); err == nil {
+				t.Error("second cancel accepted")
+			}
+		})
+	}
+}
+
+func TestCancelPending(t *testing.T) {
+	t.Parallel()
+	env := testenv.Start(t, controller.Config{Workers: 0})
+	cl := env.Client(env.AdminToken)
+	j := submit(t, cl, `{"seconds":1}`)
+	got, err := cl.Cancel(context.Background(), j.ID)
+	if err != nil || got.State != job.Cancel {
+		t.Fatalf("cancel pending = %+v, %v", got, err)
+	}
+}
+
+func TestDelete(t *testing.T) {
+	t.Parallel()
+	env := testenv.Start(t, controller.Config{Workers: 1})
+	cl := env.Client(env.AdminToken)
+	ctx := context.Background()
+	done := submit(t, cl, `{"seconds":0}`)
+	waitFor(t, cl, done.ID, "complete", inState(job.Complete))
+	running := submit(t, cl, `{"seconds":60,"exec":true}`)
+	waitFor(t, cl, running.ID, "running", inState(job.Active))
+	for _, id := range []int64{done.ID, running.ID} {
+		if err := cl.Delete(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cl.Get(ctx, id); !client.IsNotFound(err) {
+			t.Errorf("get deleted job %d: %v", id, err)
+		}
+		if err := cl.Delete(ctx, id); !client.IsNotFound(err) {
+			t.Errorf("delete twice: %v", err)
+		}
+		dir := filepath.Join(env.Data, "jobs", fmt.Sprint(id))
+		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("job dir %s remains: %v", dir, err)
+		}
+	}
+	// The slot is free again: a new job runs.
+	next := submit(t, cl, `{"seconds":0}`)
+	waitFor(t, cl, next.ID, "complete", inState(job.Complete))
+	testenv.Eventually(t, 5*time.Second, "trash emptied", func() bool {
+		ents, _ := os.ReadDir(filepath.Join(env.Data, "trash"))
+		return len(ents) == 0
+	})
+}
+
+func TestWallLimit(t *testing.T) {
+	t.Parallel()
+	env := testenv.Start(t, controller.Config{Workers: 1})
+	cl := env.Client(env.AdminToken)
+	j := submit(t, cl, `{"seconds":60,"limits":{"wall_seconds":0.2}}`)
+	end := waitFor(t, cl, j.ID, "stopped by its limit", inState(job.Error))
+	if !strings.Contains(end.Reason, "wall_seconds") {
+		t.Errorf("reason = %q", end.Reason)
+	}
+}
+
+// An executor that stops renewing its lease loses the job: it goes back to
+// PENDING with attempt+1, then ends in ERROR "lost" past max attempts, and
+// a late result from an old lease is refused and changes nothing.
+func TestLeaseExpiry(t *testing.T) {
+	t.Parallel()
+	env := testenv.Start(t, controller.Config{Workers: 0, Lease: 150 * time.Millisecond})
+	cl := env.Client(env.AdminToken)
+	ctx := context.Background()
+	j := submit(t, cl, `{"seconds":1}`)
+	q := env.C.Queue
+	var first *job.Job
+	for attempt := 1; attempt <= queue.MaxAttemptsDefault; attempt++ {
+		js, err := q.Claim(ctx, queue.ClaimRequest{Worker: "ghost", FreeCPUs: 1, Max: 1})
+		if err != nil || len(js) != 1 || js[0].Attempt != attempt {
+			t.Fatalf("claim %d = %v, %v", attempt, js, err)
+		}
+		if first == nil {
+			first = js[0]
+		}
+		if attempt < queue.MaxAttemptsDefault {
+			waitFor(t, cl, j.ID, "requeued", func(g *client.Job) bool { return g.State == job.Pending && g.Attempt == attempt+1 })
+		}
+	}
+	end := waitFor(t, cl, j.ID, "lost", inState(job.Error))
+	if end.Reason != job.ReasonLost {
+		t.Errorf("reason = %q", end.Reason)
+	}
+	if _, err := q.Finish(ctx, j.ID, first.Lease.Token, queue.Result{State: job.Complete}); !errors.Is(err, store.ErrLeaseLost) {
+		t.Fatalf("late result: %v", err)
+	}
+	if got, _ := cl.Get(ctx, j.ID); got.State != job.Error {
+		t.Errorf("late result changed the job to %s", got.State)
+	}
+}
+
+// A job with a child process survives nothing of a crashed executor: the
+// next start of the controller kills the leftover process and runs the
+// job again.
+func TestRecoverSweepsAndRequeues(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	env := testenv.Start(t, controller.Config{Data: data, Workers: 0, Name: "node1"})
+	cl := env.Client(env.AdminToken)
+	ctx := context.Background()
+	j := submit(t, cl, `{"seconds":0.1}`)
+	js, err := env.C.Queue.Claim(ctx, queue.ClaimRequest{Worker: "node1", FreeCPUs: 1, Max: 1})
+	if err != nil || len(js) != 1 {
+		t.Fatal(js, err)
+	}
+	// Stand in for the crashed process's job: a live process group
+	// recorded in the job's pid file.
+	dir := env.C.Root.Job(j.ID)
+	dir.Prepare(1)
+	leftover := startRecorded(t, filepath.Join(string(dir), "proc.json"))
+
+	if err := env.C.Recover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !proc.WaitGone(leftover, 5*time.Second) {
+		t.Fatalf("leftover process %d not swept", leftover)
+	}
+	got, _ := cl.Get(ctx, j.ID)
+	if got.State != job.Pending || got.Attempt != 2 {
+		t.Fatalf("after recover: %s attempt %d", got.State, got.Attempt)
+	}
+}
