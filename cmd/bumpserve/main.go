@@ -33,6 +33,7 @@ func init() {
 		{"files", "list a job's files, or download one (files ID [PATH])", runFiles},
 		{"cancel", "cancel a job", runCancel},
 		{"delete", "delete a job and its files", runDelete},
+		{"fit", "run a native fit here, no server: results JSON on stdout", runFit},
 		{"bench", "measure job throughput and latency on local slots", runBench},
 	}
 }

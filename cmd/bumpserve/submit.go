@@ -19,7 +19,12 @@ files uploaded into the job's input/ directory.
 
   bumpserve submit --service sleep --spec '{"seconds": 2}'
   bumpserve submit --service fit --spec-file misra.json data.txt
-  bumpserve submit job.json data.txt`
+  bumpserve submit job.json data.txt
+  bumpserve submit --service bumps model.py data.txt --fit dream --samples 10000 --seed 1 [-- model args]
+
+For --service bumps the first file is the model script; --fit and the
+option flags (--samples, --burn, --steps, --seed, --parallel) build the
+spec, and only the options given are passed to bumps.`
 
 func runSubmit(ctx context.Context, args []string) error {
 	fs := newFlags("submit", submitUsage)
@@ -30,9 +35,20 @@ func runSubmit(ctx context.Context, args []string) error {
 	spec := fs.String("spec", "", "the spec as JSON text")
 	specFile := fs.String("spec-file", "", "a file holding the spec as JSON")
 	priority := fs.Int("priority", 0, "priority from -100 to 100 (higher runs sooner among your jobs)")
+	var bf bumpsFlags
+	bf.register(fs)
 	pos, err := parseFlags(fs, args, clientEnv)
 	if err != nil {
 		return err
+	}
+	if *service == "bumps" && *spec == "" && *specFile == "" {
+		b, files, err := bf.spec(fs, pos, args)
+		if err != nil {
+			return err
+		}
+		*spec, pos = string(b), files
+	} else if bf.used(fs) {
+		return usagef("submit: --fit, --samples, --burn, --steps, --seed and --parallel go with --service bumps and no --spec")
 	}
 	sub, files, err := buildSubmission(*service, *name, *spec, *specFile, *priority, pos)
 	if err != nil {

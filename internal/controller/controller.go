@@ -59,7 +59,7 @@ type Controller struct {
 
 // Services is the registry of every service this build runs.
 func Services() service.Registry {
-	return service.NewRegistry(service.Sleep{})
+	return service.NewRegistry(service.Sleep{}, service.Fit{})
 }
 
 // Open builds a controller over cfg.Data.

@@ -42,7 +42,9 @@ func waitFor(t *testing.T, cl *client.Client, id int64, what string, cond func(*
 	return j
 }
 
-func inState(s job.State) func(*client.Job) bool { return func(j *client.Job) bool { return j.State == s } }
+func inState(s job.State) func(*client.Job) bool {
+	return func(j *client.Job) bool { return j.State == s }
+}
 
 // A running job stops promptly when cancelled and ends in CANCEL; with a
 // child process, the process is gone too.

@@ -153,4 +153,3 @@ func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request, u *store.User
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
-

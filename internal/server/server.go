@@ -30,17 +30,17 @@ const (
 
 // Config configures a Server.
 type Config struct {
-	Store    store.Store
-	Queue    *queue.Queue
-	Root     *jobdir.Root
-	Services service.Registry
-	Caps     job.Limits // limits a spec may lower but not raise
-	MaxCPUs  int        // widest job accepted (resources.cpus)
-	MaxJSON  int64
-	MaxUpload int64
-	MaxQueued int     // PENDING jobs per user
+	Store      store.Store
+	Queue      *queue.Queue
+	Root       *jobdir.Root
+	Services   service.Registry
+	Caps       job.Limits // limits a spec may lower but not raise
+	MaxCPUs    int        // widest job accepted (resources.cpus)
+	MaxJSON    int64
+	MaxUpload  int64
+	MaxQueued  int     // PENDING jobs per user
 	SubmitRate float64 // submissions per second per user (bursts of the same size)
-	Logger   *slog.Logger
+	Logger     *slog.Logger
 }
 
 // Server serves the HTTP API.

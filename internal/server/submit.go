@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
@@ -47,55 +49,59 @@ func badRequest(format string, a ...any) error {
 // directory and moved into the job's directory inside the transaction
 // that creates the job, so a 201 means job and files are both stored.
 func (s *Server) submit(w http.ResponseWriter, r *http.Request, u *store.User) {
-	if !s.limiter.allow(u.Name) {
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusTooManyRequests, "too many submissions: at most %g per second", s.cfg.SubmitRate)
-		return
-	}
 	staging, err := s.cfg.Root.Stage()
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "%v", err)
 		return
 	}
-	adopted := false
-	defer func() {
-		if !adopted {
-			s.cfg.Root.Discard(staging)
-		}
-	}()
-
+	defer s.cfg.Root.Discard(staging) // gone already if the job adopted it
 	sub, err := s.readSubmission(r, filepath.Join(staging, "input"))
-	if err == nil {
-		err = s.checkSubmission(r, u, sub)
-	}
-	var cpus int
-	if err == nil {
-		_, cpus, err = job.ReadEnvelope(sub.Spec, s.cfg.Caps, s.cfg.MaxCPUs)
-		if err != nil {
-			err = badRequest("%v", err)
-		}
-	}
 	if err != nil {
 		s.replyError(w, err)
 		return
 	}
-	j, err := s.cfg.Queue.Submit(r.Context(), queue.Submission{
-		Owner: u.Name, Name: sub.Name, Service: sub.Service, Spec: sub.Spec, CPUs: cpus, Priority: sub.Priority,
-	}, func(id int64) error {
-		if err := s.cfg.Root.Adopt(staging, id); err != nil {
-			return err
-		}
-		adopted = true
-		return nil
-	})
+	j, err := s.SubmitJob(r.Context(), u, sub, staging)
 	if err != nil {
-		// A directory adopted by a transaction that then failed is an
-		// orphan; Adopt replaces it when the id comes round again.
-		writeError(w, http.StatusInternalServerError, "store job: %v", err)
+		s.replyError(w, err)
 		return
 	}
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/jobs/%d", j.ID))
 	writeJSON(w, http.StatusCreated, j)
+}
+
+// SubmitError is a refused submission: Code is the HTTP status, Error
+// names the field and what is accepted.
+type SubmitError = httpError
+
+// SubmitJob checks a submission for u against the services, the limits
+// and u's quotas, and queues it. staging, if not "", is a directory from
+// Root.Stage whose input/ holds the uploaded files; it becomes the job's
+// directory. Errors are *SubmitError for anything the caller got wrong.
+func (s *Server) SubmitJob(ctx context.Context, u *store.User, sub *Submission, staging string) (*job.Job, error) {
+	if !s.limiter.allow(u.Name) {
+		return nil, &httpError{http.StatusTooManyRequests, fmt.Sprintf("too many submissions: at most %g per second", s.cfg.SubmitRate)}
+	}
+	if err := s.checkSubmission(ctx, u, sub); err != nil {
+		return nil, err
+	}
+	_, cpus, err := job.ReadEnvelope(sub.Spec, s.cfg.Caps, s.cfg.MaxCPUs)
+	if err != nil {
+		return nil, badRequest("%v", err)
+	}
+	j, err := s.cfg.Queue.Submit(ctx, queue.Submission{
+		Owner: u.Name, Name: sub.Name, Service: sub.Service, Spec: sub.Spec, CPUs: cpus, Priority: sub.Priority,
+	}, func(id int64) error {
+		if staging == "" {
+			return os.MkdirAll(s.cfg.Root.Job(id).Input(), 0o755)
+		}
+		return s.cfg.Root.Adopt(staging, id)
+	})
+	if err != nil {
+		// A directory adopted by a transaction that then failed is an
+		// orphan; Adopt replaces it when the id comes round again.
+		return nil, &httpError{http.StatusInternalServerError, fmt.Sprintf("store job: %v", err)}
+	}
+	return j, nil
 }
 
 // replyError reports an error from reading or checking a request.
@@ -202,7 +208,7 @@ func decodeSubmission(body []byte) (*Submission, error) {
 	return &sub, nil
 }
 
-func (s *Server) checkSubmission(r *http.Request, u *store.User, sub *Submission) error {
+func (s *Server) checkSubmission(ctx context.Context, u *store.User, sub *Submission) error {
 	if sub.Service == "" {
 		return badRequest("service: missing (accepted: %s)", strings.Join(s.cfg.Services.Names(), ", "))
 	}
@@ -222,7 +228,7 @@ func (s *Server) checkSubmission(r *http.Request, u *store.User, sub *Submission
 	if err := svc.Check(sub.Spec); err != nil {
 		return badRequest("%v", err)
 	}
-	queued, err := s.cfg.Store.CountQueued(r.Context(), u.Name)
+	queued, err := s.cfg.Store.CountQueued(ctx, u.Name)
 	if err != nil {
 		return &httpError{http.StatusInternalServerError, err.Error()}
 	}

@@ -10,10 +10,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os/exec"
 	"sort"
 	"strings"
 
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/proc"
 )
 
 // Service is one kind of job.
@@ -44,6 +46,25 @@ type Env struct {
 	Progress func(job.Progress)
 	// Log is the job's log (output/job.log).
 	Log io.Writer
+	// Runner runs the job's child processes; nil means proc.Run, with no
+	// confinement beyond a process group that dies with the executor.
+	// The executor sets it to its sandbox.
+	Runner Runner
+}
+
+// Runner starts cmd for a job, waits for it, and kills its whole process
+// tree when ctx ends or it exits; pidFile records it for sweeping.
+type Runner interface {
+	Run(ctx context.Context, cmd *exec.Cmd, env *Env) error
+}
+
+// Command runs one of the job's child processes through the executor's
+// Runner. Services never start processes any other way.
+func (e *Env) Command(ctx context.Context, cmd *exec.Cmd) error {
+	if e.Runner != nil {
+		return e.Runner.Run(ctx, cmd, e)
+	}
+	return proc.Run(ctx, cmd, e.PIDFile)
 }
 
 // Registry maps service names to services.

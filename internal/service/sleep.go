@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/bumpserve/bumpserve/internal/job"
-	"github.com/bumpserve/bumpserve/internal/proc"
 )
 
 // Sleep is the test service: it sleeps, reports progress, writes a small
@@ -117,5 +116,5 @@ func sleepProcess(ctx context.Context, env *Env, seconds float64) error {
 	cmd.Dir = env.Temp
 	cmd.Stdout, cmd.Stderr = env.Log, env.Log
 	env.Progress(job.Progress{Step: 1, Message: "sleeping in a child process"})
-	return proc.Run(ctx, cmd, env.PIDFile)
+	return env.Command(ctx, cmd)
 }

@@ -20,6 +20,9 @@ type Config struct {
 	Source   Source
 	Services service.Registry
 	Caps     job.Limits // the server's limits; a spec may only lower them
+	// Runner runs the jobs' child processes (the sandbox); nil runs them
+	// with process-group control only.
+	Runner service.Runner
 	// Drain is how long running jobs may go on after Run's context ends
 	// before they are stopped and handed back.
 	Drain  time.Duration

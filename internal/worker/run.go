@@ -108,7 +108,7 @@ func (p *Pool) execute(j *job.Job, log interface{ Info(string, ...any) }) *queue
 	env := &service.Env{
 		Job: j, Spec: j.Spec, Input: dir.Input(), Output: dir.Output(), Temp: dir.Temp(),
 		CPUs: cpus, Limits: limits, PIDFile: filepath.Join(string(dir), "proc.json"),
-		Progress: hb.report, Log: io.Writer(logFile),
+		Progress: hb.report, Log: io.Writer(logFile), Runner: p.cfg.Runner,
 	}
 	log.Info("job started", "service", j.Service)
 	result, err := svc.Run(ctx, env)
