@@ -50,6 +50,10 @@ type Env struct {
 	// confinement beyond a process group that dies with the executor.
 	// The executor sets it to its sandbox.
 	Runner Runner
+	// Protections names the confinement the Runner put the job's
+	// processes under ("landlock", "rlimits", "netns", ...); the executor
+	// records them with the job's result.
+	Protections []string
 }
 
 // Runner starts cmd for a job, waits for it, and kills its whole process

@@ -116,6 +116,27 @@ func (p *Pool) execute(j *job.Job, log interface{ Info(string, ...any) }) *queue
 	stop(nil)
 	<-hbDone
 
+	res := outcome(cause, err, logFile)
+	if res != nil {
+		res.Result = result
+		res.Protections = env.Protections
+		if res.State != job.Complete {
+			res.Result = nil
+		}
+		if errors.Is(cause, errDrained) {
+			if err := src.Release(context.Background(), j); err != nil {
+				log.Info("hand back", "err", err)
+			}
+			return nil
+		}
+	}
+	return res
+}
+
+// outcome says how a run ended from why its context ended (cause) and
+// what its service returned (err), noting it in the job log. nil means
+// the job is no longer this executor's to report.
+func outcome(cause, err error, logFile io.Writer) *queue.Result {
 	var lim *limitError
 	switch {
 	case errors.Is(cause, errLeaseLost):
@@ -123,10 +144,7 @@ func (p *Pool) execute(j *job.Job, log interface{ Info(string, ...any) }) *queue
 		return nil
 	case errors.Is(cause, errDrained):
 		fmt.Fprintln(logFile, "stopped: handed back while the executor shut down")
-		if err := src.Release(context.Background(), j); err != nil {
-			log.Info("hand back", "err", err)
-		}
-		return nil
+		return &queue.Result{}
 	case errors.Is(cause, errCancelled):
 		fmt.Fprintln(logFile, "stopped: cancelled")
 		return &queue.Result{State: job.Cancel, Reason: "cancelled while running"}
@@ -138,7 +156,7 @@ func (p *Pool) execute(j *job.Job, log interface{ Info(string, ...any) }) *queue
 		return &queue.Result{State: job.Error, Reason: err.Error()}
 	}
 	fmt.Fprintln(logFile, "complete")
-	return &queue.Result{State: job.Complete, Result: result}
+	return &queue.Result{State: job.Complete}
 }
 
 // heartbeat renews a running job's lease, carries its latest progress,
