@@ -105,3 +105,19 @@ func applyConfig(fs *flag.FlagSet, path string, set map[string]bool) error {
 	}
 	return sc.Err()
 }
+
+// intList parses "1,4,16" (or "" for def) into positive numbers.
+func intList(s string, def int) ([]int, error) {
+	if s == "" {
+		return []int{def}, nil
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		var n int
+		if _, err := fmt.Sscan(strings.TrimSpace(f), &n); err != nil || n < 1 {
+			return nil, fmt.Errorf("%q is not a positive number", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}

@@ -135,6 +135,9 @@ func (q *Queue) Claim(ctx context.Context, r ClaimRequest) ([]*job.Job, error) {
 		return nil, err
 	}
 	for _, j := range js {
+		// Arm the job's cancel signal now: a cancel may arrive before its
+		// runner first looks.
+		q.CancelSignal(j.ID)
 		q.Events.Publish(j)
 	}
 	q.signal(&q.leases)
@@ -187,10 +190,10 @@ type Result struct {
 func (q *Queue) Finish(ctx context.Context, id int64, token string, r Result) (*job.Job, error) {
 	j, err := q.store.FinishJob(ctx, &store.FinishParams{ID: id, Token: token, State: r.State,
 		Reason: r.Reason, Result: r.Result, Protections: r.Protections, Now: q.now()})
+	q.dropCancel(id) // whether or not the result was taken, this run is over
 	if err != nil {
 		return nil, err
 	}
-	q.dropCancel(id)
 	q.Events.Publish(j)
 	return j, nil
 }
@@ -225,7 +228,7 @@ func (q *Queue) Delete(ctx context.Context, id int64) error {
 	if _, err := q.store.CancelJob(ctx, id, q.now()); err != nil && !errors.Is(err, store.ErrFinished) {
 		return err
 	}
-	q.fireCancel(id)
+	q.fireCancel(id) // its runner's Finish, refused, drops the signal
 	return q.store.DeleteJob(ctx, id)
 }
 
@@ -242,11 +245,17 @@ func (q *Queue) CancelSignal(id int64) <-chan struct{} {
 	return ch
 }
 
+// fireCancel closes job id's cancel signal. The closed channel stays in
+// place until the job's lease ends, so a runner that looks late still
+// sees it.
 func (q *Queue) fireCancel(id int64) {
 	q.mu.Lock()
 	if ch, ok := q.cancels[id]; ok {
-		close(ch)
-		delete(q.cancels, id)
+		select {
+		case <-ch:
+		default:
+			close(ch)
+		}
 	}
 	q.mu.Unlock()
 }
@@ -270,6 +279,7 @@ func (q *Queue) RequeueHolder(ctx context.Context, holder string) ([]*job.Job, e
 
 func (q *Queue) requeued(js []*job.Job, why string) {
 	for _, j := range js {
+		q.dropCancel(j.ID)
 		q.log.Warn("lease ended", "job", j.ID, "why", why, "state", j.State, "attempt", j.Attempt)
 		q.Events.Publish(j)
 	}

@@ -194,11 +194,8 @@ func (h *heartbeat) loop(ctx context.Context) {
 	tick := time.NewTicker(min(every, time.Second))
 	defer tick.Stop()
 	last := time.Now()
+	watch := h.src.Watch(h.job) // nil: cancels come with heartbeats only
 	for {
-		var watch <-chan struct{}
-		if w := h.src.Watch(h.job); w != nil {
-			watch = w
-		}
 		select {
 		case <-ctx.Done():
 			return
