@@ -31,7 +31,15 @@ type Config struct {
 	MaxAttempts int              // runs a job gets before it ends "lost"
 	Now         func() time.Time // the clock; time.Now by default
 	Logger      *slog.Logger
+	// Fair share: past usage decays with HalfLife (default a day); an
+	// hour of CPU counts like one running CPU. MaxRunning caps one
+	// user's running jobs (0: no cap).
+	HalfLife   time.Duration
+	MaxRunning int
 }
+
+// HalfLifeDefault is how fast past usage is forgotten in fair share.
+const HalfLifeDefault = 24 * time.Hour
 
 // Queue coordinates jobs between the API and the executors.
 type Queue struct {
@@ -40,6 +48,8 @@ type Queue struct {
 	maxAttempts int
 	now         func() time.Time
 	log         *slog.Logger
+	halfLife    time.Duration
+	maxRunning  int
 	Events      *Broker
 
 	mu      sync.Mutex
@@ -59,6 +69,8 @@ func New(cfg Config) *Queue {
 		lease:       cmp.Or(cfg.Lease, LeaseDefault),
 		maxAttempts: cmp.Or(cfg.MaxAttempts, MaxAttemptsDefault),
 		now:         now,
+		halfLife:    cmp.Or(cfg.HalfLife, HalfLifeDefault),
+		maxRunning:  cfg.MaxRunning,
 		log:         cmp.Or(cfg.Logger, slog.Default()).With("component", "queue"),
 		Events:      NewBroker(),
 		work:        make(chan struct{}),
@@ -130,6 +142,7 @@ type ClaimRequest struct {
 func (q *Queue) Claim(ctx context.Context, r ClaimRequest) ([]*job.Job, error) {
 	js, err := q.store.ClaimJobs(ctx, &store.ClaimParams{
 		Worker: r.Worker, Services: r.Services, FreeCPUs: r.FreeCPUs, Max: r.Max, Lease: q.lease, Now: q.now(),
+		HalfLife: q.halfLife, UsageScale: 3600, MaxRunning: q.maxRunning,
 	})
 	if err != nil || len(js) == 0 {
 		return nil, err
@@ -188,8 +201,15 @@ type Result struct {
 // Finish records a job's end under its lease; store.ErrLeaseLost means the
 // lease had expired and the result was refused.
 func (q *Queue) Finish(ctx context.Context, id int64, token string, r Result) (*job.Job, error) {
+	return q.FinishWith(ctx, id, token, r, nil)
+}
+
+// FinishWith is Finish that runs before inside the transition's
+// transaction, once the lease is known to be valid (to move a remote
+// worker's uploaded output into place).
+func (q *Queue) FinishWith(ctx context.Context, id int64, token string, r Result, before func() error) (*job.Job, error) {
 	j, err := q.store.FinishJob(ctx, &store.FinishParams{ID: id, Token: token, State: r.State,
-		Reason: r.Reason, Result: r.Result, Protections: r.Protections, Now: q.now()})
+		Reason: r.Reason, Result: r.Result, Protections: r.Protections, Now: q.now(), HalfLife: q.halfLife, Before: before})
 	q.dropCancel(id) // whether or not the result was taken, this run is over
 	if err != nil {
 		return nil, err

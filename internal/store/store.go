@@ -104,6 +104,13 @@ type ClaimParams struct {
 	Max      int
 	Lease    time.Duration
 	Now      time.Time
+	// Fair share: owners are served in order of their share score, the
+	// CPUs they have running plus their past CPU-seconds decayed with
+	// HalfLife and divided by UsageScale; then priority, then age.
+	HalfLife   time.Duration
+	UsageScale float64
+	// MaxRunning caps one owner's ACTIVE jobs; 0 = no cap.
+	MaxRunning int
 }
 
 // HeartbeatParams renews a lease.
@@ -124,4 +131,10 @@ type FinishParams struct {
 	Result      json.RawMessage
 	Protections []string
 	Now         time.Time
+	// HalfLife decays the owner's recorded usage (see ClaimParams).
+	HalfLife time.Duration
+	// Before, if set, runs inside the transaction once the lease is known
+	// to be valid (to move uploaded output into place); its error rolls
+	// the transition back.
+	Before func() error
 }

@@ -116,63 +116,6 @@ func (s *Store) CountQueued(ctx context.Context, owner string) (int, error) {
 	return n, nil
 }
 
-// claimScan bounds how many pending jobs one claim looks at to fill its
-// free CPUs; jobs too wide for the free CPUs are skipped, not waited for.
-const claimScan = 256
-
-// ClaimJobs implements store.JobStore.
-func (s *Store) ClaimJobs(ctx context.Context, p *store.ClaimParams) ([]*job.Job, error) {
-	if p.Max <= 0 || p.FreeCPUs <= 0 {
-		return nil, nil
-	}
-	var claimed []*job.Job
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		q := `SELECT id, cpus FROM jobs WHERE state = 'PENDING' AND cpus <= ?`
-		args := []any{p.FreeCPUs}
-		if len(p.Services) > 0 {
-			q += ` AND service IN (?` + strings.Repeat(",?", len(p.Services)-1) + `)`
-			for _, svc := range p.Services {
-				args = append(args, svc)
-			}
-		}
-		q += ` ORDER BY priority DESC, id LIMIT ?`
-		rows, err := tx.QueryContext(ctx, q, append(args, claimScan)...)
-		if err != nil {
-			return err
-		}
-		var ids []int64
-		free := p.FreeCPUs
-		for rows.Next() && len(ids) < p.Max {
-			var id int64
-			var cpus int
-			if err := rows.Scan(&id, &cpus); err != nil {
-				rows.Close()
-				return err
-			}
-			if cpus <= free {
-				ids = append(ids, id)
-				free -= cpus
-			}
-		}
-		rows.Close()
-		for _, id := range ids {
-			j, err := scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET state = 'ACTIVE', worker = ?,
-				lease_token = ?, lease_expires = ?, started = ?, progress = NULL, cancel_requested = 0
-				WHERE id = ? RETURNING `+jobColumns,
-				p.Worker, newToken(), nanos(p.Now.Add(p.Lease)), nanos(p.Now), id))
-			if err != nil {
-				return err
-			}
-			claimed = append(claimed, j)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("claim jobs: %w", err)
-	}
-	return claimed, nil
-}
-
 func newToken() string {
 	b := make([]byte, 16)
 	rand.Read(b)
@@ -200,24 +143,6 @@ func (s *Store) Heartbeat(ctx context.Context, p *store.HeartbeatParams) (bool, 
 		return false, fmt.Errorf("heartbeat: %w", err)
 	}
 	return cancel != 0, nil
-}
-
-// FinishJob implements store.JobStore.
-func (s *Store) FinishJob(ctx context.Context, p *store.FinishParams) (*job.Job, error) {
-	if !p.State.Terminal() {
-		return nil, fmt.Errorf("finish job: %s is not a terminal state", p.State)
-	}
-	j, err := scanJob(s.w.QueryRowContext(ctx, `UPDATE jobs SET state = ?, reason = ?, result = ?,
-		protections = ?, finished = ?, lease_token = NULL, lease_expires = NULL
-		WHERE id = ? AND state = 'ACTIVE' AND lease_token = ? RETURNING `+jobColumns,
-		string(p.State), p.Reason, nullString(p.Result), strings.Join(p.Protections, ","), nanos(p.Now), p.ID, p.Token))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, store.ErrLeaseLost
-	}
-	if err != nil {
-		return nil, fmt.Errorf("finish job: %w", err)
-	}
-	return j, nil
 }
 
 // ReleaseJob implements store.JobStore.

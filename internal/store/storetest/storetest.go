@@ -20,6 +20,8 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Leases", func(t *testing.T) { t.Parallel(); testLeases(t, newStore) })
 	t.Run("Cancel", func(t *testing.T) { t.Parallel(); testCancel(t, newStore) })
 	t.Run("Users", func(t *testing.T) { t.Parallel(); testUsers(t, newStore) })
+	t.Run("FairShare", func(t *testing.T) { t.Parallel(); testFairShare(t, newStore) })
+	t.Run("FinishHook", func(t *testing.T) { t.Parallel(); testFinishHook(t, newStore) })
 }
 
 // t0 is the suite's clock: tests pass times explicitly, so none waits.
@@ -348,5 +350,96 @@ func testUsers(t *testing.T, newStore func(t *testing.T) store.Store) {
 	users, err := b.s.ListUsers(b.ctx)
 	if err != nil || len(users) != 1 {
 		t.Fatalf("list users = %v, %v", users, err)
+	}
+}
+
+func testFairShare(t *testing.T, newStore func(t *testing.T) store.Store) {
+	b := setup(t, newStore)
+	// The old system's scenario: user 1 submits j1 and j2, j1 starts;
+	// user 2 submits j3; j3 runs before j2.
+	j1 := b.create("user1", "sleep", 1, 0)
+	j2 := b.create("user1", "sleep", 1, 0)
+	if got := b.claim("w", 1, 1, t0); !equalIDs(ids(got), []int64{j1.ID}) {
+		t.Fatalf("first claim = %v", ids(got))
+	}
+	j3 := b.create("user2", "sleep", 1, 0)
+	if got := b.claim("w", 1, 1, t0); !equalIDs(ids(got), []int64{j3.ID}) {
+		t.Fatalf("second claim = %v, want j3 %d before j2 %d", ids(got), j3.ID, j2.ID)
+	}
+
+	// Many queued jobs of one user do not starve another: a claim of
+	// four alternates between them.
+	c := setup(t, newStore)
+	var heavy []int64
+	for range 10 {
+		heavy = append(heavy, c.create("heavy", "sleep", 1, 0).ID)
+	}
+	light := []int64{c.create("light", "sleep", 1, 0).ID, c.create("light", "sleep", 1, 0).ID}
+	got := ids(c.claim("w", 4, 4, t0))
+	want := []int64{heavy[0], light[0], heavy[1], light[1]}
+	if !equalIDs(got, want) {
+		t.Fatalf("claim of 4 = %v, want %v", got, want)
+	}
+
+	// Past usage counts: a user who used an hour of CPU an hour ago waits
+	// behind one who used none.
+	d := setup(t, newStore)
+	old := d.create("old", "sleep", 1, 0)
+	c0 := d.claim("w", 1, 1, t0)[0]
+	if _, err := d.s.FinishJob(d.ctx, &store.FinishParams{ID: old.ID, Token: c0.Lease.Token, State: job.Complete,
+		Now: t0.Add(time.Hour), HalfLife: 24 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	d.create("old", "sleep", 1, 0)
+	n := d.create("new", "sleep", 1, 0)
+	claim := func(now time.Time, halfLife time.Duration) int64 {
+		js, err := d.s.ClaimJobs(d.ctx, &store.ClaimParams{Worker: "w", FreeCPUs: 1, Max: 1, Lease: time.Second,
+			Now: now, HalfLife: halfLife, UsageScale: 3600})
+		if err != nil || len(js) != 1 {
+			t.Fatalf("claim: %v %v", js, err)
+		}
+		return js[0].ID
+	}
+	if got := claim(t0.Add(2*time.Hour), 24*time.Hour); got != n.ID {
+		t.Errorf("with fresh usage, claimed %d, want the new user's %d", got, n.ID)
+	}
+
+	// MaxRunning caps one owner's running jobs.
+	e := setup(t, newStore)
+	for range 3 {
+		e.create("u", "sleep", 1, 0)
+	}
+	js, err := e.s.ClaimJobs(e.ctx, &store.ClaimParams{Worker: "w", FreeCPUs: 8, Max: 8, Lease: time.Second, Now: t0, MaxRunning: 2})
+	if err != nil || len(js) != 2 {
+		t.Fatalf("claim with MaxRunning 2 = %d jobs, %v", len(js), err)
+	}
+	if js, _ := e.s.ClaimJobs(e.ctx, &store.ClaimParams{Worker: "w", FreeCPUs: 8, Max: 8, Lease: time.Second, Now: t0, MaxRunning: 2}); len(js) != 0 {
+		t.Fatalf("claim past MaxRunning = %d jobs", len(js))
+	}
+}
+
+func testFinishHook(t *testing.T, newStore func(t *testing.T) store.Store) {
+	b := setup(t, newStore)
+	j := b.create("a", "sleep", 1, 0)
+	c := b.claim("w", 1, 1, t0)[0]
+	ran := false
+	// A hook is not run for a wrong lease.
+	_, err := b.s.FinishJob(b.ctx, &store.FinishParams{ID: j.ID, Token: "stale", State: job.Complete, Now: t0,
+		Before: func() error { ran = true; return nil }})
+	if !errors.Is(err, store.ErrLeaseLost) || ran {
+		t.Fatalf("finish with stale lease: %v, hook ran %v", err, ran)
+	}
+	// A failing hook rolls the transition back.
+	boom := errors.New("boom")
+	if _, err := b.s.FinishJob(b.ctx, &store.FinishParams{ID: j.ID, Token: c.Lease.Token, State: job.Complete, Now: t0,
+		Before: func() error { return boom }}); !errors.Is(err, boom) {
+		t.Fatalf("finish with failing hook: %v", err)
+	}
+	if got := b.get(j.ID); got.State != job.Active {
+		t.Fatalf("failed hook left the job %s", got.State)
+	}
+	if _, err := b.s.FinishJob(b.ctx, &store.FinishParams{ID: j.ID, Token: c.Lease.Token, State: job.Complete, Now: t0,
+		Before: func() error { ran = true; return nil }}); err != nil || !ran {
+		t.Fatalf("finish: %v, hook ran %v", err, ran)
 	}
 }

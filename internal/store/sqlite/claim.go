@@ -1,0 +1,256 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/store"
+)
+
+// owner is one user's standing in a claim: their share score and the
+// pending jobs of theirs looked at so far.
+type owner struct {
+	name    string
+	score   float64
+	running int // ACTIVE jobs
+	jobs    []pendingJob
+	next    int
+	done    bool
+}
+
+type pendingJob struct {
+	id   int64
+	cpus int
+}
+
+// ClaimJobs implements store.JobStore with fair share: it serves the
+// owner with the lowest score first (CPUs running plus decayed past
+// usage), one job at a time, re-scoring after each, so a user with a
+// thousand queued jobs cannot starve one with a single job. Within an
+// owner, higher priority and then older jobs go first.
+func (s *Store) ClaimJobs(ctx context.Context, p *store.ClaimParams) ([]*job.Job, error) {
+	if p.Max <= 0 || p.FreeCPUs <= 0 {
+		return nil, nil
+	}
+	var claimed []*job.Job
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		owners, err := s.rankOwners(ctx, tx, p)
+		if err != nil || len(owners) == 0 {
+			return err
+		}
+		free := p.FreeCPUs
+		for len(claimed) < p.Max && free > 0 {
+			o := lowest(owners, p.MaxRunning)
+			if o == nil {
+				break
+			}
+			j, err := o.take(ctx, tx, p, free)
+			if err != nil {
+				return err
+			}
+			if j == nil {
+				o.done = true
+				continue
+			}
+			c, err := scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET state = 'ACTIVE', worker = ?,
+				lease_token = ?, lease_expires = ?, started = ?, progress = NULL, cancel_requested = 0
+				WHERE id = ? RETURNING `+jobColumns,
+				p.Worker, newToken(), nanos(p.Now.Add(p.Lease)), nanos(p.Now), j.id))
+			if err != nil {
+				return err
+			}
+			claimed = append(claimed, c)
+			free -= j.cpus
+			o.running++
+			o.score += float64(j.cpus)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	return claimed, nil
+}
+
+// rankOwners scores every owner with pending jobs.
+func (s *Store) rankOwners(ctx context.Context, tx *sql.Tx, p *store.ClaimParams) ([]*owner, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT owner FROM jobs WHERE state = 'PENDING'`)
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]*owner{}
+	var owners []*owner
+	for rows.Next() {
+		o := &owner{}
+		if err := rows.Scan(&o.name); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		byName[o.name] = o
+		owners = append(owners, o)
+	}
+	rows.Close()
+	if len(owners) <= 1 && p.MaxRunning == 0 {
+		return owners, nil // nobody to share with: skip the scoring
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT owner, count(*), sum(cpus) FROM jobs WHERE state = 'ACTIVE' GROUP BY owner`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var name string
+		var n, cpus int
+		if err := rows.Scan(&name, &n, &cpus); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if o := byName[name]; o != nil {
+			o.running, o.score = n, float64(cpus)
+		}
+	}
+	rows.Close()
+	rows, err = tx.QueryContext(ctx, `SELECT owner, value, updated FROM usage`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	scale := p.UsageScale
+	if scale <= 0 {
+		scale = 3600
+	}
+	for rows.Next() {
+		var name string
+		var value float64
+		var updated int64
+		if err := rows.Scan(&name, &value, &updated); err != nil {
+			return nil, err
+		}
+		if o := byName[name]; o != nil {
+			o.score += decay(value, fromNanos(updated), p.Now, p.HalfLife) / scale
+		}
+	}
+	// Ties go to the owner whose name sorts first, so claims are
+	// deterministic.
+	sort.SliceStable(owners, func(i, j int) bool { return owners[i].name < owners[j].name })
+	return owners, rows.Err()
+}
+
+// lowest is the owner to serve next, or nil.
+func lowest(owners []*owner, maxRunning int) *owner {
+	var best *owner
+	for _, o := range owners {
+		if o.done || (maxRunning > 0 && o.running >= maxRunning) {
+			continue
+		}
+		if best == nil || o.score < best.score {
+			best = o
+		}
+	}
+	return best
+}
+
+// take returns the owner's next pending job that fits free CPUs and the
+// worker's services, or nil. One page of candidates per owner and claim
+// suffices: a claim never takes more jobs than the page holds.
+func (o *owner) take(ctx context.Context, tx *sql.Tx, p *store.ClaimParams, free int) (*pendingJob, error) {
+	if o.jobs == nil {
+		q := `SELECT id, cpus FROM jobs WHERE state = 'PENDING' AND owner = ? AND cpus <= ?`
+		args := []any{o.name, p.FreeCPUs}
+		if len(p.Services) > 0 {
+			q += ` AND service IN (?` + strings.Repeat(",?", len(p.Services)-1) + `)`
+			for _, svc := range p.Services {
+				args = append(args, svc)
+			}
+		}
+		rows, err := tx.QueryContext(ctx, q+` ORDER BY priority DESC, id LIMIT ?`, append(args, p.Max)...)
+		if err != nil {
+			return nil, err
+		}
+		o.jobs = []pendingJob{}
+		for rows.Next() {
+			var j pendingJob
+			if err := rows.Scan(&j.id, &j.cpus); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			o.jobs = append(o.jobs, j)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	for o.next < len(o.jobs) {
+		j := o.jobs[o.next]
+		o.next++
+		if j.cpus <= free {
+			return &j, nil
+		}
+	}
+	return nil, nil
+}
+
+// decay returns value recorded at then, decayed to now with halfLife
+// (no decay when halfLife is 0).
+func decay(value float64, then, now time.Time, halfLife time.Duration) float64 {
+	if halfLife <= 0 || !now.After(then) {
+		return value
+	}
+	return value * math.Exp2(-now.Sub(then).Seconds()/halfLife.Seconds())
+}
+
+// FinishJob implements store.JobStore: one transaction ends the job, runs
+// p.Before (to move uploaded output into place) and charges the owner's
+// usage with the CPU-seconds the run took.
+func (s *Store) FinishJob(ctx context.Context, p *store.FinishParams) (*job.Job, error) {
+	if !p.State.Terminal() {
+		return nil, fmt.Errorf("finish job: %s is not a terminal state", p.State)
+	}
+	var j *job.Job
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		j, err = scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET state = ?, reason = ?, result = ?,
+			protections = ?, finished = ?, lease_token = NULL, lease_expires = NULL
+			WHERE id = ? AND state = 'ACTIVE' AND lease_token = ? RETURNING `+jobColumns,
+			string(p.State), p.Reason, nullString(p.Result), strings.Join(p.Protections, ","), nanos(p.Now), p.ID, p.Token))
+		if err == sql.ErrNoRows {
+			return store.ErrLeaseLost
+		}
+		if err != nil {
+			return err
+		}
+		if p.Before != nil {
+			if err := p.Before(); err != nil {
+				return err
+			}
+		}
+		if j.Started == nil {
+			return nil
+		}
+		used := float64(j.CPUs) * p.Now.Sub(*j.Started).Seconds()
+		var value float64
+		var updated int64
+		err = tx.QueryRowContext(ctx, `SELECT value, updated FROM usage WHERE owner = ?`, j.Owner).Scan(&value, &updated)
+		if err != nil && err != sql.ErrNoRows {
+			return err
+		}
+		value = decay(value, fromNanos(updated), p.Now, p.HalfLife) + used
+		_, err = tx.ExecContext(ctx, `INSERT INTO usage (owner, value, updated) VALUES (?, ?, ?)
+			ON CONFLICT (owner) DO UPDATE SET value = excluded.value, updated = excluded.updated`,
+			j.Owner, value, nanos(p.Now))
+		return err
+	})
+	if err != nil {
+		if err == store.ErrLeaseLost {
+			return nil, store.ErrLeaseLost
+		}
+		return nil, fmt.Errorf("finish job: %w", err)
+	}
+	return j, nil
+}
