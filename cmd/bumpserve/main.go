@@ -25,6 +25,8 @@ func init() {
 	commands = []command{
 		{"serve", "run the job controller with local worker slots", runServe},
 		{"user", "add users, list and revoke tokens (user add|list|token|tokens|revoke)", runUser},
+		{"worker", "pull jobs from a controller and run them here", runWorker},
+		{"workers", "list the controller's workers (admins)", runWorkers},
 		{"submit", "submit a job", runSubmit},
 		{"jobs", "list jobs", runJobs},
 		{"show", "show one job", runShow},

@@ -38,6 +38,8 @@ func runServe(ctx context.Context, args []string) error {
 	disk := fs.Int64("max-disk-mb", job.DefaultCaps.DiskMB, "cap on a job's output")
 	maxQueued := fs.Int("max-queued", server.MaxQueuedDefault, "queued jobs per user")
 	rate := fs.Float64("submit-rate", server.SubmitRateDefault, "submissions per second per user")
+	halfLife := fs.Duration("fair-share-half-life", queue.HalfLifeDefault, "how fast past usage is forgotten when ranking users")
+	maxRunning := fs.Int("max-running", 0, "running jobs per user (0: no cap)")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines")
 	pos, err := parseFlags(fs, args, map[string]string{"data": "BUMPSERVE_DATA", "addr": "BUMPSERVE_ADDR"})
 	if err != nil {
@@ -58,6 +60,7 @@ func runServe(ctx context.Context, args []string) error {
 	log := newLogger(*logJSON)
 	c, err := controller.Open(ctx, controller.Config{
 		Data: *data, Workers: *workers, Name: *name, Lease: *lease, Drain: *drain, FullSync: *fullSync,
+		HalfLife: *halfLife, MaxRunning: *maxRunning,
 		Caps:   job.Limits{WallSeconds: *wall, MemoryMB: *memory, Processes: *procs, DiskMB: *disk},
 		Server: server.Config{MaxQueued: *maxQueued, SubmitRate: *rate},
 		Logger: log,

@@ -161,7 +161,9 @@ func (q *Queue) Claim(ctx context.Context, r ClaimRequest) ([]*job.Job, error) {
 func (q *Queue) ClaimWait(ctx context.Context, r ClaimRequest) ([]*job.Job, error) {
 	for {
 		wake := q.WorkSignal()
-		js, err := q.Claim(ctx, r)
+		// The claim itself must not be cut short by the wait's deadline:
+		// a half-done claim would report an error for a quiet queue.
+		js, err := q.Claim(context.WithoutCancel(ctx), r)
 		if err != nil || len(js) > 0 {
 			return js, err
 		}

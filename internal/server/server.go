@@ -50,6 +50,7 @@ type Server struct {
 	mux     *http.ServeMux
 	limiter *rateLimiter
 	metrics *metrics
+	workers workers
 }
 
 // New checks cfg and builds the routes.
@@ -106,6 +107,18 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/jobs/{id}/events", user(s.events))
 	m.Handle("POST /api/v1/jobs/{id}/cancel", user(s.cancel))
 	m.Handle("DELETE /api/v1/jobs/{id}", user(s.deleteJob))
+	admin := func(h func(http.ResponseWriter, *http.Request, *store.User)) http.Handler {
+		return s.authenticate(h, store.RoleAdmin)
+	}
+	m.Handle("GET /api/v1/workers", admin(s.listWorkers))
+	wk := func(h func(http.ResponseWriter, *http.Request, *store.User)) http.Handler {
+		return s.authenticate(h, store.RoleWorker)
+	}
+	m.Handle("POST /api/v1/worker/claim", wk(s.workerClaim))
+	m.Handle("GET /api/v1/worker/jobs/{id}/input", wk(s.workerInput))
+	m.Handle("POST /api/v1/worker/jobs/{id}/heartbeat", wk(s.workerHeartbeat))
+	m.Handle("POST /api/v1/worker/jobs/{id}/complete", wk(s.workerComplete))
+	m.Handle("POST /api/v1/worker/jobs/{id}/release", wk(s.workerRelease))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no route %s %s", r.Method, r.URL.Path)
 	})

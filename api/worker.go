@@ -1,0 +1,67 @@
+// Package api holds the JSON documents of the worker protocol, shared by
+// the controller that serves it and the workers that speak it.
+package api
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/bumpserve/bumpserve/internal/job"
+)
+
+// ClaimRequest is the body of POST /api/v1/worker/claim.
+type ClaimRequest struct {
+	Name     string   `json:"name"`
+	Slots    int      `json:"slots"`
+	Free     int      `json:"free"`
+	Services []string `json:"services,omitempty"`
+	// WaitSeconds is how long the controller may hold the request open
+	// when there is no work (long poll).
+	WaitSeconds float64 `json:"wait_seconds"`
+}
+
+// ClaimedJob is one job handed to a worker, with its lease.
+type ClaimedJob struct {
+	*job.Job
+	Spec         json.RawMessage `json:"spec"`
+	LeaseToken   string          `json:"lease_token"`
+	LeaseSeconds float64         `json:"lease_seconds"`
+}
+
+// ClaimResponse is the answer to a claim: possibly no jobs.
+type ClaimResponse struct {
+	Jobs []ClaimedJob `json:"jobs"`
+}
+
+// HeartbeatRequest renews a lease (and is the body of a release).
+type HeartbeatRequest struct {
+	Token    string        `json:"token"`
+	Name     string        `json:"name"`
+	Progress *job.Progress `json:"progress,omitempty"`
+}
+
+// HeartbeatResponse tells the worker whether to stop the job.
+type HeartbeatResponse struct {
+	Cancel bool `json:"cancel"`
+}
+
+// CompleteRequest is the "result" part of a completion.
+type CompleteRequest struct {
+	Token       string          `json:"token"`
+	State       job.State       `json:"state"`
+	Reason      string          `json:"reason"`
+	Result      json.RawMessage `json:"result,omitempty"`
+	Protections []string        `json:"protections,omitempty"`
+}
+
+// WorkerInfo is what the controller knows of one executor
+// (GET /api/v1/workers).
+type WorkerInfo struct {
+	Name          string    `json:"name"`
+	User          string    `json:"user"` // the identity whose token it uses
+	Slots         int       `json:"slots"`
+	Running       int       `json:"running"` // jobs it holds now
+	Services      []string  `json:"services,omitempty"`
+	LastHeartbeat time.Time `json:"last_heartbeat"`
+	Local         bool      `json:"local,omitempty"`
+}

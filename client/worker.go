@@ -1,0 +1,112 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime/multipart"
+	"net/http"
+
+	"github.com/bumpserve/bumpserve/api"
+	"github.com/bumpserve/bumpserve/internal/jobdir"
+)
+
+// ErrLeaseLost means the controller no longer holds the job for this
+// worker (expired, cancelled elsewhere, deleted): stop and forget it.
+var ErrLeaseLost = errors.New("lease lost")
+
+// leaseErr turns the controller's 409 into ErrLeaseLost.
+func leaseErr(err error) error {
+	var e *Error
+	if errors.As(err, &e) && e.Status == http.StatusConflict {
+		return ErrLeaseLost
+	}
+	return err
+}
+
+// Claim asks for jobs for a worker, waiting up to req.WaitSeconds.
+func (c *Client) Claim(ctx context.Context, req api.ClaimRequest) ([]api.ClaimedJob, error) {
+	body, err := jsonBody(req)
+	if err != nil {
+		return nil, err
+	}
+	var out api.ClaimResponse
+	return out.Jobs, c.do(ctx, http.MethodPost, "/api/v1/worker/claim", nil, "application/json", body, &out)
+}
+
+// Input downloads a held job's input files into dir, checking names and
+// sizes (at most limit bytes).
+func (c *Client) Input(ctx context.Context, id int64, token, dir string, limit int64) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url(workerPath(id, "/input"), nil), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("X-Lease-Token", token)
+	resp, err := c.send(req)
+	if err != nil {
+		return leaseErr(err)
+	}
+	defer resp.Body.Close()
+	return jobdir.ExtractTar(resp.Body, dir, limit, 100000)
+}
+
+func workerPath(id int64, rest string) string {
+	return "/api/v1/worker/jobs/" + jobPath(id, rest)[len("/api/v1/jobs/"):]
+}
+
+// Heartbeat renews a lease; it reports a cancel, or ErrLeaseLost.
+func (c *Client) Heartbeat(ctx context.Context, id int64, req api.HeartbeatRequest) (bool, error) {
+	body, err := jsonBody(req)
+	if err != nil {
+		return false, err
+	}
+	var out api.HeartbeatResponse
+	err = c.do(ctx, http.MethodPost, workerPath(id, "/heartbeat"), nil, "application/json", body, &out)
+	return out.Cancel, leaseErr(err)
+}
+
+// Release hands a held job back unfinished.
+func (c *Client) Release(ctx context.Context, id int64, token string) error {
+	body, _ := jsonBody(api.HeartbeatRequest{Token: token})
+	return leaseErr(c.do(ctx, http.MethodPost, workerPath(id, "/release"), nil, "application/json", body, nil))
+}
+
+// Complete reports a held job's end and uploads outputDir ("" for none)
+// as one stream; ErrLeaseLost means the result came too late.
+func (c *Client) Complete(ctx context.Context, id int64, req api.CompleteRequest, outputDir string) error {
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		pw.CloseWithError(func() error {
+			part, err := mw.CreateFormField("result")
+			if err != nil {
+				return err
+			}
+			if err := json.NewEncoder(part).Encode(req); err != nil {
+				return err
+			}
+			if outputDir != "" {
+				part, err := mw.CreateFormFile("output", "output.tar")
+				if err != nil {
+					return err
+				}
+				if err := jobdir.WriteTar(part, outputDir); err != nil {
+					return err
+				}
+			}
+			return mw.Close()
+		}())
+	}()
+	err := c.do(ctx, http.MethodPost, workerPath(id, "/complete"), nil, mw.FormDataContentType(), pr, nil)
+	pr.Close()
+	return leaseErr(err)
+}
+
+// Workers lists the controller's executors (admins only).
+func (c *Client) Workers(ctx context.Context) ([]api.WorkerInfo, error) {
+	var out struct {
+		Workers []api.WorkerInfo `json:"workers"`
+	}
+	return out.Workers, c.do(ctx, http.MethodGet, "/api/v1/workers", nil, "", nil, &out)
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/bumpserve/bumpserve/internal/controller"
+	"github.com/bumpserve/bumpserve/internal/worker"
+)
+
+const workerUsage = `worker --server URL --token TOKEN [--slots N] [--name NAME] [flags]
+
+Pulls jobs from a controller and runs them here in N CPU slots, posting
+results back. The token must be a worker identity's (user add --worker).
+SIGTERM drains: no new claims; running jobs finish or, after
+--drain-timeout, are handed back.`
+
+func runWorker(ctx context.Context, args []string) error {
+	fs := newFlags("worker", workerUsage)
+	var cf clientFlags
+	cf.register(fs)
+	host, _ := os.Hostname()
+	slots := fs.Int("slots", runtime.NumCPU(), "CPUs to fill with jobs")
+	name := fs.String("name", host, "this worker's name (one token may serve several names)")
+	services := fs.String("services", "", "comma-separated services to run (default: all this build has)")
+	workDir := fs.String("work-dir", "", "where job directories live here (default: a folder under the system temp dir)")
+	drain := fs.Duration("drain-timeout", controller.DrainDefault, "at shutdown, how long running jobs may finish before they are handed back")
+	logJSON := fs.Bool("log-json", false, "log as JSON lines")
+	pos, err := parseFlags(fs, args, clientEnv)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("worker: unexpected argument %q", pos[0])
+	}
+	if *slots < 1 {
+		return usagef("slots: %d is not a positive number", *slots)
+	}
+	registry := controller.Services()
+	var svcNames []string
+	if *services != "" {
+		for _, s := range strings.Split(*services, ",") {
+			if _, err := registry.Lookup(strings.TrimSpace(s)); err != nil {
+				return usagef("services: %v", err)
+			}
+			svcNames = append(svcNames, strings.TrimSpace(s))
+		}
+	}
+	if *workDir == "" {
+		*workDir = filepath.Join(os.TempDir(), "bumpserve-worker-"+*name)
+	}
+	cl, err := cf.client()
+	if err != nil {
+		return err
+	}
+	log := newLogger(*logJSON).With("worker", *name)
+	src := &worker.RemoteSource{Client: cl, Name: *name, Slots: *slots, Services: svcNames,
+		WorkDir: *workDir, MaxInput: 1 << 30, Logger: log}
+	src.Sweep()
+	pool, err := worker.NewPool(worker.Config{Name: *name, Slots: *slots, Source: src, Services: registry, Drain: *drain, Logger: log})
+	if err != nil {
+		return err
+	}
+	log.Info("worker started", "server", cf.server, "slots", *slots, "work_dir", *workDir)
+	err = pool.Run(ctx)
+	log.Info("worker stopped")
+	return err
+}
+
+func runWorkers(ctx context.Context, args []string) error {
+	fs := newFlags("workers", "workers [--server URL --token ADMIN-TOKEN]")
+	var cf clientFlags
+	cf.register(fs)
+	if _, err := parseFlags(fs, args, clientEnv); err != nil {
+		return err
+	}
+	cl, err := cf.client()
+	if err != nil {
+		return err
+	}
+	list, err := cl.Workers(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSLOTS\tRUNNING\tLAST HEARTBEAT\tUSER")
+	for _, w := range list {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s ago\t%s\n", w.Name, w.Slots, w.Running, time.Since(w.LastHeartbeat).Round(time.Second), w.User)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,92 @@
+package jobdir
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// WriteTar streams the regular files under dir as a tar archive with
+// relative names. Links and special files are left out, as in List.
+func WriteTar(w io.Writer, dir string) error {
+	tw := tar.NewWriter(w)
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if !e.Type().IsRegular() {
+			return nil
+		}
+		info, err := e.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		hdr := &tar.Header{Name: filepath.ToSlash(rel), Mode: 0o644, Size: info.Size(), ModTime: info.ModTime(), Typeflag: tar.TypeReg}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		// Copy exactly the size announced: a file still growing must not
+		// corrupt the archive.
+		_, err = io.CopyN(tw, f, info.Size())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("archive %s: %w", dir, err)
+	}
+	return tw.Close()
+}
+
+// ExtractTar unpacks a tar stream into dir, accepting only regular files
+// and directories with clean relative names (see CleanName), at most
+// maxFiles files and limit bytes in all. It never writes outside dir.
+func ExtractTar(r io.Reader, dir string, limit int64, maxFiles int) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tr := tar.NewReader(r)
+	files := 0
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("archive: %w", err)
+		}
+		name, err := CleanName(hdr.Name)
+		if err != nil {
+			return fmt.Errorf("archive: %w", err)
+		}
+		switch hdr.Typeflag {
+		case tar.TypeDir:
+			continue // directories come with their files
+		case tar.TypeReg:
+		default:
+			return fmt.Errorf("archive: %q is not a regular file (links and devices are refused)", hdr.Name)
+		}
+		if files++; files > maxFiles {
+			return fmt.Errorf("archive: more than %d files", maxFiles)
+		}
+		if hdr.Size > limit {
+			return ErrTooLarge
+		}
+		n, err := WriteFile(dir, name, tr, limit)
+		if err != nil {
+			return err
+		}
+		limit -= n
+	}
+}

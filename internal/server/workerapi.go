@@ -1,0 +1,251 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"github.com/bumpserve/bumpserve/api"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/jobdir"
+	"github.com/bumpserve/bumpserve/internal/queue"
+	"github.com/bumpserve/bumpserve/internal/store"
+)
+
+// The worker protocol, used by `bumpserve worker` (see package worker):
+//
+//	POST /api/v1/worker/claim                 long-poll for jobs fitting the free slots
+//	GET  /api/v1/worker/jobs/{id}/input       the job's input/ as a tar stream
+//	POST /api/v1/worker/jobs/{id}/heartbeat   renew the lease, report progress, learn of cancels
+//	POST /api/v1/worker/jobs/{id}/complete    multipart: "result" JSON, then "output" tar
+//	POST /api/v1/worker/jobs/{id}/release     hand a job back unfinished
+//
+// Every call on a job carries its lease token (header X-Lease-Token or the
+// "token" field): a worker can act only on jobs it holds, and a call under
+// an expired lease gets 409 and changes nothing.
+
+const maxClaimWait = 60 * time.Second
+
+func (s *Server) workerClaim(w http.ResponseWriter, r *http.Request, u *store.User) {
+	var req api.ClaimRequest
+	if err := decodeBody(r, &req, 64<<10); err != nil {
+		s.replyError(w, err)
+		return
+	}
+	switch {
+	case req.Name == "" || len(req.Name) > 200:
+		writeError(w, http.StatusBadRequest, "name: the worker's name is required (at most 200 bytes)")
+		return
+	case req.Free < 0 || req.Free > 4096 || req.Slots < 0:
+		writeError(w, http.StatusBadRequest, "free: %d is not between 0 and 4096", req.Free)
+		return
+	}
+	for _, svc := range req.Services {
+		if _, err := s.cfg.Services.Lookup(svc); err != nil {
+			writeError(w, http.StatusBadRequest, "services: %v", err)
+			return
+		}
+	}
+	s.workers.touch(req.Name, u.Name, req.Slots, req.Services)
+	wait := min(time.Duration(req.WaitSeconds*float64(time.Second)), maxClaimWait)
+	var js []*job.Job
+	var err error
+	cr := queue.ClaimRequest{Worker: req.Name, Services: req.Services, FreeCPUs: req.Free, Max: req.Free}
+	if wait > 0 {
+		ctx, cancel := context.WithTimeout(r.Context(), wait)
+		js, err = s.cfg.Queue.ClaimWait(ctx, cr)
+		cancel()
+	} else {
+		js, err = s.cfg.Queue.Claim(r.Context(), cr)
+	}
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "claim: %v", err)
+		return
+	}
+	if r.Context().Err() != nil {
+		// The worker hung up: it will never hear of these jobs, so give
+		// them back at once rather than after a lease.
+		for _, j := range js {
+			s.cfg.Queue.Release(context.Background(), j.ID, j.Lease.Token)
+		}
+		return
+	}
+	out := api.ClaimResponse{Jobs: make([]api.ClaimedJob, len(js))}
+	for i, j := range js {
+		out.Jobs[i] = api.ClaimedJob{Job: j, Spec: j.Spec, LeaseToken: j.Lease.Token, LeaseSeconds: s.cfg.Queue.Lease().Seconds()}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// heldJob loads the job in the path and checks the caller's lease on it.
+// A job that does not exist and a lease that is wrong or gone answer
+// alike: 409, "lease lost", so a worker learns only that it must stop.
+func (s *Server) heldJob(w http.ResponseWriter, r *http.Request, token string) *job.Job {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeError(w, http.StatusNotFound, "no job %q", r.PathValue("id"))
+		return nil
+	}
+	j, err := s.cfg.Store.GetJob(r.Context(), id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusInternalServerError, "%v", err)
+		return nil
+	}
+	if err != nil || j.Lease == nil || token == "" || j.Lease.Token != token {
+		writeError(w, http.StatusConflict, "lease lost: job %d is not held under this lease", id)
+		return nil
+	}
+	return j
+}
+
+func (s *Server) workerInput(w http.ResponseWriter, r *http.Request, u *store.User) {
+	j := s.heldJob(w, r, r.Header.Get("X-Lease-Token"))
+	if j == nil {
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-tar")
+	if err := jobdir.WriteTar(w, s.cfg.Root.Job(j.ID).Input()); err != nil {
+		s.log.Warn("send input", "job", j.ID, "err", err)
+	}
+}
+
+func (s *Server) workerHeartbeat(w http.ResponseWriter, r *http.Request, u *store.User) {
+	var req api.HeartbeatRequest
+	if err := decodeBody(r, &req, 1<<20); err != nil {
+		s.replyError(w, err)
+		return
+	}
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if req.Name != "" {
+		s.workers.touch(req.Name, u.Name, 0, nil)
+	}
+	cancel, err := s.cfg.Queue.Heartbeat(r.Context(), id, req.Token, req.Progress)
+	switch {
+	case errors.Is(err, store.ErrLeaseLost):
+		writeError(w, http.StatusConflict, "lease lost: job %d is not held under this lease", id)
+	case err != nil:
+		writeError(w, http.StatusInternalServerError, "heartbeat: %v", err)
+	default:
+		if req.Progress != nil {
+			if j, err := s.cfg.Store.GetJob(r.Context(), id); err == nil {
+				s.cfg.Queue.Events.Publish(j)
+			}
+		}
+		writeJSON(w, http.StatusOK, api.HeartbeatResponse{Cancel: cancel})
+	}
+}
+
+func (s *Server) workerRelease(w http.ResponseWriter, r *http.Request, u *store.User) {
+	var req api.HeartbeatRequest
+	if err := decodeBody(r, &req, 64<<10); err != nil {
+		s.replyError(w, err)
+		return
+	}
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err := s.cfg.Queue.Release(r.Context(), id, req.Token); err != nil {
+		if errors.Is(err, store.ErrLeaseLost) {
+			writeError(w, http.StatusConflict, "lease lost: job %d is not held under this lease", id)
+			return
+		}
+		writeError(w, http.StatusInternalServerError, "release: %v", err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// workerComplete takes a job's end: first the "result" part, whose lease
+// is checked before any upload is read; then the "output" tar, unpacked
+// beside the job's output/ and swapped in by the same transaction that
+// records the result, so a refused (late) result changes nothing.
+func (s *Server) workerComplete(w http.ResponseWriter, r *http.Request, u *store.User) {
+	ctype, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ctype != "multipart/form-data" {
+		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be multipart/form-data with parts \"result\" and \"output\"")
+		return
+	}
+	mr := multipart.NewReader(http.MaxBytesReader(w, r.Body, s.cfg.Caps.DiskMB<<20+s.cfg.MaxJSON), params["boundary"])
+	part, err := mr.NextPart()
+	if err != nil || part.FormName() != "result" {
+		writeError(w, http.StatusBadRequest, "multipart: the first part must be \"result\"")
+		return
+	}
+	var req api.CompleteRequest
+	if err := json.NewDecoder(io.LimitReader(part, s.cfg.MaxJSON)).Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "result: %v", err)
+		return
+	}
+	if !req.State.Terminal() {
+		writeError(w, http.StatusBadRequest, "state: %q is not a final state (accepted: COMPLETE, ERROR, CANCEL)", req.State)
+		return
+	}
+	j := s.heldJob(w, r, req.Token)
+	if j == nil {
+		return
+	}
+	dir := s.cfg.Root.Job(j.ID)
+	upload, err := os.MkdirTemp(string(dir), "upload-")
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	defer os.RemoveAll(upload)
+	if part, err = mr.NextPart(); err == nil && part.FormName() == "output" {
+		if err := jobdir.ExtractTar(part, upload, s.cfg.Caps.DiskMB<<20, 100000); err != nil {
+			s.replyError(w, badRequest("output: %v", err))
+			return
+		}
+	} else if err != nil && err != io.EOF {
+		writeError(w, http.StatusBadRequest, "multipart: %v", err)
+		return
+	}
+	_, err = s.cfg.Queue.FinishWith(r.Context(), j.ID, req.Token, queue.Result{
+		State: req.State, Reason: req.Reason, Result: req.Result, Protections: req.Protections,
+	}, func() error { return swapOutput(dir, upload, j.Attempt) })
+	switch {
+	case errors.Is(err, store.ErrLeaseLost):
+		writeError(w, http.StatusConflict, "lease lost: the result of job %d came too late and was refused", j.ID)
+	case err != nil:
+		writeError(w, http.StatusInternalServerError, "complete: %v", err)
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// swapOutput makes upload the job's output/, keeping what was there under
+// previous/.
+func swapOutput(dir jobdir.Dir, upload string, attempt int) error {
+	if _, err := os.Stat(dir.Output()); err == nil {
+		prev := filepath.Join(string(dir), "previous")
+		if err := os.MkdirAll(prev, 0o755); err != nil {
+			return err
+		}
+		aside := filepath.Join(prev, fmt.Sprintf("replaced-%d-%d", attempt, time.Now().UnixNano()))
+		if err := os.Rename(dir.Output(), aside); err != nil {
+			return err
+		}
+	}
+	return os.Rename(upload, dir.Output())
+}
+
+// decodeBody reads a small JSON body strictly.
+func decodeBody(r *http.Request, v any, limit int64) error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, limit))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return badRequest("body: %v", err)
+	}
+	return nil
+}

@@ -1,0 +1,188 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/bumpserve/bumpserve/api"
+	"github.com/bumpserve/bumpserve/client"
+	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/jobdir"
+	"github.com/bumpserve/bumpserve/internal/proc"
+	"github.com/bumpserve/bumpserve/internal/queue"
+	"github.com/bumpserve/bumpserve/internal/store"
+)
+
+// RemoteSource feeds a pool from a controller over HTTP: the successor of
+// the old bumpworkd. Claims long-poll (no polling interval), so a free
+// worker hears of a new job as soon as it is submitted; it asks only for
+// as many CPUs as it has free, so it never holds a job it cannot run.
+type RemoteSource struct {
+	Client   *client.Client
+	Name     string
+	Slots    int
+	Services []string
+	WorkDir  string // where jobs' directories live on this machine
+	MaxInput int64  // bytes of input accepted per job
+	Logger   *slog.Logger
+
+	leaseNanos atomic.Int64 // the controller's lease, learned from claims
+}
+
+var _ Source = (*RemoteSource)(nil)
+
+// claimWait is how long one claim may be held open by the controller.
+const claimWait = 30 * time.Second
+
+// Claim implements Source, retrying with backoff while the controller is
+// unreachable.
+func (s *RemoteSource) Claim(ctx context.Context, free int) ([]*job.Job, error) {
+	for failures := 0; ; {
+		got, err := s.Client.Claim(ctx, api.ClaimRequest{
+			Name: s.Name, Slots: s.Slots, Free: free, Services: s.Services, WaitSeconds: claimWait.Seconds(),
+		})
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		if err != nil {
+			failures++
+			s.Logger.Warn("claim failed; retrying", "err", err, "attempt", failures)
+			if waitBackoff(ctx, failures) != nil {
+				return nil, nil
+			}
+			continue
+		}
+		failures = 0
+		if len(got) == 0 {
+			continue
+		}
+		out := make([]*job.Job, len(got))
+		for i, c := range got {
+			lease := time.Duration(c.LeaseSeconds * float64(time.Second))
+			s.leaseNanos.Store(int64(lease))
+			j := c.Job
+			j.Spec = c.Spec
+			j.Lease = &job.Lease{Holder: s.Name, Token: c.LeaseToken, Expires: time.Now().Add(lease)}
+			out[i] = j
+		}
+		return out, nil
+	}
+}
+
+// waitBackoff sleeps 0.2 s, 0.4 s, ... up to 10 s, or until ctx ends.
+func waitBackoff(ctx context.Context, n int) error {
+	d := min(100*time.Millisecond<<min(n, 7), 10*time.Second)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (s *RemoteSource) dir(j *job.Job) jobdir.Dir {
+	return jobdir.Dir(filepath.Join(s.WorkDir, "jobs", strconv.FormatInt(j.ID, 10)))
+}
+
+// Dir implements Source: a fresh local directory with the job's input
+// downloaded (retrying transient failures within the lease).
+func (s *RemoteSource) Dir(ctx context.Context, j *job.Job) (jobdir.Dir, error) {
+	d := s.dir(j)
+	os.RemoveAll(string(d))
+	deadline := j.Lease.Expires
+	for failures := 0; ; {
+		err := s.Client.Input(ctx, j.ID, j.Lease.Token, d.Input(), s.MaxInput)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, client.ErrLeaseLost) || errors.Is(err, jobdir.ErrTooLarge) || time.Now().After(deadline) {
+			return d, fmt.Errorf("download input: %w", err)
+		}
+		var ce *client.Error
+		if errors.As(err, &ce) && ce.Status < 500 {
+			return d, fmt.Errorf("download input: %w", err)
+		}
+		failures++
+		os.RemoveAll(d.Input())
+		if waitBackoff(ctx, failures) != nil {
+			return d, ctx.Err()
+		}
+	}
+	return d, d.Prepare(j.Attempt)
+}
+
+// Heartbeat implements Source.
+func (s *RemoteSource) Heartbeat(ctx context.Context, j *job.Job, p *job.Progress) (bool, error) {
+	cancel, err := s.Client.Heartbeat(ctx, j.ID, api.HeartbeatRequest{Token: j.Lease.Token, Name: s.Name, Progress: p})
+	if errors.Is(err, client.ErrLeaseLost) {
+		return false, store.ErrLeaseLost
+	}
+	return cancel, err
+}
+
+// Finish implements Source: the result and the output directory go up as
+// one stream; the local copy is removed once the controller has answered.
+func (s *RemoteSource) Finish(ctx context.Context, j *job.Job, r queue.Result) error {
+	d := s.dir(j)
+	out := d.Output()
+	if _, err := os.Stat(out); err != nil {
+		out = ""
+	}
+	err := s.Client.Complete(ctx, j.ID, api.CompleteRequest{
+		Token: j.Lease.Token, State: r.State, Reason: r.Reason, Result: r.Result, Protections: r.Protections,
+	}, out)
+	if errors.Is(err, client.ErrLeaseLost) {
+		err = store.ErrLeaseLost
+	}
+	if err == nil || errors.Is(err, store.ErrLeaseLost) {
+		s.forget(d)
+	}
+	return err
+}
+
+// Release implements Source.
+func (s *RemoteSource) Release(ctx context.Context, j *job.Job) error {
+	err := s.Client.Release(ctx, j.ID, j.Lease.Token)
+	s.forget(s.dir(j))
+	return err
+}
+
+func (s *RemoteSource) forget(d jobdir.Dir) {
+	proc.Sweep(filepath.Join(string(d), "proc.json"))
+	os.RemoveAll(string(d))
+}
+
+// Watch implements Source: cancels arrive with heartbeats.
+func (s *RemoteSource) Watch(*job.Job) <-chan struct{} { return nil }
+
+// Progress implements Source: progress travels with heartbeats.
+func (s *RemoteSource) Progress(*job.Job, *job.Progress) {}
+
+// HeartbeatEvery implements Source: three chances per lease.
+func (s *RemoteSource) HeartbeatEvery() time.Duration {
+	if l := time.Duration(s.leaseNanos.Load()); l > 0 {
+		return l / 3
+	}
+	return queue.LeaseDefault / 3
+}
+
+// Sweep kills processes that a crashed run of this worker left and
+// clears its work directory.
+func (s *RemoteSource) Sweep() {
+	pidFiles, _ := filepath.Glob(filepath.Join(s.WorkDir, "jobs", "*", "proc.json"))
+	for _, f := range pidFiles {
+		if killed, _ := proc.Sweep(f); killed {
+			s.Logger.Info("killed a job process left from before the restart", "file", f)
+		}
+	}
+	os.RemoveAll(filepath.Join(s.WorkDir, "jobs"))
+}

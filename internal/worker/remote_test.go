@@ -1,0 +1,186 @@
+package worker_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bumpserve/bumpserve/api"
+	"github.com/bumpserve/bumpserve/client"
+	"github.com/bumpserve/bumpserve/internal/controller"
+	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/store"
+	"github.com/bumpserve/bumpserve/internal/testenv"
+	"github.com/bumpserve/bumpserve/internal/worker"
+)
+
+type bundle struct {
+	env    *testenv.Env
+	user   *client.Client
+	worker *client.Client
+}
+
+func setup(t *testing.T, lease time.Duration) *bundle {
+	env := testenv.Start(t, controller.Config{Workers: 0, Lease: lease})
+	return &bundle{env: env, user: env.Client(env.AdminToken), worker: env.Client(env.User("cluster1", store.RoleWorker))}
+}
+
+// runPool runs a remote pool of slots until the test ends.
+func (b *bundle) runPool(t *testing.T, name string, slots int) {
+	src := &worker.RemoteSource{Client: b.worker, Name: name, Slots: slots, WorkDir: t.TempDir(), MaxInput: 1 << 20,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	pool, err := worker.NewPool(worker.Config{Name: name, Slots: slots, Source: src, Services: controller.Services(),
+		Drain: time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); pool.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+func TestRemoteWorkerRunsJobWithFiles(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 0)
+	b.runPool(t, "node1", 2)
+	ctx := context.Background()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data.txt")
+	os.WriteFile(data, []byte("1 2.1\n2 3.9\n3 6.2\n4 7.8\n5 10.1\n"), 0o644)
+	spec := `{"fitter":"lm","parameters":{"a":{"value":1},"b":{"value":0}},"datasets":[{"model":"a*x+b","file":"data.txt","columns":["x","y"]}]}`
+	j, err := b.user.Submit(ctx, client.Submission{Service: "fit", Spec: json.RawMessage(spec)}, []client.Upload{{Path: data}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	final, err := b.user.Watch(ctx, j.ID, func(*client.Job) error { return nil })
+	if err != nil || final.State != job.Complete || final.Worker != "node1" {
+		t.Fatalf("final = %+v, %v", final, err)
+	}
+	res, _ := b.user.Results(ctx, j.ID)
+	if !strings.Contains(string(res), `"chisq"`) {
+		t.Errorf("results = %s", res)
+	}
+	files, _ := b.user.Files(ctx, j.ID)
+	var names []string
+	for _, f := range files {
+		names = append(names, f.Path)
+	}
+	for _, want := range []string{"input/data.txt", "output/results.json", "output/fit.svg", "output/job.log"} {
+		if !strings.Contains(strings.Join(names, " "), want) {
+			t.Errorf("files %v lack %s", names, want)
+		}
+	}
+	list, err := b.user.Workers(ctx)
+	if err != nil || len(list) != 1 || list[0].Name != "node1" || list[0].Slots != 2 {
+		t.Errorf("workers = %+v, %v", list, err)
+	}
+}
+
+func TestRemoteCancelAndTokens(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 600*time.Millisecond) // heartbeats every 200 ms
+	b.runPool(t, "node1", 1)
+	ctx := context.Background()
+	j, _ := b.user.Submit(ctx, client.Submission{Service: "sleep", Spec: json.RawMessage(`{"seconds":60,"exec":true}`)}, nil)
+	testenv.Eventually(t, 10*time.Second, "running remotely", func() bool {
+		g, _ := b.user.Get(ctx, j.ID)
+		return g.State == job.Active
+	})
+	if _, err := b.user.Cancel(ctx, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 5*time.Second, "cancel reaches the remote job", func() bool {
+		g, _ := b.user.Get(ctx, j.ID)
+		return g.State == job.Cancel
+	})
+	// User tokens cannot use worker routes, nor workers the user routes;
+	// a worker acts only on jobs it holds.
+	if _, err := b.user.Claim(ctx, api.ClaimRequest{Name: "x", Free: 1}); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("user claim: %v", err)
+	}
+	if _, err := b.worker.List(ctx, client.ListOptions{}); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("worker list: %v", err)
+	}
+	other, _ := b.user.Submit(ctx, client.Submission{Service: "sleep", Spec: json.RawMessage(`{"seconds":0}`)}, nil)
+	if _, err := b.worker.Heartbeat(ctx, other.ID, api.HeartbeatRequest{Token: "guess"}); !errors.Is(err, client.ErrLeaseLost) {
+		t.Errorf("heartbeat on a job not held: %v", err)
+	}
+	if err := b.worker.Complete(ctx, other.ID, api.CompleteRequest{Token: "guess", State: job.Complete}, ""); !errors.Is(err, client.ErrLeaseLost) {
+		t.Errorf("complete on a job not held: %v", err)
+	}
+}
+
+// A late result from an expired lease is refused and changes nothing.
+func TestLateResultRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 200*time.Millisecond)
+	ctx := context.Background()
+	j, _ := b.user.Submit(ctx, client.Submission{Service: "sleep", Spec: json.RawMessage(`{"seconds":0}`)}, nil)
+	got, err := b.worker.Claim(ctx, api.ClaimRequest{Name: "slow", Free: 1})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("claim = %v, %v", got, err)
+	}
+	testenv.Eventually(t, 5*time.Second, "lease expires and the job is requeued", func() bool {
+		g, _ := b.user.Get(ctx, j.ID)
+		return g.State == job.Pending && g.Attempt == 2
+	})
+	out := t.TempDir()
+	os.WriteFile(filepath.Join(out, "evil.txt"), []byte("late"), 0o644)
+	err = b.worker.Complete(ctx, j.ID, api.CompleteRequest{Token: got[0].LeaseToken, State: job.Complete, Result: json.RawMessage(`{"late":true}`)}, out)
+	if !errors.Is(err, client.ErrLeaseLost) {
+		t.Fatalf("late complete: %v", err)
+	}
+	g, _ := b.user.Get(ctx, j.ID)
+	files, _ := b.user.Files(ctx, j.ID)
+	if g.State != job.Pending || len(files) != 0 {
+		t.Errorf("late result changed the job: %s, files %v", g.State, files)
+	}
+}
+
+// A claim asks only for free CPUs: a 2-slot worker never holds three
+// one-CPU jobs, nor a job wider than its slots.
+func TestClaimsRespectSlots(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 0)
+	ctx := context.Background()
+	for range 3 {
+		b.user.Submit(ctx, client.Submission{Service: "sleep", Spec: json.RawMessage(`{"seconds":0}`)}, nil)
+	}
+	wide, _ := b.user.Submit(ctx, client.Submission{Service: "sleep", Spec: json.RawMessage(`{"resources":{"cpus":4}}`)}, nil)
+	got, err := b.worker.Claim(ctx, api.ClaimRequest{Name: "n", Slots: 2, Free: 2})
+	if err != nil || len(got) != 2 {
+		t.Fatalf("claim with 2 free = %d jobs, %v", len(got), err)
+	}
+	got, _ = b.worker.Claim(ctx, api.ClaimRequest{Name: "n", Slots: 2, Free: 1})
+	if len(got) != 1 || got[0].ID == wide.ID {
+		t.Fatalf("claim with 1 free = %v", got)
+	}
+	// A long poll returns as soon as work arrives.
+	start := time.Now()
+	done := make(chan []api.ClaimedJob)
+	go func() {
+		got, _ := b.worker.Claim(ctx, api.ClaimRequest{Name: "m", Slots: 1, Free: 1, WaitSeconds: 30})
+		done <- got
+	}()
+	testenv.Eventually(t, 5*time.Second, "worker waiting", func() bool {
+		list, _ := b.user.Workers(ctx)
+		return len(list) == 2
+	})
+	next, _ := b.user.Submit(ctx, client.Submission{Service: "sleep"}, nil)
+	if got := <-done; len(got) != 1 || got[0].ID != next.ID {
+		t.Fatalf("long poll got %v", got)
+	}
+	if waited := time.Since(start); waited > 20*time.Second {
+		t.Errorf("long poll took %v", waited)
+	}
+	_ = fmt.Sprint
+}
