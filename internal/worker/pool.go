@@ -3,6 +3,7 @@ package worker
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"runtime"
@@ -23,10 +24,27 @@ type Config struct {
 	// Runner runs the jobs' child processes (the sandbox); nil runs them
 	// with process-group control only.
 	Runner service.Runner
+	// Executor, if set, runs each job's service somewhere else (a batch
+	// system such as Slurm) instead of in this process; the pool still
+	// holds the lease, heartbeats, enforces the wall limit and reports.
+	Executor Executor
 	// Drain is how long running jobs may go on after Run's context ends
 	// before they are stopped and handed back.
 	Drain  time.Duration
 	Logger *slog.Logger
+}
+
+// Executor runs a job's service on behalf of a pool. It must return when
+// ctx ends (cancel, wall limit, drain), having stopped the job.
+type Executor interface {
+	Execute(ctx context.Context, svc service.Service, env *service.Env) (json.RawMessage, error)
+}
+
+func (p *Pool) runService(ctx context.Context, svc service.Service, env *service.Env) (json.RawMessage, error) {
+	if p.cfg.Executor != nil {
+		return p.cfg.Executor.Execute(ctx, svc, env)
+	}
+	return svc.Run(ctx, env)
 }
 
 // Pool runs jobs in a fixed number of CPU slots.

@@ -111,7 +111,7 @@ func (p *Pool) execute(j *job.Job, log interface{ Info(string, ...any) }) *queue
 		Progress: hb.report, Log: io.Writer(logFile), Runner: p.cfg.Runner,
 	}
 	log.Info("job started", "service", j.Service)
-	result, err := svc.Run(ctx, env)
+	result, err := p.runService(ctx, svc, env)
 	cause := context.Cause(ctx)
 	stop(nil)
 	<-hbDone
