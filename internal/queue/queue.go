@@ -136,12 +136,15 @@ type ClaimRequest struct {
 	Services []string
 	FreeCPUs int
 	Max      int
+	// Lease overrides the queue's lease, for executors that cannot send
+	// heartbeats (the old worker protocol).
+	Lease time.Duration
 }
 
 // Claim leases up to r.Max jobs fitting r.FreeCPUs, without waiting.
 func (q *Queue) Claim(ctx context.Context, r ClaimRequest) ([]*job.Job, error) {
 	js, err := q.store.ClaimJobs(ctx, &store.ClaimParams{
-		Worker: r.Worker, Services: r.Services, FreeCPUs: r.FreeCPUs, Max: r.Max, Lease: q.lease, Now: q.now(),
+		Worker: r.Worker, Services: r.Services, FreeCPUs: r.FreeCPUs, Max: r.Max, Lease: cmp.Or(r.Lease, q.lease), Now: q.now(),
 		HalfLife: q.halfLife, UsageScale: 3600, MaxRunning: q.maxRunning,
 	})
 	if err != nil || len(js) == 0 {
