@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -42,7 +43,8 @@ func (p *Pool) run(j *job.Job) {
 	log := p.log.With("job", j.ID, "attempt", j.Attempt)
 	src := p.cfg.Source
 	res := p.execute(j, log)
-	if res == nil { // the lease is gone or the job was handed back
+	if res == nil {
+		log.Warn("job abandoned: its lease was lost or it was handed back")
 		return
 	}
 	// Deliver the result, retrying transient failures until the lease
@@ -70,7 +72,7 @@ func (p *Pool) run(j *job.Job) {
 
 // execute runs the service and says how the job ended, or nil when no
 // result should be reported.
-func (p *Pool) execute(j *job.Job, log interface{ Info(string, ...any) }) *queue.Result {
+func (p *Pool) execute(j *job.Job, log *slog.Logger) *queue.Result {
 	src := p.cfg.Source
 	fail := func(format string, a ...any) *queue.Result {
 		return &queue.Result{State: job.Error, Reason: fmt.Sprintf(format, a...)}
