@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/store"
 )
 
@@ -23,12 +25,19 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, u *store.User) {
 	if j == nil {
 		return
 	}
+	StreamJob(w, r, s.cfg.Store, s.cfg.Queue.Events, j.ID)
+}
+
+// StreamJob writes the event stream of job id, which the caller has
+// already checked the user may see: the API's route and the pages' share
+// it, so both streams say the same things in the same order.
+func StreamJob(w http.ResponseWriter, r *http.Request, st store.JobStore, events *queue.Broker, id int64) {
 	// Subscribe before reading the current state, so nothing falls between.
-	sub := s.cfg.Queue.Events.Subscribe(j.ID, "")
+	sub := events.Subscribe(id, "")
 	defer sub.Close()
-	cur, err := s.cfg.Store.GetJob(r.Context(), j.ID)
+	cur, err := st.GetJob(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "no job %q", r.PathValue("id"))
+		writeError(w, http.StatusNotFound, "no job %q", strconv.FormatInt(id, 10))
 		return
 	}
 	if err != nil {
@@ -58,8 +67,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, u *store.User) {
 			return
 		case <-tick.C:
 			// A deleted job publishes nothing more; notice it here.
-			if _, err := s.cfg.Store.GetJob(r.Context(), j.ID); errors.Is(err, store.ErrNotFound) {
-				fmt.Fprintf(w, "event: deleted\ndata: {\"id\": %d}\n\n", j.ID)
+			if _, err := st.GetJob(r.Context(), id); errors.Is(err, store.ErrNotFound) {
+				fmt.Fprintf(w, "event: deleted\ndata: {\"id\": %d}\n\n", id)
 				rc.Flush()
 				return
 			}

@@ -44,10 +44,20 @@ func (s *Server) getFile(w http.ResponseWriter, r *http.Request, u *store.User) 
 		return
 	}
 	rel := r.PathValue("path")
-	f, info, err := s.cfg.Root.Job(j.ID).Open(rel)
-	if err != nil {
+	if !ServeFile(w, r, s.cfg.Root.Job(j.ID), rel) {
 		writeError(w, http.StatusNotFound, "job %d has no file %q", j.ID, rel)
-		return
+	}
+}
+
+// ServeFile serves the file rel (under input/ or output/) of the job
+// directory d with the safe headers and the inline-or-attachment rule of
+// the API's file route, so the pages serve job files exactly as the API
+// does. It reports false, having written nothing, when there is no such
+// file.
+func ServeFile(w http.ResponseWriter, r *http.Request, d jobdir.Dir, rel string) bool {
+	f, info, err := d.Open(rel)
+	if err != nil {
+		return false
 	}
 	defer f.Close()
 	ctype := contentType(rel)
@@ -60,6 +70,7 @@ func (s *Server) getFile(w http.ResponseWriter, r *http.Request, u *store.User) 
 	}
 	h.Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": path.Base(rel)}))
 	http.ServeContent(w, r, "", info.ModTime(), f)
+	return true
 }
 
 // SetSafeFileHeaders sets the headers every served job file carries.

@@ -1,0 +1,148 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/store"
+)
+
+// pageSize is how many jobs one page of the list shows.
+const pageSize = 25
+
+type jobsData struct {
+	Jobs     []*job.Job
+	Admin    bool
+	State    string
+	Service  string
+	Owner    string
+	States   []job.State
+	Services []string
+	Next     string // URL of the next (older) page; "" on the last
+	Filtered bool
+	Error    string
+	Deleted  string // the id of a job just deleted, to confirm it
+}
+
+// jobsPage lists the user's jobs (an admin's: everyone's), newest first.
+func (h *Handler) jobsPage(w http.ResponseWriter, r *http.Request, s *session) {
+	q := r.URL.Query()
+	admin := s.User.Role == store.RoleAdmin
+	d := jobsData{Admin: admin, States: job.States, Services: h.cfg.Services,
+		Service: q.Get("service"), Owner: q.Get("owner")}
+	if n, err := strconv.ParseInt(q.Get("deleted"), 10, 64); err == nil {
+		d.Deleted = strconv.FormatInt(n, 10)
+	}
+	p := store.ListJobsParams{Owner: s.User.Name, Service: d.Service, Limit: pageSize + 1}
+	if admin {
+		p.Owner = d.Owner
+	}
+	if v := q.Get("state"); v != "" {
+		st, err := job.ParseState(v)
+		if err != nil {
+			d.Error = "state: " + err.Error()
+		}
+		p.State, d.State = st, string(st)
+	}
+	if v := q.Get("before"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			d.Error = fmt.Sprintf("before: %q is not a job id", v)
+		}
+		p.BeforeID = n
+	}
+	d.Filtered = d.State != "" || d.Service != "" || d.Owner != "" || p.BeforeID != 0
+	live := false
+	if d.Error == "" {
+		js, err := h.cfg.Store.ListJobs(r.Context(), &p)
+		if err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+		if len(js) > pageSize {
+			js = js[:pageSize]
+			nq := url.Values{}
+			for k, v := range map[string]string{"state": d.State, "service": d.Service, "owner": d.Owner} {
+				if v != "" {
+					nq.Set(k, v)
+				}
+			}
+			nq.Set("before", strconv.FormatInt(js[len(js)-1].ID, 10))
+			d.Next = "/ui/jobs?" + nq.Encode()
+		}
+		d.Jobs = js
+		for _, j := range js {
+			live = live || !j.State.Terminal()
+		}
+	}
+	v := &view{Title: "Jobs", S: s, Nav: "jobs", Data: d}
+	if live {
+		v.Refresh = 5
+	}
+	code := http.StatusOK
+	if d.Error != "" {
+		code = http.StatusBadRequest
+	}
+	h.render(w, r, code, "jobs", v)
+}
+
+// jobFor loads the job named in the path if s may see it. Every other case
+// (someone else's job, deleted, never existed, not a number) is the same
+// 404 page, so the pages reveal no more than the API does.
+func (h *Handler) jobFor(w http.ResponseWriter, r *http.Request, s *session) *job.Job {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err == nil && id > 0 {
+		j, err := h.cfg.Store.GetJob(r.Context(), id)
+		if err == nil && (s.User.Role == store.RoleAdmin || j.Owner == s.User.Name) {
+			return j
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			h.serverError(w, r, err)
+			return nil
+		}
+	}
+	h.notFound(w, r, s)
+	return nil
+}
+
+// cancel asks a job to stop and goes back to its page, which shows at once
+// that the cancel was received (a running job's executor stops it soon
+// after; the page follows the state).
+func (h *Handler) cancel(w http.ResponseWriter, r *http.Request, s *session) {
+	j := h.jobFor(w, r, s)
+	if j == nil {
+		return
+	}
+	_, err := h.cfg.Queue.Cancel(r.Context(), j.ID)
+	switch {
+	case errors.Is(err, store.ErrFinished):
+		// Finished meanwhile: its page says how it ended.
+	case errors.Is(err, store.ErrNotFound):
+		h.notFound(w, r, s)
+		return
+	case err != nil:
+		h.serverError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, fmt.Sprintf("/ui/jobs/%d", j.ID), http.StatusSeeOther)
+}
+
+// deleteJob removes a job and its files, then shows the list.
+func (h *Handler) deleteJob(w http.ResponseWriter, r *http.Request, s *session) {
+	j := h.jobFor(w, r, s)
+	if j == nil {
+		return
+	}
+	if err := h.cfg.Queue.Delete(r.Context(), j.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		h.serverError(w, r, err)
+		return
+	}
+	if err := h.cfg.Root.Remove(j.ID); err != nil {
+		h.log.Error("remove job files", "job", j.ID, "err", err)
+	}
+	http.Redirect(w, r, "/ui/jobs?deleted="+strconv.FormatInt(j.ID, 10), http.StatusSeeOther)
+}

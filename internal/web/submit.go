@@ -1,0 +1,311 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/jobdir"
+	"github.com/bumpserve/bumpserve/internal/server"
+	"github.com/bumpserve/bumpserve/internal/store"
+)
+
+type submitData struct {
+	Kind         string // "fit" or "bumps"
+	Fit          *fitForm
+	Bumps        *bumpsForm
+	BumpsRuns    bool // this server runs the bumps service
+	Fitters      any
+	FitOptions   any
+	BumpsFitters any
+	BumpsOptions any
+}
+
+func (h *Handler) submitData(kind string) *submitData {
+	return &submitData{Kind: kind, Fit: newFitForm(), Bumps: newBumpsForm(),
+		BumpsRuns: slices.Contains(h.cfg.Services, "bumps"),
+		Fitters:   fitters, FitOptions: fitOptions, BumpsFitters: bumpsFitters, BumpsOptions: bumpsOptions}
+}
+
+// submitPage shows the native form, or the Bumps form with ?kind=bumps;
+// ?from=ID fills it from an earlier job ("submit again with changes").
+func (h *Handler) submitPage(w http.ResponseWriter, r *http.Request, s *session) {
+	q := r.URL.Query()
+	d := h.submitData("fit")
+	if q.Get("kind") == "bumps" {
+		d.Kind = "bumps"
+	}
+	if from := q.Get("from"); from != "" {
+		j := h.visibleJob(r, s, from)
+		if j == nil {
+			h.notFound(w, r, s)
+			return
+		}
+		d.Fit.Name, d.Bumps.Name = j.Name, j.Name
+		d.Fit.From, d.Bumps.From = from, from
+		if j.Service == "bumps" {
+			d.Kind = "bumps"
+			prefillBumps(d.Bumps, j.Spec)
+			if files, err := h.cfg.Root.Job(j.ID).List(); err == nil {
+				for _, f := range files {
+					if name, ok := strings.CutPrefix(f.Path, "input/"); ok {
+						d.Bumps.Reuse = append(d.Bumps.Reuse, name)
+					}
+				}
+			}
+		} else {
+			prefillFit(d.Fit, j.Spec)
+		}
+	}
+	h.render(w, r, http.StatusOK, "submit", &view{Title: "Submit a fit", S: s, Nav: "submit", Data: d})
+}
+
+// visibleJob loads job id (text) if s may see it.
+func (h *Handler) visibleJob(r *http.Request, s *session, id string) *job.Job {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n < 1 {
+		return nil
+	}
+	j, err := h.cfg.Store.GetJob(r.Context(), n)
+	if err != nil || (s.User.Role != store.RoleAdmin && j.Owner != s.User.Name) {
+		return nil
+	}
+	return j
+}
+
+// submit takes either form. Uploads are staged like the API's: the
+// staging directory becomes the job's directory in the transaction that
+// creates the job.
+func (h *Handler) submit(w http.ResponseWriter, r *http.Request, s *session) {
+	staging, err := h.cfg.Root.Stage()
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	defer h.cfg.Root.Discard(staging) // gone already if the job adopted it
+	up := &uploader{h: h, r: r, s: s, input: filepath.Join(staging, "input"), budget: h.cfg.MaxUpload}
+	d := h.submitData("fit")
+	var sub *server.Submission
+	var place func(string)
+	if r.PostFormValue("kind") == "bumps" {
+		d.Kind = "bumps"
+		d.Bumps = readBumpsForm(r)
+		sub, place = h.bumpsSubmission(d.Bumps, up), d.Bumps.placeError
+	} else {
+		d.Fit = readFitForm(r)
+		sub, place = h.fitSubmission(d.Fit, up), d.Fit.placeError
+	}
+	code := http.StatusBadRequest
+	if sub != nil {
+		j, err := h.cfg.API.SubmitJob(r.Context(), s.User, sub, staging)
+		if err == nil {
+			http.Redirect(w, r, fmt.Sprintf("/ui/jobs/%d?submitted=1", j.ID), http.StatusSeeOther)
+			return
+		}
+		var se *server.SubmitError
+		if !errors.As(err, &se) {
+			h.serverError(w, r, err)
+			return
+		}
+		if c, ok := err.(interface{ Code() int }); ok {
+			code = c.Code()
+		}
+		place(err.Error())
+	}
+	h.render(w, r, code, "submit", &view{Title: "Submit a fit", S: s, Nav: "submit", Data: d})
+}
+
+// fitSubmission builds the native job from the form, or returns nil with
+// the form's errors set.
+func (h *Handler) fitSubmission(f *fitForm, up *uploader) *server.Submission {
+	dataset := map[string]any{}
+	fileCols := func(name string) {
+		cols, err := columnNames(f.Columns, up.fieldCount(name))
+		if err != nil {
+			f.Errors["datafile"] = "columns: " + err.Error()
+		}
+		dataset["file"], dataset["columns"] = name, cols
+	}
+	switch {
+	case up.has("datafile"):
+		name, err := up.save("datafile")
+		if err != nil {
+			f.Errors["datafile"] = err.Error()
+			break
+		}
+		f.ReuseFile = ""
+		fileCols(name)
+	case strings.TrimSpace(f.Data) != "":
+		cols, names, err := parseColumns(f.Data, f.Columns)
+		if err != nil {
+			f.Errors["data"] = "data: " + err.Error()
+			break
+		}
+		for _, n := range names {
+			switch n {
+			case "x", "y", "dy":
+				dataset[n] = cols[n]
+			default:
+				vars, _ := dataset["vars"].(map[string][]float64)
+				if vars == nil {
+					vars = map[string][]float64{}
+					dataset["vars"] = vars
+				}
+				vars[n] = cols[n]
+			}
+		}
+		f.ReuseFile = ""
+	case f.ReuseFile != "":
+		if err := up.reuse(f.From, f.ReuseFile); err != nil {
+			f.Errors["datafile"] = err.Error()
+			break
+		}
+		fileCols(f.ReuseFile)
+	default:
+		f.Errors["data"] = "data: paste the data as columns or upload a data file"
+	}
+	if !f.valid() {
+		return nil
+	}
+	spec, err := f.spec(dataset)
+	if err != nil {
+		f.Errors["form"] = err.Error()
+		return nil
+	}
+	return &server.Submission{Name: f.Name, Service: "fit", Spec: spec}
+}
+
+// bumpsSubmission builds the Bumps job: the model script and data files
+// uploaded now, plus (on a resubmission) the earlier job's files that
+// were not replaced.
+func (h *Handler) bumpsSubmission(f *bumpsForm, up *uploader) *server.Submission {
+	if up.has("model_file") {
+		name, err := up.save("model_file")
+		if err != nil {
+			f.Errors["model"] = err.Error()
+		}
+		f.Model = name
+	}
+	for _, fh := range up.files("data_files") {
+		if _, err := up.saveHeader(fh); err != nil {
+			f.Errors["data_files"] = err.Error()
+		}
+	}
+	if f.From != "" {
+		if j := h.visibleJob(up.r, up.s, f.From); j != nil {
+			files, _ := h.cfg.Root.Job(j.ID).List()
+			for _, fl := range files {
+				name, ok := strings.CutPrefix(fl.Path, "input/")
+				if !ok || up.exists(name) {
+					continue
+				}
+				if err := up.reuse(f.From, name); err != nil {
+					f.Errors["data_files"] = err.Error()
+				}
+				f.Reuse = append(f.Reuse, name)
+			}
+		}
+	}
+	if f.Model == "" && f.Errors["model"] == "" {
+		f.Errors["model"] = "model: upload the model script (a .py file)"
+	}
+	if len(f.Errors) > 0 {
+		return nil
+	}
+	spec, err := f.spec()
+	if err != nil {
+		f.Errors["form"] = err.Error()
+		return nil
+	}
+	return &server.Submission{Name: f.Name, Service: "bumps", Spec: spec}
+}
+
+// uploader stores a form's files into the staging input directory within
+// one byte budget, by the same rules as the API's uploads.
+type uploader struct {
+	h      *Handler
+	r      *http.Request
+	s      *session
+	input  string
+	budget int64
+}
+
+func (u *uploader) files(field string) []*multipart.FileHeader {
+	if u.r.MultipartForm == nil {
+		return nil
+	}
+	var out []*multipart.FileHeader
+	for _, fh := range u.r.MultipartForm.File[field] {
+		if fh.Filename != "" {
+			out = append(out, fh)
+		}
+	}
+	return out
+}
+
+func (u *uploader) has(field string) bool { return len(u.files(field)) > 0 }
+
+func (u *uploader) save(field string) (string, error) { return u.saveHeader(u.files(field)[0]) }
+
+func (u *uploader) saveHeader(fh *multipart.FileHeader) (string, error) {
+	name, err := jobdir.CleanName(fh.Filename)
+	if err != nil {
+		return "", fmt.Errorf("file: %v", err)
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	n, err := jobdir.WriteFile(u.input, name, f, u.budget)
+	if errors.Is(err, jobdir.ErrTooLarge) {
+		return "", fmt.Errorf("file %s: the uploads exceed %d bytes", name, u.h.cfg.MaxUpload)
+	}
+	if err != nil {
+		return "", fmt.Errorf("file %s: %v", name, err)
+	}
+	u.budget -= n
+	return name, nil
+}
+
+// reuse copies input file name of the earlier job from, which the user
+// must be allowed to see.
+func (u *uploader) reuse(from, name string) error {
+	j := u.h.visibleJob(u.r, u.s, from)
+	if j == nil {
+		return fmt.Errorf("file %s: the earlier job %s is gone; upload the file again", name, from)
+	}
+	f, _, err := u.h.cfg.Root.Job(j.ID).Open("input/" + name)
+	if err != nil {
+		return fmt.Errorf("file %s: job %d no longer has it; upload it again", name, j.ID)
+	}
+	defer f.Close()
+	n, err := jobdir.WriteFile(u.input, name, f, u.budget)
+	if err != nil {
+		return fmt.Errorf("file %s: %v", name, err)
+	}
+	u.budget -= n
+	return nil
+}
+
+func (u *uploader) exists(name string) bool {
+	_, err := os.Lstat(filepath.Join(u.input, filepath.FromSlash(name)))
+	return err == nil
+}
+
+// fieldCount reads how many fields the first data line of a staged file has.
+func (u *uploader) fieldCount(name string) int {
+	f, err := os.Open(filepath.Join(u.input, filepath.FromSlash(name)))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	return firstFieldCount(f)
+}
