@@ -128,11 +128,10 @@ func (d Dir) Temp() string { return filepath.Join(string(d), "tmp") }
 
 // Prepare readies the directory for a new attempt: an earlier attempt's
 // output is moved aside under previous/, so each attempt starts from an
-// empty output/ and a fresh tmp/.
+// empty output/. The temporary directory is cleared but created only when
+// a job starts a process (see MakeTemp): most jobs never need one, and
+// directory operations are what limits throughput.
 func (d Dir) Prepare(attempt int) error {
-	if err := os.MkdirAll(d.Input(), 0o755); err != nil {
-		return fmt.Errorf("prepare job dir: %w", err)
-	}
 	if ents, err := os.ReadDir(d.Output()); err == nil && len(ents) > 0 {
 		prev := filepath.Join(string(d), "previous")
 		if err := os.MkdirAll(prev, 0o755); err != nil {
@@ -144,7 +143,16 @@ func (d Dir) Prepare(attempt int) error {
 		}
 	}
 	os.RemoveAll(d.Temp())
-	for _, sub := range []string{d.Output(), d.Temp()} {
+	if err := os.MkdirAll(d.Output(), 0o755); err != nil {
+		return fmt.Errorf("prepare job dir: %w", err)
+	}
+	return nil
+}
+
+// MakeTemp creates the private temporary directory and an input/ (empty
+// when nothing was uploaded), as a job process expects to find them.
+func (d Dir) MakeTemp() error {
+	for _, sub := range []string{d.Input(), d.Temp()} {
 		if err := os.MkdirAll(sub, 0o755); err != nil {
 			return fmt.Errorf("prepare job dir: %w", err)
 		}

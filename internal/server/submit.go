@@ -10,7 +10,6 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
@@ -49,6 +48,21 @@ func badRequest(format string, a ...any) error {
 // directory and moved into the job's directory inside the transaction
 // that creates the job, so a 201 means job and files are both stored.
 func (s *Server) submit(w http.ResponseWriter, r *http.Request, u *store.User) {
+	if ctype, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ctype != "multipart/form-data" {
+		// No files: no staging directory, and the job's directory is
+		// made when it first runs.
+		sub, err := s.readSubmission(r, "")
+		if err == nil {
+			var j *job.Job
+			if j, err = s.SubmitJob(r.Context(), u, sub, ""); err == nil {
+				w.Header().Set("Location", fmt.Sprintf("/api/v1/jobs/%d", j.ID))
+				writeJSON(w, http.StatusCreated, j)
+				return
+			}
+		}
+		s.replyError(w, err)
+		return
+	}
 	staging, err := s.cfg.Root.Stage()
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "%v", err)
@@ -92,7 +106,7 @@ func (s *Server) SubmitJob(ctx context.Context, u *store.User, sub *Submission, 
 		Owner: u.Name, Name: sub.Name, Service: sub.Service, Spec: sub.Spec, CPUs: cpus, Priority: sub.Priority,
 	}, func(id int64) error {
 		if staging == "" {
-			return os.MkdirAll(s.cfg.Root.Job(id).Input(), 0o755)
+			return nil
 		}
 		return s.cfg.Root.Adopt(staging, id)
 	})

@@ -8,8 +8,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"sort"
 	"strings"
@@ -29,6 +31,11 @@ type Service interface {
 	// It must return promptly once ctx ends.
 	Run(ctx context.Context, env *Env) (json.RawMessage, error)
 }
+
+// ErrCancelled, wrapped in the error an executor returns, says the job was
+// cancelled by something other than bumpserve (an administrator's scancel,
+// say): the job then ends in CANCEL rather than ERROR.
+var ErrCancelled = errors.New("cancelled")
 
 // Env is what a running job gets from its executor.
 type Env struct {
@@ -65,6 +72,12 @@ type Runner interface {
 // Command runs one of the job's child processes through the executor's
 // Runner. Services never start processes any other way.
 func (e *Env) Command(ctx context.Context, cmd *exec.Cmd) error {
+	// Created here rather than for every job: most jobs start no process.
+	for _, dir := range []string{e.Input, e.Temp} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("prepare job dir: %w", err)
+		}
+	}
 	if e.Runner != nil {
 		return e.Runner.Run(ctx, cmd, e)
 	}
