@@ -251,3 +251,6 @@ func (s *Server) checkSubmission(ctx context.Context, u *store.User, sub *Submis
 	}
 	return nil
 }
+
+// Code is the HTTP status a refused submission deserves (400, 413, 429...).
+func (e *httpError) Code() int { return e.code }
