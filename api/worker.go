@@ -26,6 +26,9 @@ type ClaimedJob struct {
 	Spec         json.RawMessage `json:"spec"`
 	LeaseToken   string          `json:"lease_token"`
 	LeaseSeconds float64         `json:"lease_seconds"`
+	// Inputs is how many uploaded files the job has; with none, the
+	// worker skips the download.
+	Inputs int `json:"inputs"`
 }
 
 // ClaimResponse is the answer to a claim: possibly no jobs.

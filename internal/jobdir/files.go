@@ -20,9 +20,14 @@ type File struct {
 
 // List returns the regular files under input/ and output/. Links are not
 // followed and not listed: a job cannot publish a link to something outside.
-func (d Dir) List() ([]File, error) {
+func (d Dir) List() ([]File, error) { return d.list("input", "output") }
+
+// ListInput returns the uploaded files only.
+func (d Dir) ListInput() ([]File, error) { return d.list("input") }
+
+func (d Dir) list(tops ...string) ([]File, error) {
 	var out []File
-	for _, top := range []string{"input", "output"} {
+	for _, top := range tops {
 		base := filepath.Join(string(d), top)
 		err := filepath.WalkDir(base, func(p string, e fs.DirEntry, err error) error {
 			if err != nil {

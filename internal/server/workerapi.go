@@ -81,7 +81,8 @@ func (s *Server) workerClaim(w http.ResponseWriter, r *http.Request, u *store.Us
 	}
 	out := api.ClaimResponse{Jobs: make([]api.ClaimedJob, len(js))}
 	for i, j := range js {
-		out.Jobs[i] = api.ClaimedJob{Job: j, Spec: j.Spec, LeaseToken: j.Lease.Token, LeaseSeconds: s.cfg.Queue.Lease().Seconds()}
+		inputs, _ := s.cfg.Root.Job(j.ID).ListInput()
+		out.Jobs[i] = api.ClaimedJob{Job: j, Spec: j.Spec, LeaseToken: j.Lease.Token, LeaseSeconds: s.cfg.Queue.Lease().Seconds(), Inputs: len(inputs)}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

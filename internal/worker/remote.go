@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,6 +35,7 @@ type RemoteSource struct {
 	Logger   *slog.Logger
 
 	leaseNanos atomic.Int64 // the controller's lease, learned from claims
+	inputs     sync.Map     // job id → number of input files, from claims
 }
 
 var _ Source = (*RemoteSource)(nil)
@@ -70,6 +72,7 @@ func (s *RemoteSource) Claim(ctx context.Context, free int) ([]*job.Job, error) 
 			j := c.Job
 			j.Spec = c.Spec
 			j.Lease = &job.Lease{Holder: s.Name, Token: c.LeaseToken, Expires: time.Now().Add(lease)}
+			s.inputs.Store(j.ID, c.Inputs)
 			out[i] = j
 		}
 		return out, nil
@@ -98,6 +101,9 @@ func (s *RemoteSource) dir(j *job.Job) jobdir.Dir {
 func (s *RemoteSource) Dir(ctx context.Context, j *job.Job) (jobdir.Dir, error) {
 	d := s.dir(j)
 	os.RemoveAll(string(d))
+	if n, ok := s.inputs.LoadAndDelete(j.ID); ok && n.(int) == 0 {
+		return d, d.Prepare(j.Attempt) // nothing to download
+	}
 	deadline := j.Lease.Expires
 	for failures := 0; ; {
 		err := s.Client.Input(ctx, j.ID, j.Lease.Token, d.Input(), s.MaxInput)
