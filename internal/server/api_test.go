@@ -388,3 +388,18 @@ func TestListFiltersAndPages(t *testing.T) {
 		t.Errorf("pending = %d", len(l.Jobs))
 	}
 }
+
+func TestHealthAndMetrics(t *testing.T) {
+	t.Parallel()
+	env := testenv.Start(t, controller.Config{Workers: 0})
+	env.Client(env.AdminToken).Submit(context.Background(), client.Submission{Service: "sleep"}, nil)
+	code, body, _ := call(t, "GET", env.URL+"/healthz", "", "", nil)
+	if code != 200 || !strings.Contains(string(body), "ok") {
+		t.Errorf("healthz = %d %s", code, body)
+	}
+	code, body, _ = call(t, "GET", env.URL+"/metrics", "", "", nil)
+	if code != 200 || !strings.Contains(string(body), `bumpserve_jobs{state="PENDING"} 1`) ||
+		!strings.Contains(string(body), `bumpserve_http_requests_total{code="201",method="POST"} 1`) {
+		t.Errorf("metrics = %d\n%s", code, body)
+	}
+}
