@@ -21,13 +21,21 @@ func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(form
 func newFlags(name, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: bumpserve %s\n\nflags:\n", usage)
-		fs.SetOutput(os.Stderr)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
-	}
+	// The flag package calls Usage on every parse error; the error itself
+	// says enough there, so the full text is printed only for --help.
+	fs.Usage = func() {}
+	usages[fs] = usage
 	return fs
+}
+
+// usages holds each flag set's usage text for --help.
+var usages = map[*flag.FlagSet]string{}
+
+func printUsage(fs *flag.FlagSet) {
+	fmt.Fprintf(os.Stderr, "usage: bumpserve %s\n\nflags:\n", usages[fs])
+	fs.SetOutput(os.Stderr)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
 }
 
 // parseFlags parses args allowing flags before or after positional
@@ -40,7 +48,7 @@ func parseFlags(fs *flag.FlagSet, args []string, env map[string]string) ([]strin
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fs.Usage()
+				printUsage(fs)
 				return nil, err
 			}
 			return nil, usagef("%s: %v", fs.Name(), err)

@@ -35,7 +35,7 @@ func runUser(ctx context.Context, args []string) error {
 		return err
 	}
 	if len(pos) == 0 {
-		fs.Usage()
+		printUsage(fs)
 		return usagef("user: missing subcommand (add, list, token, tokens, revoke)")
 	}
 	if _, err := os.Stat(filepath.Join(*data, "bumpserve.db")); err != nil && pos[0] != "add" {

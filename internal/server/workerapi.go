@@ -193,6 +193,10 @@ func (s *Server) workerComplete(w http.ResponseWriter, r *http.Request, u *store
 		return
 	}
 	dir := s.cfg.Root.Job(j.ID)
+	if err := os.MkdirAll(string(dir), 0o755); err != nil { // none yet for a job without uploads
+		writeError(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
 	upload, err := os.MkdirTemp(string(dir), "upload-")
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "%v", err)

@@ -135,7 +135,7 @@ func (s *Store) Heartbeat(ctx context.Context, p *store.HeartbeatParams) (bool, 
 		args = []any{args[0], string(b), p.ID, p.Token}
 	}
 	var cancel int
-	err := s.w.QueryRowContext(ctx, q, args...).Scan(&cancel)
+	err := s.tx(ctx, func(tx *sql.Tx) error { return tx.QueryRowContext(ctx, q, args...).Scan(&cancel) })
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, store.ErrLeaseLost
 	}
@@ -147,9 +147,13 @@ func (s *Store) Heartbeat(ctx context.Context, p *store.HeartbeatParams) (bool, 
 
 // ReleaseJob implements store.JobStore.
 func (s *Store) ReleaseJob(ctx context.Context, id int64, token string, now time.Time) (*job.Job, error) {
-	j, err := scanJob(s.w.QueryRowContext(ctx, `UPDATE jobs SET state = 'PENDING', lease_token = NULL,
-		lease_expires = NULL, started = NULL WHERE id = ? AND state = 'ACTIVE' AND lease_token = ? RETURNING `+jobColumns,
-		id, token))
+	var j *job.Job
+	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
+		j, err = scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET state = 'PENDING', lease_token = NULL,
+			lease_expires = NULL, started = NULL WHERE id = ? AND state = 'ACTIVE' AND lease_token = ? RETURNING `+jobColumns,
+			id, token))
+		return err
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrLeaseLost
 	}
@@ -190,11 +194,18 @@ func (s *Store) CancelJob(ctx context.Context, id int64, now time.Time) (*job.Jo
 
 // DeleteJob implements store.JobStore.
 func (s *Store) DeleteJob(ctx context.Context, id int64) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM jobs WHERE id = ?`, id)
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE id = ?`, id)
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("delete job %d: %w", id, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if n == 0 {
 		return store.ErrNotFound
 	}
 	return nil
@@ -215,22 +226,29 @@ const requeue = `UPDATE jobs SET
 
 // RequeueExpired implements store.JobStore.
 func (s *Store) RequeueExpired(ctx context.Context, now time.Time) ([]*job.Job, error) {
-	rows, err := s.w.QueryContext(ctx, requeue+` WHERE state = 'ACTIVE' AND lease_expires < ? RETURNING `+jobColumns,
-		nanos(now), nanos(now))
+	return s.requeueWhere(ctx, "requeue expired", `lease_expires < ?`, nanos(now), nanos(now))
+}
+
+// requeueWhere applies the requeue rule to the ACTIVE jobs matching cond.
+func (s *Store) requeueWhere(ctx context.Context, what, cond string, args ...any) ([]*job.Job, error) {
+	var js []*job.Job
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, requeue+` WHERE state = 'ACTIVE' AND `+cond+` RETURNING `+jobColumns, args...)
+		if err != nil {
+			return err
+		}
+		js, err = scanJobs(rows)
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("requeue expired: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	return scanJobs(rows)
+	return js, nil
 }
 
 // RequeueHolder implements store.JobStore.
 func (s *Store) RequeueHolder(ctx context.Context, holder string, now time.Time) ([]*job.Job, error) {
-	rows, err := s.w.QueryContext(ctx, requeue+` WHERE state = 'ACTIVE' AND worker = ? RETURNING `+jobColumns,
-		nanos(now), holder)
-	if err != nil {
-		return nil, fmt.Errorf("requeue %s: %w", holder, err)
-	}
-	return scanJobs(rows)
+	return s.requeueWhere(ctx, "requeue "+holder, `worker = ?`, nanos(now), holder)
 }
 
 // NextLeaseExpiry implements store.JobStore.

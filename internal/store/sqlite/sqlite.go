@@ -34,8 +34,12 @@ type Options struct {
 
 // Store is a SQLite-backed store.Store.
 type Store struct {
-	w *sql.DB // the one writer connection
+	w *sql.DB // the one writer connection, used by the writer goroutine
 	r *sql.DB // readers
+
+	writes     chan *writeOp
+	closed     chan struct{}
+	writerDone chan struct{}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -65,7 +69,8 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
-	s := &Store{w: w, r: r}
+	s := &Store{w: w, r: r, writes: make(chan *writeOp, maxBatch), closed: make(chan struct{}), writerDone: make(chan struct{})}
+	go s.writer()
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -73,8 +78,10 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	return s, nil
 }
 
-// Close closes both pools.
+// Close stops the writer and closes both pools.
 func (s *Store) Close() error {
+	close(s.closed)
+	<-s.writerDone
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -114,17 +121,4 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// tx runs fn in one write transaction (BEGIN IMMEDIATE through _txlock).
-func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
 }

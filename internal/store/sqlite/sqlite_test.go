@@ -2,8 +2,13 @@ package sqlite_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
+
+	"github.com/bumpserve/bumpserve/internal/job"
 
 	"github.com/bumpserve/bumpserve/internal/store"
 	"github.com/bumpserve/bumpserve/internal/store/sqlite"
@@ -43,5 +48,41 @@ func TestReopen(t *testing.T) {
 	defer s.Close()
 	if _, err := s.GetJob(ctx, j.ID); err != nil {
 		t.Fatalf("job lost across reopen: %v", err)
+	}
+}
+
+// Concurrent writes share commits; one failing write rolls back alone.
+func TestGroupCommitIsolation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "test.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const n = 300
+	var wg sync.WaitGroup
+	var ok atomic.Int64
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.CreateJob(ctx, &store.CreateJobParams{Owner: "a", Service: "sleep"}, func(int64) error {
+				if i%3 == 0 {
+					return errors.New("refused")
+				}
+				return nil
+			})
+			if err == nil {
+				ok.Add(1)
+			} else if i%3 != 0 {
+				t.Errorf("create %d: %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	counts, err := s.CountJobs(ctx, "")
+	if err != nil || int64(counts[job.Pending]) != ok.Load() || ok.Load() != n-n/3 {
+		t.Fatalf("stored %v, succeeded %d", counts, ok.Load())
 	}
 }
