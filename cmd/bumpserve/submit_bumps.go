@@ -63,6 +63,11 @@ func (b *bumpsFlags) spec(fs *flag.FlagSet, pos, rawArgs []string) (json.RawMess
 	if len(opts) > 0 {
 		spec["options"] = opts
 	}
+	// The service refuses more parallel CPUs than the job occupies, so
+	// --parallel N asks for N.
+	if n := opts["parallel"]; n > 1 {
+		spec["resources"] = map[string]int{"cpus": n}
+	}
 	out, err := json.Marshal(spec)
 	return out, files, err
 }

@@ -1,0 +1,155 @@
+package bumps
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/bumpserve/bumpserve/fit"
+)
+
+// Result is a Bumps fit presented like a native one (fit.Result), with
+// what only Bumps knows: the seed it used (read from bumps' stdout by the
+// caller, see Seed).
+type Result struct {
+	fit.Result
+	// Seed is the random seed bumps used (the spec's, or the one bumps
+	// chose and printed), so the fit can be repeated by hand.
+	Seed *int64 `json:"seed,omitempty"`
+}
+
+// Load reads the fit of model name (the script's base name without .py)
+// from a bumps store directory. fitter is the name bumps was run with.
+//
+// Values come from the .par file (the best point, 15 digits); for
+// dream, the best point from <name>-err.json (full precision), posterior statistics from <name>-err.json and stderr = the
+// posterior's std; for other fitters, stderr from the --err curvature
+// table when it was asked for, else null. chisq is the plain sum of
+// squared weighted residuals from the .dat files when the model writes
+// them as x y dy fy, else 2·nllf from the .err summary (equal for
+// Gaussian data); dof is the number of data rows less the fitted
+// parameters, or, without .dat rows, 2·nllf over the reduced chisq.
+func Load(store, name, fitter string) (*Result, error) {
+	base := filepath.Join(store, name)
+	parText, err := os.ReadFile(base + ".par")
+	if err != nil {
+		return nil, fmt.Errorf("bumps wrote no parameters: %w", err)
+	}
+	pars, err := ParsePar(bytes.NewReader(parText))
+	if err != nil {
+		return nil, err
+	}
+	errText, err := os.ReadFile(base + ".err")
+	if err != nil {
+		return nil, fmt.Errorf("bumps wrote no summary: %w", err)
+	}
+	sum, err := ParseSummary(string(errText))
+	if err != nil {
+		return nil, fmt.Errorf("%s.err: %v", name, err)
+	}
+	mon, _ := os.ReadFile(base + ".mon") // progress and --err table, optional
+
+	res := &Result{Result: fit.Result{
+		Fitter:     fitter,
+		Converged:  !NotConverged(string(mon)),
+		Parameters: map[string]fit.ParamResult{},
+	}}
+	// Steps come from dream's plan, not the last progress line, which
+	// depends on timing.
+	if n, ok := PlannedSteps(string(mon)); ok {
+		res.Steps = n
+	}
+	post, err := readPosterior(base + "-err.json")
+	if err != nil {
+		return nil, err
+	}
+	curv := Curvature(string(mon))
+	for _, p := range pars {
+		pr := fit.ParamResult{Value: p.Value, Stderr: fit.Float(math.NaN())}
+		if u, ok := curv[p.Label]; ok {
+			pr.Stderr = fit.Float(u)
+		}
+		if q, ok := post[p.Label]; ok {
+			// -err.json holds the best point to full precision, .par to 15 digits.
+			pr.Value = float64(q.Best)
+			pr.Stderr = q.Std
+			pr.Mean, pr.Median, pr.Std = ptr(q.Mean), ptr(q.Median), ptr(q.Std)
+			pr.P68 = &[2]float64{float64(q.P68[0]), float64(q.P68[1])}
+			pr.P95 = &[2]float64{float64(q.P95[0]), float64(q.P95[1])}
+		}
+		if _, dup := res.Parameters[p.Label]; dup {
+			return nil, fmt.Errorf("%s.par: parameter label %q appears twice", name, p.Label)
+		}
+		res.Parameters[p.Label] = pr
+		res.ParameterOrder = append(res.ParameterOrder, p.Label)
+	}
+	chisq, rows := datChisq(store, name)
+	if rows == 0 || !agrees(chisq, 2*sum.NLLF) {
+		chisq, rows = 2*sum.NLLF, 0
+	}
+	res.Chisq = chisq
+	switch {
+	case rows > len(pars):
+		res.DOF = rows - len(pars)
+	case sum.ReducedChisq > 0:
+		res.DOF = int(math.Round(2 * sum.NLLF / sum.ReducedChisq))
+	}
+	res.ReducedChisq = fit.Float(math.NaN())
+	if res.DOF > 0 {
+		res.ReducedChisq = fit.Float(res.Chisq / float64(res.DOF))
+	}
+	return res, nil
+}
+
+func ptr(f fit.Float) *float64 { v := float64(f); return &v }
+
+func readPosterior(path string) (map[string]Posterior, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil // only dream writes it
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ParseErrJSON(b)
+}
+
+// datChisq sums over <name>.dat or, for a MultiFitProblem, <name>-1.dat,
+// <name>-2.dat, ...; rows is 0 when any file is not in x y dy fy form.
+func datChisq(store, name string) (float64, int) {
+	files, _ := filepath.Glob(filepath.Join(store, name+"-[0-9]*.dat"))
+	sort.Strings(files)
+	if one := filepath.Join(store, name+".dat"); fileExists(one) {
+		files = []string{one}
+	}
+	total, rows := 0.0, 0
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			return 0, 0
+		}
+		s, n, ok := DatChisq(fh)
+		fh.Close()
+		if !ok {
+			return 0, 0
+		}
+		total, rows = total+s, rows+n
+	}
+	return total, rows
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
+}
+
+// agrees checks the .dat sum against 2·nllf, which bumps prints with six
+// significant digits: a model whose likelihood is not Gaussian (Poisson,
+// priors) differs, and then its own nllf is the honest figure.
+func agrees(a, b float64) bool {
+	return math.Abs(a-b) <= 1e-5*math.Max(math.Abs(a), math.Abs(b))+1e-9
+}

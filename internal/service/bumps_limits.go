@@ -1,0 +1,159 @@
+package service
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/bumpserve/bumpserve/internal/proc"
+)
+
+// cpuGuardEvery is how often the process group's CPU time is totalled.
+const cpuGuardEvery = 200 * time.Millisecond
+
+// cpuGuard enforces a job's CPU-time limit on a process group: RLIMIT_CPU
+// on the leader (inherited by every process it forks) stops any single
+// process at the limit, and a poll of the group's total stops a group of
+// processes (bumps --parallel) whose sum passes it.
+type cpuGuard struct {
+	limit    float64 // seconds
+	pidFile  string
+	exceeded atomic.Bool
+	done     chan struct{}
+	finished chan struct{}
+}
+
+// watchCPU starts guarding the process that proc.Run (or the executor's
+// Runner) records in pidFile once it has started it.
+func watchCPU(limit float64, pidFile string) *cpuGuard {
+	g := &cpuGuard{limit: limit, pidFile: pidFile, done: make(chan struct{}), finished: make(chan struct{})}
+	go g.run()
+	return g
+}
+
+// stop ends the guard once the process has been waited for.
+func (g *cpuGuard) stop() {
+	close(g.done)
+	<-g.finished
+}
+
+func (g *cpuGuard) run() {
+	defer close(g.finished)
+	if g.limit <= 0 || g.pidFile == "" {
+		return
+	}
+	// The pid is only known once the runner has started the process and
+	// recorded it; poll for the record.
+	var pid int
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for pid == 0 {
+		select {
+		case <-g.done:
+			return
+		case <-tick.C:
+			pid = recordedPID(g.pidFile)
+		}
+	}
+	secs := uint64(math.Ceil(g.limit))
+	// Soft limit: SIGXCPU; hard limit a second later: SIGKILL, in case
+	// the process catches SIGXCPU.
+	unix.Prlimit(pid, unix.RLIMIT_CPU, &unix.Rlimit{Cur: secs, Max: secs + 1}, nil)
+	tick.Reset(cpuGuardEvery)
+	for {
+		select {
+		case <-g.done:
+			return
+		case <-tick.C:
+		}
+		if groupCPU(pid) > g.limit {
+			g.exceeded.Store(true)
+			proc.KillGroup(pid)
+			return
+		}
+	}
+}
+
+// stoppedIt reports whether the limit ended the process: the guard killed
+// the group, or the kernel's RLIMIT_CPU did (SIGXCPU, or SIGKILL at the
+// hard limit).
+func (g *cpuGuard) stoppedIt(err error) bool {
+	if g.exceeded.Load() {
+		return true
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() {
+		return false
+	}
+	cpu := ee.UserTime() + ee.SystemTime()
+	switch ws.Signal() {
+	case syscall.SIGXCPU:
+		return true
+	case syscall.SIGKILL:
+		return cpu.Seconds() >= g.limit
+	}
+	return false
+}
+
+func recordedPID(pidFile string) int {
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return 0
+	}
+	var r proc.Record
+	if json.Unmarshal(b, &r) != nil {
+		return 0
+	}
+	return r.PID
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat times; 100 on every
+// Linux this runs on.
+const clockTicks = 100
+
+// groupCPU totals user+system time, including reaped children, of every
+// process in process group pgid.
+func groupCPU(pgid int) float64 {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	var ticks uint64
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		// After the name: state(0) ppid(1) pgrp(2) ... utime(11) stime(12) cutime(13) cstime(14).
+		if len(f) < 15 || f[2] != strconv.Itoa(pgid) {
+			continue
+		}
+		for _, k := range f[11:15] {
+			n, _ := strconv.ParseUint(k, 10, 64)
+			ticks += n
+		}
+	}
+	return float64(ticks) / clockTicks
+}

@@ -1,0 +1,3 @@
+from bumps.names import *
+
+raise RuntimeError("this model refuses to load")
