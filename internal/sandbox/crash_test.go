@@ -1,0 +1,94 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bumpserve/bumpserve/internal/proc"
+	"github.com/bumpserve/bumpserve/internal/service"
+	"github.com/bumpserve/bumpserve/internal/testenv"
+)
+
+// crashUIDs is the range of the executor this test kills; its own, since
+// New sweeps the cgroups of its range.
+var crashUIDs = [2]int{64000, 64009}
+
+// testExecutor is a stand-in executor (this test binary run as
+// `test-executor DIR`): it runs one confined job whose shell leaves a
+// background sleep, and waits for ever.
+func testExecutor(dir string) int {
+	sb, err := New(Config{UIDs: crashUIDs, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	env := &service.Env{
+		Input: filepath.Join(dir, "input"), Output: filepath.Join(dir, "output"), Temp: filepath.Join(dir, "tmp"),
+		Limits: testLimits, PIDFile: filepath.Join(dir, "proc.json"), Log: io.Discard,
+	}
+	cmd := exec.Command("/bin/sh", "-c", `sleep 300 & echo $! > "$BUMPSERVE_OUTPUT/pids"; wait`)
+	err = sb.Run(context.Background(), cmd, env)
+	fmt.Fprintln(os.Stderr, "the job ended:", err)
+	return 1
+}
+
+// TestExecutorCrash kills an executor while its job runs: the job's
+// process dies with it (parent-death signal, set again after the change
+// of user), and the background process the job started, which nothing
+// killed, is swept by the next sandbox on the same UID range (its
+// cgroups) or by the pid-file sweep (its process group).
+func TestExecutorCrash(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, sub := range []string{"input", "output", "tmp"} {
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exe := exec.Command(os.Args[0], "test-executor", dir)
+	exe.Stderr = os.Stderr
+	if err := exe.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var bg, job int
+	testenv.Eventually(t, 10*time.Second, "the job started its background sleep", func() bool {
+		b, err := os.ReadFile(filepath.Join(dir, "output", "pids"))
+		bg, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil && bg > 0
+	})
+	rec, err := os.ReadFile(filepath.Join(dir, "proc.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Sscanf(string(rec), `{"pid":%d`, &job)
+	exe.Process.Kill()
+	exe.Wait()
+
+	testenv.Eventually(t, 5*time.Second, "the job died with its executor", func() bool { return !proc.Alive(job) })
+	if !proc.Alive(bg) {
+		t.Fatalf("the background process %d died without a sweep: this test shows nothing", bg)
+	}
+	if os.Geteuid() == 0 {
+		newSandbox(t, Config{UIDs: crashUIDs}) // sweeps at start
+	} else if _, err := proc.Sweep(filepath.Join(dir, "proc.json")); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 5*time.Second, "the sweep killed the background process", func() bool { return !proc.Alive(bg) })
+	if os.Geteuid() == 0 {
+		for _, d := range []string{sharedSandbox(t).host.cg.memory, sharedSandbox(t).host.cg.pids} {
+			leftover := filepath.Join(filepath.Dir(d), "bumpserve-"+strconv.Itoa(crashUIDs[0]), "job-"+strconv.Itoa(crashUIDs[0]))
+			if _, err := os.Stat(leftover); err == nil {
+				t.Errorf("the crashed job's cgroup %s is still there", leftover)
+			}
+		}
+	}
+}
