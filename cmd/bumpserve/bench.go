@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"github.com/bumpserve/bumpserve/internal/bench"
@@ -16,6 +17,9 @@ func runBench(ctx context.Context, args []string) error {
 	workers := fs.String("workers", "", "local slots; a comma-separated list runs one measurement each (default: number of CPUs)")
 	submitters := fs.Int("submitters", 8, "concurrent HTTP submitters")
 	full := fs.Bool("full-sync", false, "SQLite synchronous=FULL")
+	remote := fs.Bool("remote", false, "run the slots in an HTTP worker instead of local slots")
+	cancelJobs := fs.Int("cancel-jobs", 20, "jobs for the cancel-latency measurement (0: skip it)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run here")
 	pos, err := parseFlags(fs, args, nil)
 	if err != nil {
 		return err
@@ -27,18 +31,30 @@ func runBench(ctx context.Context, args []string) error {
 	if err != nil {
 		return usagef("workers: %v", err)
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	for _, n := range counts {
-		rep, err := bench.Run(ctx, bench.Config{Jobs: *jobs, Workers: n, Submitters: *submitters, FullSync: *full})
+		rep, err := bench.Run(ctx, bench.Config{Jobs: *jobs, Workers: n, Submitters: *submitters, FullSync: *full, Remote: *remote})
 		if err != nil {
 			return err
 		}
 		rep.Print(os.Stdout)
 	}
-	p50, worst, err := bench.CancelLatency(ctx, 20)
+	if *cancelJobs == 0 {
+		return nil
+	}
+	p50, worst, err := bench.CancelLatency(ctx, *cancelJobs)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("cancel of a running job → CANCEL state (20 jobs, half in child processes): p50 %v, max %v\n",
-		p50.Round(time.Microsecond), worst.Round(time.Microsecond))
+	fmt.Printf("cancel of a running job → CANCEL state (%d jobs, half in child processes): p50 %v, max %v\n",
+		*cancelJobs, p50.Round(time.Microsecond), worst.Round(time.Microsecond))
 	return nil
 }

@@ -35,13 +35,16 @@ type Config struct {
 	Workers    int  // local slots
 	Submitters int  // concurrent HTTP submitters
 	FullSync   bool // synchronous=FULL
-	Out        io.Writer
+	// Remote runs the slots in a worker pool that speaks the worker
+	// protocol over HTTP, instead of local slots inside the controller.
+	Remote bool
 }
 
 // Report is what a run measured.
 type Report struct {
 	Jobs                 int
 	Workers, Submitters  int
+	Remote               bool
 	Elapsed              time.Duration
 	JobsPerSecond        float64
 	SubmitPerSecond      float64
@@ -60,14 +63,18 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	rep := &Report{Jobs: cfg.Jobs, Workers: cfg.Workers, Submitters: cfg.Submitters}
+	rep := &Report{Jobs: cfg.Jobs, Workers: cfg.Workers, Submitters: cfg.Submitters, Remote: cfg.Remote}
 	if rep.BaselineInsertPerSec, err = baselineInserts(ctx, filepath.Join(dir, "baseline.db"), cfg.FullSync); err != nil {
 		return nil, err
 	}
 
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	local := cfg.Workers
+	if cfg.Remote {
+		local = 0
+	}
 	c, err := controller.Open(ctx, controller.Config{
-		Data: filepath.Join(dir, "data"), Workers: cfg.Workers, FullSync: cfg.FullSync, Logger: quiet,
+		Data: filepath.Join(dir, "data"), Workers: local, FullSync: cfg.FullSync, Logger: quiet,
 		Server: server.Config{MaxQueued: cfg.Jobs + 1, SubmitRate: 1e9},
 	})
 	if err != nil {
@@ -97,6 +104,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cl, err := client.New(base, token, client.Options{HTTP: hc})
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Remote {
+		stopWorker, err := startRemote(srvCtx, c, base, cfg.Workers, filepath.Join(dir, "worker"))
+		if err != nil {
+			return nil, err
+		}
+		defer stopWorker()
 	}
 
 	// Count finished jobs from the event broker rather than by polling,
@@ -239,7 +253,11 @@ func baselineHTTP(ctx context.Context, hc *http.Client, base string, conc int) (
 
 // Print writes a report as a short table with ratios to the baselines.
 func (r *Report) Print(w io.Writer) {
-	fmt.Fprintf(w, "%d zero-second sleep jobs, %d local slots, %d HTTP submitters\n", r.Jobs, r.Workers, r.Submitters)
+	where := "local slots"
+	if r.Remote {
+		where = "slots of an HTTP worker"
+	}
+	fmt.Fprintf(w, "%d zero-second sleep jobs, %d %s, %d HTTP submitters\n", r.Jobs, r.Workers, where, r.Submitters)
 	fmt.Fprintf(w, "  submit→complete throughput  %8.0f jobs/s  (%.2f × SQLite insert tx/s, %.2f × HTTP round trips/s)\n",
 		r.JobsPerSecond, r.JobsPerSecond/r.BaselineInsertPerSec, r.JobsPerSecond/r.BaselineHTTPPerSec)
 	fmt.Fprintf(w, "  submissions accepted        %8.0f jobs/s\n", r.SubmitPerSecond)
