@@ -11,11 +11,19 @@ import (
 
 // Watch follows a job's event stream, calling fn with every snapshot of
 // the job, until the job reaches a terminal state (returned), ctx ends, or
-// fn returns an error. A dropped stream is reopened with backoff.
+// fn returns an error (returned as is). A dropped stream is reopened with
+// backoff.
 func (c *Client) Watch(ctx context.Context, id int64, fn func(*Job) error) (*Job, error) {
 	failures := 0
 	for {
-		last, err := c.watchOnce(ctx, id, fn)
+		var fnErr error
+		last, err := c.watchOnce(ctx, id, func(j *Job) error {
+			fnErr = fn(j)
+			return fnErr
+		})
+		if fnErr != nil {
+			return last, fnErr
+		}
 		if last != nil && last.State.Terminal() {
 			return last, nil
 		}

@@ -205,3 +205,15 @@ func TestRecoverSweepsAndRequeues(t *testing.T) {
 		t.Fatalf("after recover: %s attempt %d", got.State, got.Attempt)
 	}
 }
+
+// A job wider than the CPUs free when it was queued runs as soon as the
+// slots free up, without waiting for another submission.
+func TestWideJobRunsWhenSlotsFree(t *testing.T) {
+	t.Parallel()
+	env := testenv.Start(t, controller.Config{Workers: 2})
+	cl := env.Client(env.AdminToken)
+	narrow := submit(t, cl, `{"seconds":0.3}`)
+	waitFor(t, cl, narrow.ID, "running", inState(job.Active))
+	wide := submit(t, cl, `{"seconds":0,"resources":{"cpus":2}}`)
+	waitFor(t, cl, wide.ID, "complete", inState(job.Complete))
+}
