@@ -68,3 +68,20 @@ type WorkerInfo struct {
 	LastHeartbeat time.Time `json:"last_heartbeat"`
 	Local         bool      `json:"local,omitempty"`
 }
+
+// ReconcileRequest tells the controller which jobs a named worker really
+// holds (POST /api/v1/worker/reconcile). Jobs the controller thinks it
+// holds beyond those are handed back: after a claim the worker gave up
+// on (its answer may have been lost), they go back to PENDING as they
+// were; after a restart (Restarted), they count an attempt, as the run
+// they had was lost.
+type ReconcileRequest struct {
+	Name      string  `json:"name"`
+	Holding   []int64 `json:"holding"`
+	Restarted bool    `json:"restarted"`
+}
+
+// ReconcileResponse lists the jobs handed back.
+type ReconcileResponse struct {
+	Released []int64 `json:"released"`
+}

@@ -35,6 +35,17 @@ func (c *Client) Claim(ctx context.Context, req api.ClaimRequest) ([]api.Claimed
 	return out.Jobs, c.do(ctx, http.MethodPost, "/api/v1/worker/claim", nil, "application/json", body, &out)
 }
 
+// Reconcile tells the controller which jobs this named worker holds; it
+// hands back the others and lists them.
+func (c *Client) Reconcile(ctx context.Context, req api.ReconcileRequest) ([]int64, error) {
+	body, err := jsonBody(req)
+	if err != nil {
+		return nil, err
+	}
+	var out api.ReconcileResponse
+	return out.Released, c.do(ctx, http.MethodPost, "/api/v1/worker/reconcile", nil, "application/json", body, &out)
+}
+
 // Input downloads a held job's input files into dir, checking names and
 // sizes (at most limit bytes).
 func (c *Client) Input(ctx context.Context, id int64, token, dir string, limit int64) error {

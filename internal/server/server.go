@@ -119,6 +119,7 @@ func (s *Server) routes() {
 	m.Handle("POST /api/v1/worker/jobs/{id}/heartbeat", wk(s.workerHeartbeat))
 	m.Handle("POST /api/v1/worker/jobs/{id}/complete", wk(s.workerComplete))
 	m.Handle("POST /api/v1/worker/jobs/{id}/release", wk(s.workerRelease))
+	m.Handle("POST /api/v1/worker/reconcile", wk(s.workerReconcile))
 	s.legacyRoutes()
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no route %s %s", r.Method, r.URL.Path)

@@ -33,7 +33,10 @@ import (
 // "token" field): a worker can act only on jobs it holds, and a call under
 // an expired lease gets 409 and changes nothing.
 
-const maxClaimWait = 60 * time.Second
+const (
+	maxClaimWait  = 60 * time.Second
+	busyClaimWait = time.Second
+)
 
 func (s *Server) workerClaim(w http.ResponseWriter, r *http.Request, u *store.User) {
 	var req api.ClaimRequest
@@ -57,6 +60,12 @@ func (s *Server) workerClaim(w http.ResponseWriter, r *http.Request, u *store.Us
 	}
 	s.workers.touch(req.Name, u.Name, req.Slots, req.Services)
 	wait := min(time.Duration(req.WaitSeconds*float64(time.Second)), maxClaimWait)
+	if req.Free < req.Slots {
+		// A busy worker's running jobs will free CPUs that this claim
+		// does not know of (and a job wider than Free may be waiting for
+		// them): keep its claims short, so it asks again with more.
+		wait = min(wait, busyClaimWait)
+	}
 	var js []*job.Job
 	var err error
 	cr := queue.ClaimRequest{Worker: req.Name, Services: req.Services, FreeCPUs: req.Free, Max: req.Free}
@@ -83,6 +92,52 @@ func (s *Server) workerClaim(w http.ResponseWriter, r *http.Request, u *store.Us
 	for i, j := range js {
 		inputs, _ := s.cfg.Root.Job(j.ID).ListInput()
 		out.Jobs[i] = api.ClaimedJob{Job: j, Spec: j.Spec, LeaseToken: j.Lease.Token, LeaseSeconds: s.cfg.Queue.Lease().Seconds(), Inputs: len(inputs)}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// workerReconcile hands back the jobs a named worker does not hold,
+// though the controller thinks it does: the answer to a claim it gave up
+// on, or everything held before it restarted.
+func (s *Server) workerReconcile(w http.ResponseWriter, r *http.Request, u *store.User) {
+	var req api.ReconcileRequest
+	if err := decodeBody(r, &req, 1<<20); err != nil {
+		s.replyError(w, err)
+		return
+	}
+	if req.Name == "" {
+		writeError(w, http.StatusBadRequest, "name: the worker's name is required")
+		return
+	}
+	out := api.ReconcileResponse{Released: []int64{}}
+	if req.Restarted {
+		js, err := s.cfg.Queue.RequeueHolder(r.Context(), req.Name)
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, "%v", err)
+			return
+		}
+		for _, j := range js {
+			out.Released = append(out.Released, j.ID)
+		}
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	held, err := s.cfg.Store.HeldBy(r.Context(), req.Name)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	holding := map[int64]bool{}
+	for _, id := range req.Holding {
+		holding[id] = true
+	}
+	for _, j := range held {
+		if holding[j.ID] {
+			continue
+		}
+		if err := s.cfg.Queue.Release(r.Context(), j.ID, j.Lease.Token); err == nil {
+			out.Released = append(out.Released, j.ID)
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

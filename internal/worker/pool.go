@@ -100,7 +100,7 @@ func (p *Pool) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		jobs, err := p.claim(ctx, free)
+		jobs, err := p.cfg.Source.Claim(ctx, free, p.freed)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -123,22 +123,6 @@ func (p *Pool) Run(ctx context.Context) error {
 		}
 	}
 	return p.drain()
-}
-
-// claim asks the source for work fitting free CPUs, giving up (to ask
-// again with more) as soon as a running job frees its slots: a job wider
-// than the free CPUs must not wait for the next submission to be seen.
-func (p *Pool) claim(ctx context.Context, free int) ([]*job.Job, error) {
-	claimCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-p.freed:
-			cancel()
-		case <-claimCtx.Done():
-		}
-	}()
-	return p.cfg.Source.Claim(claimCtx, free)
 }
 
 func (p *Pool) drain() error {

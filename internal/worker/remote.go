@@ -36,6 +36,7 @@ type RemoteSource struct {
 
 	leaseNanos atomic.Int64 // the controller's lease, learned from claims
 	inputs     sync.Map     // job id → number of input files, from claims
+	held       sync.Map     // job id → struct{}: jobs this worker runs
 }
 
 var _ Source = (*RemoteSource)(nil)
@@ -45,12 +46,16 @@ const claimWait = 30 * time.Second
 
 // Claim implements Source, retrying with backoff while the controller is
 // unreachable.
-func (s *RemoteSource) Claim(ctx context.Context, free int) ([]*job.Job, error) {
+func (s *RemoteSource) Claim(ctx context.Context, free int, _ <-chan struct{}) ([]*job.Job, error) {
 	for failures := 0; ; {
 		got, err := s.Client.Claim(ctx, api.ClaimRequest{
 			Name: s.Name, Slots: s.Slots, Free: free, Services: s.Services, WaitSeconds: claimWait.Seconds(),
 		})
-		if ctx.Err() != nil {
+		if ctx.Err() != nil && (err != nil || len(got) == 0) {
+			// The pool shuts down; the controller may have leased jobs
+			// in an answer we never read. Hand those back now rather
+			// than at the end of their leases.
+			s.reconcile(false)
 			return nil, nil
 		}
 		if err != nil {
@@ -73,6 +78,7 @@ func (s *RemoteSource) Claim(ctx context.Context, free int) ([]*job.Job, error) 
 			j.Spec = c.Spec
 			j.Lease = &job.Lease{Holder: s.Name, Token: c.LeaseToken, Expires: time.Now().Add(lease)}
 			s.inputs.Store(j.ID, c.Inputs)
+			s.held.Store(j.ID, struct{}{})
 			out[i] = j
 		}
 		return out, nil
@@ -130,6 +136,7 @@ func (s *RemoteSource) Dir(ctx context.Context, j *job.Job) (jobdir.Dir, error) 
 func (s *RemoteSource) Heartbeat(ctx context.Context, j *job.Job, p *job.Progress) (bool, error) {
 	cancel, err := s.Client.Heartbeat(ctx, j.ID, api.HeartbeatRequest{Token: j.Lease.Token, Name: s.Name, Progress: p})
 	if errors.Is(err, client.ErrLeaseLost) {
+		s.held.Delete(j.ID)
 		return false, store.ErrLeaseLost
 	}
 	return cancel, err
@@ -150,6 +157,7 @@ func (s *RemoteSource) Finish(ctx context.Context, j *job.Job, r queue.Result) e
 		err = store.ErrLeaseLost
 	}
 	if err == nil || errors.Is(err, store.ErrLeaseLost) {
+		s.held.Delete(j.ID)
 		s.forget(d)
 	}
 	return err
@@ -158,8 +166,24 @@ func (s *RemoteSource) Finish(ctx context.Context, j *job.Job, r queue.Result) e
 // Release implements Source.
 func (s *RemoteSource) Release(ctx context.Context, j *job.Job) error {
 	err := s.Client.Release(ctx, j.ID, j.Lease.Token)
+	s.held.Delete(j.ID)
 	s.forget(s.dir(j))
 	return err
+}
+
+// reconcile tells the controller which jobs this worker holds, so it hands
+// back any others leased under this worker's name.
+func (s *RemoteSource) reconcile(restarted bool) {
+	req := api.ReconcileRequest{Name: s.Name, Restarted: restarted, Holding: []int64{}}
+	s.held.Range(func(k, _ any) bool { req.Holding = append(req.Holding, k.(int64)); return true })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	released, err := s.Client.Reconcile(ctx, req)
+	if err != nil {
+		s.Logger.Warn("reconcile held jobs", "err", err)
+	} else if len(released) > 0 {
+		s.Logger.Info("handed back jobs this worker did not hold", "jobs", released, "restarted", restarted)
+	}
 }
 
 func (s *RemoteSource) forget(d jobdir.Dir) {
@@ -181,9 +205,11 @@ func (s *RemoteSource) HeartbeatEvery() time.Duration {
 	return queue.LeaseDefault / 3
 }
 
-// Sweep kills processes that a crashed run of this worker left and
-// clears its work directory.
+// Sweep kills processes that a crashed run of this worker left, clears
+// its work directory, and has the controller requeue the jobs that run
+// held (they count an attempt), instead of waiting for their leases.
 func (s *RemoteSource) Sweep() {
+	defer s.reconcile(true)
 	pidFiles, _ := filepath.Glob(filepath.Join(s.WorkDir, "jobs", "*", "proc.json"))
 	for _, f := range pidFiles {
 		if killed, _ := proc.Sweep(f); killed {

@@ -153,6 +153,9 @@ func outcome(cause, err error, logFile io.Writer) *queue.Result {
 	case errors.As(cause, &lim):
 		fmt.Fprintln(logFile, "stopped:", lim)
 		return &queue.Result{State: job.Error, Reason: lim.Error()}
+	case errors.Is(err, service.ErrCancelled):
+		fmt.Fprintln(logFile, "stopped:", err)
+		return &queue.Result{State: job.Cancel, Reason: err.Error()}
 	case err != nil:
 		fmt.Fprintln(logFile, "failed:", err)
 		return &queue.Result{State: job.Error, Reason: err.Error()}
