@@ -33,7 +33,8 @@ func setup(t *testing.T, lease time.Duration) *bundle {
 	return &bundle{env: env, user: env.Client(env.AdminToken), worker: env.Client(env.User("cluster1", store.RoleWorker))}
 }
 
-// runPool runs a remote pool of slots until the test ends.
+// runPool runs a remote pool of slots until the test ends, starting as
+// `bumpserve worker` does (sweeping what an earlier run left).
 func (b *bundle) runPool(t *testing.T, name string, slots int) {
 	src := &worker.RemoteSource{Client: b.worker, Name: name, Slots: slots, WorkDir: t.TempDir(), MaxInput: 1 << 20,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -42,6 +43,7 @@ func (b *bundle) runPool(t *testing.T, name string, slots int) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	src.Sweep()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); pool.Run(ctx) }()
@@ -183,4 +185,21 @@ func TestClaimsRespectSlots(t *testing.T) {
 		t.Errorf("long poll took %v", waited)
 	}
 	_ = fmt.Sprint
+}
+
+// A worker that restarts under the same name has the jobs its earlier run
+// held requeued at once (attempt+1), not after their leases end.
+func TestRestartedWorkerHandsBackItsJobs(t *testing.T) {
+	t.Parallel()
+	b := setup(t, time.Hour) // a lease that would outlast the test
+	ctx := context.Background()
+	j, _ := b.user.Submit(ctx, client.Submission{Service: "sleep", Spec: json.RawMessage(`{"seconds":0}`)}, nil)
+	if got, err := b.worker.Claim(ctx, api.ClaimRequest{Name: "node9", Slots: 1, Free: 1}); err != nil || len(got) != 1 {
+		t.Fatalf("claim = %v, %v", got, err)
+	}
+	b.runPool(t, "node9", 1) // the same name, as after a crash
+	testenv.Eventually(t, 10*time.Second, "the job reruns", func() bool {
+		g, _ := b.user.Get(ctx, j.ID)
+		return g.State == job.Complete && g.Attempt == 2
+	})
 }
