@@ -26,6 +26,7 @@ func init() {
 		{"serve", "run the job controller with local worker slots", runServe},
 		{"user", "add users, list and revoke tokens (user add|list|token|tokens|revoke)", runUser},
 		{"worker", "pull jobs from a controller and run them here", runWorker},
+		{"run-job", "run one job in this process (what a Slurm batch job runs)", runRunJob},
 		{"workers", "list the controller's workers (admins)", runWorkers},
 		{"submit", "submit a job", runSubmit},
 		{"jobs", "list jobs", runJobs},
@@ -37,6 +38,7 @@ func init() {
 		{"delete", "delete a job and its files", runDelete},
 		{"fit", "run a native fit here, no server: results JSON on stdout", runFit},
 		{"bench", "measure job throughput and latency on local slots", runBench},
+		{"sandbox-exec", "(internal) confine this process, then run a job", runSandboxExec},
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/server"
+	"github.com/bumpserve/bumpserve/internal/worker"
 )
 
 const serveUsage = `serve --addr HOST:PORT --data DIR [--workers N] [flags]
@@ -26,7 +27,10 @@ func runServe(ctx context.Context, args []string) error {
 	data := fs.String("data", "./var", "data directory")
 	workers := fs.Int("workers", runtime.NumCPU(), "local worker slots in CPUs (0: dispatch only)")
 	name := fs.String("name", "", "the local slots' worker name (default local@HOSTNAME)")
-	executor := fs.String("executor", "local", "executor: local")
+	executor := fs.String("executor", "local", "executor: local (in this process) or slurm (sbatch; see docs/slurm.md)")
+	var sf slurmFlags
+	sf.register(fs)
+	slurmCPUs := fs.Int("slurm-max-cpus", 64, "with --executor slurm: cap on the CPUs of jobs in Slurm at once (a job of N CPUs counts N; replaces --workers)")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate (PEM) to serve HTTPS")
 	tlsKey := fs.String("tls-key", "", "TLS private key (PEM)")
 	lease := fs.Duration("lease", queue.LeaseDefault, "how long a claimed job's lease lasts without a heartbeat")
@@ -48,8 +52,8 @@ func runServe(ctx context.Context, args []string) error {
 	if len(pos) > 0 {
 		return usagef("serve: unexpected argument %q", pos[0])
 	}
-	if *executor != "local" {
-		return usagef("executor: %q is not available in this build (accepted: local)", *executor)
+	if *executor != "local" && *executor != "slurm" {
+		return usagef("executor: %q is not an executor (accepted: local, slurm)", *executor)
 	}
 	if *workers < 0 {
 		return usagef("workers: %d is negative", *workers)
@@ -58,8 +62,22 @@ func runServe(ctx context.Context, args []string) error {
 		return usagef("tls-cert and tls-key go together")
 	}
 	log := newLogger(*logJSON)
+	slots, batch := *workers, worker.Executor(nil)
+	if *executor == "slurm" {
+		// The slots then count CPUs handed to Slurm, not CPUs here.
+		if slots = *slurmCPUs; slots < 1 {
+			return usagef("slurm-max-cpus: %d is not a positive number", *slurmCPUs)
+		}
+		if batch, err = sf.executor(log); err != nil {
+			return err
+		}
+		if *name == "" {
+			host, _ := os.Hostname()
+			*name = "slurm@" + host
+		}
+	}
 	c, err := controller.Open(ctx, controller.Config{
-		Data: *data, Workers: *workers, Name: *name, Lease: *lease, Drain: *drain, FullSync: *fullSync,
+		Data: *data, Workers: slots, Executor: batch, Name: *name, Lease: *lease, Drain: *drain, FullSync: *fullSync,
 		HalfLife: *halfLife, MaxRunning: *maxRunning,
 		Caps:   job.Limits{WallSeconds: *wall, MemoryMB: *memory, Processes: *procs, DiskMB: *disk},
 		Server: server.Config{MaxQueued: *maxQueued, SubmitRate: *rate},

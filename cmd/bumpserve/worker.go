@@ -32,6 +32,9 @@ func runWorker(ctx context.Context, args []string) error {
 	workDir := fs.String("work-dir", "", "where job directories live here (default: a folder under the system temp dir)")
 	drain := fs.Duration("drain-timeout", controller.DrainDefault, "at shutdown, how long running jobs may finish before they are handed back")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines")
+	executor := fs.String("executor", "local", "executor: local (here) or slurm (sbatch on this head node's cluster; --slots caps the CPUs in Slurm at once)")
+	var sf slurmFlags
+	sf.register(fs)
 	pos, err := parseFlags(fs, args, clientEnv)
 	if err != nil {
 		return err
@@ -52,6 +55,12 @@ func runWorker(ctx context.Context, args []string) error {
 			svcNames = append(svcNames, strings.TrimSpace(s))
 		}
 	}
+	if *executor != "local" && *executor != "slurm" {
+		return usagef("executor: %q is not an executor (accepted: local, slurm)", *executor)
+	}
+	if *executor == "slurm" && *workDir == "" {
+		return usagef("work-dir: required with --executor slurm (a directory the compute nodes share)")
+	}
 	if *workDir == "" {
 		*workDir = filepath.Join(os.TempDir(), "bumpserve-worker-"+*name)
 	}
@@ -62,8 +71,17 @@ func runWorker(ctx context.Context, args []string) error {
 	log := newLogger(*logJSON).With("worker", *name)
 	src := &worker.RemoteSource{Client: cl, Name: *name, Slots: *slots, Services: svcNames,
 		WorkDir: *workDir, MaxInput: 1 << 30, Logger: log}
+	var batch worker.Executor
+	if *executor == "slurm" {
+		e, err := sf.executor(log)
+		if err != nil {
+			return err
+		}
+		e.SweepAll(filepath.Join(*workDir, "jobs")) // before src.Sweep clears the records
+		batch = e
+	}
 	src.Sweep()
-	pool, err := worker.NewPool(worker.Config{Name: *name, Slots: *slots, Source: src, Services: registry, Drain: *drain, Logger: log})
+	pool, err := worker.NewPool(worker.Config{Name: *name, Slots: *slots, Source: src, Services: registry, Drain: *drain, Logger: log, Executor: batch})
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/store"
 	"github.com/bumpserve/bumpserve/internal/store/sqlite"
+	"github.com/bumpserve/bumpserve/internal/web"
 	"github.com/bumpserve/bumpserve/internal/worker"
 )
 
@@ -37,9 +38,19 @@ type Config struct {
 	Lease    time.Duration // how long a claim lasts without a heartbeat
 	Drain    time.Duration // how long running jobs may finish at shutdown
 	FullSync bool          // synchronous=FULL: durable across power loss
-	Caps     job.Limits
-	Server   server.Config // limits for the API; store, queue and the like are filled in
-	Logger   *slog.Logger
+	// Fair share: usage half-life (default a day) and a cap on one user's
+	// running jobs (0: none).
+	HalfLife   time.Duration
+	MaxRunning int
+	Caps       job.Limits
+	Server     server.Config // limits for the API; store, queue and the like are filled in
+	Logger     *slog.Logger
+	// Runner confines the local slots' job processes (a *sandbox.Sandbox);
+	// nil runs them with process-group control only.
+	Runner service.Runner
+	// Executor, if set, runs the slots' jobs elsewhere (Slurm) instead of
+	// in this process; Workers is then the cap on CPUs handed to it at once.
+	Executor worker.Executor
 }
 
 // DrainDefault is how long running jobs get to finish at shutdown before
@@ -54,12 +65,15 @@ type Controller struct {
 	Root   *jobdir.Root
 	Queue  *queue.Queue
 	Server *server.Server
-	Pool   *worker.Pool // nil with no local slots
+	// Handler is everything served over HTTP: "/" redirects to the pages,
+	// /ui/ is the pages (package web), the rest is the API server.
+	Handler http.Handler
+	Pool    *worker.Pool // nil with no local slots
 }
 
 // Services is the registry of every service this build runs.
 func Services() service.Registry {
-	return service.NewRegistry(service.Sleep{}, service.Fit{})
+	return service.NewRegistry(service.Sleep{}, service.Fit{}, service.Bumps{})
 }
 
 // Open builds a controller over cfg.Data.
@@ -86,7 +100,7 @@ func Open(ctx context.Context, cfg Config) (*Controller, error) {
 		return nil, err
 	}
 	c := &Controller{cfg: cfg, log: log.With("component", "controller"), Store: st, Root: root}
-	c.Queue = queue.New(queue.Config{Store: st, Lease: cfg.Lease, Logger: log})
+	c.Queue = queue.New(queue.Config{Store: st, Lease: cfg.Lease, Logger: log, HalfLife: cfg.HalfLife, MaxRunning: cfg.MaxRunning})
 	services := Services()
 	sc := cfg.Server
 	sc.Store, sc.Queue, sc.Root, sc.Services, sc.Caps, sc.Logger = st, c.Queue, root, services, cfg.Caps, log
@@ -97,14 +111,52 @@ func Open(ctx context.Context, cfg Config) (*Controller, error) {
 	if cfg.Workers != 0 {
 		c.Pool, err = worker.NewPool(worker.Config{
 			Name: cfg.Name, Slots: max(cfg.Workers, 0), Services: services, Caps: cfg.Caps, Drain: cfg.Drain, Logger: log,
-			Source: &worker.LocalSource{Queue: c.Queue, Root: root, Name: cfg.Name},
+			Runner: cfg.Runner, Executor: cfg.Executor, Source: &worker.LocalSource{Queue: c.Queue, Root: root, Name: cfg.Name},
 		})
 		if err != nil {
 			st.Close()
 			return nil, err
 		}
+		pool := c.Pool
+		c.Server.SetLocal(func() *server.WorkerInfo {
+			return &server.WorkerInfo{Name: cfg.Name, User: "(local)", Slots: pool.Slots(), LastHeartbeat: time.Now().UTC(), Local: true}
+		})
+	}
+	if err := c.mountWeb(filepath.Join(cfg.Data, "session.key"), services.Names()); err != nil {
+		st.Close()
+		return nil, err
 	}
 	return c, nil
+}
+
+// mountWeb builds the pages and the top-level routes around the API.
+func (c *Controller) mountWeb(keyFile string, services []string) error {
+	slots := 0
+	if c.Pool != nil {
+		slots = c.Pool.Slots()
+	}
+	ui, err := web.New(web.Config{
+		API: c.Server, Store: c.Store, Queue: c.Queue, Root: c.Root, Services: services,
+		SecretFile: keyFile, LocalName: c.cfg.Name, LocalSlots: slots,
+		MaxUpload: c.cfg.Server.MaxUpload, Logger: c.log,
+		Workers: func(ctx context.Context) ([]web.WorkerInfo, error) {
+			ws, err := c.Server.Workers(ctx)
+			out := make([]web.WorkerInfo, len(ws))
+			for i, w := range ws {
+				out[i] = web.WorkerInfo{Name: w.Name, Slots: w.Slots, Running: w.Running, LastHeartbeat: w.LastHeartbeat}
+			}
+			return out, err
+		},
+	})
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", http.RedirectHandler("/ui/jobs", http.StatusSeeOther))
+	mux.Handle("/ui/", ui)
+	mux.Handle("/", c.Server)
+	c.Handler = mux
+	return nil
 }
 
 // Close releases the store.
@@ -127,6 +179,11 @@ func (c *Controller) Recover(ctx context.Context) error {
 		if killed {
 			c.log.Info("killed a process left from before the restart", "job", j.ID)
 		}
+		// A batch job from before the restart would write into the new
+		// attempt's directory: the executor cancels it first.
+		if sw, ok := c.cfg.Executor.(interface{ Sweep(dir string) }); ok {
+			sw.Sweep(string(c.Root.Job(j.ID)))
+		}
 	}
 	js, err := c.Queue.RequeueHolder(ctx, c.cfg.Name)
 	if err != nil {
@@ -148,7 +205,7 @@ func (c *Controller) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey
 	baseCtx, cancelBase := context.WithCancel(context.Background())
 	defer cancelBase()
 	srv := &http.Server{
-		Handler:           c.Server,
+		Handler:           c.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return baseCtx },
 		ErrorLog:          slog.NewLogLogger(c.log.Handler(), slog.LevelWarn),

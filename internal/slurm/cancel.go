@@ -1,0 +1,62 @@
+package slurm
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// cancel scancels Slurm job id, retrying briefly: a lost scancel would
+// leave the job running on with nobody watching it.
+func (e *Executor) cancel(id string) {
+	var err error
+	for range 3 {
+		ctx, stop := context.WithTimeout(context.Background(), cmdTimeout)
+		_, err = e.run.scancel(ctx, id)
+		stop()
+		if err == nil || errors.Is(err, errUnknownJob) {
+			return
+		}
+		time.Sleep(e.cfg.Poll) // slurmctld busy; try again shortly
+	}
+	e.log.Error("scancel failed", "slurm_id", id, "err", err)
+}
+
+// Sweep cancels the Slurm job recorded in a job directory, if it still
+// runs: a restarted controller calls it for each job its previous
+// process held before putting the job back in the queue, so that the
+// old run does not write into the new attempt's directory.
+func (e *Executor) Sweep(dir string) {
+	var sub submission
+	if readJSON(filepath.Join(dir, slurmFile), &sub) != nil || sub.SlurmID == "" {
+		return
+	}
+	ctx, stop := context.WithTimeout(context.Background(), cmdTimeout)
+	defer stop()
+	out, err := e.run.squeue(ctx, "-h", "-o", "%T", "-j", sub.SlurmID)
+	if err != nil || !active(strings.TrimSpace(out)) {
+		return
+	}
+	e.log.Info("cancelling a Slurm job left from before the restart", "slurm_id", sub.SlurmID, "job", sub.JobID)
+	e.cancel(sub.SlurmID)
+	deadline := time.Now().Add(e.cfg.CancelWait)
+	for time.Now().Before(deadline) {
+		out, err := e.run.squeue(ctx, "-h", "-o", "%T", "-j", sub.SlurmID)
+		if err != nil || !active(strings.TrimSpace(out)) {
+			return
+		}
+		time.Sleep(e.cfg.Poll)
+	}
+}
+
+// SweepAll is Sweep for every job directory under jobsDir: a restarted
+// `bumpserve worker --executor slurm` calls it before clearing its work
+// directory, since the jobs it held go back to the controller.
+func (e *Executor) SweepAll(jobsDir string) {
+	dirs, _ := filepath.Glob(filepath.Join(jobsDir, "*", slurmFile))
+	for _, f := range dirs {
+		e.Sweep(filepath.Dir(f))
+	}
+}

@@ -1,0 +1,187 @@
+// Package slurm runs bumpserve jobs through a Slurm batch cluster. The
+// Executor submits each job with sbatch under the name bumpserve-<id>; the
+// batch script runs `bumpserve run-job` on a compute node against the job
+// directory on a shared file system, which leaves progress and an exit
+// record there. One tracker per executor follows all its jobs with a
+// single squeue call per cycle and falls back to scontrol and sacct once a
+// job has left the queue, so that no job stays ACTIVE after Slurm is done
+// with it: a job Slurm has forgotten with no exit record is "lost".
+package slurm
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/service"
+	"github.com/bumpserve/bumpserve/internal/worker"
+)
+
+// Options are the sbatch settings for a job; Config.Options are the
+// service-wide defaults and Config.Services may override them per service.
+type Options struct {
+	Partition string
+	Account   string
+	// Time caps --time; a job's wall limit may lower it (0: from the
+	// wall limit alone).
+	Time time.Duration
+	// MemoryMB caps --mem; a job's memory_mb may lower it. 0: no --mem at
+	// all, leaving memory to the site's defaults.
+	MemoryMB int64
+	// Extra are more sbatch arguments ("--qos=short", "--constraint=avx2"),
+	// given after the others so that they win.
+	Extra []string
+}
+
+// How a job that Slurm has forgotten without an exit record ends.
+const (
+	ForgottenError   = "error"   // ERROR "lost"
+	ForgottenRequeue = "requeue" // submitted again, up to MaxResubmits times
+)
+
+// Accounting says where the final state of a job that slurmctld no longer
+// remembers is looked up.
+const (
+	AccountingAuto = ""     // sacct, then sacct -c (the job completion log)
+	AccountingNone = "none" // nowhere: such a job is judged by its exit record alone
+)
+
+// Config configures an Executor. Zero values take the defaults.
+type Config struct {
+	Options
+	// Services overrides Options for jobs of a service, field by field.
+	Services map[string]Options
+	// Bin is the bumpserve binary as compute nodes see it (default: this
+	// process's executable, which suits a shared install path).
+	Bin string
+	// Forgotten is ForgottenError (default) or ForgottenRequeue.
+	Forgotten    string
+	MaxResubmits int // for ForgottenRequeue; default 2
+	Accounting   string
+	// Poll is the tracker's cycle (default 1 s).
+	Poll time.Duration
+	// ExitGrace is how long to wait for a finished job's exit record to
+	// appear: a shared file system may show a file written on a compute
+	// node to the head node some seconds late (NFS attribute caching).
+	ExitGrace time.Duration
+	// CancelWait bounds the wait for a scancelled job to leave Slurm.
+	CancelWait time.Duration
+	Commands   Commands
+	Logger     *slog.Logger
+}
+
+// Defaults for Config.
+const (
+	PollDefault         = time.Second
+	ExitGraceDefault    = 30 * time.Second
+	CancelWaitDefault   = 2 * time.Minute
+	MaxResubmitsDefault = 2
+)
+
+// Executor runs jobs through Slurm; it implements worker.Executor.
+type Executor struct {
+	cfg Config
+	log *slog.Logger
+	run runner
+	trk tracker
+}
+
+var _ worker.Executor = (*Executor)(nil)
+
+// New checks cfg and returns an executor.
+func New(cfg Config) (*Executor, error) {
+	switch cfg.Forgotten {
+	case "":
+		cfg.Forgotten = ForgottenError
+	case ForgottenError, ForgottenRequeue:
+	default:
+		return nil, fmt.Errorf("slurm: Forgotten: %q is not %q or %q", cfg.Forgotten, ForgottenError, ForgottenRequeue)
+	}
+	if cfg.Accounting != AccountingAuto && cfg.Accounting != AccountingNone {
+		return nil, fmt.Errorf("slurm: Accounting: %q is not %q or %q", cfg.Accounting, AccountingAuto, AccountingNone)
+	}
+	if cfg.Bin == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("slurm: Bin: find this executable: %w", err)
+		}
+		cfg.Bin = exe
+	}
+	if !filepath.IsAbs(cfg.Bin) {
+		return nil, fmt.Errorf("slurm: Bin: %q is not an absolute path (compute nodes start the job elsewhere)", cfg.Bin)
+	}
+	cfg.Poll = cmp.Or(cfg.Poll, PollDefault)
+	cfg.ExitGrace = cmp.Or(cfg.ExitGrace, ExitGraceDefault)
+	cfg.CancelWait = cmp.Or(cfg.CancelWait, CancelWaitDefault)
+	cfg.MaxResubmits = cmp.Or(cfg.MaxResubmits, MaxResubmitsDefault)
+	e := &Executor{cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default()).With("component", "slurm")}
+	e.run.cmds = cfg.Commands
+	e.trk.e = e
+	return e, nil
+}
+
+// Stats counts the tracker's work: its polling cycles, the squeue calls
+// made (by the cycles and by sweeps), all Slurm commands run, and the most
+// jobs one cycle's squeue call covered.
+type Stats struct {
+	Cycles, SqueueCalls, Commands, WidestCycle int64
+}
+
+// Stats returns the executor's counters.
+func (e *Executor) Stats() Stats {
+	return Stats{Cycles: e.trk.cycles.Load(), SqueueCalls: e.run.squeueCalls.Load(), Commands: e.run.calls.Load(), WidestCycle: e.trk.widest.Load()}
+}
+
+// Execute implements worker.Executor: it submits the job to Slurm and
+// waits for its end. When ctx ends first the Slurm job is cancelled and
+// waited for, so it never runs on unwatched.
+func (e *Executor) Execute(ctx context.Context, svc service.Service, env *service.Env) (json.RawMessage, error) {
+	dir := filepath.Dir(env.Output)
+	e.Sweep(dir) // an earlier run's job must not write into this attempt's files
+	for submits := 0; ; submits++ {
+		id, err := e.submit(ctx, svc, env, dir)
+		if err != nil {
+			return nil, err
+		}
+		log := e.log.With("job", env.Job.ID, "slurm_id", id)
+		log.Info("submitted to Slurm")
+		fmt.Fprintf(env.Log, "submitted to Slurm as job %s\n", id)
+		res, err := e.follow(ctx, env, dir, id, log)
+		if errors.Is(err, errForgotten) && e.cfg.Forgotten == ForgottenRequeue && submits < e.cfg.MaxResubmits {
+			log.Warn("Slurm forgot the job without an exit record; submitting it again")
+			fmt.Fprintf(env.Log, "Slurm job %s was forgotten without an exit record; submitting again\n", id)
+			continue
+		}
+		return res, err
+	}
+}
+
+// errForgotten is the end of a job that Slurm no longer knows and that
+// left no exit record.
+var errForgotten = errors.New(job.ReasonLost)
+
+// follow tracks Slurm job id until it ends, and says how.
+func (e *Executor) follow(ctx context.Context, env *service.Env, dir, id string, log *slog.Logger) (json.RawMessage, error) {
+	tj := e.trk.watch(id, dir, env.Progress)
+	defer e.trk.forget(id)
+	select {
+	case st := <-tj.ended:
+		return e.outcome(ctx, env, dir, id, st)
+	case <-ctx.Done():
+	}
+	log.Info("stopping the Slurm job", "cause", context.Cause(ctx))
+	e.cancel(id)
+	select {
+	case <-tj.ended:
+	case <-time.After(e.cfg.CancelWait):
+		log.Error("the Slurm job did not end after scancel", "wait", e.cfg.CancelWait)
+	}
+	return nil, context.Cause(ctx)
+}

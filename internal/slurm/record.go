@@ -1,0 +1,91 @@
+package slurm
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/bumpserve/bumpserve/internal/job"
+)
+
+// The files a Slurm job and its executor share in the job directory, which
+// lives on a file system both the controller (or head node) and the
+// compute nodes see.
+const (
+	runFile      = "run.json"      // what run-job runs: written before sbatch
+	slurmFile    = "slurm.json"    // the Slurm job id of the current attempt
+	progressFile = "progress.json" // the running job's latest progress
+	exitFile     = "exit.json"     // how run-job ended: its exit record
+	scriptFile   = "job.sbatch"    // the batch script, kept for inspection
+)
+
+// RunSpec is what `bumpserve run-job` needs to run a job on a compute node.
+type RunSpec struct {
+	JobID   int64           `json:"job_id"`
+	Attempt int             `json:"attempt"`
+	Service string          `json:"service"`
+	Spec    json.RawMessage `json:"spec"`
+	CPUs    int             `json:"cpus"`
+	Limits  job.Limits      `json:"limits"`
+}
+
+// ExitRecord is how run-job ended, written by it as its last act. It is
+// the authority on a job's outcome: Slurm's own state says only whether
+// the process exited 0.
+type ExitRecord struct {
+	Attempt int             `json:"attempt"`
+	State   job.State       `json:"state"` // COMPLETE or ERROR
+	Reason  string          `json:"reason,omitempty"`
+	Result  json.RawMessage `json:"result,omitempty"`
+	// Signalled says run-job was stopped by a signal (Slurm's scancel or
+	// time limit): then Slurm's state tells why.
+	Signalled bool `json:"signalled,omitempty"`
+}
+
+// submission records the Slurm job of an attempt, so that a restarted
+// executor can find and cancel it.
+type submission struct {
+	SlurmID string `json:"slurm_id"`
+	JobID   int64  `json:"job_id"`
+	Attempt int    `json:"attempt"`
+}
+
+// writeJSON writes v to path atomically (a rename), so that a reader on
+// another node never sees half a file.
+func writeJSON(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", filepath.Base(path), err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	return nil
+}
+
+// readJSON reads path into v; a missing file is os.ErrNotExist.
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	return nil
+}
+
+// readExit returns the exit record of attempt in dir, or nil when there is
+// none (yet) for that attempt.
+func readExit(dir string, attempt int) *ExitRecord {
+	var rec ExitRecord
+	if err := readJSON(filepath.Join(dir, exitFile), &rec); err != nil || rec.Attempt != attempt {
+		return nil
+	}
+	return &rec
+}

@@ -1,0 +1,150 @@
+package slurm
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bumpserve/bumpserve/internal/job"
+)
+
+// tracker watches every Slurm job an executor has submitted with ONE
+// squeue call per cycle, however many there are: per-job polling would
+// load slurmctld in proportion to the queue, which sites forbid.
+type tracker struct {
+	e      *Executor
+	mu     sync.Mutex
+	jobs   map[string]*tracked
+	active bool // the loop goroutine runs
+	cycles atomic.Int64
+	widest atomic.Int64 // the most jobs one squeue call asked about
+	// away, when set, names jobs the tracker must not look at: tests use
+	// it to stand for a controller that was down while Slurm forgot a job.
+	away func(slurmID string) bool
+}
+
+// tracked is one watched Slurm job.
+type tracked struct {
+	id       string
+	dir      string
+	progress func(job.Progress)
+	// ended receives once, when the job leaves Slurm's active states: its
+	// last status, or nil when squeue no longer lists it.
+	ended chan *status
+	// running is closed when Slurm first reports the job RUNNING.
+	running     chan struct{}
+	seenRunning bool
+	progMod     time.Time
+	progSize    int64
+}
+
+// watch starts tracking Slurm job id, whose job directory is dir.
+func (t *tracker) watch(id, dir string, progress func(job.Progress)) *tracked {
+	tj := &tracked{id: id, dir: dir, progress: progress, ended: make(chan *status, 1), running: make(chan struct{})}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.jobs == nil {
+		t.jobs = map[string]*tracked{}
+	}
+	t.jobs[id] = tj
+	if !t.active {
+		t.active = true
+		go t.loop()
+	}
+	return tj
+}
+
+// forget stops tracking id (its Execute returned).
+func (t *tracker) forget(id string) {
+	t.mu.Lock()
+	delete(t.jobs, id)
+	t.mu.Unlock()
+}
+
+// loop polls while there are jobs to watch, then exits; the next watch
+// starts it again, so an idle executor costs nothing.
+func (t *tracker) loop() {
+	tick := time.NewTicker(t.e.cfg.Poll)
+	defer tick.Stop()
+	for range tick.C {
+		t.mu.Lock()
+		if len(t.jobs) == 0 {
+			t.active = false
+			t.mu.Unlock()
+			return
+		}
+		snap := make([]*tracked, 0, len(t.jobs))
+		for _, tj := range t.jobs {
+			if t.away == nil || !t.away(tj.id) {
+				snap = append(snap, tj)
+			}
+		}
+		t.mu.Unlock()
+		if len(snap) > 0 {
+			t.cycle(snap)
+		}
+	}
+}
+
+// cycle asks squeue about every job in snap at once and hands on what it
+// learned.
+func (t *tracker) cycle(snap []*tracked) {
+	t.cycles.Add(1)
+	if n := int64(len(snap)); n > t.widest.Load() {
+		t.widest.Store(n) // only this goroutine writes it
+	}
+	ids := make([]string, len(snap))
+	for i, tj := range snap {
+		ids[i] = tj.id
+	}
+	// -t all: finished jobs stay listed, with their final state, for as
+	// long as slurmctld remembers them (MinJobAge).
+	out, err := t.e.run.squeue(context.Background(), "-h", "-t", "all", "-o", "%i|%T|%r", "-j", strings.Join(ids, ","))
+	if err != nil && !errors.Is(err, errUnknownJob) {
+		// slurmctld down or slow: that says nothing about the jobs, so
+		// none is declared ended; the next cycle asks again.
+		t.e.log.Warn("squeue failed; will retry", "err", err)
+		return
+	}
+	seen := map[string]*status{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.SplitN(strings.TrimSpace(line), "|", 3)
+		if len(f) == 3 {
+			seen[f[0]] = &status{State: f[1], Reason: f[2]}
+		}
+	}
+	for _, tj := range snap {
+		st, ok := seen[tj.id]
+		if ok && active(st.State) {
+			if st.State == "RUNNING" && !tj.seenRunning {
+				tj.seenRunning = true
+				close(tj.running)
+			}
+			tj.readProgress()
+			continue
+		}
+		tj.readProgress() // the last word before the end
+		t.forget(tj.id)
+		tj.ended <- st // nil when squeue has forgotten it
+	}
+}
+
+// readProgress forwards the job's progress file when it changed. The job
+// writes it by rename, so a read never sees half of it.
+func (tj *tracked) readProgress() {
+	path := filepath.Join(tj.dir, progressFile)
+	fi, err := os.Stat(path)
+	if err != nil || (fi.ModTime().Equal(tj.progMod) && fi.Size() == tj.progSize) {
+		return
+	}
+	tj.progMod, tj.progSize = fi.ModTime(), fi.Size()
+	var p job.Progress
+	if readJSON(path, &p) == nil {
+		tj.progress(p)
+	}
+}
