@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -52,13 +53,22 @@ type serverProc struct {
 	ended chan struct{}
 }
 
+// uidRange gives each executor these tests start its own range of job
+// user ids: executors sharing a range would sweep each other's jobs.
+func uidRange() string {
+	n := uidBlocks.Add(1)
+	return fmt.Sprintf("%d-%d", 62000+n*50, 62000+n*50+49)
+}
+
+var uidBlocks atomic.Int64
+
 var listening = regexp.MustCompile(`msg="bumpserve listening" url=(\S+)`)
 
 // startServer runs `bumpserve serve` on a free port with data dir data.
 func startServer(t *testing.T, data string, args ...string) *serverProc {
 	t.Helper()
 	s := &serverProc{t: t, Data: data, ended: make(chan struct{})}
-	s.cmd = exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data}, args...)...)
+	s.cmd = exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--sandbox-uids", uidRange()}, args...)...)
 	stderr, _ := s.cmd.StderrPipe()
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/server"
+	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/worker"
 )
 
@@ -45,6 +46,8 @@ func runServe(ctx context.Context, args []string) error {
 	halfLife := fs.Duration("fair-share-half-life", queue.HalfLifeDefault, "how fast past usage is forgotten when ranking users")
 	maxRunning := fs.Int("max-running", 0, "running jobs per user (0: no cap)")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines")
+	var sbf sandboxFlags
+	sbf.register(fs)
 	pos, err := parseFlags(fs, args, map[string]string{"data": "BUMPSERVE_DATA", "addr": "BUMPSERVE_ADDR"})
 	if err != nil {
 		return err
@@ -76,8 +79,15 @@ func runServe(ctx context.Context, args []string) error {
 			*name = "slurm@" + host
 		}
 	}
+	var runner service.Runner
+	if batch == nil && slots > 0 {
+		if runner, err = sbf.runner(log); err != nil {
+			return err
+		}
+	}
 	c, err := controller.Open(ctx, controller.Config{
-		Data: *data, Workers: slots, Executor: batch, Name: *name, Lease: *lease, Drain: *drain, FullSync: *fullSync,
+		Runner: runner,
+		Data:   *data, Workers: slots, Executor: batch, Name: *name, Lease: *lease, Drain: *drain, FullSync: *fullSync,
 		HalfLife: *halfLife, MaxRunning: *maxRunning,
 		Caps:   job.Limits{WallSeconds: *wall, MemoryMB: *memory, Processes: *procs, DiskMB: *disk},
 		Server: server.Config{MaxQueued: *maxQueued, SubmitRate: *rate},

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bumpserve/bumpserve/internal/controller"
+	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/worker"
 )
 
@@ -32,6 +33,8 @@ func runWorker(ctx context.Context, args []string) error {
 	workDir := fs.String("work-dir", "", "where job directories live here (default: a folder under the system temp dir)")
 	drain := fs.Duration("drain-timeout", controller.DrainDefault, "at shutdown, how long running jobs may finish before they are handed back")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines")
+	var sbf sandboxFlags
+	sbf.register(fs)
 	executor := fs.String("executor", "local", "executor: local (here) or slurm (sbatch on this head node's cluster; --slots caps the CPUs in Slurm at once)")
 	var sf slurmFlags
 	sf.register(fs)
@@ -80,8 +83,15 @@ func runWorker(ctx context.Context, args []string) error {
 		e.SweepAll(filepath.Join(*workDir, "jobs")) // before src.Sweep clears the records
 		batch = e
 	}
+	var runner service.Runner
+	if batch == nil {
+		if runner, err = sbf.runner(log); err != nil {
+			return err
+		}
+	}
 	src.Sweep()
-	pool, err := worker.NewPool(worker.Config{Name: *name, Slots: *slots, Source: src, Services: registry, Drain: *drain, Logger: log, Executor: batch})
+	pool, err := worker.NewPool(worker.Config{Name: *name, Slots: *slots, Source: src, Services: registry, Drain: *drain,
+		Logger: log, Executor: batch, Runner: runner})
 	if err != nil {
 		return err
 	}

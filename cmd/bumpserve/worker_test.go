@@ -30,7 +30,7 @@ func startWorker(t *testing.T, url, token, name string, slots int) *workerProc {
 	t.Helper()
 	w := &workerProc{ended: make(chan struct{})}
 	w.cmd = exec.Command(binary, "worker", "--server", url, "--token", token, "--name", name,
-		"--slots", strconv.Itoa(slots), "--work-dir", t.TempDir(), "--drain-timeout", "2s")
+		"--slots", strconv.Itoa(slots), "--work-dir", t.TempDir(), "--drain-timeout", "2s", "--sandbox-uids", uidRange())
 	stderr, _ := w.cmd.StderrPipe()
 	if err := w.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -29,6 +29,12 @@ type Root struct {
 
 // Open prepares the layout under dir and starts the background remover.
 func Open(dir string, log *slog.Logger) (*Root, error) {
+	// Jobs get absolute paths (BUMPSERVE_INPUT, sandbox rules): a job
+	// process does not run in the server's working directory.
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
 	for _, sub := range []string{"jobs", "tmp", "trash"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
 			return nil, fmt.Errorf("data dir: %w", err)
