@@ -152,9 +152,10 @@ func retryable(err error) bool {
 	return err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 }
 
-// backoff waits before retry n (1, 2, ...), up to ctx's end.
-func backoff(ctx context.Context, n int) error {
-	d := min(time.Duration(1<<min(n, 6))*100*time.Millisecond, 5*time.Second)
+// Backoff waits before retry n (1, 2, ...): 0.2 s, 0.4 s, ... up to 10 s,
+// or until ctx ends (returning its error).
+func Backoff(ctx context.Context, n int) error {
+	d := min(100*time.Millisecond<<min(n, 7), 10*time.Second)
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

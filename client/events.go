@@ -34,7 +34,7 @@ func (c *Client) Watch(ctx context.Context, id int64, fn func(*Job) error) (*Job
 			return last, err
 		}
 		failures++
-		if backoff(ctx, failures) != nil {
+		if Backoff(ctx, failures) != nil {
 			return last, ctx.Err()
 		}
 	}

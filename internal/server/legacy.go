@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"mime"
 	"net/http"
 	"os"
-	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -26,13 +24,7 @@ import (
 // the old client expects; unknown ids are 404.
 
 func (s *Server) legacyRoutes() {
-	m := s.mux
-	user := func(h func(http.ResponseWriter, *http.Request, *store.User)) http.Handler {
-		return s.authenticate(h, store.RoleUser, store.RoleAdmin)
-	}
-	wk := func(h func(http.ResponseWriter, *http.Request, *store.User)) http.Handler {
-		return s.authenticate(h, store.RoleWorker)
-	}
+	m, user, wk := s.mux, s.forUsers, s.forWorkers
 	m.Handle("GET /jobs.json", user(s.legacyList))
 	m.Handle("POST /jobs.json", user(s.legacySubmit))
 	m.Handle("GET /jobs/{name}", user(s.legacyShow))
@@ -180,16 +172,9 @@ func (s *Server) legacyFile(w http.ResponseWriter, r *http.Request, u *store.Use
 	}
 	name := r.PathValue("file")
 	for _, top := range []string{"output/", "input/"} {
-		f, info, err := s.cfg.Root.Job(j.ID).Open(top + name)
-		if err != nil {
-			continue
+		if ServeFile(w, r, s.cfg.Root.Job(j.ID), top+name) {
+			return
 		}
-		defer f.Close()
-		SetSafeFileHeaders(w.Header())
-		w.Header().Set("Content-Type", contentType(name))
-		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(name)}))
-		http.ServeContent(w, r, "", info.ModTime(), f)
-		return
 	}
 	writeError(w, http.StatusNotFound, "job %d has no file %q", j.ID, name)
 }

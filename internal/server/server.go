@@ -94,9 +94,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /healthz", s.healthz)
 	m.Handle("GET /metrics", s.metrics.handler())
 
-	user := func(h func(http.ResponseWriter, *http.Request, *store.User)) http.Handler {
-		return s.authenticate(h, store.RoleUser, store.RoleAdmin)
-	}
+	user, wk := s.forUsers, s.forWorkers
 	m.Handle("GET /api/v1/whoami", user(s.whoami))
 	m.Handle("POST /api/v1/jobs", user(s.submit))
 	m.Handle("GET /api/v1/jobs", user(s.listJobs))
@@ -107,13 +105,7 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/jobs/{id}/events", user(s.events))
 	m.Handle("POST /api/v1/jobs/{id}/cancel", user(s.cancel))
 	m.Handle("DELETE /api/v1/jobs/{id}", user(s.deleteJob))
-	admin := func(h func(http.ResponseWriter, *http.Request, *store.User)) http.Handler {
-		return s.authenticate(h, store.RoleAdmin)
-	}
-	m.Handle("GET /api/v1/workers", admin(s.listWorkers))
-	wk := func(h func(http.ResponseWriter, *http.Request, *store.User)) http.Handler {
-		return s.authenticate(h, store.RoleWorker)
-	}
+	m.Handle("GET /api/v1/workers", s.authenticate(s.listWorkers, store.RoleAdmin))
 	m.Handle("POST /api/v1/worker/claim", wk(s.workerClaim))
 	m.Handle("GET /api/v1/worker/jobs/{id}/input", wk(s.workerInput))
 	m.Handle("POST /api/v1/worker/jobs/{id}/heartbeat", wk(s.workerHeartbeat))
@@ -125,6 +117,17 @@ func (s *Server) routes() {
 		writeError(w, http.StatusNotFound, "no route %s %s", r.Method, r.URL.Path)
 	})
 }
+
+// handlerFunc is a route handler that knows its caller.
+type handlerFunc = func(http.ResponseWriter, *http.Request, *store.User)
+
+// forUsers admits user and admin tokens.
+func (s *Server) forUsers(h handlerFunc) http.Handler {
+	return s.authenticate(h, store.RoleUser, store.RoleAdmin)
+}
+
+// forWorkers admits worker tokens only.
+func (s *Server) forWorkers(h handlerFunc) http.Handler { return s.authenticate(h, store.RoleWorker) }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	if _, err := s.cfg.Store.CountUsers(r.Context()); err != nil {

@@ -61,7 +61,7 @@ func (s *RemoteSource) Claim(ctx context.Context, free int, _ <-chan struct{}) (
 		if err != nil {
 			failures++
 			s.Logger.Warn("claim failed; retrying", "err", err, "attempt", failures)
-			if waitBackoff(ctx, failures) != nil {
+			if client.Backoff(ctx, failures) != nil {
 				return nil, nil
 			}
 			continue
@@ -82,19 +82,6 @@ func (s *RemoteSource) Claim(ctx context.Context, free int, _ <-chan struct{}) (
 			out[i] = j
 		}
 		return out, nil
-	}
-}
-
-// waitBackoff sleeps 0.2 s, 0.4 s, ... up to 10 s, or until ctx ends.
-func waitBackoff(ctx context.Context, n int) error {
-	d := min(100*time.Millisecond<<min(n, 7), 10*time.Second)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 
@@ -125,7 +112,7 @@ func (s *RemoteSource) Dir(ctx context.Context, j *job.Job) (jobdir.Dir, error) 
 		}
 		failures++
 		os.RemoveAll(d.Input())
-		if waitBackoff(ctx, failures) != nil {
+		if client.Backoff(ctx, failures) != nil {
 			return d, ctx.Err()
 		}
 	}
