@@ -45,6 +45,7 @@ func runServe(ctx context.Context, args []string) error {
 	rate := fs.Float64("submit-rate", server.SubmitRateDefault, "submissions per second per user")
 	halfLife := fs.Duration("fair-share-half-life", queue.HalfLifeDefault, "how fast past usage is forgotten when ranking users")
 	maxRunning := fs.Int("max-running", 0, "running jobs per user (0: no cap)")
+	anonymous := fs.Bool("anonymous", false, "let anyone submit without a token under /api/v1/anonymous/jobs; the job is then reached only through the capability returned")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines")
 	var sbf sandboxFlags
 	sbf.register(fs)
@@ -90,7 +91,7 @@ func runServe(ctx context.Context, args []string) error {
 		Data:   *data, Workers: slots, Executor: batch, Name: *name, Lease: *lease, Drain: *drain, FullSync: *fullSync,
 		HalfLife: *halfLife, MaxRunning: *maxRunning,
 		Caps:   job.Limits{WallSeconds: *wall, MemoryMB: *memory, Processes: *procs, DiskMB: *disk},
-		Server: server.Config{MaxQueued: *maxQueued, SubmitRate: *rate},
+		Server: server.Config{MaxQueued: *maxQueued, SubmitRate: *rate, Anonymous: *anonymous},
 		Logger: log,
 	})
 	if err != nil {

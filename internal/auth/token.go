@@ -26,3 +26,15 @@ func Hash(token string) []byte {
 	h := sha256.Sum256([]byte(strings.TrimSpace(token)))
 	return h[:]
 }
+
+// CapabilityPrefix marks an anonymous job's capability.
+const CapabilityPrefix = "cap_"
+
+// NewCapability returns a fresh capability (an unguessable name for one
+// anonymous job) and its hash.
+func NewCapability() (capability string, hash []byte) {
+	b := make([]byte, 32)
+	rand.Read(b)
+	capability = CapabilityPrefix + base64.RawURLEncoding.EncodeToString(b)
+	return capability, Hash(capability)
+}

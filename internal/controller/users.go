@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bumpserve/bumpserve/internal/auth"
+	"github.com/bumpserve/bumpserve/internal/server"
 	"github.com/bumpserve/bumpserve/internal/store"
 )
 
@@ -17,6 +18,9 @@ var userName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
 
 // AddUser creates a user with a first token and returns the token.
 func AddUser(ctx context.Context, st store.UserStore, name string, role store.Role) (string, error) {
+	if name == server.AnonymousOwner {
+		return "", fmt.Errorf("name: %q is reserved for anonymous jobs", name)
+	}
 	if !userName.MatchString(name) {
 		return "", fmt.Errorf("name: %q is not accepted (letters, digits, '.', '_', '@', '-'; at most 64; starting with a letter or digit)", name)
 	}

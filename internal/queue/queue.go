@@ -90,6 +90,7 @@ type Submission struct {
 	Owner, Name, Service string
 	Spec                 json.RawMessage
 	CPUs, Priority       int
+	Capability           []byte // hash of an anonymous job's capability
 }
 
 // Submit stores a new PENDING job and wakes idle executors. prepare runs
@@ -97,7 +98,7 @@ type Submission struct {
 func (q *Queue) Submit(ctx context.Context, s Submission, prepare func(id int64) error) (*job.Job, error) {
 	j, err := q.store.CreateJob(ctx, &store.CreateJobParams{
 		Owner: s.Owner, Name: s.Name, Service: s.Service, Spec: s.Spec,
-		CPUs: s.CPUs, Priority: s.Priority, MaxAttempts: q.maxAttempts, Now: q.now(),
+		CPUs: s.CPUs, Priority: s.Priority, MaxAttempts: q.maxAttempts, Now: q.now(), Capability: s.Capability,
 	}, prepare)
 	if err != nil {
 		return nil, err

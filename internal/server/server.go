@@ -40,17 +40,21 @@ type Config struct {
 	MaxUpload  int64
 	MaxQueued  int     // PENDING jobs per user
 	SubmitRate float64 // submissions per second per user (bursts of the same size)
-	Logger     *slog.Logger
+	// Anonymous lets anyone submit without a token and reach the job
+	// through the capability returned (see anonymous.go). Off by default.
+	Anonymous bool
+	Logger    *slog.Logger
 }
 
 // Server serves the HTTP API.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	mux     *http.ServeMux
-	limiter *rateLimiter
-	metrics *metrics
-	workers workers
+	cfg         Config
+	log         *slog.Logger
+	mux         *http.ServeMux
+	limiter     *rateLimiter
+	anonLimiter *rateLimiter // per client address, for anonymous submissions
+	metrics     *metrics
+	workers     workers
 }
 
 // New checks cfg and builds the routes.
@@ -72,10 +76,11 @@ func New(cfg Config) (*Server, error) {
 	cfg.MaxQueued = cmp.Or(cfg.MaxQueued, MaxQueuedDefault)
 	cfg.SubmitRate = cmp.Or(cfg.SubmitRate, SubmitRateDefault)
 	s := &Server{
-		cfg:     cfg,
-		log:     cmp.Or(cfg.Logger, slog.Default()).With("component", "server"),
-		mux:     http.NewServeMux(),
-		limiter: newRateLimiter(cfg.SubmitRate),
+		cfg:         cfg,
+		log:         cmp.Or(cfg.Logger, slog.Default()).With("component", "server"),
+		mux:         http.NewServeMux(),
+		limiter:     newRateLimiter(cfg.SubmitRate),
+		anonLimiter: newRateLimiter(cfg.SubmitRate),
 	}
 	s.metrics = newMetrics(cfg.Store)
 	s.routes()
@@ -113,6 +118,9 @@ func (s *Server) routes() {
 	m.Handle("POST /api/v1/worker/jobs/{id}/release", wk(s.workerRelease))
 	m.Handle("POST /api/v1/worker/reconcile", wk(s.workerReconcile))
 	s.legacyRoutes()
+	if s.cfg.Anonymous {
+		s.anonymousRoutes()
+	}
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no route %s %s", r.Method, r.URL.Path)
 	})

@@ -26,6 +26,8 @@ type Submission struct {
 	Service  string          `json:"service"`
 	Spec     json.RawMessage `json:"spec"`
 	Priority int             `json:"priority"`
+	// capability is set for anonymous submissions (never from JSON).
+	capability []byte
 }
 
 // maxFiles bounds the number of uploaded files per job.
@@ -48,39 +50,36 @@ func badRequest(format string, a ...any) error {
 // directory and moved into the job's directory inside the transaction
 // that creates the job, so a 201 means job and files are both stored.
 func (s *Server) submit(w http.ResponseWriter, r *http.Request, u *store.User) {
-	if ctype, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ctype != "multipart/form-data" {
-		// No files: no staging directory, and the job's directory is
-		// made when it first runs.
-		sub, err := s.readSubmission(r, "")
-		if err == nil {
-			var j *job.Job
-			if j, err = s.SubmitJob(r.Context(), u, sub, ""); err == nil {
-				w.Header().Set("Location", fmt.Sprintf("/api/v1/jobs/%d", j.ID))
-				writeJSON(w, http.StatusCreated, j)
-				return
-			}
-		}
-		s.replyError(w, err)
-		return
-	}
-	staging, err := s.cfg.Root.Stage()
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "%v", err)
-		return
-	}
-	defer s.cfg.Root.Discard(staging) // gone already if the job adopted it
-	sub, err := s.readSubmission(r, filepath.Join(staging, "input"))
-	if err != nil {
-		s.replyError(w, err)
-		return
-	}
-	j, err := s.SubmitJob(r.Context(), u, sub, staging)
+	j, err := s.receive(r, u, nil)
 	if err != nil {
 		s.replyError(w, err)
 		return
 	}
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/jobs/%d", j.ID))
 	writeJSON(w, http.StatusCreated, j)
+}
+
+// receive reads a submission and queues it for u; adjust, if set, may
+// amend it first. Without files there is no staging directory, and the
+// job's directory is made when it first runs.
+func (s *Server) receive(r *http.Request, u *store.User, adjust func(*Submission)) (*job.Job, error) {
+	staging, input := "", ""
+	if ctype, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ctype == "multipart/form-data" {
+		var err error
+		if staging, err = s.cfg.Root.Stage(); err != nil {
+			return nil, &httpError{http.StatusInternalServerError, err.Error()}
+		}
+		defer s.cfg.Root.Discard(staging) // gone already if the job adopted it
+		input = filepath.Join(staging, "input")
+	}
+	sub, err := s.readSubmission(r, input)
+	if err != nil {
+		return nil, err
+	}
+	if adjust != nil {
+		adjust(sub)
+	}
+	return s.SubmitJob(r.Context(), u, sub, staging)
 }
 
 // SubmitError is a refused submission: Code is the HTTP status, Error
@@ -104,6 +103,7 @@ func (s *Server) SubmitJob(ctx context.Context, u *store.User, sub *Submission, 
 	}
 	j, err := s.cfg.Queue.Submit(ctx, queue.Submission{
 		Owner: u.Name, Name: sub.Name, Service: sub.Service, Spec: sub.Spec, CPUs: cpus, Priority: sub.Priority,
+		Capability: sub.capability,
 	}, func(id int64) error {
 		if staging == "" {
 			return nil

@@ -40,6 +40,8 @@ type JobStore interface {
 	// if it fails nothing is stored.
 	CreateJob(ctx context.Context, p *CreateJobParams, prepare func(id int64) error) (*job.Job, error)
 	GetJob(ctx context.Context, id int64) (*job.Job, error)
+	// GetJobByCapability finds the job created with this capability hash.
+	GetJobByCapability(ctx context.Context, hash []byte) (*job.Job, error)
 	ListJobs(ctx context.Context, p *ListJobsParams) ([]*job.Job, error)
 	// CountJobs counts jobs per state (for metrics and quotas); owner "" means all.
 	CountJobs(ctx context.Context, owner string) (map[job.State]int, error)
@@ -85,6 +87,9 @@ type CreateJobParams struct {
 	Priority    int
 	MaxAttempts int
 	Now         time.Time
+	// Capability, if set, is the hash of a secret that reaches this job
+	// without a token (anonymous mode).
+	Capability []byte
 }
 
 // ListJobsParams filters and pages a job listing, newest first.

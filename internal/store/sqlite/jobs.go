@@ -25,9 +25,9 @@ func (s *Store) CreateJob(ctx context.Context, p *store.CreateJobParams, prepare
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
 		j, err = scanJob(tx.QueryRowContext(ctx, `INSERT INTO jobs
-			(owner, name, service, spec, cpus, priority, state, max_attempts, submitted)
-			VALUES (?, ?, ?, ?, ?, ?, 'PENDING', ?, ?) RETURNING `+jobColumns,
-			p.Owner, p.Name, p.Service, string(spec), max(p.CPUs, 1), p.Priority, max(p.MaxAttempts, 1), nanos(p.Now)))
+			(owner, name, service, spec, cpus, priority, state, max_attempts, submitted, capability)
+			VALUES (?, ?, ?, ?, ?, ?, 'PENDING', ?, ?, ?) RETURNING `+jobColumns,
+			p.Owner, p.Name, p.Service, string(spec), max(p.CPUs, 1), p.Priority, max(p.MaxAttempts, 1), nanos(p.Now), p.Capability))
 		if err != nil {
 			return err
 		}
@@ -45,6 +45,18 @@ func (s *Store) CreateJob(ctx context.Context, p *store.CreateJobParams, prepare
 // GetJob implements store.JobStore.
 func (s *Store) GetJob(ctx context.Context, id int64) (*job.Job, error) {
 	j, err := scanJob(s.r.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	return j, err
+}
+
+// GetJobByCapability implements store.JobStore.
+func (s *Store) GetJobByCapability(ctx context.Context, hash []byte) (*job.Job, error) {
+	if len(hash) == 0 {
+		return nil, store.ErrNotFound
+	}
+	j, err := scanJob(s.r.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE capability = ?`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}

@@ -99,10 +99,24 @@ func testJobs(t *testing.T, newStore func(t *testing.T) store.Store) {
 	if _, err := b.s.GetJob(b.ctx, j.ID+1000); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("get missing: %v, want ErrNotFound", err)
 	}
+	// Capabilities: found by their hash only.
+	capJob, err := b.s.CreateJob(b.ctx, &store.CreateJobParams{Owner: "anonymous", Service: "sleep", Now: t0, Capability: []byte("cap-hash")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.s.GetJobByCapability(b.ctx, []byte("cap-hash")); err != nil || got.ID != capJob.ID {
+		t.Fatalf("get by capability = %v, %v", got, err)
+	}
+	for _, h := range [][]byte{nil, []byte("other")} {
+		if _, err := b.s.GetJobByCapability(b.ctx, h); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("get by capability %q: %v", h, err)
+		}
+	}
+	b.s.DeleteJob(b.ctx, capJob.ID)
 
 	// A failing prepare stores nothing.
 	boom := errors.New("boom")
-	_, err := b.s.CreateJob(b.ctx, &store.CreateJobParams{Owner: "alice", Service: "sleep", Now: t0},
+	_, err = b.s.CreateJob(b.ctx, &store.CreateJobParams{Owner: "alice", Service: "sleep", Now: t0},
 		func(int64) error { return boom })
 	if !errors.Is(err, boom) {
 		t.Fatalf("create with failing prepare: %v", err)
