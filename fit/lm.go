@@ -86,11 +86,25 @@ func levmar(ctx context.Context, e *evaluator, x0 []float64, cfg lmConfig, onSte
 			st.reason = "jacobian is not finite"
 			return st, nil
 		}
+		if f.s[0] == 0 {
+			// The residuals do not depend on any free parameter here: no
+			// step can change the cost, so this is as good as it gets.
+			st.converged, st.reason = true, "zero gradient: the model does not depend on its free parameters"
+			return st, nil
+		}
 		if lambda < 0 {
 			lambda = 1e-3 * f.s[0] * f.s[0]
 		}
 		accepted := false
 		for !accepted {
+			if err := ctx.Err(); err != nil {
+				return st, err
+			}
+			if lambda == 0 {
+				// Repeated division by 3 can underflow; doubling zero
+				// would never reach the give-up bound below.
+				lambda = 1e-12 * max(1, f.s[0]*f.s[0])
+			}
 			if lambda > 1e30*max(1, f.s[0]*f.s[0]) {
 				// No damping gives a decrease: x is a minimum to the
 				// precision the cost can be computed with.

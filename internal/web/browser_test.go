@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,9 +26,27 @@ import (
 // works too but prints a warning on every start.
 const chromiumPath = "/usr/lib/chromium/chromium"
 
-// screenshots is where the test keeps pictures of the main pages: they
-// are test artifacts, and the README links one.
+// screenshots is where the committed pictures of the main pages live (the
+// README links one). A test run writes its pictures to a temporary
+// directory (named in the log) unless BUMPSERVE_SCREENSHOTS names a
+// directory; set it to this path to refresh the committed ones.
 const screenshots = "testdata/screenshots"
+
+func screenshotDir(t *testing.T) string {
+	if d := os.Getenv("BUMPSERVE_SCREENSHOTS"); d != "" {
+		return d
+	}
+	shotOnce.Do(func() {
+		shotDir, _ = os.MkdirTemp("", "bumpserve-screenshots-")
+		t.Logf("screenshots in %s (BUMPSERVE_SCREENSHOTS=%s refreshes the committed ones)", shotDir, screenshots)
+	})
+	return shotDir
+}
+
+var (
+	shotOnce sync.Once
+	shotDir  string
+)
 
 // startBrowser starts one headless chromium for the test and returns a
 // tab's context. Its first action starts the browser, so it must not run
@@ -109,7 +128,8 @@ func screenshot(t *testing.T, ctx context.Context, name string, full bool) {
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
-	if err := os.MkdirAll(screenshots, 0o755); err != nil {
+	dir := screenshotDir(t)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	// Chromium compresses lightly; these files are kept in the repository.
@@ -119,7 +139,7 @@ func screenshot(t *testing.T, ctx context.Context, name string, full bool) {
 			data = buf.Bytes()
 		}
 	}
-	if err := os.WriteFile(filepath.Join(screenshots, name+".png"), data, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
