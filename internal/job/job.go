@@ -82,6 +82,9 @@ type Job struct {
 	Finished        *time.Time      `json:"finished"`
 	// Lease is held by the executor running the job; never shown to users.
 	Lease *Lease `json:"-"`
+	// WorkerUser is the identity whose token claimed the job ("" for the
+	// server's own slots).
+	WorkerUser string `json:"-"`
 }
 
 // Lease is an executor's time-limited claim on an ACTIVE job. The token

@@ -133,10 +133,11 @@ func (q *Queue) leaseSignal() <-chan struct{} {
 
 // ClaimRequest asks for work for an executor.
 type ClaimRequest struct {
-	Worker   string
-	Services []string
-	FreeCPUs int
-	Max      int
+	Worker     string
+	WorkerUser string // the identity whose token claims ("" for local slots)
+	Services   []string
+	FreeCPUs   int
+	Max        int
 	// Lease overrides the queue's lease, for executors that cannot send
 	// heartbeats (the old worker protocol).
 	Lease time.Duration
@@ -145,7 +146,7 @@ type ClaimRequest struct {
 // Claim leases up to r.Max jobs fitting r.FreeCPUs, without waiting.
 func (q *Queue) Claim(ctx context.Context, r ClaimRequest) ([]*job.Job, error) {
 	js, err := q.store.ClaimJobs(ctx, &store.ClaimParams{
-		Worker: r.Worker, Services: r.Services, FreeCPUs: r.FreeCPUs, Max: r.Max, Lease: cmp.Or(r.Lease, q.lease), Now: q.now(),
+		Worker: r.Worker, WorkerUser: r.WorkerUser, Services: r.Services, FreeCPUs: r.FreeCPUs, Max: r.Max, Lease: cmp.Or(r.Lease, q.lease), Now: q.now(),
 		HalfLife: q.halfLife, UsageScale: 3600, MaxRunning: q.maxRunning,
 	})
 	if err != nil || len(js) == 0 {
@@ -290,6 +291,17 @@ func (q *Queue) dropCancel(id int64) {
 	q.mu.Lock()
 	delete(q.cancels, id)
 	q.mu.Unlock()
+}
+
+// ExpireLease ends one run as if its lease had expired (attempt+1, or
+// ERROR "lost" past the last attempt): its executor says it lost it.
+func (q *Queue) ExpireLease(ctx context.Context, id int64, token string) (*job.Job, error) {
+	j, err := q.store.ExpireLease(ctx, id, token, q.now())
+	if err != nil {
+		return nil, err
+	}
+	q.requeued([]*job.Job{j}, "executor restarted")
+	return j, nil
 }
 
 // RequeueHolder puts back every job one executor holds; used at start-up

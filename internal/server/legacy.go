@@ -201,7 +201,7 @@ func (s *Server) legacyNextJob(w http.ResponseWriter, r *http.Request, u *store.
 	s.workers.touch(req.Queue, u.Name, 1, nil)
 	ctx, cancel := context.WithTimeout(r.Context(), legacyWait)
 	defer cancel()
-	js, err := s.cfg.Queue.ClaimWait(ctx, queue.ClaimRequest{Worker: req.Queue, FreeCPUs: s.cfg.MaxCPUs, Max: 1,
+	js, err := s.cfg.Queue.ClaimWait(ctx, queue.ClaimRequest{Worker: req.Queue, WorkerUser: u.Name, FreeCPUs: s.cfg.MaxCPUs, Max: 1,
 		Lease: s.cfg.Caps.Wall() + time.Hour})
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "claim: %v", err)

@@ -68,7 +68,7 @@ func (s *Server) workerClaim(w http.ResponseWriter, r *http.Request, u *store.Us
 	}
 	var js []*job.Job
 	var err error
-	cr := queue.ClaimRequest{Worker: req.Name, Services: req.Services, FreeCPUs: req.Free, Max: req.Free}
+	cr := queue.ClaimRequest{Worker: req.Name, WorkerUser: u.Name, Services: req.Services, FreeCPUs: req.Free, Max: req.Free}
 	if wait > 0 {
 		ctx, cancel := context.WithTimeout(r.Context(), wait)
 		js, err = s.cfg.Queue.ClaimWait(ctx, cr)
@@ -109,19 +109,6 @@ func (s *Server) workerReconcile(w http.ResponseWriter, r *http.Request, u *stor
 		writeError(w, http.StatusBadRequest, "name: the worker's name is required")
 		return
 	}
-	out := api.ReconcileResponse{Released: []int64{}}
-	if req.Restarted {
-		js, err := s.cfg.Queue.RequeueHolder(r.Context(), req.Name)
-		if err != nil {
-			writeError(w, http.StatusInternalServerError, "%v", err)
-			return
-		}
-		for _, j := range js {
-			out.Released = append(out.Released, j.ID)
-		}
-		writeJSON(w, http.StatusOK, out)
-		return
-	}
 	held, err := s.cfg.Store.HeldBy(r.Context(), req.Name)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "%v", err)
@@ -131,11 +118,19 @@ func (s *Server) workerReconcile(w http.ResponseWriter, r *http.Request, u *stor
 	for _, id := range req.Holding {
 		holding[id] = true
 	}
+	out := api.ReconcileResponse{Released: []int64{}}
 	for _, j := range held {
-		if holding[j.ID] {
+		// Only jobs this identity claimed: a worker token cannot hand back
+		// another identity's jobs by naming its workers.
+		if holding[j.ID] || j.WorkerUser != u.Name {
 			continue
 		}
-		if err := s.cfg.Queue.Release(r.Context(), j.ID, j.Lease.Token); err == nil {
+		if req.Restarted {
+			_, err = s.cfg.Queue.ExpireLease(r.Context(), j.ID, j.Lease.Token)
+		} else {
+			err = s.cfg.Queue.Release(r.Context(), j.ID, j.Lease.Token)
+		}
+		if err == nil {
 			out.Released = append(out.Released, j.ID)
 		}
 	}

@@ -71,6 +71,10 @@ type JobStore interface {
 	// RequeueHolder does the same for every job held by one executor, which
 	// is known to be gone (a restarted server's own local slots).
 	RequeueHolder(ctx context.Context, holder string, now time.Time) ([]*job.Job, error)
+	// ExpireLease applies the expiry rule to one job now, if it is still
+	// held under token (an executor reports it lost the run), or
+	// ErrLeaseLost.
+	ExpireLease(ctx context.Context, id int64, token string, now time.Time) (*job.Job, error)
 	// NextLeaseExpiry is the earliest lease end among ACTIVE jobs.
 	NextLeaseExpiry(ctx context.Context) (time.Time, bool, error)
 	// HeldBy lists the ACTIVE jobs one executor holds.
@@ -103,12 +107,13 @@ type ListJobsParams struct {
 
 // ClaimParams asks for work.
 type ClaimParams struct {
-	Worker   string   // the executor's name, recorded as the job's worker
-	Services []string // nil = any service
-	FreeCPUs int
-	Max      int
-	Lease    time.Duration
-	Now      time.Time
+	Worker     string   // the executor's name, recorded as the job's worker
+	WorkerUser string   // the identity whose token claims ("" for local slots)
+	Services   []string // nil = any service
+	FreeCPUs   int
+	Max        int
+	Lease      time.Duration
+	Now        time.Time
 	// Fair share: owners are served in order of their share score, the
 	// CPUs they have running plus their past CPU-seconds decayed with
 	// HalfLife and divided by UsageScale; then priority, then age.

@@ -203,3 +203,29 @@ func TestRestartedWorkerHandsBackItsJobs(t *testing.T) {
 		return g.State == job.Complete && g.Attempt == 2
 	})
 }
+
+// One worker identity cannot hand back the jobs another holds by naming
+// its workers.
+func TestReconcileIsPerIdentity(t *testing.T) {
+	t.Parallel()
+	b := setup(t, time.Hour)
+	ctx := context.Background()
+	j, _ := b.user.Submit(ctx, client.Submission{Service: "sleep", Spec: json.RawMessage(`{"seconds":0}`)}, nil)
+	if got, err := b.worker.Claim(ctx, api.ClaimRequest{Name: "shared-name", Slots: 1, Free: 1}); err != nil || len(got) != 1 {
+		t.Fatalf("claim = %v, %v", got, err)
+	}
+	intruder := b.env.Client(b.env.User("intruder", store.RoleWorker))
+	for _, restarted := range []bool{false, true} {
+		released, err := intruder.Reconcile(ctx, api.ReconcileRequest{Name: "shared-name", Restarted: restarted})
+		if err != nil || len(released) != 0 {
+			t.Fatalf("intruder's reconcile = %v, %v", released, err)
+		}
+	}
+	if g, _ := b.user.Get(ctx, j.ID); g.State != job.Active || g.Attempt != 1 {
+		t.Fatalf("job after the intruder's reconcile: %s attempt %d", g.State, g.Attempt)
+	}
+	released, err := b.worker.Reconcile(ctx, api.ReconcileRequest{Name: "shared-name", Restarted: true})
+	if err != nil || len(released) != 1 {
+		t.Fatalf("owner's reconcile = %v, %v", released, err)
+	}
+}

@@ -58,10 +58,10 @@ func (s *Store) ClaimJobs(ctx context.Context, p *store.ClaimParams) ([]*job.Job
 				o.done = true
 				continue
 			}
-			c, err := scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET state = 'ACTIVE', worker = ?,
+			c, err := scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET state = 'ACTIVE', worker = ?, worker_user = ?,
 				lease_token = ?, lease_expires = ?, started = ?, progress = NULL, cancel_requested = 0
 				WHERE id = ? RETURNING `+jobColumns,
-				p.Worker, newToken(), nanos(p.Now.Add(p.Lease)), nanos(p.Now), j.id))
+				p.Worker, p.WorkerUser, newToken(), nanos(p.Now.Add(p.Lease)), nanos(p.Now), j.id))
 			if err != nil {
 				return err
 			}

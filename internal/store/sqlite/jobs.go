@@ -263,6 +263,18 @@ func (s *Store) RequeueHolder(ctx context.Context, holder string, now time.Time)
 	return s.requeueWhere(ctx, "requeue "+holder, `worker = ?`, nanos(now), holder)
 }
 
+// ExpireLease implements store.JobStore.
+func (s *Store) ExpireLease(ctx context.Context, id int64, token string, now time.Time) (*job.Job, error) {
+	js, err := s.requeueWhere(ctx, "expire lease", `id = ? AND lease_token = ?`, nanos(now), id, token)
+	if err != nil {
+		return nil, err
+	}
+	if len(js) == 0 {
+		return nil, store.ErrLeaseLost
+	}
+	return js[0], nil
+}
+
 // NextLeaseExpiry implements store.JobStore.
 func (s *Store) NextLeaseExpiry(ctx context.Context) (time.Time, bool, error) {
 	var n sql.NullInt64

@@ -283,6 +283,20 @@ func testLeases(t *testing.T, newStore func(t *testing.T) store.Store) {
 		t.Fatalf("after second finish: %+v", got)
 	}
 
+	// An executor that reports a run lost expires its lease at once.
+	x := b.create("a", "sleep", 1, 0)
+	cx, err := b.s.ClaimJobs(b.ctx, &store.ClaimParams{Worker: "w", WorkerUser: "farm", FreeCPUs: 1, Max: 1, Lease: time.Hour, Now: t0})
+	if err != nil || len(cx) != 1 || cx[0].WorkerUser != "farm" {
+		t.Fatalf("claim as farm = %+v, %v", cx, err)
+	}
+	if _, err := b.s.ExpireLease(b.ctx, x.ID, "stale", t0); !errors.Is(err, store.ErrLeaseLost) {
+		t.Fatalf("expire with a stale token: %v", err)
+	}
+	if got, err := b.s.ExpireLease(b.ctx, x.ID, cx[0].Lease.Token, t0); err != nil || got.State != job.Pending || got.Attempt != 2 {
+		t.Fatalf("expire = %+v, %v", got, err)
+	}
+	b.s.CancelJob(b.ctx, x.ID, t0) // out of the way of the claims below
+
 	// Release hands a job back without spending an attempt.
 	r := b.create("a", "sleep", 1, 0)
 	c = b.claim("w", 1, 1, t0)[0]
