@@ -56,5 +56,11 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("cancel of a running job → CANCEL state (%d jobs, half in child processes): p50 %v, max %v\n",
 		*cancelJobs, p50.Round(time.Microsecond), worst.Round(time.Microsecond))
+	p50, worst, err = bench.LeaseExpiry(ctx, 10, 300*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("lease end → job back to PENDING (10 leases of 300 ms nobody renews): p50 %v, max %v\n",
+		p50.Round(time.Microsecond), worst.Round(time.Microsecond))
 	return nil
 }
