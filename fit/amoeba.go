@@ -9,7 +9,8 @@ import (
 
 // fitAmoeba runs Nelder–Mead inside the bounds, restarting from the best
 // vertex with a fresh simplex (options.starts times), since a simplex that
-// has collapsed along a valley often stops short of the minimum.
+// has collapsed along a valley often stops short of the minimum. The fresh
+// simplex is sized from the best point's values, like the first one.
 func fitAmoeba(r *runner) (*outcome, error) {
 	p := r.e.p
 	steps := cmp.Or(r.opts.Steps, defaultSteps*max(1, p.dim()))
@@ -39,37 +40,34 @@ func fitAmoeba(r *runner) (*outcome, error) {
 
 // nelderMead is one Nelder–Mead run with the adaptive coefficients of Gao
 // and Han (2012), which keep the method useful beyond a few dimensions.
+//
+// Bounds are handled as Bumps' simplex handles them: a trial point outside
+// the box costs +Inf, so the step is rejected and the simplex contracts
+// towards the inside. Clipping trial points onto the box instead puts
+// several vertices on the same face; the simplex then goes flat on the
+// bound and can no longer leave it (DanWood from NIST start 1 stalled with
+// b2 on its lower bound that way).
 func nelderMead(r *runner, x0 []float64, maxIter, stepBase int) ([]float64, float64, int, bool, error) {
 	p := r.e.p
 	n := p.dim()
 	sc := r.e.scratch[0]
 	nf := float64(n)
 	alpha, beta, gamma, delta := 1.0, 1+2/nf, 0.75-1/(2*nf), 1-1/nf
-	// Initial simplex: 10% of each value (or of the bounded range).
 	pts := make([][]float64, n+1)
 	for i := range pts {
-		pts[i] = append([]float64(nil), x0...)
-		if i > 0 {
-			j := i - 1
-			h := 0.1 * abs(x0[j])
-			if isFinite(p.lo[j]) && isFinite(p.hi[j]) {
-				h = 0.1 * (p.hi[j] - p.lo[j])
-			}
-			if h == 0 {
-				h = 0.00025
-			}
-			if pts[i][j]+h > p.hi[j] {
-				h = -h
-			}
-			pts[i][j] += h
-			clipBox(pts[i], p.lo, p.hi)
-		}
+		pts[i] = make([]float64, n)
 	}
+	initialSimplex(pts, x0, initialSteps(x0, p.lo, p.hi))
 	f := make([]float64, n+1)
 	if err := r.e.costs(r.ctx, pts, f); err != nil {
 		return nil, 0, 0, false, err
 	}
-	eval := func(x []float64) float64 { return p.cost(clipBox(x, p.lo, p.hi), sc) }
+	eval := func(x []float64) float64 {
+		if !inBox(x, p.lo, p.hi) {
+			return math.Inf(1)
+		}
+		return p.cost(x, sc)
+	}
 	order := make([]int, n+1)
 	cen, xr, xe, xc := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
 	for it := 1; it <= maxIter; it++ {
@@ -139,10 +137,10 @@ func nelderMead(r *runner, x0 []float64, maxIter, stepBase int) ([]float64, floa
 			}
 			// Shrink towards the best vertex; the new vertices are a batch.
 			for i := 1; i <= n; i++ {
+				// Vertices inside the box stay inside: the box is convex.
 				for j := range n {
 					pts[i][j] = pts[0][j] + delta*(pts[i][j]-pts[0][j])
 				}
-				clipBox(pts[i], p.lo, p.hi)
 			}
 			if err := r.e.costs(r.ctx, pts[1:], f[1:]); err != nil {
 				return nil, 0, it, false, err
@@ -156,4 +154,60 @@ func nelderMead(r *runner, x0 []float64, maxIter, stepBase int) ([]float64, floa
 		}
 	}
 	return pts[best], f[best], maxIter, false, nil
+}
+
+func inBox(x, lo, hi []float64) bool {
+	for j, v := range x {
+		if !(v >= lo[j] && v <= hi[j]) {
+			return false
+		}
+	}
+	return true
+}
+
+// initialSteps are the edges of the first simplex: 10% of each start value
+// (as Bumps and SciPy do for unbounded parameters), not 10% of the bounded
+// range. A range spanning decades would make the first steps far larger
+// than the start value itself and throw the simplex against a bound.
+func initialSteps(x0, lo, hi []float64) []float64 {
+	h := make([]float64, len(x0))
+	for j, x := range x0 {
+		step := 0.1 * abs(x)
+		if step == 0 {
+			step = 0.00025
+			if w := hi[j] - lo[j]; isFinite(w) {
+				step = 0.1 * w
+			}
+		}
+		h[j] = stepInside(x, step, lo[j], hi[j])
+	}
+	return h
+}
+
+// stepInside returns a signed step of size h from x that stays in [lo, hi]:
+// upwards if there is room, else downwards, else half the larger room, so
+// that no new vertex lands on a bound: a simplex with vertices on a face
+// starts out thin there. It is 0 only when lo == hi.
+func stepInside(x, h, lo, hi float64) float64 {
+	up, down := hi-x, x-lo
+	switch {
+	case h < up:
+		return h
+	case h < down:
+		return -h
+	case up >= down:
+		return up / 2
+	default:
+		return -down / 2
+	}
+}
+
+// initialSimplex fills pts with x0 and x0 + h[j] e_j.
+func initialSimplex(pts [][]float64, x0, h []float64) {
+	for i := range pts {
+		copy(pts[i], x0)
+		if i > 0 {
+			pts[i][i-1] += h[i-1]
+		}
+	}
 }

@@ -36,7 +36,10 @@ func fitDREAM(r *runner) (*outcome, error) {
 	gens := burn + kept*thin
 	rng := newRand(r.opts.Seed)
 
-	x := initialPopulation(rng, clipBox(p.x0(), p.lo, p.hi), p.lo, p.hi, nc)
+	x, err := dreamPopulation(r, rng, clipBox(p.x0(), p.lo, p.hi), p.lo, p.hi, nc)
+	if err != nil {
+		return nil, err
+	}
 	cost := make([]float64, nc)
 	if err := r.e.costs(r.ctx, x, cost); err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -40,6 +41,13 @@ type FitOptions struct {
 	Pop     int   `json:"pop"`     // de, dream: population per free parameter
 	Thin    int   `json:"thin"`    // dream: keep every thin-th generation
 	Starts  int   `json:"starts"`  // amoeba: number of restarts from the best point
+	// Init is how dream places its chains at first: "eps" (default), "lhs",
+	// "cov" or "random", as Bumps' --init.
+	Init string `json:"init"`
+
+	// noStart is set when a free parameter has no start value (its Value
+	// is the mid-range default), so dream cannot centre its chains on it.
+	noStart bool
 }
 
 // Parameter is one named fit parameter; the same name in several models is
@@ -51,6 +59,8 @@ type Parameter struct {
 	Max   float64 // +Inf when unbounded
 	Fixed bool
 	Prior *Prior // nil when none
+
+	noStart bool // no value given; Value is mid-range
 }
 
 // Prior is a Gaussian prior; it adds ((p-Mean)/SD)^2 to the cost.
@@ -101,9 +111,15 @@ func ParseSpec(data []byte) (*Spec, error) {
 			return nil, err
 		}
 	}
+	if !slices.Contains(dreamInits, s.Options.Init) && s.Options.Init != "" {
+		return nil, fmt.Errorf("options.init: unknown initialisation %q; use one of %v", s.Options.Init, dreamInits)
+	}
 	var err error
 	if s.Parameters, err = decodeParameters(raw.Parameters); err != nil {
 		return nil, err
+	}
+	for _, p := range s.Parameters {
+		s.Options.noStart = s.Options.noStart || (p.noStart && !p.Fixed)
 	}
 	for i, d := range raw.Datasets {
 		ds, err := decodeDataset(d, fmt.Sprintf("datasets[%d]", i))
@@ -195,6 +211,7 @@ func decodeParameter(name string, body []byte, path string) (Parameter, error) {
 		// A bounded parameter without a start begins mid-range, which is
 		// where population fitters centre their search anyway.
 		p.Value = (p.Min + p.Max) / 2
+		p.noStart = true
 	default:
 		return p, fmt.Errorf("%s: value is missing; give a start value (or both min and max)", path)
 	}
