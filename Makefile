@@ -20,10 +20,17 @@ test:
 test-short:
 	$(GO) test -short ./...
 
-# Longer fuzzing than CI's; FUZZTIME per target.
+# Fuzzing beyond the seed corpora (which every `go test` runs): each
+# target for FUZZTIME. CI runs `make fuzz FUZZTIME=5s`; soak with 10m or more.
 FUZZTIME ?= 5m
+FUZZ_TARGETS = ./fit/expr:FuzzCompile ./fit:FuzzParseSpec ./fit:FuzzDataFile \
+	./internal/jobdir:FuzzExtractTar ./internal/jobdir:FuzzCleanName \
+	./internal/server:FuzzSubmitJSON ./internal/server:FuzzSubmitMultipart ./internal/server:FuzzSubmitBody
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME) ./fit/expr/
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s $$pkg; \
+	done
 
 bench: build
 	./bin/bumpserve bench

@@ -28,9 +28,14 @@ type workerProc struct {
 
 func startWorker(t *testing.T, url, token, name string, slots int) *workerProc {
 	t.Helper()
+	return startWorkerArgs(t, url, token, name, slots)
+}
+
+func startWorkerArgs(t *testing.T, url, token, name string, slots int, extra ...string) *workerProc {
+	t.Helper()
 	w := &workerProc{ended: make(chan struct{})}
-	w.cmd = exec.Command(binary, "worker", "--server", url, "--token", token, "--name", name,
-		"--slots", strconv.Itoa(slots), "--work-dir", t.TempDir(), "--drain-timeout", "2s", "--sandbox-uids", uidRange())
+	w.cmd = exec.Command(binary, append([]string{"worker", "--server", url, "--token", token, "--name", name,
+		"--slots", strconv.Itoa(slots), "--work-dir", t.TempDir(), "--drain-timeout", "5s", "--sandbox-uids", uidRange()}, extra...)...)
 	stderr, _ := w.cmd.StderrPipe()
 	if err := w.cmd.Start(); err != nil {
 		t.Fatal(err)

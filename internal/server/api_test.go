@@ -403,3 +403,25 @@ func TestHealthAndMetrics(t *testing.T) {
 		t.Errorf("metrics = %d\n%s", code, body)
 	}
 }
+
+// Per-user quotas: a user at the queued-jobs cap is refused (429), and
+// another user is not affected.
+func TestQueueQuota(t *testing.T) {
+	t.Parallel()
+	env := testenv.Start(t, controller.Config{Workers: 0, Server: server.Config{MaxQueued: 2}})
+	alice := env.User("alice", store.RoleUser)
+	post := func(tok string) (int, []byte) {
+		code, b, _ := call(t, "POST", env.URL+"/api/v1/jobs", tok, "application/json", strings.NewReader(`{"service":"sleep"}`))
+		return code, b
+	}
+	for range 2 {
+		if code, b := post(alice); code != http.StatusCreated {
+			t.Fatalf("submit: %d %s", code, b)
+		}
+	}
+	code, b := post(alice)
+	wantError(t, code, b, http.StatusTooManyRequests, "quota", "2")
+	if code, b := post(env.AdminToken); code != http.StatusCreated {
+		t.Errorf("another user's submit: %d %s", code, b)
+	}
+}
