@@ -125,6 +125,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				if j.State.Terminal() {
 					finished[j.ID] = true
 				}
+
 			}
 			if len(finished) >= cfg.Jobs {
 				close(allDone)
@@ -160,8 +161,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	case <-allDone:
 	case <-ctx.Done():
 		return nil, ctx.Err()
-	case <-time.After(10 * time.Minute):
-		return nil, fmt.Errorf("jobs did not finish in 10 minutes")
+	case <-time.After(time.Duration(cfg.Jobs)*10*time.Millisecond + time.Minute):
+		counts, _ := c.Store.CountJobs(ctx, "")
+		return nil, fmt.Errorf("jobs did not finish in time (jobs by state: %v)", counts)
 	}
 	rep.Elapsed = time.Since(start)
 	rep.JobsPerSecond = float64(cfg.Jobs) / rep.Elapsed.Seconds()

@@ -77,9 +77,12 @@ type Job struct {
 	Progress        *Progress       `json:"progress,omitempty"`
 	Result          json.RawMessage `json:"-"`
 	Protections     []string        `json:"protections,omitempty"`
-	Submitted       time.Time       `json:"submitted"`
-	Started         *time.Time      `json:"started"`
-	Finished        *time.Time      `json:"finished"`
+	// Version counts the job's changes: of two snapshots of one job, the
+	// one with the higher version is the newer.
+	Version   int64      `json:"version"`
+	Submitted time.Time  `json:"submitted"`
+	Started   *time.Time `json:"started"`
+	Finished  *time.Time `json:"finished"`
 	// Lease is held by the executor running the job; never shown to users.
 	Lease *Lease `json:"-"`
 	// WorkerUser is the identity whose token claimed the job ("" for the

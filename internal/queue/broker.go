@@ -23,6 +23,7 @@ type Subscription struct {
 	mu     sync.Mutex
 	latest map[int64]*job.Job
 	order  []int64
+	seen   map[int64]int64 // highest version taken or waiting, per job
 	ready  chan struct{}
 }
 
@@ -32,7 +33,7 @@ func NewBroker() *Broker { return &Broker{subs: map[*Subscription]struct{}{}} }
 // Subscribe watches one job (id > 0) or every job of owner (id 0; owner ""
 // means all owners).
 func (b *Broker) Subscribe(id int64, owner string) *Subscription {
-	s := &Subscription{b: b, id: id, owner: owner, latest: map[int64]*job.Job{}, ready: make(chan struct{}, 1)}
+	s := &Subscription{b: b, id: id, owner: owner, latest: map[int64]*job.Job{}, seen: map[int64]int64{}, ready: make(chan struct{}, 1)}
 	b.mu.Lock()
 	b.subs[s] = struct{}{}
 	b.mu.Unlock()
@@ -48,6 +49,14 @@ func (b *Broker) Publish(j *job.Job) {
 			continue
 		}
 		s.mu.Lock()
+		if v, ok := s.seen[j.ID]; ok && j.Version < v {
+			// Publishers race: a snapshot taken before a newer one may
+			// arrive after it (a submission's PENDING after its job already
+			// ran). Never go back in time.
+			s.mu.Unlock()
+			continue
+		}
+		s.seen[j.ID] = j.Version
 		if _, ok := s.latest[j.ID]; !ok {
 			s.order = append(s.order, j.ID)
 		}

@@ -141,6 +141,9 @@ type ClaimRequest struct {
 	// Lease overrides the queue's lease, for executors that cannot send
 	// heartbeats (the old worker protocol).
 	Lease time.Duration
+	// Stop, if set, ends ClaimWait's wait (with no jobs) when signalled:
+	// the executor's capacity changed and it will ask again.
+	Stop <-chan struct{}
 }
 
 // Claim leases up to r.Max jobs fitting r.FreeCPUs, without waiting.
@@ -174,6 +177,8 @@ func (q *Queue) ClaimWait(ctx context.Context, r ClaimRequest) ([]*job.Job, erro
 		}
 		select {
 		case <-wake:
+		case <-r.Stop:
+			return nil, nil
 		case <-ctx.Done():
 			return nil, nil
 		}

@@ -55,17 +55,9 @@ var _ Source = (*LocalSource)(nil)
 
 // Claim implements Source.
 func (s *LocalSource) Claim(ctx context.Context, free int, freed <-chan struct{}) ([]*job.Job, error) {
-	// Giving up is safe here: a claim in this process is never lost.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-freed:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	return s.Queue.ClaimWait(ctx, queue.ClaimRequest{Worker: s.Name, Services: s.Services, FreeCPUs: free, Max: free})
+	// Giving up is safe here: a claim in this process is never lost. The
+	// wait itself takes the signal, so none is swallowed unseen.
+	return s.Queue.ClaimWait(ctx, queue.ClaimRequest{Worker: s.Name, Services: s.Services, FreeCPUs: free, Max: free, Stop: freed})
 }
 
 // Heartbeat implements Source.

@@ -58,7 +58,7 @@ func (s *Store) ClaimJobs(ctx context.Context, p *store.ClaimParams) ([]*job.Job
 				o.done = true
 				continue
 			}
-			c, err := scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET state = 'ACTIVE', worker = ?, worker_user = ?,
+			c, err := scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET version = version + 1, state = 'ACTIVE', worker = ?, worker_user = ?,
 				lease_token = ?, lease_expires = ?, started = ?, progress = NULL, cancel_requested = 0
 				WHERE id = ? RETURNING `+jobColumns,
 				p.Worker, p.WorkerUser, newToken(), nanos(p.Now.Add(p.Lease)), nanos(p.Now), j.id))
@@ -215,7 +215,7 @@ func (s *Store) FinishJob(ctx context.Context, p *store.FinishParams) (*job.Job,
 	var j *job.Job
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		j, err = scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET state = ?, reason = ?, result = ?,
+		j, err = scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET version = version + 1, state = ?, reason = ?, result = ?,
 			protections = ?, finished = ?, lease_token = NULL, lease_expires = NULL
 			WHERE id = ? AND state = 'ACTIVE' AND lease_token = ? RETURNING `+jobColumns,
 			string(p.State), p.Reason, nullString(p.Result), strings.Join(p.Protections, ","), nanos(p.Now), p.ID, p.Token))

@@ -143,7 +143,7 @@ func (s *Store) Heartbeat(ctx context.Context, p *store.HeartbeatParams) (bool, 
 		if err != nil {
 			return false, fmt.Errorf("heartbeat: progress: %w", err)
 		}
-		q = `UPDATE jobs SET lease_expires = ?, progress = ? WHERE id = ? AND state = 'ACTIVE' AND lease_token = ? RETURNING cancel_requested`
+		q = `UPDATE jobs SET version = version + 1, lease_expires = ?, progress = ? WHERE id = ? AND state = 'ACTIVE' AND lease_token = ? RETURNING cancel_requested`
 		args = []any{args[0], string(b), p.ID, p.Token}
 	}
 	var cancel int
@@ -161,7 +161,7 @@ func (s *Store) Heartbeat(ctx context.Context, p *store.HeartbeatParams) (bool, 
 func (s *Store) ReleaseJob(ctx context.Context, id int64, token string, now time.Time) (*job.Job, error) {
 	var j *job.Job
 	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
-		j, err = scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET state = 'PENDING', lease_token = NULL,
+		j, err = scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET version = version + 1, state = 'PENDING', lease_token = NULL,
 			lease_expires = NULL, started = NULL WHERE id = ? AND state = 'ACTIVE' AND lease_token = ? RETURNING `+jobColumns,
 			id, token))
 		return err
@@ -180,7 +180,7 @@ func (s *Store) CancelJob(ctx context.Context, id int64, now time.Time) (*job.Jo
 	var j *job.Job
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		j, err = scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET
+		j, err = scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET version = version + 1,
 			state = CASE state WHEN 'PENDING' THEN 'CANCEL' ELSE state END,
 			finished = CASE state WHEN 'PENDING' THEN ? ELSE finished END,
 			reason = CASE state WHEN 'PENDING' THEN 'cancelled before it started' ELSE reason END,
@@ -226,7 +226,7 @@ func (s *Store) DeleteJob(ctx context.Context, id int64) error {
 // requeue is the expiry rule shared by RequeueExpired and RequeueHolder:
 // a pending cancel ends the job in CANCEL, a job out of attempts ends in
 // ERROR "lost", any other goes back to PENDING for another attempt.
-const requeue = `UPDATE jobs SET
+const requeue = `UPDATE jobs SET version = version + 1,
 	state = CASE WHEN cancel_requested = 1 THEN 'CANCEL'
 	             WHEN attempt >= max_attempts THEN 'ERROR' ELSE 'PENDING' END,
 	reason = CASE WHEN cancel_requested = 1 THEN 'cancelled; its executor stopped answering'

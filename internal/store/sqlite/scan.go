@@ -12,7 +12,7 @@ import (
 // jobColumns is the column list every job query returns, in scanJob's order.
 const jobColumns = `id, owner, name, service, spec, cpus, priority, state, reason, attempt,
 	max_attempts, worker, lease_token, lease_expires, cancel_requested, progress, result,
-	protections, submitted, started, finished, worker_user`
+	protections, submitted, started, finished, worker_user, version`
 
 type scanner interface{ Scan(...any) error }
 
@@ -27,7 +27,7 @@ func scanJob(row scanner) (*job.Job, error) {
 	)
 	err := row.Scan(&j.ID, &j.Owner, &j.Name, &j.Service, &spec, &j.CPUs, &j.Priority, &j.State,
 		&j.Reason, &j.Attempt, &j.MaxAttempts, &j.Worker, &leaseToken, &leaseExpires, &cancel,
-		&progress, &result, &protect, &submitted, &started, &finished, &j.WorkerUser)
+		&progress, &result, &protect, &submitted, &started, &finished, &j.WorkerUser, &j.Version)
 	if err != nil {
 		return nil, err
 	}

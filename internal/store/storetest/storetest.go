@@ -235,6 +235,9 @@ func testLeases(t *testing.T, newStore func(t *testing.T) store.Store) {
 		t.Fatalf("heartbeat = %v, %v", cancel, err)
 	}
 	got := b.get(j.ID)
+	if !(j.Version < c.Version && c.Version < got.Version) {
+		t.Errorf("versions: created %d, claimed %d, after heartbeat %d; want increasing", j.Version, c.Version, got.Version)
+	}
 	if got.Progress == nil || got.Progress.Step != 3 || *got.Progress.Cost != cost || !got.Lease.Expires.Equal(t0.Add(18*time.Second)) {
 		t.Fatalf("after heartbeat: %+v %+v", got.Progress, got.Lease)
 	}
