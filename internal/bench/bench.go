@@ -54,6 +54,7 @@ type Report struct {
 	EndToEndP99          time.Duration
 	BaselineHTTPPerSec   float64 // GET /healthz round trips
 	BaselineInsertPerSec float64 // single-row SQLite transactions
+	BaselineFilesPerSec  float64 // directory + file creations in the data dir's file system
 }
 
 // Run performs one measurement.
@@ -65,6 +66,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer os.RemoveAll(dir)
 	rep := &Report{Jobs: cfg.Jobs, Workers: cfg.Workers, Submitters: cfg.Submitters, Remote: cfg.Remote}
 	if rep.BaselineInsertPerSec, err = baselineInserts(ctx, filepath.Join(dir, "baseline.db"), cfg.FullSync); err != nil {
+		return nil, err
+	}
+	if rep.BaselineFilesPerSec, err = baselineFiles(filepath.Join(dir, "baseline-files")); err != nil {
 		return nil, err
 	}
 
@@ -223,6 +227,24 @@ func baselineInserts(ctx context.Context, path string, full bool) (float64, erro
 	return n / time.Since(start).Seconds(), nil
 }
 
+// baselineFiles measures how many directories-with-one-file this file
+// system creates per second: every job makes its directory, output/, a
+// log and its result files, so this bounds the job rate.
+func baselineFiles(dir string) (float64, error) {
+	const n = 1000
+	start := time.Now()
+	for i := range n {
+		d := filepath.Join(dir, fmt.Sprint(i))
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return 0, err
+		}
+		if err := os.WriteFile(filepath.Join(d, "f"), []byte("x"), 0o644); err != nil {
+			return 0, err
+		}
+	}
+	return n / time.Since(start).Seconds(), nil
+}
+
 // baselineHTTP measures authenticated-route-free round trips per second
 // (GET /healthz, one store read each) for one second.
 func baselineHTTP(ctx context.Context, hc *http.Client, base string, conc int) (float64, error) {
@@ -260,10 +282,11 @@ func (r *Report) Print(w io.Writer) {
 		where = "slots of an HTTP worker"
 	}
 	fmt.Fprintf(w, "%d zero-second sleep jobs, %d %s, %d HTTP submitters\n", r.Jobs, r.Workers, where, r.Submitters)
-	fmt.Fprintf(w, "  submit→complete throughput  %8.0f jobs/s  (%.2f × SQLite insert tx/s, %.2f × HTTP round trips/s)\n",
-		r.JobsPerSecond, r.JobsPerSecond/r.BaselineInsertPerSec, r.JobsPerSecond/r.BaselineHTTPPerSec)
+	fmt.Fprintf(w, "  submit→complete throughput  %8.0f jobs/s  (%.2f × dir+file creations/s, %.2f × SQLite insert tx/s, %.2f × HTTP round trips/s)\n",
+		r.JobsPerSecond, r.JobsPerSecond/r.BaselineFilesPerSec, r.JobsPerSecond/r.BaselineInsertPerSec, r.JobsPerSecond/r.BaselineHTTPPerSec)
 	fmt.Fprintf(w, "  submissions accepted        %8.0f jobs/s\n", r.SubmitPerSecond)
 	fmt.Fprintf(w, "  submit→start latency        p50 %v  p99 %v\n", r.StartLatencyP50.Round(time.Microsecond), r.StartLatencyP99.Round(time.Microsecond))
 	fmt.Fprintf(w, "  submit→finish latency       p50 %v  p99 %v\n", r.EndToEndP50.Round(time.Microsecond), r.EndToEndP99.Round(time.Microsecond))
-	fmt.Fprintf(w, "  baselines: SQLite single-row insert %0.f tx/s; GET /healthz %0.f req/s\n", r.BaselineInsertPerSec, r.BaselineHTTPPerSec)
+	fmt.Fprintf(w, "  baselines: directory+file creations %0.f/s; SQLite single-row insert %0.f tx/s; GET /healthz %0.f req/s\n",
+		r.BaselineFilesPerSec, r.BaselineInsertPerSec, r.BaselineHTTPPerSec)
 }
