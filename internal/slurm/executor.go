@@ -167,21 +167,42 @@ func (e *Executor) Execute(ctx context.Context, svc service.Service, env *servic
 // left no exit record.
 var errForgotten = errors.New(job.ReasonLost)
 
+// OwnsWallClock tells the worker pool that this executor starts a job's
+// wall clock itself, when Slurm first runs it: time spent waiting in
+// Slurm's queue must not count against the job's wall limit.
+func (e *Executor) OwnsWallClock() bool { return true }
+
 // follow tracks Slurm job id until it ends, and says how.
 func (e *Executor) follow(ctx context.Context, env *service.Env, dir, id string, log *slog.Logger) (json.RawMessage, error) {
 	tj := e.trk.watch(id, dir, env.Progress)
 	defer e.trk.forget(id)
-	select {
-	case st := <-tj.ended:
-		return e.outcome(ctx, env, dir, id, st)
-	case <-ctx.Done():
+	running := tj.running
+	var wall <-chan time.Time
+	var stopWith error
+wait:
+	for {
+		select {
+		case st := <-tj.ended:
+			return e.outcome(ctx, env, dir, id, st)
+		case <-running:
+			running = nil
+			t := time.NewTimer(env.Limits.Wall())
+			defer t.Stop()
+			wall = t.C
+		case <-wall:
+			stopWith = fmt.Errorf("limit exceeded: wall_seconds (%g s)", env.Limits.WallSeconds)
+			break wait
+		case <-ctx.Done():
+			stopWith = context.Cause(ctx)
+			break wait
+		}
 	}
-	log.Info("stopping the Slurm job", "cause", context.Cause(ctx))
+	log.Info("stopping the Slurm job", "cause", stopWith)
 	e.cancel(id)
 	select {
 	case <-tj.ended:
 	case <-time.After(e.cfg.CancelWait):
 		log.Error("the Slurm job did not end after scancel", "wait", e.cfg.CancelWait)
 	}
-	return nil, context.Cause(ctx)
+	return nil, stopWith
 }

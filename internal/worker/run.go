@@ -24,6 +24,11 @@ var (
 	errDrained   = errors.New("handed back: the executor shut down")
 )
 
+// wallClockOwner is an Executor that starts a job's wall clock itself,
+// when the job really starts (after waiting in a batch system's queue),
+// and stops the job with an error naming wall_seconds when it runs out.
+type wallClockOwner interface{ OwnsWallClock() bool }
+
 // limitError is the cause of a run stopped by one of its limits.
 type limitError struct {
 	limit string
@@ -99,9 +104,12 @@ func (p *Pool) execute(j *job.Job, log *slog.Logger) *queue.Result {
 
 	ctx, stop := context.WithCancelCause(p.stop)
 	defer stop(nil)
-	ctx, cancelWall := context.WithTimeoutCause(ctx, limits.Wall(),
-		&limitError{"wall_seconds", fmt.Sprintf("%g s", limits.WallSeconds)})
-	defer cancelWall()
+	if wo, ok := p.cfg.Executor.(wallClockOwner); !ok || !wo.OwnsWallClock() {
+		var cancelWall context.CancelFunc
+		ctx, cancelWall = context.WithTimeoutCause(ctx, limits.Wall(),
+			&limitError{"wall_seconds", fmt.Sprintf("%g s", limits.WallSeconds)})
+		defer cancelWall()
+	}
 
 	hb := &heartbeat{src: src, job: j, stop: stop}
 	hbDone := make(chan struct{})
