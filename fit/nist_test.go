@@ -1,52 +1,18 @@
 package fit
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/bumpserve/bumpserve/fit/internal/nist"
 )
 
-// nistModels are the NIST StRD nonlinear regression models, transcribed
-// from each file's "Model:" section into expr syntax.
-var nistModels = map[string]string{
-	"Bennett5": "b1 * (b2+x)^(-1/b3)",
-	"BoxBOD":   "b1*(1-exp(-b2*x))",
-	"Chwirut1": "exp(-b1*x)/(b2+b3*x)",
-	"Chwirut2": "exp(-b1*x)/(b2+b3*x)",
-	"DanWood":  "b1*x^b2",
-	"ENSO": "b1 + b2*cos(2*pi*x/12) + b3*sin(2*pi*x/12) + b5*cos(2*pi*x/b4) + b6*sin(2*pi*x/b4)" +
-		" + b8*cos(2*pi*x/b7) + b9*sin(2*pi*x/b7)",
-	"Eckerle4": "(b1/b2) * exp(-0.5*((x-b3)/b2)^2)",
-	"Gauss1":   "b1*exp(-b2*x) + b3*exp(-(x-b4)^2/b5^2) + b6*exp(-(x-b7)^2/b8^2)",
-	"Gauss2":   "b1*exp(-b2*x) + b3*exp(-(x-b4)^2/b5^2) + b6*exp(-(x-b7)^2/b8^2)",
-	"Gauss3":   "b1*exp(-b2*x) + b3*exp(-(x-b4)^2/b5^2) + b6*exp(-(x-b7)^2/b8^2)",
-	"Hahn1":    "(b1+b2*x+b3*x^2+b4*x^3) / (1+b5*x+b6*x^2+b7*x^3)",
-	"Kirby2":   "(b1 + b2*x + b3*x^2) / (1 + b4*x + b5*x^2)",
-	"Lanczos1": "b1*exp(-b2*x) + b3*exp(-b4*x) + b5*exp(-b6*x)",
-	"Lanczos2": "b1*exp(-b2*x) + b3*exp(-b4*x) + b5*exp(-b6*x)",
-	"Lanczos3": "b1*exp(-b2*x) + b3*exp(-b4*x) + b5*exp(-b6*x)",
-	"MGH09":    "b1*(x^2+x*b2) / (x^2+x*b3+b4)",
-	"MGH10":    "b1 * exp(b2/(x+b3))",
-	"MGH17":    "b1 + b2*exp(-x*b4) + b3*exp(-x*b5)",
-	"Misra1a":  "b1*(1-exp(-b2*x))",
-	"Misra1b":  "b1 * (1-(1+b2*x/2)^(-2))",
-	"Misra1c":  "b1 * (1-(1+2*b2*x)^(-.5))",
-	"Misra1d":  "b1*b2*x*((1+b2*x)^(-1))",
-	"Nelson":   "b1 - b2*x1 * exp(-b3*x2)", // fitted to log(y)
-	"Rat42":    "b1 / (1+exp(b2-b3*x))",
-	"Rat43":    "b1 / ((1+exp(b2-b3*x))^(1/b4))",
-	"Roszman1": "b1 - b2*x - atan(b3/(x-b4))/pi",
-	"Thurber":  "(b1 + b2*x + b3*x^2 + b4*x^3) / (1 + b5*x + b6*x^2 + b7*x^3)",
-}
-
-// nistProblem is one StRD file: starts, certified values, data.
+// nistProblem is the tests' view of a nist.Problem.
 type nistProblem struct {
 	name           string
 	start1, start2 []float64
@@ -55,60 +21,18 @@ type nistProblem struct {
 	cols           [][]float64 // y, then the predictors
 }
 
-var nistDataHeader = regexp.MustCompile(`^Data:\s+y\s`)
-
-var nistParamLine = regexp.MustCompile(`^\s*b(\d+)\s*=\s*(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s*$`)
-
 func loadNIST(t testing.TB, name string) *nistProblem {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "nist", name+".dat"))
+	np, err := nist.Load(filepath.Join("testdata", "nist"), name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	p := &nistProblem{name: name}
-	num := func(s string) float64 {
-		v, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		return v
-	}
-	sc := bufio.NewScanner(f)
-	inData := false
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case inData:
-			fields := strings.Fields(line)
-			if len(fields) == 0 {
-				continue
-			}
-			for len(p.cols) < len(fields) {
-				p.cols = append(p.cols, nil)
-			}
-			for j, s := range fields {
-				p.cols[j] = append(p.cols[j], num(s))
-			}
-		case nistDataHeader.MatchString(line):
-			inData = true
-		case nistParamLine.MatchString(line):
-			m := nistParamLine.FindStringSubmatch(line)
-			p.start1 = append(p.start1, num(m[2]))
-			p.start2 = append(p.start2, num(m[3]))
-			p.cert = append(p.cert, num(m[4]))
-			p.certSD = append(p.certSD, num(m[5]))
-		case strings.HasPrefix(line, "Residual Sum of Squares:"):
-			p.rss = num(strings.Fields(line)[4])
-		case strings.HasPrefix(line, "Residual Standard Deviation:"):
-			p.resSD = num(strings.Fields(line)[3])
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if len(p.cert) == 0 || p.rss == 0 || len(p.cols) < 2 {
-		t.Fatalf("%s: could not parse the file", name)
+	p := &nistProblem{name: name, start1: np.Starts[0], start2: np.Starts[1],
+		cert: np.Cert, certSD: np.CertSD, rss: np.RSS, resSD: np.ResSD, cols: [][]float64{np.Y}}
+	if np.X != nil {
+		p.cols = append(p.cols, np.X)
+	} else {
+		p.cols = append(p.cols, np.Vars["x1"], np.Vars["x2"])
 	}
 	return p
 }
@@ -123,7 +47,7 @@ func (p *nistProblem) specJSON(fitter string, start []float64, extra string) str
 		}
 		fmt.Fprintf(&b, `"b%d": {"value": %s}`, k+1, jsonNum(v))
 	}
-	fmt.Fprintf(&b, `}, "datasets": [{"model": %q, `, nistModels[p.name])
+	fmt.Fprintf(&b, `}, "datasets": [{"model": %q, `, nist.Models[p.name])
 	y := p.cols[0]
 	if p.name == "Nelson" {
 		logy := make([]float64, len(y))
@@ -148,21 +72,9 @@ func jsonArr(vs []float64) string {
 }
 
 // lre is the log relative error: the number of agreeing significant digits.
-func lre(est, cert float64) float64 {
-	if est == cert {
-		return 16
-	}
-	if math.IsNaN(est) {
-		return 0
-	}
-	return min(16, -math.Log10(math.Abs(est-cert)/math.Abs(cert)))
-}
+func lre(est, cert float64) float64 { return nist.LRE(est, cert) }
 
-var nistNames = []string{
-	"Misra1a", "Chwirut2", "Chwirut1", "Lanczos3", "Gauss1", "Gauss2", "DanWood", "Misra1b",
-	"Kirby2", "Hahn1", "Nelson", "MGH17", "Lanczos1", "Lanczos2", "Gauss3", "Misra1c", "Misra1d",
-	"Roszman1", "ENSO", "MGH09", "Thurber", "BoxBOD", "Rat42", "MGH10", "Eckerle4", "Rat43", "Bennett5",
-}
+var nistNames = nist.Names
 
 // nistDigits fits one problem from one start and returns the minimum
 // agreeing digits of the parameters, the RSS and the standard deviations.

@@ -2,7 +2,6 @@ package jobdir
 
 import (
 	"archive/tar"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -14,22 +13,8 @@ import (
 // relative names. Links and special files are left out, as in List.
 func WriteTar(w io.Writer, dir string) error {
 	tw := tar.NewWriter(w)
-	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return err
-		}
-		if !e.Type().IsRegular() {
-			return nil
-		}
-		info, err := e.Info()
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		f, err := os.Open(p)
+	err := walkFiles(dir, func(rel string, info fs.FileInfo) error {
+		f, err := os.Open(filepath.Join(dir, rel))
 		if err != nil {
 			return err
 		}

@@ -28,23 +28,8 @@ func (d Dir) ListInput() ([]File, error) { return d.list("input") }
 func (d Dir) list(tops ...string) ([]File, error) {
 	var out []File
 	for _, top := range tops {
-		base := filepath.Join(string(d), top)
-		err := filepath.WalkDir(base, func(p string, e fs.DirEntry, err error) error {
-			if err != nil {
-				if errors.Is(err, fs.ErrNotExist) {
-					return nil
-				}
-				return err
-			}
-			if !e.Type().IsRegular() {
-				return nil
-			}
-			info, err := e.Info()
-			if err != nil {
-				return nil
-			}
-			rel, _ := filepath.Rel(string(d), p)
-			out = append(out, File{Path: filepath.ToSlash(rel), Size: info.Size()})
+		err := walkFiles(filepath.Join(string(d), top), func(rel string, info fs.FileInfo) error {
+			out = append(out, File{Path: path.Join(top, filepath.ToSlash(rel)), Size: info.Size()})
 			return nil
 		})
 		if err != nil {
@@ -53,6 +38,33 @@ func (d Dir) list(tops ...string) ([]File, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
+}
+
+// walkFiles calls fn for each regular file under dir, with its path
+// relative to dir and its Lstat info. Links and special files are skipped
+// (links are not followed), and a missing dir has no files. A file that
+// goes away while being walked is left out.
+func walkFiles(dir string, fn func(rel string, info fs.FileInfo) error) error {
+	return filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if !e.Type().IsRegular() {
+			return nil
+		}
+		info, err := e.Info()
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		return fn(rel, info)
+	})
 }
 
 // ErrBadPath is returned for a path that does not name a file of the job.

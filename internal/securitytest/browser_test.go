@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -19,29 +18,12 @@ import (
 	"github.com/bumpserve/bumpserve/internal/testenv"
 )
 
-// chromiumPath is Debian's chromium binary (the /usr/bin wrapper warns).
-const chromiumPath = "/usr/lib/chromium/chromium"
-
 // startBrowser starts a headless chromium for the test, as the pages'
 // browser test does, with downloads denied: a job file served as an
-// attachment must be refused, not saved somewhere on this machine. The
-// first action starts the browser, so it runs without a timeout.
+// attachment must be refused, not saved somewhere on this machine.
 func startBrowser(t *testing.T) context.Context {
 	t.Helper()
-	_, err := os.Stat(chromiumPath)
-	testenv.Need(t, err == nil, "chromium is not installed at "+chromiumPath+" (apt-get install chromium)")
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath),
-		chromedp.NoSandbox, // required as root
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
+	ctx := testenv.Browser(t)
 	if _, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior,
 		browser.SetDownloadBehaviorParams{Behavior: browser.SetDownloadBehaviorBehaviorDeny}); err != nil {
 		t.Fatalf("deny downloads: %v", err)

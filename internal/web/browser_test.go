@@ -22,10 +22,6 @@ import (
 	"github.com/bumpserve/bumpserve/internal/testenv"
 )
 
-// chromiumPath is Debian's chromium binary; the /usr/bin/chromium wrapper
-// works too but prints a warning on every start.
-const chromiumPath = "/usr/lib/chromium/chromium"
-
 // screenshots is where the committed pictures of the main pages live (the
 // README links one). A test run writes its pictures to a temporary
 // directory (named in the log) unless BUMPSERVE_SCREENSHOTS names a
@@ -48,27 +44,11 @@ var (
 	shotDir  string
 )
 
-// startBrowser starts one headless chromium for the test and returns a
-// tab's context. Its first action starts the browser, so it must not run
-// under a timeout (that would end the browser with it).
+// startBrowser starts one headless chromium for the test, with a window
+// the size of the committed screenshots, and returns a tab's context.
 func startBrowser(t *testing.T) context.Context {
 	t.Helper()
-	_, err := os.Stat(chromiumPath)
-	testenv.Need(t, err == nil, "chromium is not installed at "+chromiumPath+" (apt-get install chromium)")
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath),
-		chromedp.NoSandbox, // required as root; the pages under test are our own
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1200, 850),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
+	return testenv.Browser(t, chromedp.WindowSize(1200, 850))
 }
 
 // step runs actions with a deadline, failing the test with what was being done.

@@ -164,7 +164,7 @@ func run(ctx context.Context) error {
 				for _, s := range starts {
 					dy := 1.0
 					if fname == "dream" {
-						dy = p.resSD // chisq ~ DOF at the optimum, so the posterior is the NIST one
+						dy = p.ResSD // chisq ~ DOF at the optimum, so the posterior is the NIST one
 					}
 					cases = append(cases, &fitCase{p: p, start: s, pair: pr, dy: dy,
 						dir: filepath.Join(tmp, fmt.Sprintf("%s-start%d-%s-%d", name, s, fname, len(cases)))})
@@ -179,7 +179,7 @@ func run(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "[%d/%d] %s start %d %s ...", i+1, len(cases), c.p.name, c.start, c.pair.label)
+		fmt.Fprintf(os.Stderr, "[%d/%d] %s start %d %s ...", i+1, len(cases), c.p.Name, c.start, c.pair.label)
 		r, err := runCase(ctx, &cfg, c)
 		if err != nil {
 			return err

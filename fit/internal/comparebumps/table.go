@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/bumpserve/bumpserve/fit/internal/nist"
 )
 
 // table is one titled grid of cells.
@@ -52,7 +54,7 @@ func buildTables(env [][2]string, rows []resultRow, cfg *config, samples int, bu
 		if r.bumps.err == nil {
 			rssB = c.p.residualSS(r.bumps.values)
 		} else {
-			failures = append(failures, fmt.Sprintf("%s start %d %s: %v", c.p.name, c.start, c.pair.bumps, r.bumps.err))
+			failures = append(failures, fmt.Sprintf("%s start %d %s: %v", c.p.Name, c.start, c.pair.bumps, r.bumps.err))
 		}
 		if ours.err == nil {
 			rssO = c.p.residualSS(ours.values)
@@ -62,7 +64,7 @@ func buildTables(env [][2]string, rows []resultRow, cfg *config, samples int, bu
 			a answer
 		}{{"bumpserve fit", r.cli}, {"fit.Run", r.proc}} {
 			if a.a.err != nil && cfg.bumpserve != "" {
-				failures = append(failures, fmt.Sprintf("%s start %d %s (%s): %v", c.p.name, c.start, c.pair.ours, a.n, a.a.err))
+				failures = append(failures, fmt.Sprintf("%s start %d %s (%s): %v", c.p.Name, c.start, c.pair.ours, a.n, a.a.err))
 			}
 		}
 		ratio := "-"
@@ -70,10 +72,10 @@ func buildTables(env [][2]string, rows []resultRow, cfg *config, samples int, bu
 			ratio = fmt.Sprintf("%.0fx", float64(r.bumps.wall)/float64(r.cli.wall))
 		}
 		main.rows = append(main.rows, []string{
-			c.p.name, fmt.Sprint(c.start), c.pair.label,
+			c.p.Name, fmt.Sprint(c.start), c.pair.label,
 			wall(r.bumps), wall(r.cli), wall(r.proc), ratio,
 			g(rssB, 8), g(rssO, 8),
-			digits(minLRE(ours.values, r.bumps.values)),
+			digits(nist.MinLRE(ours.values, r.bumps.values)),
 			certDigits(r.bumps, rssB, c.p),
 			certDigits(ours, rssO, c.p),
 		})
@@ -97,7 +99,7 @@ func buildTables(env [][2]string, rows []resultRow, cfg *config, samples int, bu
 				ours = r.proc
 			}
 			for k, n := range r.c.p.paramNames() {
-				row := []string{r.c.p.name, strings.TrimPrefix(r.c.pair.label, "dream / dream, "), n, pm(r.c.p.cert[k], r.c.p.certSD[k]), "-", "-", "-", "-"}
+				row := []string{r.c.p.Name, strings.TrimPrefix(r.c.pair.label, "dream / dream, "), n, pm(r.c.p.Cert[k], r.c.p.CertSD[k]), "-", "-", "-", "-"}
 				if k < len(r.bumps.mean) {
 					row[4] = pm(r.bumps.mean[k], r.bumps.std[k])
 				}
@@ -135,7 +137,7 @@ func certDigits(a answer, rss float64, p *nistProblem) string {
 	if a.err != nil {
 		return "FAIL"
 	}
-	return digits(minLRE(a.values, p.cert)) + "/" + digits(lre(rss, p.rss))
+	return digits(nist.MinLRE(a.values, p.Cert)) + "/" + digits(nist.LRE(rss, p.RSS))
 }
 
 func digits(d float64) string {

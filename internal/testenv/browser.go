@@ -1,0 +1,39 @@
+package testenv
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// ChromiumPath is Debian's chromium binary; the /usr/bin/chromium wrapper
+// works too but prints a warning on every start.
+const ChromiumPath = "/usr/lib/chromium/chromium"
+
+// Browser starts one headless chromium for the test (see Need when it is
+// not installed) and returns a tab's context; the browser ends with the
+// test. opts come after the common flags (chromedp's defaults, no sandbox,
+// no GPU, a fresh profile), so a test can add or override one, such as a
+// window size. The first action starts the browser, so Browser runs it
+// here, without a timeout: a timeout on it would end the browser with it.
+func Browser(t testing.TB, opts ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
+	_, err := os.Stat(ChromiumPath)
+	Need(t, err == nil, "chromium is not installed at "+ChromiumPath+" (apt-get install chromium)")
+	all := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(ChromiumPath),
+		chromedp.NoSandbox, // required as root; the pages under test are our own
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	all = append(all, opts...)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), all...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
