@@ -200,6 +200,21 @@ func (f *fitDetail) plotCorr(path string) error {
 			if c == 0 {
 				p.Y.Label.Text = f.freeName(r)
 			}
+			grid[r][c] = p
+			if r == c {
+				// A corner plot's diagonal: the parameter's own
+				// distribution (a scatter of it against itself says nothing).
+				vals := make(plotter.Values, len(f.samples))
+				for i, s := range f.samples {
+					vals[i] = s[c]
+				}
+				h, err := plotter.NewHist(vals, 30)
+				if err != nil {
+					return err
+				}
+				p.Add(h)
+				continue
+			}
 			var pts plotter.XYs
 			for i := 0; i < len(f.samples); i += stride {
 				pts = append(pts, plotter.XY{X: f.samples[i][c], Y: f.samples[i][r]})
@@ -210,7 +225,6 @@ func (f *fitDetail) plotCorr(path string) error {
 			}
 			sc.GlyphStyle.Radius = vg.Points(0.8)
 			p.Add(sc)
-			grid[r][c] = p
 		}
 	}
 	size := vg.Length(max(d, 2)) * 2 * vg.Inch
