@@ -59,17 +59,25 @@ func TestExecutorCrash(t *testing.T) {
 	if err := exe.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// Whatever happens, the stand-in executor must not outlive the test:
+	// it holds our stderr, and its job waits 300 s.
+	t.Cleanup(func() { exe.Process.Kill(); exe.Wait() })
 	var bg, job int
 	testenv.Eventually(t, 10*time.Second, "the job started its background sleep", func() bool {
 		b, err := os.ReadFile(filepath.Join(dir, "output", "pids"))
 		bg, _ = strconv.Atoi(strings.TrimSpace(string(b)))
 		return err == nil && bg > 0
 	})
-	rec, err := os.ReadFile(filepath.Join(dir, "proc.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Sscanf(string(rec), `{"pid":%d`, &job)
+	// The executor records the job after starting it, so the job may get
+	// this far first.
+	testenv.Eventually(t, 10*time.Second, "the executor recorded the job", func() bool {
+		rec, err := os.ReadFile(filepath.Join(dir, "proc.json"))
+		if err != nil {
+			return false
+		}
+		fmt.Sscanf(string(rec), `{"pid":%d`, &job)
+		return job > 0
+	})
 	exe.Process.Kill()
 	exe.Wait()
 
