@@ -1,14 +1,11 @@
 package server
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"time"
 
-	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/store"
 )
@@ -44,19 +41,8 @@ func StreamJob(w http.ResponseWriter, r *http.Request, st store.JobStore, events
 		writeError(w, http.StatusInternalServerError, "%v", err)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	rc := http.NewResponseController(w)
-	send := func(event string, j *job.Job) bool {
-		b, _ := json.Marshal(j)
-		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, b); err != nil {
-			return false
-		}
-		return rc.Flush() == nil
-	}
-	if !send("job", cur) || cur.State.Terminal() {
+	es := OpenEventStream(w)
+	if !es.Send("job", cur) || cur.State.Terminal() {
 		return
 	}
 	tick := time.NewTicker(keepAlive)
@@ -68,16 +54,15 @@ func StreamJob(w http.ResponseWriter, r *http.Request, st store.JobStore, events
 		case <-tick.C:
 			// A deleted job publishes nothing more; notice it here.
 			if _, err := st.GetJob(r.Context(), id); errors.Is(err, store.ErrNotFound) {
-				fmt.Fprintf(w, "event: deleted\ndata: {\"id\": %d}\n\n", id)
-				rc.Flush()
+				es.Send("deleted", map[string]int64{"id": id})
 				return
 			}
-			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
+			if !es.Comment("keep-alive") {
 				return
 			}
 		case <-sub.Ready():
 			for _, snap := range sub.Take() {
-				if !send("job", snap) || snap.State.Terminal() {
+				if !es.Send("job", snap) || snap.State.Terminal() {
 					return
 				}
 			}

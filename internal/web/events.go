@@ -1,12 +1,9 @@
 package web
 
 import (
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"time"
 
-	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/server"
 	"github.com/bumpserve/bumpserve/internal/store"
 )
@@ -34,22 +31,9 @@ func (h *Handler) listEvents(w http.ResponseWriter, r *http.Request, s *session)
 	}
 	sub := h.cfg.Queue.Events.Subscribe(0, owner)
 	defer sub.Close()
-	hd := w.Header()
-	hd.Set("Content-Type", "text/event-stream")
-	hd.Set("Cache-Control", "no-cache")
-	hd.Set("X-Accel-Buffering", "no")
-	rc := http.NewResponseController(w)
-	send := func(j *job.Job) bool {
-		c := *j
-		c.Spec = nil
-		b, _ := json.Marshal(&c)
-		if _, err := fmt.Fprintf(w, "event: job\ndata: %s\n\n", b); err != nil {
-			return false
-		}
-		return rc.Flush() == nil
-	}
+	es := server.OpenEventStream(w)
 	// A comment first, so the browser knows the stream is open.
-	if _, err := fmt.Fprint(w, ": watching\n\n"); err != nil || rc.Flush() != nil {
+	if !es.Comment("watching") {
 		return
 	}
 	tick := time.NewTicker(listKeepAlive)
@@ -59,12 +43,14 @@ func (h *Handler) listEvents(w http.ResponseWriter, r *http.Request, s *session)
 		case <-r.Context().Done():
 			return
 		case <-tick.C:
-			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
+			if !es.Comment("keep-alive") {
 				return
 			}
 		case <-sub.Ready():
 			for _, j := range sub.Take() {
-				if !send(j) {
+				c := *j
+				c.Spec = nil // listings stay small
+				if !es.Send("job", &c) {
 					return
 				}
 			}
