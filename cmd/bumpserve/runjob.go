@@ -3,8 +3,13 @@ package main
 import (
 	"context"
 
+	"log/slog"
+	"os"
+
 	"github.com/bumpserve/bumpserve/internal/controller"
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/sandbox"
+	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/slurm"
 )
 
@@ -18,6 +23,7 @@ Exit status 0 when the job completed, 1 otherwise. SIGTERM stops the job.`
 func runRunJob(ctx context.Context, args []string) error {
 	fs := newFlags("run-job", runJobUsage)
 	dir := fs.String("dir", "", "the job directory (on a shared file system)")
+	confine := fs.Bool("sandbox", true, "confine the job's processes (Landlock, seccomp, no-new-privs, rlimits; no per-job user ids, which several run-jobs on one node cannot share)")
 	pos, err := parseFlags(fs, args, nil)
 	if err != nil {
 		return err
@@ -28,7 +34,15 @@ func runRunJob(ctx context.Context, args []string) error {
 	if *dir == "" {
 		return usagef("dir: missing (the job directory)")
 	}
-	rec, err := slurm.RunJob(ctx, *dir, controller.Services())
+	var runner service.Runner
+	if *confine {
+		sb, err := sandbox.New(sandbox.Config{Unprivileged: true, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
+		if err != nil {
+			return err
+		}
+		runner = sb
+	}
+	rec, err := slurm.RunJob(ctx, *dir, controller.Services(), runner)
 	if err != nil {
 		return err
 	}

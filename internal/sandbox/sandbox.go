@@ -64,7 +64,12 @@ type Config struct {
 	Require []string
 	// SystemPaths are extra read-only paths for jobs.
 	SystemPaths []string
-	Logger      *slog.Logger
+	// Unprivileged gives only what any user gets (Landlock, seccomp,
+	// no-new-privs, rlimits, session), even when running as root: for
+	// executors that cannot own a range of user ids on their host, such
+	// as several run-job processes sharing a Slurm compute node.
+	Unprivileged bool
+	Logger       *slog.Logger
 }
 
 // Sandbox runs job processes confined; it implements service.Runner.
@@ -116,6 +121,9 @@ func New(cfg Config) (*Sandbox, error) {
 		return nil, err
 	}
 	s.host = probeHost("bumpserve-" + strconv.Itoa(cfg.UIDs[0]))
+	if cfg.Unprivileged {
+		s.host.root = false
+	}
 	if s.host.root {
 		s.users = u
 		if s.host.cgErr != nil {

@@ -54,6 +54,21 @@ func TestFitJobCompletesWithResults(t *testing.T) {
 	}
 }
 
+// A job's processes run confined on the compute node too, and the job's
+// record says how.
+func TestComputeNodeJobRunsConfined(t *testing.T) {
+	b := setup(t, Config{}, 2)
+	j := b.submit(t, "sleep", `{"seconds": 0.2, "exec": true}`)
+	final := b.wait(t, j.ID, time.Minute)
+	wantState(t, final, job.Complete, "")
+	prot := strings.Join(final.Protections, ",")
+	for _, want := range []string{"landlock", "no-new-privs", "rlimits"} {
+		if !strings.Contains(prot, want) {
+			t.Errorf("protections %q lack %s", prot, want)
+		}
+	}
+}
+
 func TestFailingJobEndsInErrorWithItsMessage(t *testing.T) {
 	b := setup(t, Config{}, 2)
 	j := b.submit(t, "sleep", `{"seconds": 0.1, "fail": true, "message": "the model diverged"}`)

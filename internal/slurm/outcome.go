@@ -33,6 +33,9 @@ func (e *Executor) outcome(ctx context.Context, env *service.Env, dir, id string
 			rec = e.awaitExit(ctx, dir, env.Job.Attempt)
 		}
 	}
+	if rec != nil {
+		env.Protections = append(env.Protections, rec.Protections...)
+	}
 	if rec != nil && !rec.Signalled {
 		fmt.Fprintf(env.Log, "Slurm job %s ended: %s\n", id, rec.State)
 		if rec.State == job.Complete {

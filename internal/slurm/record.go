@@ -41,6 +41,9 @@ type ExitRecord struct {
 	// Signalled says run-job was stopped by a signal (Slurm's scancel or
 	// time limit): then Slurm's state tells why.
 	Signalled bool `json:"signalled,omitempty"`
+	// Protections names the confinement the job's processes ran under on
+	// the compute node.
+	Protections []string `json:"protections,omitempty"`
 }
 
 // submission records the Slurm job of an attempt, so that a restarted

@@ -24,19 +24,20 @@ const progressEvery = 250 * time.Millisecond
 // last act. ctx ends on SIGTERM (scancel, Slurm's time limit); the record
 // then says the job was signalled, and Slurm's state says why. The record
 // is returned too; the error is for a job that could not be run at all.
-func RunJob(ctx context.Context, dir string, services service.Registry) (*ExitRecord, error) {
+// runner (may be nil) confines the job's processes, as on any executor.
+func RunJob(ctx context.Context, dir string, services service.Registry, runner service.Runner) (*ExitRecord, error) {
 	var spec RunSpec
 	if err := readJSON(filepath.Join(dir, runFile), &spec); err != nil {
 		return nil, fmt.Errorf("run-job: %w", err)
 	}
-	rec := runJob(ctx, dir, &spec, services)
+	rec := runJob(ctx, dir, &spec, services, runner)
 	if err := writeJSON(filepath.Join(dir, exitFile), rec); err != nil {
 		return rec, fmt.Errorf("run-job: %w", err)
 	}
 	return rec, nil
 }
 
-func runJob(ctx context.Context, dir string, spec *RunSpec, services service.Registry) *ExitRecord {
+func runJob(ctx context.Context, dir string, spec *RunSpec, services service.Registry, runner service.Runner) *ExitRecord {
 	rec := &ExitRecord{Attempt: spec.Attempt, State: job.Error}
 	svc, err := services.Lookup(spec.Service)
 	if err != nil {
@@ -63,9 +64,10 @@ func runJob(ctx context.Context, dir string, spec *RunSpec, services service.Reg
 		Job:  &job.Job{ID: spec.JobID, Service: spec.Service, Spec: spec.Spec, CPUs: spec.CPUs, Attempt: spec.Attempt},
 		Spec: spec.Spec, Input: d.Input(), Output: d.Output(), Temp: d.Temp(),
 		CPUs: spec.CPUs, Limits: spec.Limits, PIDFile: filepath.Join(dir, "proc.json"),
-		Progress: pw.report, Log: logFile,
+		Progress: pw.report, Log: logFile, Runner: runner,
 	}
 	result, err := svc.Run(ctx, env)
+	rec.Protections = env.Protections
 	pw.flush()
 	switch {
 	case ctx.Err() != nil:
