@@ -42,17 +42,6 @@ func open(t *testing.T, ctx context.Context, url string) error {
 	return chromedp.Do(sctx, chromedp.Navigate(url))
 }
 
-func eval[T any](t *testing.T, ctx context.Context, script string) T {
-	t.Helper()
-	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(sctx, chromedp.Evaluate[T](script))
-	if err != nil {
-		t.Fatalf("evaluate %s: %v", script, err)
-	}
-	return v
-}
-
 // waitFor polls a script in the page until it is true.
 func waitFor(t *testing.T, ctx context.Context, what, script string) {
 	t.Helper()

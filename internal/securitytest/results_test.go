@@ -60,12 +60,12 @@ func TestJobFilesRunNoScript(t *testing.T) {
 			if err := open(t, ctx, ctl.URL+p); err != nil {
 				t.Fatalf("open %s: %v", p, err)
 			}
-			if title := eval[string](t, ctx, `document.title`); title == "PWNED" {
+			if title := testenv.Eval[string](t, ctx, `document.title`); title == "PWNED" {
 				t.Errorf("%s with the service's headers ran its script", p)
 			}
 		}
 		open(t, ctx, ctl.URL+"/plain.html")
-		if v := eval[any](t, ctx, `localStorage.getItem("pwned")`); v != nil {
+		if v := testenv.Eval[any](t, ctx, `localStorage.getItem("pwned")`); v != nil {
 			t.Errorf("a guarded file wrote localStorage of its origin: %v", v)
 		}
 	})
@@ -75,7 +75,7 @@ func TestJobFilesRunNoScript(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFor(t, ctx, "the control .html retitles itself", `document.title === "PWNED"`)
-		if v := eval[string](t, ctx, `localStorage.getItem("pwned") || ""`); v != "control-html" {
+		if v := testenv.Eval[string](t, ctx, `localStorage.getItem("pwned") || ""`); v != "control-html" {
 			t.Errorf("the control .html did not write localStorage: %q", v)
 		}
 		if err := open(t, ctx, ctl.URL+"/evil.svg"); err != nil {
@@ -94,18 +94,18 @@ func TestJobFilesRunNoScript(t *testing.T) {
 				// An attachment: the browser must not render it at all.
 				if err == nil {
 					t.Errorf("%s rendered in the browser instead of downloading (%s)", p,
-						eval[string](t, ctx, `location.href`))
+						testenv.Eval[string](t, ctx, `location.href`))
 				}
 			default:
 				if err != nil {
 					t.Fatalf("open %s: %v", p, err)
 				}
 				want := map[string]string{".txt": "text/plain", ".png": "image/png", ".json": "application/json"}[ext]
-				if got := eval[string](t, ctx, `document.contentType`); got != want {
+				if got := testenv.Eval[string](t, ctx, `document.contentType`); got != want {
 					t.Errorf("%s rendered as %s, want %s (nosniff)", p, got, want)
 				}
 			}
-			if title := eval[string](t, ctx, `document.title`); title == "PWNED" {
+			if title := testenv.Eval[string](t, ctx, `document.title`); title == "PWNED" {
 				t.Errorf("%s ran its script", p)
 			}
 		}
@@ -120,10 +120,10 @@ func TestJobFilesRunNoScript(t *testing.T) {
 		// SVG), through <img>, and nothing embeds a job file as a document.
 		waitFor(t, ctx, "the SVG plot is drawn", `(() => { const i = document.querySelector('img[src$="output/evil.svg"]');
 			return !!i && i.complete && i.naturalWidth > 0; })()`)
-		if n := eval[int](t, ctx, `document.querySelectorAll('iframe, object, embed, frame').length`); n != 0 {
+		if n := testenv.Eval[int](t, ctx, `document.querySelectorAll('iframe, object, embed, frame').length`); n != 0 {
 			t.Errorf("the job page embeds %d documents", n)
 		}
-		if title := eval[string](t, ctx, `document.title`); strings.Contains(title, "PWNED") {
+		if title := testenv.Eval[string](t, ctx, `document.title`); strings.Contains(title, "PWNED") {
 			t.Error("the job page was retitled by a job's file")
 		}
 		checkOrigin(t, ctx, env.URL)
@@ -147,7 +147,7 @@ func checkOrigin(t *testing.T, ctx context.Context, url string) {
 	if err := open(t, ctx, url+"/ui/jobs"); err != nil {
 		t.Fatal(err)
 	}
-	if v := eval[any](t, ctx, `localStorage.getItem("pwned")`); v != nil {
+	if v := testenv.Eval[any](t, ctx, `localStorage.getItem("pwned")`); v != nil {
 		t.Errorf("a job's file wrote localStorage of the service's origin: %v", v)
 	}
 }

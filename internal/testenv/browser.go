@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -36,4 +37,17 @@ func Browser(t testing.TB, opts ...chromedp.ExecAllocatorOption) context.Context
 		t.Fatalf("start chromium: %v", err)
 	}
 	return ctx
+}
+
+// Eval runs a script in the browser's current page and decodes its value,
+// failing the test if it does not answer within 10 s.
+func Eval[T any](t testing.TB, ctx context.Context, script string) T {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(sctx, chromedp.Evaluate[T](script))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", script, err)
+	}
+	return v
 }

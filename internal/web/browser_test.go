@@ -61,18 +61,6 @@ func step(t *testing.T, ctx context.Context, what string, actions ...chromedp.Ac
 	}
 }
 
-// eval runs a script in the page and decodes its value.
-func eval[T any](t *testing.T, ctx context.Context, script string) T {
-	t.Helper()
-	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(sctx, chromedp.Evaluate[T](script))
-	if err != nil {
-		t.Fatalf("evaluate %s: %v", script, err)
-	}
-	return v
-}
-
 // waitFor polls a script until it is true. It survives the page reloading
 // itself in between (a job page does when its job ends), which a poll run
 // inside the page would not.
@@ -142,7 +130,7 @@ func TestBrowser(t *testing.T) {
 			chromedp.SendKeys(chromedp.ID("token"), alice),
 			chromedp.Submit(chromedp.ID("token")),
 			chromedp.WaitVisible(chromedp.CSS("nav a[href='/ui/submit']")))
-		if h1 := eval[string](t, ctx, `document.querySelector("h1").textContent`); h1 != "Your jobs" {
+		if h1 := testenv.Eval[string](t, ctx, `document.querySelector("h1").textContent`); h1 != "Your jobs" {
 			t.Fatalf("after sign in the page says %q", h1)
 		}
 	})
@@ -170,16 +158,16 @@ func TestBrowser(t *testing.T) {
 		screenshot(t, ctx, "submit", true)
 		// A mistake comes back beside its field, with the rest kept.
 		step(t, ctx, "submit with a mistake", chromedp.Click(chromedp.ID("submit-fit")), chromedp.WaitVisible(chromedp.ID("model-error")))
-		if msg := eval[string](t, ctx, `document.getElementById("model-error").textContent`); !strings.Contains(msg, `unknown name "b3"`) {
+		if msg := testenv.Eval[string](t, ctx, `document.getElementById("model-error").textContent`); !strings.Contains(msg, `unknown name "b3"`) {
 			t.Errorf("model error %q", msg)
 		}
-		if v := eval[string](t, ctx, `document.querySelector("input[name=p1_max]").value`); v != "5" {
+		if v := testenv.Eval[string](t, ctx, `document.querySelector("input[name=p1_max]").value`); v != "5" {
 			t.Errorf("the form lost what was typed: p1_max = %q", v)
 		}
 		step(t, ctx, "correct the model and submit",
 			chromedp.SetValue(chromedp.ID("model"), "a*exp(-k*x)"),
 			chromedp.Click(chromedp.ID("submit-fit")), chromedp.WaitVisible(chromedp.ID("state")))
-		fitURL = eval[string](t, ctx, `location.pathname`)
+		fitURL = testenv.Eval[string](t, ctx, `location.pathname`)
 		if !strings.HasPrefix(fitURL, "/ui/jobs/") {
 			t.Fatalf("after submit the browser is at %s", fitURL)
 		}
@@ -187,7 +175,7 @@ func TestBrowser(t *testing.T) {
 		waitFor(t, ctx, 30*time.Second, "the job page shows COMPLETE",
 			`document.getElementById("state").textContent === "COMPLETE" && !!document.getElementById("params")`)
 
-		rows := eval[[][]string](t, ctx, `[...document.querySelectorAll("#params tbody tr")].map(
+		rows := testenv.Eval[[][]string](t, ctx, `[...document.querySelectorAll("#params tbody tr")].map(
 			tr => [tr.dataset.param, ...[...tr.querySelectorAll("td")].map(td => td.textContent.trim())])`)
 		want := map[string]float64{"a": 5.1, "k": 0.52}
 		if len(rows) != 2 {
@@ -204,22 +192,22 @@ func TestBrowser(t *testing.T) {
 				t.Errorf("parameter %s: DREAM columns %q", r[0], r[1:])
 			}
 		}
-		if chisq := eval[string](t, ctx, `document.getElementById("chisq").textContent`); chisq == "–" || chisq == "" {
+		if chisq := testenv.Eval[string](t, ctx, `document.getElementById("chisq").textContent`); chisq == "–" || chisq == "" {
 			t.Errorf("no chisq shown")
 		}
 		// Every plot is shown as an image that loaded; nothing in them runs.
 		waitFor(t, ctx, 10*time.Second, "the plots load",
 			`[...document.querySelectorAll("#plots img")].every(img => img.complete && img.naturalWidth > 0)`)
-		alts := eval[[]string](t, ctx, `[...document.querySelectorAll("#plots img")].map(i => i.alt)`)
+		alts := testenv.Eval[[]string](t, ctx, `[...document.querySelectorAll("#plots img")].map(i => i.alt)`)
 		for _, want := range []string{"Data with the fit", "Residuals", "Parameter histograms", "Pairwise correlations", "Trace"} {
 			if !contains(alts, want) {
 				t.Errorf("plots %q lack %q", alts, want)
 			}
 		}
-		if n := eval[int](t, ctx, `document.querySelectorAll("#correlation tbody tr").length`); n != 2 {
+		if n := testenv.Eval[int](t, ctx, `document.querySelectorAll("#correlation tbody tr").length`); n != 2 {
 			t.Errorf("correlation matrix rows: %d", n)
 		}
-		if log := eval[string](t, ctx, `document.getElementById("log").textContent`); !strings.Contains(log, "dream") {
+		if log := testenv.Eval[string](t, ctx, `document.getElementById("log").textContent`); !strings.Contains(log, "dream") {
 			t.Errorf("log tail %q does not mention the fit", log)
 		}
 		screenshot(t, ctx, "job-complete", true)
@@ -232,7 +220,7 @@ func TestBrowser(t *testing.T) {
 		waitFor(t, ctx, 20*time.Second, "the convergence plot grows",
 			`Number(document.querySelector("#convergence-chart svg")?.dataset.points) >= 3 &&
 			 document.getElementById("state").textContent === "ACTIVE"`)
-		step0 := eval[string](t, ctx, `document.getElementById("step").textContent`)
+		step0 := testenv.Eval[string](t, ctx, `document.getElementById("step").textContent`)
 		waitFor(t, ctx, 10*time.Second, "the step advances",
 			`document.getElementById("step").textContent !== `+strconv.Quote(step0))
 		screenshot(t, ctx, "job-running", true)
@@ -251,10 +239,10 @@ func TestBrowser(t *testing.T) {
 		id := sleepJob(t, env.Client(alice), 1)
 		step(t, ctx, "open the list", chromedp.Navigate(env.URL+"/ui/jobs"), chromedp.WaitVisible(chromedp.ID("jobs")))
 		// A mark on the window shows the rows change without a reload.
-		eval[bool](t, ctx, `window.stayed = true`)
+		testenv.Eval[bool](t, ctx, `window.stayed = true`)
 		waitFor(t, ctx, 20*time.Second, "the sleep job's row turns COMPLETE",
 			fmt.Sprintf(`document.querySelector('tr[data-job-id="%d"] .state').textContent === "COMPLETE" && window.stayed`, id))
-		states := eval[[]string](t, ctx, `[...document.querySelectorAll("#jobs .state")].map(s => s.textContent)`)
+		states := testenv.Eval[[]string](t, ctx, `[...document.querySelectorAll("#jobs .state")].map(s => s.textContent)`)
 		if want := []string{"COMPLETE", "CANCEL", "COMPLETE"}; strings.Join(states, " ") != strings.Join(want, " ") {
 			t.Errorf("list states %q, want alice's jobs only, newest first: %q", states, want)
 		}
@@ -266,12 +254,12 @@ func TestBrowser(t *testing.T) {
 	t.Run("submit again with changes", func(t *testing.T) {
 		step(t, ctx, "open the form from the job",
 			chromedp.Navigate(env.URL+fitURL), chromedp.Click(chromedp.ID("resubmit")), chromedp.WaitVisible(chromedp.ID("model")))
-		got := eval[[]string](t, ctx, `["model", "fitter", "opt-samples"].map(id => document.getElementById(id).value)
+		got := testenv.Eval[[]string](t, ctx, `["model", "fitter", "opt-samples"].map(id => document.getElementById(id).value)
 			.concat([...document.querySelectorAll(".param-row input[name$=_name]")].map(i => i.value))`)
 		if want := "a*exp(-k*x) dream 4000 a k"; strings.TrimSpace(strings.Join(got, " ")) != want {
 			t.Errorf("prefilled form %q, want %q", got, want)
 		}
-		if data := eval[string](t, ctx, `document.getElementById("data").value`); !strings.HasPrefix(data, "0 5.1 0.2\n1 3 0.15\n") {
+		if data := testenv.Eval[string](t, ctx, `document.getElementById("data").value`); !strings.HasPrefix(data, "0 5.1 0.2\n1 3 0.15\n") {
 			t.Errorf("prefilled data %q", data)
 		}
 	})
@@ -293,7 +281,7 @@ func TestBrowser(t *testing.T) {
 			chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile),
 			chromedp.Navigate(env.URL+fitURL), chromedp.WaitVisible(chromedp.ID("params")))
 		// Wide tables scroll inside their box; the page itself does not.
-		if w := eval[int](t, ctx, `document.documentElement.scrollWidth`); w > 390 {
+		if w := testenv.Eval[int](t, ctx, `document.documentElement.scrollWidth`); w > 390 {
 			t.Errorf("the job page is %d px wide on a 390 px phone", w)
 		}
 		screenshot(t, ctx, "job-phone", false)
@@ -308,7 +296,7 @@ func TestBrowser(t *testing.T) {
 			chromedp.WaitVisible(chromedp.CSS("nav a[href='/ui/admin']")),
 			chromedp.Click(chromedp.CSS("nav a[href='/ui/admin']")),
 			chromedp.WaitVisible(chromedp.ID("queue")))
-		if s := eval[string](t, ctx, `document.getElementById("local-slots").textContent`); !strings.Contains(s, "Local slots: 2") {
+		if s := testenv.Eval[string](t, ctx, `document.getElementById("local-slots").textContent`); !strings.Contains(s, "Local slots: 2") {
 			t.Errorf("admin page: %q", s)
 		}
 		screenshot(t, ctx, "admin", false)
