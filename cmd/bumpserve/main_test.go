@@ -54,10 +54,12 @@ type serverProc struct {
 }
 
 // uidRange gives each executor these tests start its own range of job
-// user ids: executors sharing a range would sweep each other's jobs.
+// user ids: executors sharing a range would sweep each other's jobs. The
+// ranges start above every id internal/sandbox's tests use (61000-64009),
+// since go test runs the two packages at the same time.
 func uidRange() string {
 	n := uidBlocks.Add(1)
-	return fmt.Sprintf("%d-%d", 62000+n*50, 62000+n*50+49)
+	return fmt.Sprintf("%d-%d", 100000+n*50, 100000+n*50+49)
 }
 
 var uidBlocks atomic.Int64
@@ -87,7 +89,13 @@ func startServer(t *testing.T, data string, args ...string) *serverProc {
 		s.cmd.Wait()
 		close(s.ended)
 	}()
-	t.Cleanup(func() { s.cmd.Process.Kill(); <-s.ended })
+	t.Cleanup(func() {
+		s.cmd.Process.Kill()
+		<-s.ended
+		if t.Failed() { // the server's side of the story
+			t.Logf("log of the server on %s:\n%s", data, s.Log())
+		}
+	})
 	select {
 	case s.URL = <-urls:
 	case <-s.ended:

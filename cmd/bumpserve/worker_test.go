@@ -50,7 +50,14 @@ func startWorkerArgs(t *testing.T, url, token, name string, slots int, extra ...
 		w.cmd.Wait()
 		close(w.ended)
 	}()
-	t.Cleanup(func() { w.cmd.Process.Signal(syscall.SIGCONT); w.cmd.Process.Kill(); <-w.ended })
+	t.Cleanup(func() {
+		w.cmd.Process.Signal(syscall.SIGCONT)
+		w.cmd.Process.Kill()
+		<-w.ended
+		if t.Failed() {
+			t.Logf("log of worker %s:\n%s", name, w.Log())
+		}
+	})
 	return w
 }
 
