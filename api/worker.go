@@ -11,9 +11,12 @@ import (
 
 // ClaimRequest is the body of POST /api/v1/worker/claim.
 type ClaimRequest struct {
-	Name     string   `json:"name"`
-	Slots    int      `json:"slots"`
-	Free     int      `json:"free"`
+	Name  string `json:"name"`
+	Slots int    `json:"slots"`
+	Free  int    `json:"free"`
+	// MaxJobs, if positive, caps how many jobs this claim may return
+	// (a worker with a cap on jobs as well as CPUs).
+	MaxJobs  int      `json:"max_jobs,omitempty"`
 	Services []string `json:"services,omitempty"`
 	// WaitSeconds is how long the controller may hold the request open
 	// when there is no work (long poll).

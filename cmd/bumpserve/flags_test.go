@@ -46,3 +46,22 @@ func TestParseFlags(t *testing.T) {
 		t.Errorf("unknown flag: %v", err)
 	}
 }
+
+// Bad flags to serve and worker stop them at once: exit 2, naming the flag.
+func TestBadServeFlags(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--data", data, "--workers", "-1"}, "workers"},
+		{[]string{"serve", "--data", data, "--executor", "slurm", "--slurm-max-jobs", "-1"}, "slurm-max-jobs"},
+		{[]string{"serve", "--data", data, "--executor", "pbs"}, "executor"},
+		{[]string{"worker", "--server", "http://127.0.0.1:1", "--token", "x", "--slots", "0"}, "slots"},
+	} {
+		if _, errOut, code := bs(t, nil, c.args...); code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("bumpserve %v: exit %d, %q; want 2 naming %s", c.args, code, errOut, c.want)
+		}
+	}
+}

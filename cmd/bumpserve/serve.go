@@ -66,12 +66,13 @@ func runServe(ctx context.Context, args []string) error {
 		return usagef("tls-cert and tls-key go together")
 	}
 	log := newLogger(*logJSON)
-	slots, batch := *workers, worker.Executor(nil)
+	slots, maxJobs, batch := *workers, 0, worker.Executor(nil)
 	if *executor == "slurm" {
 		// The slots then count CPUs handed to Slurm, not CPUs here.
 		if slots = *slurmCPUs; slots < 1 {
 			return usagef("slurm-max-cpus: %d is not a positive number", *slurmCPUs)
 		}
+		maxJobs = sf.maxJobs
 		if batch, err = sf.executor(log); err != nil {
 			return err
 		}
@@ -88,7 +89,7 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	c, err := controller.Open(ctx, controller.Config{
 		Runner: runner,
-		Data:   *data, Workers: slots, Executor: batch, Name: *name, Lease: *lease, Drain: *drain, FullSync: *fullSync,
+		Data:   *data, Workers: slots, Executor: batch, MaxJobs: maxJobs, Name: *name, Lease: *lease, Drain: *drain, FullSync: *fullSync,
 		HalfLife: *halfLife, MaxRunning: *maxRunning,
 		Caps:   job.Limits{WallSeconds: *wall, MemoryMB: *memory, Processes: *procs, DiskMB: *disk},
 		Server: server.Config{MaxQueued: *maxQueued, SubmitRate: *rate, Anonymous: *anonymous},

@@ -15,6 +15,7 @@ type slurmFlags struct {
 	partition, account, extra, bin, forgotten, accounting string
 	time                                                  time.Duration
 	memMB                                                 int64
+	maxJobs                                               int
 	poll                                                  time.Duration
 	services                                              serviceFlags
 }
@@ -29,6 +30,7 @@ func (f *slurmFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.bin, "slurm-bin", "", "with --executor slurm: the bumpserve binary as compute nodes see it (default: this executable)")
 	fs.StringVar(&f.forgotten, "slurm-forgotten", slurm.ForgottenError, "with --executor slurm: a job Slurm forgot without an exit record: error (ERROR \"lost\") or requeue (submit again)")
 	fs.StringVar(&f.accounting, "slurm-accounting", "auto", "with --executor slurm: where to look up jobs slurmctld forgot: auto (sacct, then sacct -c) or none")
+	fs.IntVar(&f.maxJobs, "slurm-max-jobs", 0, "with --executor slurm: cap on jobs in Slurm at once, beside the cap on CPUs (0: none)")
 	fs.DurationVar(&f.poll, "slurm-poll", slurm.PollDefault, "with --executor slurm: how often one squeue call checks all jobs")
 }
 
@@ -40,6 +42,9 @@ func (f *slurmFlags) executor(log *slog.Logger) (*slurm.Executor, error) {
 	}
 	if f.time < 0 || f.memMB < 0 {
 		return nil, usagef("slurm-time and slurm-mem: must not be negative")
+	}
+	if f.maxJobs < 0 {
+		return nil, usagef("slurm-max-jobs: %d is negative (0: no cap beyond the CPUs)", f.maxJobs)
 	}
 	e, err := slurm.New(slurm.Config{
 		Options: slurm.Options{Partition: f.partition, Account: f.account, Time: f.time, MemoryMB: f.memMB,

@@ -75,7 +75,9 @@ func runWorker(ctx context.Context, args []string) error {
 	src := &worker.RemoteSource{Client: cl, Name: *name, Slots: *slots, Services: svcNames,
 		WorkDir: *workDir, MaxInput: 1 << 30, Logger: log}
 	var batch worker.Executor
+	maxJobs := 0
 	if *executor == "slurm" {
+		maxJobs = sf.maxJobs
 		e, err := sf.executor(log)
 		if err != nil {
 			return err
@@ -90,7 +92,7 @@ func runWorker(ctx context.Context, args []string) error {
 		}
 	}
 	src.Sweep()
-	pool, err := worker.NewPool(worker.Config{Name: *name, Slots: *slots, Source: src, Services: registry, Drain: *drain,
+	pool, err := worker.NewPool(worker.Config{Name: *name, Slots: *slots, MaxJobs: maxJobs, Source: src, Services: registry, Drain: *drain,
 		Logger: log, Executor: batch, Runner: runner})
 	if err != nil {
 		return err

@@ -51,6 +51,9 @@ type Config struct {
 	// Executor, if set, runs the slots' jobs elsewhere (Slurm) instead of
 	// in this process; Workers is then the cap on CPUs handed to it at once.
 	Executor worker.Executor
+	// MaxJobs, if positive, caps the local slots' (or the Executor's)
+	// jobs at once, beside the cap on CPUs.
+	MaxJobs int
 }
 
 // DrainDefault is how long running jobs get to finish at shutdown before
@@ -110,7 +113,7 @@ func Open(ctx context.Context, cfg Config) (*Controller, error) {
 	}
 	if cfg.Workers != 0 {
 		c.Pool, err = worker.NewPool(worker.Config{
-			Name: cfg.Name, Slots: max(cfg.Workers, 0), Services: services, Caps: cfg.Caps, Drain: cfg.Drain, Logger: log,
+			Name: cfg.Name, Slots: max(cfg.Workers, 0), MaxJobs: cfg.MaxJobs, Services: services, Caps: cfg.Caps, Drain: cfg.Drain, Logger: log,
 			Runner: cfg.Runner, Executor: cfg.Executor, Source: &worker.LocalSource{Queue: c.Queue, Root: root, Name: cfg.Name},
 		})
 		if err != nil {

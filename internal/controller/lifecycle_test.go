@@ -217,3 +217,42 @@ func TestWideJobRunsWhenSlotsFree(t *testing.T) {
 	wide := submit(t, cl, `{"seconds":0,"resources":{"cpus":2}}`)
 	waitFor(t, cl, wide.ID, "complete", inState(job.Complete))
 }
+
+// A cap on jobs holds beside the cap on CPUs: four free CPUs, but never
+// more than two jobs at once.
+func TestMaxJobsCapsRunningJobs(t *testing.T) {
+	t.Parallel()
+	env := testenv.Start(t, controller.Config{Workers: 4, MaxJobs: 2})
+	cl := env.Client(env.AdminToken)
+	sub := env.C.Queue.Events.Subscribe(0, "")
+	defer sub.Close()
+	var ids []int64
+	for range 5 {
+		ids = append(ids, submit(t, cl, `{"seconds":0.2}`).ID)
+	}
+	active, most, finished := map[int64]bool{}, 0, 0
+	deadline := time.After(20 * time.Second)
+	for finished < len(ids) {
+		select {
+		case <-sub.Ready():
+		case <-deadline:
+			t.Fatalf("%d of %d jobs finished", finished, len(ids))
+		}
+		for _, j := range sub.Take() {
+			switch {
+			case j.State == job.Active:
+				active[j.ID] = true
+			case j.State.Terminal():
+				if j.State != job.Complete {
+					t.Errorf("job %d ended %s: %s", j.ID, j.State, j.Reason)
+				}
+				delete(active, j.ID)
+				finished++
+			}
+			most = max(most, len(active))
+		}
+	}
+	if most != 2 {
+		t.Errorf("at most %d jobs ran at once; want 2 (MaxJobs)", most)
+	}
+}

@@ -51,6 +51,13 @@ func (s *Server) workerClaim(w http.ResponseWriter, r *http.Request, u *store.Us
 	case req.Free < 0 || req.Free > 4096 || req.Slots < 0:
 		writeError(w, http.StatusBadRequest, "free: %d is not between 0 and 4096", req.Free)
 		return
+	case req.MaxJobs < 0:
+		writeError(w, http.StatusBadRequest, "max_jobs: %d is negative (0: no cap beyond free)", req.MaxJobs)
+		return
+	}
+	maxJobs := req.Free
+	if req.MaxJobs > 0 {
+		maxJobs = min(maxJobs, req.MaxJobs)
 	}
 	for _, svc := range req.Services {
 		if _, err := s.cfg.Services.Lookup(svc); err != nil {
@@ -68,7 +75,7 @@ func (s *Server) workerClaim(w http.ResponseWriter, r *http.Request, u *store.Us
 	}
 	var js []*job.Job
 	var err error
-	cr := queue.ClaimRequest{Worker: req.Name, WorkerUser: u.Name, Services: req.Services, FreeCPUs: req.Free, Max: req.Free}
+	cr := queue.ClaimRequest{Worker: req.Name, WorkerUser: u.Name, Services: req.Services, FreeCPUs: req.Free, Max: maxJobs}
 	if wait > 0 {
 		ctx, cancel := context.WithTimeout(r.Context(), wait)
 		js, err = s.cfg.Queue.ClaimWait(ctx, cr)

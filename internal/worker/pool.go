@@ -16,8 +16,12 @@ import (
 
 // Config configures a Pool.
 type Config struct {
-	Name     string
-	Slots    int // CPUs this pool may fill; default runtime.NumCPU()
+	Name  string
+	Slots int // CPUs this pool may fill; default runtime.NumCPU()
+	// MaxJobs, if positive, also caps the jobs running at once (a job
+	// of N CPUs takes N slots but counts one job here): for example the
+	// jobs a site lets one account keep in its batch system.
+	MaxJobs  int
 	Source   Source
 	Services service.Registry
 	Caps     job.Limits // the server's limits; a spec may only lower them
@@ -52,7 +56,8 @@ type Pool struct {
 	cfg   Config
 	log   *slog.Logger
 	mu    sync.Mutex
-	free  int
+	free  int           // CPUs
+	jobs  int           // jobs running
 	freed chan struct{} // signalled when slots come free
 	wg    sync.WaitGroup
 	// stop ends every run (with the cause errDrained) once draining times out.
@@ -65,8 +70,8 @@ func NewPool(cfg Config) (*Pool, error) {
 	if cfg.Source == nil {
 		return nil, errors.New("worker: Config.Source is required")
 	}
-	if cfg.Slots < 0 {
-		return nil, errors.New("worker: Config.Slots must not be negative")
+	if cfg.Slots < 0 || cfg.MaxJobs < 0 {
+		return nil, errors.New("worker: Config.Slots and Config.MaxJobs must not be negative")
 	}
 	cfg.Slots = cmp.Or(cfg.Slots, runtime.NumCPU())
 	cfg.Caps = cmp.Or(cfg.Caps, job.DefaultCaps)
@@ -92,15 +97,15 @@ func (p *Pool) Running() int {
 // Config.Drain to finish, after which they are stopped and handed back.
 func (p *Pool) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
-		free := p.freeSlots()
-		if free == 0 {
+		free, maxJobs := p.capacity()
+		if free == 0 || maxJobs == 0 {
 			select {
 			case <-p.freed:
 			case <-ctx.Done():
 			}
 			continue
 		}
-		jobs, err := p.cfg.Source.Claim(ctx, free, p.freed)
+		jobs, err := p.cfg.Source.Claim(ctx, free, maxJobs, p.freed)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -141,21 +146,27 @@ func (p *Pool) drain() error {
 	}
 }
 
-func (p *Pool) freeSlots() int {
+// capacity says how many CPUs are free and how many more jobs may start.
+func (p *Pool) capacity() (cpus, jobs int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.free
+	if p.cfg.MaxJobs == 0 {
+		return p.free, p.free // a job takes at least one CPU
+	}
+	return p.free, min(p.free, p.cfg.MaxJobs-p.jobs)
 }
 
 func (p *Pool) take(n int) {
 	p.mu.Lock()
 	p.free -= n
+	p.jobs++
 	p.mu.Unlock()
 }
 
 func (p *Pool) give(n int) {
 	p.mu.Lock()
 	p.free += n
+	p.jobs--
 	p.mu.Unlock()
 	select {
 	case p.freed <- struct{}{}:

@@ -46,10 +46,10 @@ const claimWait = 30 * time.Second
 
 // Claim implements Source, retrying with backoff while the controller is
 // unreachable.
-func (s *RemoteSource) Claim(ctx context.Context, free int, _ <-chan struct{}) ([]*job.Job, error) {
+func (s *RemoteSource) Claim(ctx context.Context, free, maxJobs int, _ <-chan struct{}) ([]*job.Job, error) {
 	for failures := 0; ; {
 		got, err := s.Client.Claim(ctx, api.ClaimRequest{
-			Name: s.Name, Slots: s.Slots, Free: free, Services: s.Services, WaitSeconds: claimWait.Seconds(),
+			Name: s.Name, Slots: s.Slots, Free: free, MaxJobs: maxJobs, Services: s.Services, WaitSeconds: claimWait.Seconds(),
 		})
 		if ctx.Err() != nil && (err != nil || len(got) == 0) {
 			// The pool shuts down; the controller may have leased jobs

@@ -149,15 +149,21 @@ func TestLateResultRefused(t *testing.T) {
 }
 
 // A claim asks only for free CPUs: a 2-slot worker never holds three
-// one-CPU jobs, nor a job wider than its slots.
+// one-CPU jobs, nor a job wider than its slots; max_jobs caps the jobs.
 func TestClaimsRespectSlots(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 0)
 	ctx := context.Background()
-	for range 3 {
+	for range 4 {
 		b.user.Submit(ctx, client.Submission{Service: "sleep", Spec: json.RawMessage(`{"seconds":0}`)}, nil)
 	}
 	wide, _ := b.user.Submit(ctx, client.Submission{Service: "sleep", Spec: json.RawMessage(`{"resources":{"cpus":4}}`)}, nil)
+	if got, err := b.worker.Claim(ctx, api.ClaimRequest{Name: "n", Slots: 2, Free: 2, MaxJobs: 1}); err != nil || len(got) != 1 {
+		t.Fatalf("claim with 2 free, max_jobs 1 = %d jobs, %v", len(got), err)
+	}
+	if _, err := b.worker.Claim(ctx, api.ClaimRequest{Name: "n", Slots: 2, Free: 2, MaxJobs: -1}); err == nil || !strings.Contains(err.Error(), "max_jobs") {
+		t.Errorf("claim with max_jobs -1: %v", err)
+	}
 	got, err := b.worker.Claim(ctx, api.ClaimRequest{Name: "n", Slots: 2, Free: 2})
 	if err != nil || len(got) != 2 {
 		t.Fatalf("claim with 2 free = %d jobs, %v", len(got), err)

@@ -18,12 +18,12 @@ import (
 // Source is where a pool gets its jobs and sends back what happened.
 type Source interface {
 	// Claim waits until it can lease at least one job fitting freeCPUs (or
-	// ctx ends, returning none). A signal on freed means a running job
+	// ctx ends, returning none), and at most maxJobs jobs. A signal on freed means a running job
 	// has freed its CPUs: a source that can give up safely returns (with
 	// no jobs) so the pool asks again with more; a remote one, whose
 	// answer could be lost in flight, keeps its claim short instead while
 	// it has jobs running.
-	Claim(ctx context.Context, freeCPUs int, freed <-chan struct{}) ([]*job.Job, error)
+	Claim(ctx context.Context, freeCPUs, maxJobs int, freed <-chan struct{}) ([]*job.Job, error)
 	// Heartbeat renews j's lease and records progress; it reports a cancel,
 	// or store.ErrLeaseLost when the lease is gone.
 	Heartbeat(ctx context.Context, j *job.Job, p *job.Progress) (cancel bool, err error)
@@ -54,10 +54,10 @@ type LocalSource struct {
 var _ Source = (*LocalSource)(nil)
 
 // Claim implements Source.
-func (s *LocalSource) Claim(ctx context.Context, free int, freed <-chan struct{}) ([]*job.Job, error) {
+func (s *LocalSource) Claim(ctx context.Context, free, maxJobs int, freed <-chan struct{}) ([]*job.Job, error) {
 	// Giving up is safe here: a claim in this process is never lost. The
 	// wait itself takes the signal, so none is swallowed unseen.
-	return s.Queue.ClaimWait(ctx, queue.ClaimRequest{Worker: s.Name, Services: s.Services, FreeCPUs: free, Max: free, Stop: freed})
+	return s.Queue.ClaimWait(ctx, queue.ClaimRequest{Worker: s.Name, Services: s.Services, FreeCPUs: free, Max: maxJobs, Stop: freed})
 }
 
 // Heartbeat implements Source.
