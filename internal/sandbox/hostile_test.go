@@ -311,6 +311,28 @@ print("children killed by signal:", killed); sys.exit(1 if any(killed) else 0)`)
 		},
 	},
 	{
+		// Each file stays under the per-file cap; only their sum passes
+		// disk_mb, and the job would write for ever if not stopped.
+		name:   "fill the disk with many files, each under the limit",
+		limits: func(l *job.Limits) { l.DiskMB = 2 },
+		argv: func(_ *arena, env *service.Env) []string {
+			return py(`
+import itertools, os, time
+chunk = b"x" * (256 << 10)
+for i in itertools.count():
+    with open(os.path.join(os.environ["BUMPSERVE_OUTPUT"], "part%d" % i), "wb") as f:
+        f.write(chunk)
+    time.sleep(0.001)
+`)
+		},
+		check: func(_ *arena, env *service.Env, out string, err error) error {
+			if err == nil || !strings.Contains(err.Error(), "limit exceeded: disk_mb (2 MB)") {
+				return fmt.Errorf("the error does not name the disk limit: %v", err)
+			}
+			return nil
+		},
+	},
+	{
 		name: "signal the executor and every process it may",
 		argv: func(a *arena, _ *service.Env) []string {
 			return py(`

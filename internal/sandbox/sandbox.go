@@ -234,6 +234,12 @@ func (s *Sandbox) Run(ctx context.Context, cmd *exec.Cmd, env *service.Env) erro
 		}
 	}
 
+	if env.Limits.DiskMB > 0 {
+		var stopJob context.CancelCauseFunc
+		ctx, stopJob = context.WithCancelCause(ctx)
+		defer stopJob(nil)
+		go watchDisk(ctx, env.Limits.DiskMB, []string{env.Output, env.Temp}, stopJob)
+	}
 	runErr := proc.Run(ctx, cmd, env.PIDFile)
 	statusW.Close()
 	if cg != nil {

@@ -1,0 +1,63 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// RLIMIT_FSIZE caps each file a job writes at its disk_mb, but not the
+// sum: a job could write many files each under the cap. watchDisk adds
+// up the space the job's writable directories take (its output and its
+// private temp dir) while it runs, and ends the job with a named limit
+// once they pass disk_mb. A job can overshoot by what it writes between
+// two looks; the look interval is short (diskCheckMin) unless walking
+// the directories is itself slow, so the watch never costs more than
+// about a tenth of a CPU.
+const (
+	diskCheckMin = 100 * time.Millisecond
+	diskCheckMax = 5 * time.Second
+)
+
+// watchDisk watches dirs until ctx ends, calling stop with a limit error
+// when they hold more than limitMB.
+func watchDisk(ctx context.Context, limitMB int64, dirs []string, stop context.CancelCauseFunc) {
+	limit := limitMB << 20
+	for wait := diskCheckMin; ; {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		start := time.Now()
+		var used int64
+		for _, d := range dirs {
+			used += diskUsage(d)
+		}
+		if used > limit {
+			stop(fmt.Errorf("limit exceeded: disk_mb (%d MB): the job's files took %.1f MB", limitMB, float64(used)/(1<<20)))
+			return
+		}
+		wait = min(max(diskCheckMin, 10*time.Since(start)), diskCheckMax)
+	}
+}
+
+// diskUsage is the space the files under dir occupy (allocated blocks,
+// so sparse files count what they really take), not following links.
+func diskUsage(dir string) int64 {
+	var total int64
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil // vanished, or unreadable: count what can be seen
+		}
+		var st syscall.Stat_t
+		if syscall.Lstat(p, &st) == nil {
+			total += st.Blocks * 512
+		}
+		return nil
+	})
+	return total
+}
