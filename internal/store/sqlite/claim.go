@@ -39,7 +39,7 @@ func (s *Store) ClaimJobs(ctx context.Context, p *store.ClaimParams) ([]*job.Job
 		return nil, nil
 	}
 	var claimed []*job.Job
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *wtx) error {
 		owners, err := s.rankOwners(ctx, tx, p)
 		if err != nil || len(owners) == 0 {
 			return err
@@ -79,7 +79,7 @@ func (s *Store) ClaimJobs(ctx context.Context, p *store.ClaimParams) ([]*job.Job
 }
 
 // rankOwners scores every owner with pending jobs.
-func (s *Store) rankOwners(ctx context.Context, tx *sql.Tx, p *store.ClaimParams) ([]*owner, error) {
+func (s *Store) rankOwners(ctx context.Context, tx *wtx, p *store.ClaimParams) ([]*owner, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT owner FROM jobs WHERE state = 'PENDING'`)
 	if err != nil {
 		return nil, err
@@ -158,7 +158,7 @@ func lowest(owners []*owner, maxRunning int) *owner {
 // take returns the owner's next pending job that fits free CPUs and the
 // worker's services, or nil. One page of candidates per owner and claim
 // suffices: a claim never takes more jobs than the page holds.
-func (o *owner) take(ctx context.Context, tx *sql.Tx, p *store.ClaimParams, free int) (*pendingJob, error) {
+func (o *owner) take(ctx context.Context, tx *wtx, p *store.ClaimParams, free int) (*pendingJob, error) {
 	if o.jobs == nil {
 		q := `SELECT id, cpus FROM jobs WHERE state = 'PENDING' AND owner = ? AND cpus <= ?`
 		args := []any{o.name, p.FreeCPUs}
@@ -213,7 +213,7 @@ func (s *Store) FinishJob(ctx context.Context, p *store.FinishParams) (*job.Job,
 		return nil, fmt.Errorf("finish job: %s is not a terminal state", p.State)
 	}
 	var j *job.Job
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *wtx) error {
 		var err error
 		j, err = scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET version = version + 1, state = ?, reason = ?, result = ?,
 			protections = ?, finished = ?, lease_token = NULL, lease_expires = NULL

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 )
 
@@ -17,12 +16,12 @@ const maxBatch = 128
 
 type writeOp struct {
 	ctx  context.Context
-	fn   func(*sql.Tx) error
+	fn   func(*wtx) error
 	done chan error
 }
 
 // tx runs fn atomically in a write transaction shared with other writes.
-func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+func (s *Store) tx(ctx context.Context, fn func(*wtx) error) error {
 	op := &writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case s.writes <- op:
@@ -66,11 +65,13 @@ func (s *Store) runBatch(batch []*writeOp) {
 			op.done <- err
 		}
 	}
-	tx, err := s.w.BeginTx(context.Background(), nil)
+	defer s.wstmts.prepareWanted() // the connection is free again then
+	sqlTx, err := s.w.BeginTx(context.Background(), nil)
 	if err != nil {
 		fail(err)
 		return
 	}
+	tx := &wtx{Tx: sqlTx, stmts: &s.wstmts}
 	results := make([]error, len(batch))
 	if len(batch) == 1 {
 		// Nothing to isolate it from: skip the savepoint.
@@ -95,7 +96,7 @@ func (s *Store) runBatch(batch []*writeOp) {
 }
 
 // runIsolated runs one write of a batch inside a savepoint.
-func (s *Store) runIsolated(tx *sql.Tx, op *writeOp) error {
+func (s *Store) runIsolated(tx *wtx, op *writeOp) error {
 	if _, err := tx.Exec(`SAVEPOINT op`); err != nil {
 		return err
 	}
@@ -109,7 +110,7 @@ func (s *Store) runIsolated(tx *sql.Tx, op *writeOp) error {
 
 // runOp calls the op's fn with the batch transaction; a panic in fn must
 // not take the writer down with it.
-func runOp(tx *sql.Tx, op *writeOp) (err error) {
+func runOp(tx *wtx, op *writeOp) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("store write panicked: %v", r)

@@ -22,7 +22,7 @@ func (s *Store) CreateJob(ctx context.Context, p *store.CreateJobParams, prepare
 		spec = json.RawMessage("{}")
 	}
 	var j *job.Job
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *wtx) error {
 		var err error
 		j, err = scanJob(tx.QueryRowContext(ctx, `INSERT INTO jobs
 			(owner, name, service, spec, cpus, priority, state, max_attempts, submitted, capability)
@@ -44,7 +44,7 @@ func (s *Store) CreateJob(ctx context.Context, p *store.CreateJobParams, prepare
 
 // GetJob implements store.JobStore.
 func (s *Store) GetJob(ctx context.Context, id int64) (*job.Job, error) {
-	j, err := scanJob(s.r.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id))
+	j, err := scanJob(s.readRow(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
@@ -56,7 +56,7 @@ func (s *Store) GetJobByCapability(ctx context.Context, hash []byte) (*job.Job, 
 	if len(hash) == 0 {
 		return nil, store.ErrNotFound
 	}
-	j, err := scanJob(s.r.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE capability = ?`, hash))
+	j, err := scanJob(s.readRow(ctx, `SELECT `+jobColumns+` FROM jobs WHERE capability = ?`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
@@ -88,7 +88,7 @@ func (s *Store) ListJobs(ctx context.Context, p *store.ListJobsParams) ([]*job.J
 		limit = 100
 	}
 	q += " ORDER BY id DESC LIMIT ?"
-	rows, err := s.r.QueryContext(ctx, q, append(args, limit)...)
+	rows, err := s.readRows(ctx, q, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("list jobs: %w", err)
 	}
@@ -101,7 +101,7 @@ func (s *Store) CountJobs(ctx context.Context, owner string) (map[job.State]int,
 	if owner != "" {
 		q, args = `SELECT state, count(*) FROM jobs WHERE owner = ? GROUP BY state`, []any{owner}
 	}
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	rows, err := s.readRows(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("count jobs: %w", err)
 	}
@@ -121,7 +121,7 @@ func (s *Store) CountJobs(ctx context.Context, owner string) (map[job.State]int,
 // CountQueued implements store.JobStore.
 func (s *Store) CountQueued(ctx context.Context, owner string) (int, error) {
 	var n int
-	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM jobs WHERE owner = ? AND state = 'PENDING'`, owner).Scan(&n)
+	err := s.readRow(ctx, `SELECT count(*) FROM jobs WHERE owner = ? AND state = 'PENDING'`, owner).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count queued: %w", err)
 	}
@@ -147,7 +147,7 @@ func (s *Store) Heartbeat(ctx context.Context, p *store.HeartbeatParams) (bool, 
 		args = []any{args[0], string(b), p.ID, p.Token}
 	}
 	var cancel int
-	err := s.tx(ctx, func(tx *sql.Tx) error { return tx.QueryRowContext(ctx, q, args...).Scan(&cancel) })
+	err := s.tx(ctx, func(tx *wtx) error { return tx.QueryRowContext(ctx, q, args...).Scan(&cancel) })
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, store.ErrLeaseLost
 	}
@@ -160,7 +160,7 @@ func (s *Store) Heartbeat(ctx context.Context, p *store.HeartbeatParams) (bool, 
 // ReleaseJob implements store.JobStore.
 func (s *Store) ReleaseJob(ctx context.Context, id int64, token string, now time.Time) (*job.Job, error) {
 	var j *job.Job
-	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
+	err := s.tx(ctx, func(tx *wtx) (err error) {
 		j, err = scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET version = version + 1, state = 'PENDING', lease_token = NULL,
 			lease_expires = NULL, started = NULL WHERE id = ? AND state = 'ACTIVE' AND lease_token = ? RETURNING `+jobColumns,
 			id, token))
@@ -178,7 +178,7 @@ func (s *Store) ReleaseJob(ctx context.Context, id int64, token string, now time
 // CancelJob implements store.JobStore.
 func (s *Store) CancelJob(ctx context.Context, id int64, now time.Time) (*job.Job, error) {
 	var j *job.Job
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *wtx) error {
 		var err error
 		j, err = scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET version = version + 1,
 			state = CASE state WHEN 'PENDING' THEN 'CANCEL' ELSE state END,
@@ -207,7 +207,7 @@ func (s *Store) CancelJob(ctx context.Context, id int64, now time.Time) (*job.Jo
 // DeleteJob implements store.JobStore.
 func (s *Store) DeleteJob(ctx context.Context, id int64) error {
 	var n int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE id = ?`, id)
 		if err == nil {
 			n, err = res.RowsAffected()
@@ -244,7 +244,7 @@ func (s *Store) RequeueExpired(ctx context.Context, now time.Time) ([]*job.Job, 
 // requeueWhere applies the requeue rule to the ACTIVE jobs matching cond.
 func (s *Store) requeueWhere(ctx context.Context, what, cond string, args ...any) ([]*job.Job, error) {
 	var js []*job.Job
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *wtx) error {
 		rows, err := tx.QueryContext(ctx, requeue+` WHERE state = 'ACTIVE' AND `+cond+` RETURNING `+jobColumns, args...)
 		if err != nil {
 			return err
@@ -278,7 +278,7 @@ func (s *Store) ExpireLease(ctx context.Context, id int64, token string, now tim
 // NextLeaseExpiry implements store.JobStore.
 func (s *Store) NextLeaseExpiry(ctx context.Context) (time.Time, bool, error) {
 	var n sql.NullInt64
-	err := s.r.QueryRowContext(ctx, `SELECT min(lease_expires) FROM jobs WHERE state = 'ACTIVE'`).Scan(&n)
+	err := s.readRow(ctx, `SELECT min(lease_expires) FROM jobs WHERE state = 'ACTIVE'`).Scan(&n)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("next lease expiry: %w", err)
 	}
@@ -287,7 +287,7 @@ func (s *Store) NextLeaseExpiry(ctx context.Context) (time.Time, bool, error) {
 
 // HeldBy implements store.JobStore.
 func (s *Store) HeldBy(ctx context.Context, holder string) ([]*job.Job, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE state = 'ACTIVE' AND worker = ? ORDER BY id`, holder)
+	rows, err := s.readRows(ctx, `SELECT `+jobColumns+` FROM jobs WHERE state = 'ACTIVE' AND worker = ? ORDER BY id`, holder)
 	if err != nil {
 		return nil, fmt.Errorf("jobs held by %s: %w", holder, err)
 	}

@@ -37,6 +37,9 @@ type Store struct {
 	w *sql.DB // the one writer connection, used by the writer goroutine
 	r *sql.DB // readers
 
+	reads  readStmts  // prepared reader statements
+	wstmts writeStmts // the writer's, touched only by the writer goroutine
+
 	writes     chan *writeOp
 	closed     chan struct{}
 	writerDone chan struct{}
@@ -69,7 +72,8 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
-	s := &Store{w: w, r: r, writes: make(chan *writeOp, maxBatch), closed: make(chan struct{}), writerDone: make(chan struct{})}
+	s := &Store{w: w, r: r, writes: make(chan *writeOp, maxBatch), closed: make(chan struct{}), writerDone: make(chan struct{}),
+		reads: readStmts{db: r, m: map[string]*sql.Stmt{}}, wstmts: writeStmts{db: w, m: map[string]*sql.Stmt{}}}
 	go s.writer()
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
@@ -82,6 +86,8 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 func (s *Store) Close() error {
 	close(s.closed)
 	<-s.writerDone
+	s.wstmts.close()
+	s.reads.close()
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -102,7 +108,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("migration %s: name must start with a number", base)
 		}
-		if err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.tx(ctx, func(tx *wtx) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil || n > 0 {
 				return err
@@ -111,7 +117,8 @@ func (s *Store) migrate(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			// Several statements, run once: not one to keep prepared.
+			if _, err := tx.Tx.ExecContext(ctx, string(body)); err != nil {
 				return fmt.Errorf("%s: %w", base, err)
 			}
 			_, err = tx.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES (?)`, version)

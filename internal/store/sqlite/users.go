@@ -35,7 +35,7 @@ func scanUser(row scanner) (*store.User, error) {
 
 // GetUser implements store.UserStore.
 func (s *Store) GetUser(ctx context.Context, name string) (*store.User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT name, role, created FROM users WHERE name = ?`, name))
+	u, err := scanUser(s.readRow(ctx, `SELECT name, role, created FROM users WHERE name = ?`, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
@@ -44,7 +44,7 @@ func (s *Store) GetUser(ctx context.Context, name string) (*store.User, error) {
 
 // ListUsers implements store.UserStore.
 func (s *Store) ListUsers(ctx context.Context) ([]*store.User, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT name, role, created FROM users ORDER BY name`)
+	rows, err := s.readRows(ctx, `SELECT name, role, created FROM users ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
@@ -63,7 +63,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]*store.User, error) {
 // CountUsers implements store.UserStore.
 func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	var n int
-	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n)
+	err := s.readRow(ctx, `SELECT count(*) FROM users`).Scan(&n)
 	return n, err
 }
 
@@ -99,7 +99,7 @@ func (s *Store) ListTokens(ctx context.Context, user string) ([]*store.Token, er
 	if user != "" {
 		q, args = `SELECT `+tokenColumns+` FROM tokens WHERE user = ? ORDER BY id`, []any{user}
 	}
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	rows, err := s.readRows(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
@@ -129,7 +129,7 @@ func (s *Store) RevokeToken(ctx context.Context, id int64, now time.Time) error 
 
 // LookupToken implements store.UserStore.
 func (s *Store) LookupToken(ctx context.Context, hash []byte) (*store.User, *store.Token, error) {
-	row := s.r.QueryRowContext(ctx, `SELECT u.name, u.role, u.created, t.id, t.user, t.label, t.created, t.revoked, t.last_used
+	row := s.readRow(ctx, `SELECT u.name, u.role, u.created, t.id, t.user, t.label, t.created, t.revoked, t.last_used
 		FROM tokens t JOIN users u ON u.name = t.user WHERE t.hash = ? AND t.revoked IS NULL`, hash)
 	var u store.User
 	var t store.Token
