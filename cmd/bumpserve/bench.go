@@ -12,7 +12,7 @@ import (
 )
 
 func runBench(ctx context.Context, args []string) error {
-	fs := newFlags("bench", "bench [--jobs N] [--workers N] [--submitters N] [--full-sync]")
+	fs := newFlags("bench", "bench [--jobs N] [--workers N,...] [--submitters N] [--remote] [--dir DIR] [--full-sync]")
 	jobs := fs.Int("jobs", 5000, "jobs to run")
 	workers := fs.String("workers", "", "local slots; a comma-separated list runs one measurement each (default: number of CPUs)")
 	submitters := fs.Int("submitters", 8, "concurrent HTTP submitters")
@@ -20,6 +20,7 @@ func runBench(ctx context.Context, args []string) error {
 	remote := fs.Bool("remote", false, "run the slots in an HTTP worker instead of local slots")
 	cancelJobs := fs.Int("cancel-jobs", 20, "jobs for the cancel-latency measurement (0: skip it)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run here")
+	dir := fs.String("dir", "", "put the data and work directories under this directory (default: the system's temporary directory); its file system is often the limit")
 	pos, err := parseFlags(fs, args, nil)
 	if err != nil {
 		return err
@@ -41,7 +42,7 @@ func runBench(ctx context.Context, args []string) error {
 		defer pprof.StopCPUProfile()
 	}
 	for _, n := range counts {
-		rep, err := bench.Run(ctx, bench.Config{Jobs: *jobs, Workers: n, Submitters: *submitters, FullSync: *full, Remote: *remote})
+		rep, err := bench.Run(ctx, bench.Config{Jobs: *jobs, Workers: n, Submitters: *submitters, FullSync: *full, Remote: *remote, Dir: *dir})
 		if err != nil {
 			return err
 		}

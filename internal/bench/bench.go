@@ -38,6 +38,9 @@ type Config struct {
 	// Remote runs the slots in a worker pool that speaks the worker
 	// protocol over HTTP, instead of local slots inside the controller.
 	Remote bool
+	// Dir is where the run's data and work directories go (default the
+	// system's temporary directory): its file system is often the limit.
+	Dir string
 }
 
 // Report is what a run measured.
@@ -59,7 +62,7 @@ type Report struct {
 
 // Run performs one measurement.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
-	dir, err := os.MkdirTemp("", "bumpserve-bench-")
+	dir, err := os.MkdirTemp(cfg.Dir, "bumpserve-bench-")
 	if err != nil {
 		return nil, err
 	}
