@@ -69,6 +69,7 @@ func nelderMead(r *runner, x0 []float64, maxIter, stepBase int) ([]float64, floa
 		return p.cost(x, sc)
 	}
 	order := make([]int, n+1)
+	lastBest, lastGain := math.Inf(1), 0 // best cost so far, and the iteration that improved it
 	cen, xr, xe, xc := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
 	for it := 1; it <= maxIter; it++ {
 		if err := r.ctx.Err(); err != nil {
@@ -84,14 +85,23 @@ func nelderMead(r *runner, x0 []float64, maxIter, stepBase int) ([]float64, floa
 		}
 		pts, f = pts2, f2
 		r.progress(stepBase+it, f[0], pts[0], "")
-		// Stop when the simplex is flat in cost and tiny in size.
+		// Stop when the simplex is flat in cost and small in size, or
+		// flat in cost and no longer improving. Near a minimum the cost
+		// varies with the square of the step, so at double precision the
+		// cost goes flat while the points still differ by ~1e-8; along a
+		// valley of strongly correlated parameters (Misra1b, Lanczos3)
+		// they differ by more, and only stagnation says the run is done.
+		if f[0] < lastBest*(1-1e-13) {
+			lastBest, lastGain = f[0], it
+		}
 		spread := 0.0
 		for i := 1; i <= n; i++ {
 			for j := range n {
 				spread = max(spread, abs(pts[i][j]-pts[0][j])/max(abs(pts[0][j]), 1e-300))
 			}
 		}
-		if f[n]-f[0] <= 1e-15*abs(f[0])+1e-300 && spread < 1e-10 {
+		flat := f[n]-f[0] <= 1e-12*abs(f[0])+1e-300
+		if flat && (spread < 1e-7 && f[n]-f[0] <= 1e-14*abs(f[0])+1e-300 || it-lastGain > 20*(n+1)) {
 			return pts[0], f[0], it, true, nil
 		}
 		clear(cen)

@@ -25,6 +25,12 @@ func TestNISTGlobalFitters(t *testing.T) {
 				if dp < 3 {
 					t.Errorf("parameters agree to %.2f digits, want 3", dp)
 				}
+				// At the minimum the simplex says so, rather than running
+				// out of steps; Lanczos3's is still creeping down a valley
+				// of six correlated parameters when the steps run out.
+				if fitter == "amoeba" && name != "Lanczos3" && !res.Converged {
+					t.Errorf("amoeba did not report convergence (%d steps)", res.Steps)
+				}
 			})
 		}
 	}
