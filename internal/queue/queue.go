@@ -85,6 +85,9 @@ func (q *Queue) Lease() time.Duration { return q.lease }
 // Now is the queue's clock.
 func (q *Queue) Now() time.Time { return q.now() }
 
+// Get reads a job (store.ErrNotFound if there is none).
+func (q *Queue) Get(ctx context.Context, id int64) (*job.Job, error) { return q.store.GetJob(ctx, id) }
+
 // Submission is a new job as the API has checked it.
 type Submission struct {
 	Owner, Name, Service string

@@ -143,11 +143,17 @@ func (s *RemoteSource) Finish(ctx context.Context, j *job.Job, r queue.Result) e
 	if errors.Is(err, client.ErrLeaseLost) {
 		err = store.ErrLeaseLost
 	}
-	if err == nil || errors.Is(err, store.ErrLeaseLost) {
+	if err == nil {
 		s.held.Delete(j.ID)
 		s.forget(d)
 	}
 	return err
+}
+
+// Abandon implements Source: the local copy goes.
+func (s *RemoteSource) Abandon(j *job.Job) {
+	s.held.Delete(j.ID)
+	s.forget(s.dir(j))
 }
 
 // Release implements Source.

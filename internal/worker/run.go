@@ -48,8 +48,13 @@ func (p *Pool) run(j *job.Job) {
 	log := p.log.With("job", j.ID, "attempt", j.Attempt)
 	src := p.cfg.Source
 	res := p.execute(j, log)
-	if res == nil {
-		log.Warn("job abandoned: its lease was lost or it was handed back")
+	switch {
+	case res == nil:
+		log.Warn("job handed back unfinished: the executor shut down")
+		return
+	case res.State == "":
+		log.Warn("job abandoned: its lease was lost")
+		src.Abandon(j)
 		return
 	}
 	// Deliver the result, retrying transient failures until the lease
@@ -65,6 +70,7 @@ func (p *Pool) run(j *job.Job) {
 			return
 		case errors.Is(err, store.ErrLeaseLost):
 			log.Warn("result refused: lease lost")
+			src.Abandon(j)
 			return
 		case time.Now().After(deadline):
 			log.Error("result not delivered", "err", err)
@@ -75,8 +81,9 @@ func (p *Pool) run(j *job.Job) {
 	}
 }
 
-// execute runs the service and says how the job ended, or nil when no
-// result should be reported.
+// execute runs the service and says how the job ended: nil when it was
+// handed back unfinished (draining), a Result without a State when its
+// lease was lost (nothing to report: the job is no longer ours).
 func (p *Pool) execute(j *job.Job, log *slog.Logger) *queue.Result {
 	src := p.cfg.Source
 	fail := func(format string, a ...any) *queue.Result {
@@ -126,35 +133,30 @@ func (p *Pool) execute(j *job.Job, log *slog.Logger) *queue.Result {
 	stop(nil)
 	<-hbDone
 
+	if errors.Is(cause, errDrained) {
+		fmt.Fprintln(logFile, "stopped: handed back while the executor shut down")
+		if err := src.Release(context.Background(), j); err != nil {
+			log.Info("hand back", "err", err)
+		}
+		return nil
+	}
 	res := outcome(cause, err, logFile)
-	if res != nil {
+	res.Protections = env.Protections
+	if res.State == job.Complete {
 		res.Result = result
-		res.Protections = env.Protections
-		if res.State != job.Complete {
-			res.Result = nil
-		}
-		if errors.Is(cause, errDrained) {
-			if err := src.Release(context.Background(), j); err != nil {
-				log.Info("hand back", "err", err)
-			}
-			return nil
-		}
 	}
 	return res
 }
 
 // outcome says how a run ended from why its context ended (cause) and
-// what its service returned (err), noting it in the job log. nil means
-// the job is no longer this executor's to report.
+// what its service returned (err), noting it in the job log. No State
+// means the lease was lost.
 func outcome(cause, err error, logFile io.Writer) *queue.Result {
 	var lim *limitError
 	switch {
 	case errors.Is(cause, errLeaseLost):
 		fmt.Fprintln(logFile, "stopped: the lease was lost")
-		return nil
-	case errors.Is(cause, errDrained):
-		fmt.Fprintln(logFile, "stopped: handed back while the executor shut down")
-		return &queue.Result{}
+		return &queue.Result{} // no state: nothing to report
 	case errors.Is(cause, errCancelled):
 		fmt.Fprintln(logFile, "stopped: cancelled")
 		return &queue.Result{State: job.Cancel, Reason: "cancelled while running"}

@@ -8,11 +8,13 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/queue"
+	"github.com/bumpserve/bumpserve/internal/store"
 )
 
 // Source is where a pool gets its jobs and sends back what happened.
@@ -31,6 +33,10 @@ type Source interface {
 	Finish(ctx context.Context, j *job.Job, r queue.Result) error
 	// Release hands j back unfinished (draining).
 	Release(ctx context.Context, j *job.Job) error
+	// Abandon drops what the source keeps for j after its lease was lost
+	// or its result refused: the job was deleted, or belongs to another
+	// attempt now.
+	Abandon(j *job.Job)
 	// Dir returns the directory j runs in, ready for a new attempt.
 	Dir(ctx context.Context, j *job.Job) (jobdir.Dir, error)
 	// Watch returns a channel closed when j is cancelled, for sources that
@@ -74,6 +80,15 @@ func (s *LocalSource) Finish(ctx context.Context, j *job.Job, r queue.Result) er
 // Release implements Source.
 func (s *LocalSource) Release(ctx context.Context, j *job.Job) error {
 	return s.Queue.Release(ctx, j.ID, j.Lease.Token)
+}
+
+// Abandon implements Source: the directory of a job deleted while it ran
+// goes too (the delete may have come before the run made it); a job
+// still in the store keeps its directory for its next attempt.
+func (s *LocalSource) Abandon(j *job.Job) {
+	if _, err := s.Queue.Get(context.Background(), j.ID); errors.Is(err, store.ErrNotFound) {
+		s.Root.Remove(j.ID)
+	}
 }
 
 // Dir implements Source.
