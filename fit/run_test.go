@@ -3,6 +3,7 @@ package fit
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -148,5 +149,31 @@ func TestSharedParametersAndPrior(t *testing.T) {
 	}
 	if res.PriorChisq <= 0 || res.DOF != 3 {
 		t.Errorf("prior_chisq %v, dof %d; want > 0 and 3", res.PriorChisq, res.DOF)
+	}
+}
+
+// At the minimum lm stops without spending evaluations to learn that no
+// damping helps, and the Gauss–Newton step it ends with gives a linear
+// problem's least-squares answer to the last digits.
+func TestLMStopsPromptlyAtTheMinimum(t *testing.T) {
+	t.Parallel()
+	spec, err := ParseSpec([]byte(`{"fitter": "lm",
+		"parameters": {"a": {"value": 1}, "b": {"value": 0}},
+		"datasets": [{"model": "a*x + b", "x": [1, 2, 3, 4, 5], "y": [3.1, 4.9, 7.2, 8.8, 11.1], "dy": [0.1, 0.1, 0.1, 0.1, 0.1]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), spec, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Slope Σ(x-3)(y-7.02)/Σ(x-3)² = 19.9/10, intercept 7.02 - 3·1.99.
+	for name, want := range map[string]float64{"a": 1.99, "b": 1.05} {
+		if got := res.Parameters[name].Value; math.Abs(got-want) > 1e-12*want {
+			t.Errorf("%s = %.17g, want %g", name, got, want)
+		}
+	}
+	if !res.Converged || res.Evaluations > 60 {
+		t.Errorf("converged %v after %d evaluations (%s); want a few dozen at most", res.Converged, res.Evaluations, res.Message)
 	}
 }
