@@ -58,6 +58,17 @@ type CompleteRequest struct {
 	Reason      string          `json:"reason"`
 	Result      json.RawMessage `json:"result,omitempty"`
 	Protections []string        `json:"protections,omitempty"`
+	// Next, if set, asks for the slot's next job in the answer: one
+	// pending job of at most Next.Free CPUs, leased as by a claim (which
+	// then needs no request of its own). The answer is a ClaimResponse.
+	Next *NextRequest `json:"next,omitempty"`
+}
+
+// NextRequest is a claim for one job riding on a completion.
+type NextRequest struct {
+	Name     string   `json:"name"`
+	Free     int      `json:"free"`
+	Services []string `json:"services,omitempty"`
 }
 
 // WorkerInfo is what the controller knows of one executor

@@ -101,7 +101,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, ctyp
 		return err
 	}
 	defer resp.Body.Close()
-	if out == nil {
+	if out == nil || resp.StatusCode == http.StatusNoContent {
 		io.Copy(io.Discard, resp.Body)
 		return nil
 	}

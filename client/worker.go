@@ -85,8 +85,9 @@ func (c *Client) Release(ctx context.Context, id int64, token string) error {
 }
 
 // Complete reports a held job's end and uploads outputDir ("" for none)
-// as one stream; ErrLeaseLost means the result came too late.
-func (c *Client) Complete(ctx context.Context, id int64, req api.CompleteRequest, outputDir string) error {
+// as one stream; ErrLeaseLost means the result came too late. With
+// req.Next set it returns the slot's next job, if one was leased.
+func (c *Client) Complete(ctx context.Context, id int64, req api.CompleteRequest, outputDir string) ([]api.ClaimedJob, error) {
 	pr, pw := io.Pipe()
 	// The transport sends each write to the pipe as a chunk of its own,
 	// in a system call of its own: gather them, so that a small result
@@ -117,9 +118,10 @@ func (c *Client) Complete(ctx context.Context, id int64, req api.CompleteRequest
 			return bw.Flush()
 		}())
 	}()
-	err := c.do(ctx, http.MethodPost, workerPath(id, "/complete"), nil, mw.FormDataContentType(), pr, nil)
+	var out api.ClaimResponse
+	err := c.do(ctx, http.MethodPost, workerPath(id, "/complete"), nil, mw.FormDataContentType(), pr, &out)
 	pr.Close()
-	return leaseErr(err)
+	return out.Jobs, leaseErr(err)
 }
 
 // Workers lists the controller's executors (admins only).

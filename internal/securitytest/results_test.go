@@ -191,7 +191,7 @@ func evilJob(t *testing.T, env *testenv.Env, owner, workerToken string, files ma
 	if err != nil || len(js) != 1 || js[0].ID != j.ID {
 		t.Fatalf("claim job %d: %v, %v", j.ID, js, err)
 	}
-	if err := wk.Complete(ctx, j.ID, api.CompleteRequest{Token: js[0].LeaseToken, State: job.Complete,
+	if _, err := wk.Complete(ctx, j.ID, api.CompleteRequest{Token: js[0].LeaseToken, State: job.Complete,
 		Result: json.RawMessage(`{}`)}, filepath.Join(dir, "output")); err != nil {
 		t.Fatal(err)
 	}

@@ -220,7 +220,7 @@ func newWalk(t *testing.T) *walk {
 	}
 	w.fixture = j.ID
 	tok := w.hold(t, j.ID)
-	if err := w.wk.Complete(ctx, j.ID, api.CompleteRequest{Token: tok, State: job.Complete, Result: json.RawMessage(`{"ok":true}`)},
+	if _, err := w.wk.Complete(ctx, j.ID, api.CompleteRequest{Token: tok, State: job.Complete, Result: json.RawMessage(`{"ok":true}`)},
 		filepath.Join(dir, "out")); err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,8 @@ import (
 //	POST /api/v1/worker/claim                 long-poll for jobs fitting the free slots
 //	GET  /api/v1/worker/jobs/{id}/input       the job's input/ as a tar stream
 //	POST /api/v1/worker/jobs/{id}/heartbeat   renew the lease, report progress, learn of cancels
-//	POST /api/v1/worker/jobs/{id}/complete    multipart: "result" JSON, then "output" tar
+//	POST /api/v1/worker/jobs/{id}/complete    multipart: "result" JSON, then "output" tar;
+//	                                          answers with the slot's next job if asked
 //	POST /api/v1/worker/jobs/{id}/release     hand a job back unfinished
 //
 // Every call on a job carries its lease token (header X-Lease-Token or the
@@ -44,12 +45,13 @@ func (s *Server) workerClaim(w http.ResponseWriter, r *http.Request, u *store.Us
 		s.replyError(w, err)
 		return
 	}
-	switch {
-	case req.Name == "" || len(req.Name) > 200:
-		writeError(w, http.StatusBadRequest, "name: the worker's name is required (at most 200 bytes)")
+	if err := s.checkClaim(req.Name, req.Free, req.Services); err != nil {
+		s.replyError(w, err)
 		return
-	case req.Free < 0 || req.Free > 4096 || req.Slots < 0:
-		writeError(w, http.StatusBadRequest, "free: %d is not between 0 and 4096", req.Free)
+	}
+	switch {
+	case req.Slots < 0:
+		writeError(w, http.StatusBadRequest, "slots: %d is negative", req.Slots)
 		return
 	case req.MaxJobs < 0:
 		writeError(w, http.StatusBadRequest, "max_jobs: %d is negative (0: no cap beyond free)", req.MaxJobs)
@@ -58,12 +60,6 @@ func (s *Server) workerClaim(w http.ResponseWriter, r *http.Request, u *store.Us
 	maxJobs := req.Free
 	if req.MaxJobs > 0 {
 		maxJobs = min(maxJobs, req.MaxJobs)
-	}
-	for _, svc := range req.Services {
-		if _, err := s.cfg.Services.Lookup(svc); err != nil {
-			writeError(w, http.StatusBadRequest, "services: %v", err)
-			return
-		}
 	}
 	s.workers.touch(req.Name, u.Name, req.Slots, req.Services)
 	wait := min(time.Duration(req.WaitSeconds*float64(time.Second)), maxClaimWait)
@@ -87,9 +83,31 @@ func (s *Server) workerClaim(w http.ResponseWriter, r *http.Request, u *store.Us
 		writeError(w, http.StatusInternalServerError, "claim: %v", err)
 		return
 	}
+	s.handOver(w, r, js)
+}
+
+// checkClaim checks what a claim, or a completion asking for the next
+// job, says of the worker.
+func (s *Server) checkClaim(name string, free int, services []string) error {
+	switch {
+	case name == "" || len(name) > 200:
+		return badRequest("name: the worker's name is required (at most 200 bytes)")
+	case free < 0 || free > 4096:
+		return badRequest("free: %d is not between 0 and 4096", free)
+	}
+	for _, svc := range services {
+		if _, err := s.cfg.Services.Lookup(svc); err != nil {
+			return badRequest("services: %v", err)
+		}
+	}
+	return nil
+}
+
+// handOver answers with jobs just leased to a worker, or, if the worker
+// hung up meanwhile and will never hear of them, gives them back at once
+// rather than after a lease.
+func (s *Server) handOver(w http.ResponseWriter, r *http.Request, js []*job.Job) {
 	if r.Context().Err() != nil {
-		// The worker hung up: it will never hear of these jobs, so give
-		// them back at once rather than after a lease.
 		for _, j := range js {
 			s.cfg.Queue.Release(context.Background(), j.ID, j.Lease.Token)
 		}
@@ -245,6 +263,12 @@ func (s *Server) workerComplete(w http.ResponseWriter, r *http.Request, u *store
 		writeError(w, http.StatusBadRequest, "state: %q is not a final state (accepted: COMPLETE, ERROR, CANCEL)", req.State)
 		return
 	}
+	if n := req.Next; n != nil {
+		if err := s.checkClaim(n.Name, n.Free, n.Services); err != nil {
+			s.replyError(w, badRequest("next.%v", err))
+			return
+		}
+	}
 	j := s.heldJob(w, r, req.Token)
 	if j == nil {
 		return
@@ -277,8 +301,22 @@ func (s *Server) workerComplete(w http.ResponseWriter, r *http.Request, u *store
 		writeError(w, http.StatusConflict, "lease lost: the result of job %d came too late and was refused", j.ID)
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, "complete: %v", err)
-	default:
+	case req.Next == nil:
 		w.WriteHeader(http.StatusNoContent)
+	default:
+		// The slot's next job, without a claim of its own; none if
+		// nothing pending fits (the worker then claims as usual).
+		n := req.Next
+		s.workers.touch(n.Name, u.Name, 0, n.Services)
+		var js []*job.Job
+		if n.Free > 0 {
+			js, err = s.cfg.Queue.Claim(r.Context(), queue.ClaimRequest{
+				Worker: n.Name, WorkerUser: u.Name, Services: n.Services, FreeCPUs: n.Free, Max: 1})
+			if err != nil {
+				s.log.Warn("claim with completion", "job", j.ID, "err", err)
+			}
+		}
+		s.handOver(w, r, js)
 	}
 }
 

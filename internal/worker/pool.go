@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bumpserve/bumpserve/internal/job"
@@ -60,6 +61,9 @@ type Pool struct {
 	jobs  int           // jobs running
 	freed chan struct{} // signalled when slots come free
 	wg    sync.WaitGroup
+	// draining is set once Run stops claiming: completions then ask for
+	// no follow-on jobs.
+	draining atomic.Bool
 	// stop ends every run (with the cause errDrained) once draining times out.
 	stop     context.Context
 	stopRuns context.CancelCauseFunc
@@ -96,6 +100,10 @@ func (p *Pool) Running() int {
 // Run claims and runs jobs until ctx ends, then drains: running jobs get
 // Config.Drain to finish, after which they are stopped and handed back.
 func (p *Pool) Run(ctx context.Context) error {
+	// Completions stop asking for follow-on jobs as soon as ctx ends,
+	// not only once the claim loop has noticed.
+	stopAfter := context.AfterFunc(ctx, func() { p.draining.Store(true) })
+	defer stopAfter()
 	for ctx.Err() == nil {
 		free, maxJobs := p.capacity()
 		if free == 0 || maxJobs == 0 {
@@ -122,12 +130,37 @@ func (p *Pool) Run(ctx context.Context) error {
 			p.wg.Add(1)
 			go func() {
 				defer p.wg.Done()
-				defer p.give(j.CPUs)
-				p.run(j)
+				p.runChain(j)
 			}()
 		}
 	}
+	p.draining.Store(true)
 	return p.drain()
+}
+
+// runChain runs j on the CPUs it took, then each job that a completion
+// brought for those CPUs, until one brings none; then it gives the CPUs
+// back. A busy pool thus needs no claim between jobs.
+func (p *Pool) runChain(j *job.Job) {
+	for j != nil {
+		held := j.CPUs
+		next := p.run(j)
+		if next == nil {
+			p.give(held)
+			return
+		}
+		p.shrink(held, next.CPUs)
+		j = next
+	}
+}
+
+// nextCPUs is how many CPUs j's completion may ask a follow-on job for:
+// none while draining.
+func (p *Pool) nextCPUs(j *job.Job) int {
+	if p.draining.Load() {
+		return 0
+	}
+	return j.CPUs
 }
 
 func (p *Pool) drain() error {
@@ -161,6 +194,21 @@ func (p *Pool) take(n int) {
 	p.free -= n
 	p.jobs++
 	p.mu.Unlock()
+}
+
+// shrink keeps a slot's job count as a follow-on job of next CPUs
+// replaces one of held, giving back the difference.
+func (p *Pool) shrink(held, next int) {
+	if held == next {
+		return
+	}
+	p.mu.Lock()
+	p.free += held - next
+	p.mu.Unlock()
+	select {
+	case p.freed <- struct{}{}:
+	default:
+	}
 }
 
 func (p *Pool) give(n int) {

@@ -72,17 +72,22 @@ func (s *RemoteSource) Claim(ctx context.Context, free, maxJobs int, _ <-chan st
 		}
 		out := make([]*job.Job, len(got))
 		for i, c := range got {
-			lease := time.Duration(c.LeaseSeconds * float64(time.Second))
-			s.leaseNanos.Store(int64(lease))
-			j := c.Job
-			j.Spec = c.Spec
-			j.Lease = &job.Lease{Holder: s.Name, Token: c.LeaseToken, Expires: time.Now().Add(lease)}
-			s.inputs.Store(j.ID, c.Inputs)
-			s.held.Store(j.ID, struct{}{})
-			out[i] = j
+			out[i] = s.adopt(c)
 		}
 		return out, nil
 	}
+}
+
+// adopt makes a job leased to this worker one it holds.
+func (s *RemoteSource) adopt(c api.ClaimedJob) *job.Job {
+	lease := time.Duration(c.LeaseSeconds * float64(time.Second))
+	s.leaseNanos.Store(int64(lease))
+	j := c.Job
+	j.Spec = c.Spec
+	j.Lease = &job.Lease{Holder: s.Name, Token: c.LeaseToken, Expires: time.Now().Add(lease)}
+	s.inputs.Store(j.ID, c.Inputs)
+	s.held.Store(j.ID, struct{}{})
+	return j
 }
 
 func (s *RemoteSource) dir(j *job.Job) jobdir.Dir {
@@ -130,24 +135,31 @@ func (s *RemoteSource) Heartbeat(ctx context.Context, j *job.Job, p *job.Progres
 }
 
 // Finish implements Source: the result and the output directory go up as
-// one stream; the local copy is removed once the controller has answered.
-func (s *RemoteSource) Finish(ctx context.Context, j *job.Job, r queue.Result) error {
+// one stream, and the answer may bring the slot's next job; the local
+// copy is removed once the controller has answered.
+func (s *RemoteSource) Finish(ctx context.Context, j *job.Job, r queue.Result, nextCPUs int) (*job.Job, error) {
 	d := s.dir(j)
 	out := d.Output()
 	if _, err := os.Stat(out); err != nil {
 		out = ""
 	}
-	err := s.Client.Complete(ctx, j.ID, api.CompleteRequest{
-		Token: j.Lease.Token, State: r.State, Reason: r.Reason, Result: r.Result, Protections: r.Protections,
-	}, out)
+	req := api.CompleteRequest{Token: j.Lease.Token, State: r.State, Reason: r.Reason, Result: r.Result, Protections: r.Protections}
+	if nextCPUs > 0 {
+		req.Next = &api.NextRequest{Name: s.Name, Free: nextCPUs, Services: s.Services}
+	}
+	got, err := s.Client.Complete(ctx, j.ID, req, out)
 	if errors.Is(err, client.ErrLeaseLost) {
 		err = store.ErrLeaseLost
 	}
-	if err == nil {
-		s.held.Delete(j.ID)
-		s.forget(d)
+	if err != nil {
+		return nil, err
 	}
-	return err
+	s.held.Delete(j.ID)
+	s.forget(d)
+	if len(got) == 0 {
+		return nil, nil
+	}
+	return s.adopt(got[0]), nil
 }
 
 // Abandon implements Source: the local copy goes.

@@ -116,7 +116,7 @@ func TestRemoteCancelAndTokens(t *testing.T) {
 	if _, err := b.worker.Heartbeat(ctx, other.ID, api.HeartbeatRequest{Token: "guess"}); !errors.Is(err, client.ErrLeaseLost) {
 		t.Errorf("heartbeat on a job not held: %v", err)
 	}
-	if err := b.worker.Complete(ctx, other.ID, api.CompleteRequest{Token: "guess", State: job.Complete}, ""); !errors.Is(err, client.ErrLeaseLost) {
+	if _, err := b.worker.Complete(ctx, other.ID, api.CompleteRequest{Token: "guess", State: job.Complete}, ""); !errors.Is(err, client.ErrLeaseLost) {
 		t.Errorf("complete on a job not held: %v", err)
 	}
 }
@@ -137,7 +137,7 @@ func TestLateResultRefused(t *testing.T) {
 	})
 	out := t.TempDir()
 	os.WriteFile(filepath.Join(out, "evil.txt"), []byte("late"), 0o644)
-	err = b.worker.Complete(ctx, j.ID, api.CompleteRequest{Token: got[0].LeaseToken, State: job.Complete, Result: json.RawMessage(`{"late":true}`)}, out)
+	_, err = b.worker.Complete(ctx, j.ID, api.CompleteRequest{Token: got[0].LeaseToken, State: job.Complete, Result: json.RawMessage(`{"late":true}`)}, out)
 	if !errors.Is(err, client.ErrLeaseLost) {
 		t.Fatalf("late complete: %v", err)
 	}
@@ -233,5 +233,65 @@ func TestReconcileIsPerIdentity(t *testing.T) {
 	released, err := b.worker.Reconcile(ctx, api.ReconcileRequest{Name: "shared-name", Restarted: true})
 	if err != nil || len(released) != 1 {
 		t.Fatalf("owner's reconcile = %v, %v", released, err)
+	}
+}
+
+// A completion may bring the slot's next job, leased as by a claim: one
+// job, no wider than the CPUs the slot asks for; none when nothing fits.
+func TestCompletionBringsNextJob(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 0)
+	ctx := context.Background()
+	sleep := func(spec string) *client.Job {
+		j, err := b.user.Submit(ctx, client.Submission{Service: "sleep", Spec: json.RawMessage(spec)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	first := sleep(`{"seconds":0}`)
+	got, err := b.worker.Claim(ctx, api.ClaimRequest{Name: "n", Slots: 2, Free: 1})
+	if err != nil || len(got) != 1 || got[0].ID != first.ID {
+		t.Fatalf("claim = %v, %v", got, err)
+	}
+	wide, narrow := sleep(`{"seconds":0,"resources":{"cpus":2}}`), sleep(`{"seconds":0}`)
+	complete := func(c api.ClaimedJob, next *api.NextRequest) []api.ClaimedJob {
+		t.Helper()
+		js, err := b.worker.Complete(ctx, c.ID, api.CompleteRequest{Token: c.LeaseToken, State: job.Complete, Next: next}, "")
+		if err != nil {
+			t.Fatalf("complete job %d: %v", c.ID, err)
+		}
+		return js
+	}
+	// One CPU asked for: the narrow job, though the wide one came first.
+	next := complete(got[0], &api.NextRequest{Name: "n", Free: 1})
+	if len(next) != 1 || next[0].ID != narrow.ID || next[0].LeaseToken == "" {
+		t.Fatalf("next after the first job = %+v; want job %d", next, narrow.ID)
+	}
+	if j, _ := b.user.Get(ctx, narrow.ID); j.State != job.Active || j.Worker != "n" {
+		t.Errorf("follow-on job %d is %s on %q; want ACTIVE on n", narrow.ID, j.State, j.Worker)
+	}
+	next = complete(next[0], &api.NextRequest{Name: "n", Free: 2})
+	if len(next) != 1 || next[0].ID != wide.ID {
+		t.Fatalf("next with two CPUs = %+v; want job %d", next, wide.ID)
+	}
+	if next = complete(next[0], &api.NextRequest{Name: "n", Free: 2}); len(next) != 0 {
+		t.Errorf("next with nothing pending = %+v", next)
+	}
+	for _, id := range []int64{first.ID, narrow.ID, wide.ID} {
+		if j, _ := b.user.Get(ctx, id); j.State != job.Complete {
+			t.Errorf("job %d is %s", id, j.State)
+		}
+	}
+	// A bad follow-on request is refused before anything is recorded.
+	last := sleep(`{"seconds":0}`)
+	got, _ = b.worker.Claim(ctx, api.ClaimRequest{Name: "n", Slots: 1, Free: 1})
+	_, err = b.worker.Complete(ctx, last.ID, api.CompleteRequest{Token: got[0].LeaseToken, State: job.Complete,
+		Next: &api.NextRequest{Free: 1}}, "")
+	if err == nil || !strings.Contains(err.Error(), "next.name") {
+		t.Errorf("complete with a nameless next: %v", err)
+	}
+	if j, _ := b.user.Get(ctx, last.ID); j.State != job.Active {
+		t.Errorf("refused completion changed job %d to %s", last.ID, j.State)
 	}
 }

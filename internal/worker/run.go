@@ -43,38 +43,39 @@ func (e *limitError) Error() string {
 // may report thousands of steps a second.
 const progressEvery = 100 * time.Millisecond
 
-// run takes one claimed job to its end.
-func (p *Pool) run(j *job.Job) {
+// run takes one claimed job to its end and returns the next job its
+// completion brought for the same CPUs, if any.
+func (p *Pool) run(j *job.Job) *job.Job {
 	log := p.log.With("job", j.ID, "attempt", j.Attempt)
 	src := p.cfg.Source
 	res := p.execute(j, log)
 	switch {
 	case res == nil:
 		log.Warn("job handed back unfinished: the executor shut down")
-		return
+		return nil
 	case res.State == "":
 		log.Warn("job abandoned: its lease was lost")
 		src.Abandon(j)
-		return
+		return nil
 	}
 	// Deliver the result, retrying transient failures until the lease
 	// would have ended: past that the queue has given the job to another.
 	deadline := time.Now().Add(src.HeartbeatEvery() * 3)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := src.Finish(ctx, j, *res)
+		next, err := src.Finish(ctx, j, *res, p.nextCPUs(j))
 		cancel()
 		switch {
 		case err == nil:
 			log.Info("job finished", "state", res.State, "reason", res.Reason)
-			return
+			return next
 		case errors.Is(err, store.ErrLeaseLost):
 			log.Warn("result refused: lease lost")
 			src.Abandon(j)
-			return
+			return nil
 		case time.Now().After(deadline):
 			log.Error("result not delivered", "err", err)
-			return
+			return nil
 		}
 		log.Warn("deliver result; retrying", "err", err)
 		time.Sleep(time.Second)

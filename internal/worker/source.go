@@ -29,8 +29,10 @@ type Source interface {
 	// Heartbeat renews j's lease and records progress; it reports a cancel,
 	// or store.ErrLeaseLost when the lease is gone.
 	Heartbeat(ctx context.Context, j *job.Job, p *job.Progress) (cancel bool, err error)
-	// Finish reports the end of j.
-	Finish(ctx context.Context, j *job.Job, r queue.Result) error
+	// Finish reports the end of j. With nextCPUs > 0 it may also lease
+	// the slot's next job, of at most nextCPUs CPUs, and return it: the
+	// slot goes on without a claim of its own. nil when none fits.
+	Finish(ctx context.Context, j *job.Job, r queue.Result, nextCPUs int) (*job.Job, error)
 	// Release hands j back unfinished (draining).
 	Release(ctx context.Context, j *job.Job) error
 	// Abandon drops what the source keeps for j after its lease was lost
@@ -72,9 +74,15 @@ func (s *LocalSource) Heartbeat(ctx context.Context, j *job.Job, p *job.Progress
 }
 
 // Finish implements Source.
-func (s *LocalSource) Finish(ctx context.Context, j *job.Job, r queue.Result) error {
-	_, err := s.Queue.Finish(ctx, j.ID, j.Lease.Token, r)
-	return err
+func (s *LocalSource) Finish(ctx context.Context, j *job.Job, r queue.Result, nextCPUs int) (*job.Job, error) {
+	if _, err := s.Queue.Finish(ctx, j.ID, j.Lease.Token, r); err != nil || nextCPUs <= 0 {
+		return nil, err
+	}
+	js, err := s.Queue.Claim(ctx, queue.ClaimRequest{Worker: s.Name, Services: s.Services, FreeCPUs: nextCPUs, Max: 1})
+	if err != nil || len(js) == 0 {
+		return nil, nil // the slot is free; the pool claims for it as usual
+	}
+	return js[0], nil
 }
 
 // Release implements Source.
