@@ -165,45 +165,71 @@ func (c *Controller) mountWeb(keyFile string, services []string) error {
 // Close releases the store.
 func (c *Controller) Close() error { return c.Store.Close() }
 
-// Recover undoes what a crash of this controller's previous process left:
-// it kills any job process still running from it, then puts its ACTIVE
-// jobs back in the queue (they run again; no result was recorded for
-// them, so none is recorded twice).
-func (c *Controller) Recover(ctx context.Context) error {
+// resumer is an Executor whose jobs outlive this process (a batch
+// system's): one it can follow again after a restart goes on where it is.
+type resumer interface {
+	CanResume(dir string, j *job.Job) bool
+	Sweep(dir string)
+}
+
+// Recover undoes what a crash of this controller's previous process left.
+// Jobs that its executor can follow again (Slurm jobs still queued,
+// running or finished with their exit record) keep their attempt and are
+// returned, their leases renewed, for the slots to take up. For the
+// others it kills any process still running from the previous process
+// (and cancels any batch job, which would write into the new attempt's
+// directory), then puts them back in the queue: they run again, and as
+// no result was recorded for them, none is recorded twice.
+func (c *Controller) Recover(ctx context.Context) ([]*job.Job, error) {
 	held, err := c.Store.HeldBy(ctx, c.cfg.Name)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	rs, canResume := c.cfg.Executor.(resumer)
+	var resumed []*job.Job
+	requeued := 0
 	for _, j := range held {
-		killed, err := proc.Sweep(filepath.Join(string(c.Root.Job(j.ID)), "proc.json"))
+		dir := string(c.Root.Job(j.ID))
+		if canResume && c.Pool != nil && rs.CanResume(dir, j) {
+			if _, err := c.Queue.Heartbeat(ctx, j.ID, j.Lease.Token, nil); err == nil {
+				resumed = append(resumed, j)
+				continue
+			}
+		}
+		killed, err := proc.Sweep(filepath.Join(dir, "proc.json"))
 		if err != nil {
 			c.log.Warn("sweep", "job", j.ID, "err", err)
 		}
 		if killed {
 			c.log.Info("killed a process left from before the restart", "job", j.ID)
 		}
-		// A batch job from before the restart would write into the new
-		// attempt's directory: the executor cancels it first.
-		if sw, ok := c.cfg.Executor.(interface{ Sweep(dir string) }); ok {
-			sw.Sweep(string(c.Root.Job(j.ID)))
+		if canResume {
+			rs.Sweep(dir)
 		}
+		if _, err := c.Queue.ExpireLease(ctx, j.ID, j.Lease.Token); err != nil && !errors.Is(err, store.ErrLeaseLost) {
+			return nil, err
+		}
+		requeued++
 	}
-	js, err := c.Queue.RequeueHolder(ctx, c.cfg.Name)
-	if err != nil {
-		return err
+	if requeued > 0 {
+		c.log.Info("requeued jobs left running by the previous process", "count", requeued)
 	}
-	if len(js) > 0 {
-		c.log.Info("requeued jobs left running by the previous process", "count", len(js))
+	if len(resumed) > 0 {
+		c.log.Info("taking up jobs that went on without the previous process", "count", len(resumed))
 	}
-	return nil
+	return resumed, nil
 }
 
 // Serve runs the controller on ln until ctx ends, then shuts down
 // gracefully: local slots stop claiming and their jobs get the drain time
 // to finish (or are handed back), then the HTTP server stops.
 func (c *Controller) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey string) error {
-	if err := c.Recover(ctx); err != nil {
+	resumed, err := c.Recover(ctx)
+	if err != nil {
 		return fmt.Errorf("recover: %w", err)
+	}
+	for _, j := range resumed {
+		c.Pool.Resume(j, c.Root.Job(j.ID))
 	}
 	baseCtx, cancelBase := context.WithCancel(context.Background())
 	defer cancelBase()
@@ -237,7 +263,6 @@ func (c *Controller) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey
 		}
 	}()
 
-	var err error
 	select {
 	case <-ctx.Done():
 		c.log.Info("shutting down: draining local slots", "drain", c.cfg.Drain)

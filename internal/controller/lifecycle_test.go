@@ -198,7 +198,7 @@ func TestRecoverSweepsAndRequeues(t *testing.T) {
 	dir.Prepare(1)
 	leftover := startRecorded(t, filepath.Join(string(dir), "proc.json"))
 
-	if err := env.C.Recover(ctx); err != nil {
+	if _, err := env.C.Recover(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if !proc.WaitGone(leftover, 5*time.Second) {

@@ -312,17 +312,6 @@ func (q *Queue) ExpireLease(ctx context.Context, id int64, token string) (*job.J
 	return j, nil
 }
 
-// RequeueHolder puts back every job one executor holds; used at start-up
-// for this server's own local slots, whose previous process is gone.
-func (q *Queue) RequeueHolder(ctx context.Context, holder string) ([]*job.Job, error) {
-	js, err := q.store.RequeueHolder(ctx, holder, q.now())
-	if err != nil {
-		return nil, err
-	}
-	q.requeued(js, "executor restarted")
-	return js, nil
-}
-
 func (q *Queue) requeued(js []*job.Job, why string) {
 	for _, j := range js {
 		q.dropCancel(j.ID)

@@ -141,26 +141,52 @@ func (e *Executor) Stats() Stats {
 
 // Execute implements worker.Executor: it submits the job to Slurm and
 // waits for its end. When ctx ends first the Slurm job is cancelled and
-// waited for, so it never runs on unwatched.
+// waited for, so it never runs on unwatched. If this attempt of the job
+// was already submitted (by this executor's previous process, before a
+// restart), it follows that Slurm job instead: the work goes on.
 func (e *Executor) Execute(ctx context.Context, svc service.Service, env *service.Env) (json.RawMessage, error) {
 	dir := filepath.Dir(env.Output)
-	e.Sweep(dir) // an earlier run's job must not write into this attempt's files
+	id := ""
+	if e.CanResume(dir, env.Job) {
+		var sub submission
+		readJSON(filepath.Join(dir, slurmFile), &sub)
+		id = sub.SlurmID
+	} else {
+		e.Sweep(dir) // an earlier run's job must not write into this attempt's files
+	}
 	for submits := 0; ; submits++ {
-		id, err := e.submit(ctx, svc, env, dir)
-		if err != nil {
-			return nil, err
+		log := e.log.With("job", env.Job.ID)
+		if id == "" {
+			var err error
+			if id, err = e.submit(ctx, svc, env, dir); err != nil {
+				return nil, err
+			}
+			log = log.With("slurm_id", id)
+			log.Info("submitted to Slurm")
+			fmt.Fprintf(env.Log, "submitted to Slurm as job %s\n", id)
+		} else {
+			log = log.With("slurm_id", id)
+			log.Info("following the Slurm job of this attempt again, after a restart")
+			fmt.Fprintf(env.Log, "following Slurm job %s again after a restart of the executor\n", id)
 		}
-		log := e.log.With("job", env.Job.ID, "slurm_id", id)
-		log.Info("submitted to Slurm")
-		fmt.Fprintf(env.Log, "submitted to Slurm as job %s\n", id)
 		res, err := e.follow(ctx, env, dir, id, log)
 		if errors.Is(err, errForgotten) && e.cfg.Forgotten == ForgottenRequeue && submits < e.cfg.MaxResubmits {
 			log.Warn("Slurm forgot the job without an exit record; submitting it again")
 			fmt.Fprintf(env.Log, "Slurm job %s was forgotten without an exit record; submitting again\n", id)
+			id = ""
 			continue
 		}
 		return res, err
 	}
+}
+
+// CanResume says whether attempt j.Attempt of job j was submitted to
+// Slurm from dir already, so that Execute will follow that Slurm job
+// (whether it still runs or has ended meanwhile) rather than start anew.
+func (e *Executor) CanResume(dir string, j *job.Job) bool {
+	var sub submission
+	return readJSON(filepath.Join(dir, slurmFile), &sub) == nil && sub.SlurmID != "" &&
+		sub.JobID == j.ID && sub.Attempt == j.Attempt
 }
 
 // errForgotten is the end of a job that Slurm no longer knows and that

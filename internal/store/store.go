@@ -68,9 +68,6 @@ type JobStore interface {
 	// back to PENDING with attempt+1, ERROR "lost" past max attempts, or
 	// CANCEL if a cancel was pending.
 	RequeueExpired(ctx context.Context, now time.Time) ([]*job.Job, error)
-	// RequeueHolder does the same for every job held by one executor, which
-	// is known to be gone (a restarted server's own local slots).
-	RequeueHolder(ctx context.Context, holder string, now time.Time) ([]*job.Job, error)
 	// ExpireLease applies the expiry rule to one job now, if it is still
 	// held under token (an executor reports it lost the run), or
 	// ErrLeaseLost.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/service"
 )
 
@@ -64,6 +65,7 @@ type Pool struct {
 	// draining is set once Run stops claiming: completions then ask for
 	// no follow-on jobs.
 	draining atomic.Bool
+	resumed  sync.Map // job id → jobdir.Dir of a job taken up again (Resume)
 	// stop ends every run (with the cause errDrained) once draining times out.
 	stop     context.Context
 	stopRuns context.CancelCauseFunc
@@ -106,7 +108,7 @@ func (p *Pool) Run(ctx context.Context) error {
 	defer stopAfter()
 	for ctx.Err() == nil {
 		free, maxJobs := p.capacity()
-		if free == 0 || maxJobs == 0 {
+		if free <= 0 || maxJobs <= 0 { // resumed jobs may hold more than the slots
 			select {
 			case <-p.freed:
 			case <-ctx.Done():
@@ -136,6 +138,21 @@ func (p *Pool) Run(ctx context.Context) error {
 	}
 	p.draining.Store(true)
 	return p.drain()
+}
+
+// Resume takes up a job that this pool's executor held before a restart
+// and that goes on without it (a batch system's job): it takes the job's
+// CPUs and runs it in its existing directory dir, where the Executor
+// finds the earlier attempt's state and follows it rather than start
+// anew. Call it before Run; j must hold a live lease.
+func (p *Pool) Resume(j *job.Job, dir jobdir.Dir) {
+	p.resumed.Store(j.ID, dir)
+	p.take(j.CPUs)
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		p.runChain(j)
+	}()
 }
 
 // runChain runs j on the CPUs it took, then each job that a completion

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/store"
@@ -98,8 +99,10 @@ func (p *Pool) execute(j *job.Job, log *slog.Logger) *queue.Result {
 	if err != nil {
 		return fail("%v", err)
 	}
-	dir, err := src.Dir(context.Background(), j)
-	if err != nil {
+	dir, resumed := jobdir.Dir(""), false
+	if d, ok := p.resumed.LoadAndDelete(j.ID); ok {
+		dir, resumed = d.(jobdir.Dir), true
+	} else if dir, err = src.Dir(context.Background(), j); err != nil {
 		return fail("prepare job directory: %v", err)
 	}
 	logFile, err := os.OpenFile(filepath.Join(dir.Output(), "job.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
@@ -108,7 +111,11 @@ func (p *Pool) execute(j *job.Job, log *slog.Logger) *queue.Result {
 	}
 	defer logFile.Close()
 	defer os.RemoveAll(dir.Temp())
-	fmt.Fprintf(logFile, "job %d attempt %d on %s: %s\n", j.ID, j.Attempt, p.cfg.Name, j.Service)
+	if resumed {
+		fmt.Fprintf(logFile, "job %d attempt %d taken up again on %s after a restart\n", j.ID, j.Attempt, p.cfg.Name)
+	} else {
+		fmt.Fprintf(logFile, "job %d attempt %d on %s: %s\n", j.ID, j.Attempt, p.cfg.Name, j.Service)
+	}
 
 	ctx, stop := context.WithCancelCause(p.stop)
 	defer stop(nil)

@@ -223,7 +223,7 @@ func (s *Store) DeleteJob(ctx context.Context, id int64) error {
 	return nil
 }
 
-// requeue is the expiry rule shared by RequeueExpired and RequeueHolder:
+// requeue is the expiry rule shared by RequeueExpired and ExpireLease:
 // a pending cancel ends the job in CANCEL, a job out of attempts ends in
 // ERROR "lost", any other goes back to PENDING for another attempt.
 const requeue = `UPDATE jobs SET version = version + 1,
@@ -256,11 +256,6 @@ func (s *Store) requeueWhere(ctx context.Context, what, cond string, args ...any
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return js, nil
-}
-
-// RequeueHolder implements store.JobStore.
-func (s *Store) RequeueHolder(ctx context.Context, holder string, now time.Time) ([]*job.Job, error) {
-	return s.requeueWhere(ctx, "requeue "+holder, `worker = ?`, nanos(now), holder)
 }
 
 // ExpireLease implements store.JobStore.

@@ -265,10 +265,10 @@ func testLeases(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}
 
 	// Second attempt (max_attempts is 2): losing it ends the job in ERROR "lost".
-	b.claim("w", 1, 1, t0.Add(20*time.Second))
-	js, err = b.s.RequeueHolder(b.ctx, "w", t0.Add(21*time.Second))
-	if err != nil || len(js) != 1 || js[0].State != job.Error || js[0].Reason != job.ReasonLost || js[0].Finished == nil {
-		t.Fatalf("requeue past max attempts = %+v, %v", js, err)
+	second := b.claim("w", 1, 1, t0.Add(20*time.Second))[0]
+	lost, err := b.s.ExpireLease(b.ctx, j.ID, second.Lease.Token, t0.Add(21*time.Second))
+	if err != nil || lost.State != job.Error || lost.Reason != job.ReasonLost || lost.Finished == nil {
+		t.Fatalf("requeue past max attempts = %+v, %v", lost, err)
 	}
 
 	// A finished job stays finished: a second result is refused.
