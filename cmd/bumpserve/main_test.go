@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -42,15 +40,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// server is a bumpserve serve process.
+// serverProc is a bumpserve serve process.
 type serverProc struct {
-	t     *testing.T
-	cmd   *exec.Cmd
-	URL   string
-	Data  string
-	mu    sync.Mutex
-	log   bytes.Buffer
-	ended chan struct{}
+	*testenv.Proc
+	t    *testing.T
+	URL  string
+	Data string
 }
 
 // uidRange gives each executor these tests start its own range of job
@@ -69,47 +64,10 @@ var listening = regexp.MustCompile(`msg="bumpserve listening" url=(\S+)`)
 // startServer runs `bumpserve serve` on a free port with data dir data.
 func startServer(t *testing.T, data string, args ...string) *serverProc {
 	t.Helper()
-	s := &serverProc{t: t, Data: data, ended: make(chan struct{})}
-	s.cmd = exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--sandbox-uids", uidRange()}, args...)...)
-	stderr, _ := s.cmd.StderrPipe()
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			s.mu.Lock()
-			s.log.WriteString(sc.Text() + "\n")
-			s.mu.Unlock()
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				urls <- m[1]
-			}
-		}
-		s.cmd.Wait()
-		close(s.ended)
-	}()
-	t.Cleanup(func() {
-		s.cmd.Process.Kill()
-		<-s.ended
-		if t.Failed() { // the server's side of the story
-			t.Logf("log of the server on %s:\n%s", data, s.Log())
-		}
-	})
-	select {
-	case s.URL = <-urls:
-	case <-s.ended:
-		t.Fatalf("server exited:\n%s", s.Log())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("server did not start:\n%s", s.Log())
-	}
-	return s
-}
-
-func (s *serverProc) Log() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.log.String()
+	p := testenv.StartProc(t, "the server on "+data, binary,
+		append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--sandbox-uids", uidRange()}, args...)...)
+	url := p.WaitLog(t, listening, 30*time.Second)[1]
+	return &serverProc{Proc: p, t: t, URL: url, Data: data}
 }
 
 func (s *serverProc) adminToken() string {
@@ -270,8 +228,8 @@ func TestKill9Recovery(t *testing.T) {
 	})
 	pids := []int{childPID(t, data, fmt.Sprint(ids[0])), childPID(t, data, fmt.Sprint(ids[1]))}
 
-	srv.cmd.Process.Signal(syscall.SIGKILL)
-	<-srv.ended
+	srv.Cmd.Process.Signal(syscall.SIGKILL)
+	<-srv.Ended
 	for _, pid := range pids {
 		testenv.Eventually(t, 5*time.Second, fmt.Sprintf("job process %d dies with the server", pid), func() bool { return !alive(pid) })
 	}
@@ -317,13 +275,13 @@ func TestGracefulShutdown(t *testing.T) {
 		l, err := cl.List(ctx, client.ListOptions{State: "ACTIVE"})
 		return err == nil && len(l.Jobs) == 2
 	})
-	srv.cmd.Process.Signal(syscall.SIGTERM)
+	srv.Cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-srv.ended:
+	case <-srv.Ended:
 	case <-time.After(20 * time.Second):
 		t.Fatal("server did not exit after SIGTERM")
 	}
-	if code := srv.cmd.ProcessState.ExitCode(); code != 0 {
+	if code := srv.Cmd.ProcessState.ExitCode(); code != 0 {
 		t.Errorf("exit code %d:\n%s", code, srv.Log())
 	}
 	srv2 := startServer(t, data, "--workers", "0")

@@ -67,7 +67,7 @@ func TestHTTPSWorker(t *testing.T) {
 	testenv.Eventually(t, 10*time.Second, "the untrusting worker refuses the certificate", func() bool {
 		return strings.Contains(untrusting.Log(), "certificate")
 	})
-	untrusting.cmd.Process.Kill()
+	untrusting.Cmd.Process.Kill()
 
 	w := startWorkerArgs(t, srv.URL, tok, "trusting", 1, "--ca-file", caFile)
 	cl, err := client.New(srv.URL, srv.adminToken(), client.Options{CAFile: caFile})
@@ -87,9 +87,9 @@ func TestHTTPSWorker(t *testing.T) {
 	testenv.Eventually(t, 10*time.Second, "running on the worker", func() bool {
 		return strings.Contains(w.Log(), fmt.Sprintf(`msg="job started" worker=trusting component=worker worker=trusting job=%d `, long[0]))
 	})
-	w.cmd.Process.Signal(syscall.SIGTERM)
-	<-w.ended
-	if code := w.cmd.ProcessState.ExitCode(); code != 0 {
+	w.Cmd.Process.Signal(syscall.SIGTERM)
+	<-w.Ended
+	if code := w.Cmd.ProcessState.ExitCode(); code != 0 {
 		t.Errorf("worker exit code %d after SIGTERM:\n%s", code, w.Log())
 	}
 	if j, _ := cl.Get(context.Background(), long[0]); j.State != "COMPLETE" {

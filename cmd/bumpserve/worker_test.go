@@ -1,15 +1,11 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"regexp"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,12 +15,7 @@ import (
 )
 
 // workerProc is a `bumpserve worker` process.
-type workerProc struct {
-	cmd   *exec.Cmd
-	mu    sync.Mutex
-	log   bytes.Buffer
-	ended chan struct{}
-}
+type workerProc struct{ *testenv.Proc }
 
 func startWorker(t *testing.T, url, token, name string, slots int) *workerProc {
 	t.Helper()
@@ -33,38 +24,8 @@ func startWorker(t *testing.T, url, token, name string, slots int) *workerProc {
 
 func startWorkerArgs(t *testing.T, url, token, name string, slots int, extra ...string) *workerProc {
 	t.Helper()
-	w := &workerProc{ended: make(chan struct{})}
-	w.cmd = exec.Command(binary, append([]string{"worker", "--server", url, "--token", token, "--name", name,
-		"--slots", strconv.Itoa(slots), "--work-dir", t.TempDir(), "--drain-timeout", "5s", "--sandbox-uids", uidRange()}, extra...)...)
-	stderr, _ := w.cmd.StderrPipe()
-	if err := w.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			w.mu.Lock()
-			w.log.WriteString(sc.Text() + "\n")
-			w.mu.Unlock()
-		}
-		w.cmd.Wait()
-		close(w.ended)
-	}()
-	t.Cleanup(func() {
-		w.cmd.Process.Signal(syscall.SIGCONT)
-		w.cmd.Process.Kill()
-		<-w.ended
-		if t.Failed() {
-			t.Logf("log of worker %s:\n%s", name, w.Log())
-		}
-	})
-	return w
-}
-
-func (w *workerProc) Log() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.log.String()
+	return &workerProc{testenv.StartProc(t, "worker "+name, binary, append([]string{"worker", "--server", url, "--token", token, "--name", name,
+		"--slots", strconv.Itoa(slots), "--work-dir", t.TempDir(), "--drain-timeout", "5s", "--sandbox-uids", uidRange()}, extra...)...)}
 }
 
 var startedJob = regexp.MustCompile(`msg="job started" .*job=(\d+)`)
@@ -172,8 +133,8 @@ func TestWorkerKilledMidJob(t *testing.T) {
 		j, _ := cl.Get(context.Background(), ids[0])
 		return j.State == "ACTIVE" && j.Worker == "doomed"
 	})
-	doomed.cmd.Process.Signal(syscall.SIGKILL)
-	<-doomed.ended
+	doomed.Cmd.Process.Signal(syscall.SIGKILL)
+	<-doomed.Ended
 	startWorker(t, srv.URL, tok, "rescuer", 1)
 	j := waitAll(t, cl, ids, 30*time.Second)[ids[0]]
 	if j.State != "COMPLETE" || j.Attempt != 2 || j.Worker != "rescuer" {
@@ -194,14 +155,14 @@ func TestFrozenWorkerLateResultRefused(t *testing.T) {
 		j, _ := cl.Get(context.Background(), ids[0])
 		return j.State == "ACTIVE" && j.Worker == "frozen"
 	})
-	frozen.cmd.Process.Signal(syscall.SIGSTOP)
+	frozen.Cmd.Process.Signal(syscall.SIGSTOP)
 	testenv.Eventually(t, 10*time.Second, "lease expires", func() bool {
 		j, _ := cl.Get(context.Background(), ids[0])
 		return j.State == "PENDING" && j.Attempt == 2
 	})
 	thawed := startWorker(t, srv.URL, tok, "thawed", 1)
 	j := waitAll(t, cl, ids, 30*time.Second)[ids[0]]
-	frozen.cmd.Process.Signal(syscall.SIGCONT)
+	frozen.Cmd.Process.Signal(syscall.SIGCONT)
 	testenv.Eventually(t, 10*time.Second, "the frozen worker's result is refused", func() bool {
 		ok := leaseLost.MatchString(frozen.Log())
 		if !ok && testing.Verbose() {
@@ -232,8 +193,8 @@ func TestControllerKilledUnderLoad(t *testing.T) {
 		l, _ := cl.List(context.Background(), client.ListOptions{State: "COMPLETE"})
 		return len(l.Jobs) >= 4
 	})
-	srv.cmd.Process.Signal(syscall.SIGKILL)
-	<-srv.ended
+	srv.Cmd.Process.Signal(syscall.SIGKILL)
+	<-srv.Ended
 	// Same address, so the workers find it again.
 	srv2 := startServer(t, data, "--workers", "0", "--lease", "20s", "--addr", addr[len("http://"):])
 	cl, _ = client.New(srv2.URL, srv.adminToken(), client.Options{})

@@ -61,6 +61,16 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// needSlurm skips (fails in CI) without a running Slurm, and fails if the
+// binary for the compute node did not build.
+func needSlurm(t *testing.T) {
+	t.Helper()
+	testenv.Need(t, slurmUp, "a running Slurm: run scripts/slurm-start as root")
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+}
+
 // bundle is a controller whose slots run jobs through Slurm.
 type bundle struct {
 	env *testenv.Env
@@ -72,10 +82,7 @@ type bundle struct {
 func setup(t *testing.T, cfg Config, slots int) *bundle {
 	t.Helper()
 	t.Parallel()
-	testenv.Need(t, slurmUp, "a running Slurm: run scripts/slurm-start as root")
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
+	needSlurm(t)
 	cfg.Bin = cmp.Or(cfg.Bin, bin)
 	cfg.Poll = cmp.Or(cfg.Poll, 200*time.Millisecond)
 	cfg.ExitGrace = cmp.Or(cfg.ExitGrace, 2*time.Second)

@@ -1,15 +1,12 @@
 package slurm
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,17 +22,14 @@ import (
 // work done without the controller is not lost.
 func TestRestartedControllerFollowsItsSlurmJobs(t *testing.T) {
 	t.Parallel()
-	testenv.Need(t, slurmUp, "a running Slurm: run scripts/slurm-start as root")
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
+	needSlurm(t)
 	data := t.TempDir()
-	first := startServe(t, data)
+	first, url := startServe(t, data)
 	token, err := os.ReadFile(filepath.Join(data, "admin.token"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl, _ := client.New(first.url, strings.TrimSpace(string(token)), client.Options{})
+	cl, _ := client.New(url, strings.TrimSpace(string(token)), client.Options{})
 	ctx := context.Background()
 	var ids []int64
 	var subs []submission
@@ -52,8 +46,8 @@ func TestRestartedControllerFollowsItsSlurmJobs(t *testing.T) {
 	}
 	awaitRunning(t, subs[0].SlurmID)
 
-	first.cmd.Process.Signal(syscall.SIGKILL)
-	<-first.ended
+	first.Cmd.Process.Signal(syscall.SIGKILL)
+	<-first.Ended
 	testenv.Eventually(t, 30*time.Second, "the short Slurm job ends without the controller", func() bool {
 		st := slurmState(subs[1].SlurmID)
 		return st == "COMPLETED" || st == ""
@@ -62,18 +56,18 @@ func TestRestartedControllerFollowsItsSlurmJobs(t *testing.T) {
 		t.Fatalf("Slurm job %s is %q after the controller died; it should go on", subs[0].SlurmID, st)
 	}
 
-	second := startServe(t, data)
-	cl, _ = client.New(second.url, strings.TrimSpace(string(token)), client.Options{})
+	second, url := startServe(t, data)
+	cl, _ = client.New(url, strings.TrimSpace(string(token)), client.Options{})
 	for i, id := range ids {
 		wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		final, err := cl.Watch(wctx, id, func(*client.Job) error { return nil })
 		cancel()
 		if err != nil {
-			t.Fatalf("job %d did not end: %v\nserver log:\n%s", id, err, second.log())
+			t.Fatalf("job %d did not end: %v\nserver log:\n%s", id, err, second.Log())
 		}
 		if final.State != job.Complete || final.Attempt != 1 {
 			t.Errorf("job %d ended %s %q at attempt %d; want COMPLETE at attempt 1\nserver log:\n%s",
-				id, final.State, final.Reason, final.Attempt, second.log())
+				id, final.State, final.Reason, final.Attempt, second.Log())
 		}
 		dir := filepath.Join(data, "jobs", itoa(id))
 		var after submission
@@ -90,53 +84,13 @@ func TestRestartedControllerFollowsItsSlurmJobs(t *testing.T) {
 	}
 }
 
-// served is a `bumpserve serve --executor slurm` process.
-type served struct {
-	cmd   *exec.Cmd
-	url   string
-	ended chan struct{}
-	mu    sync.Mutex
-	out   strings.Builder
-}
-
-func (s *served) log() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.out.String()
-}
-
 var listeningURL = regexp.MustCompile(`msg="bumpserve listening" url=(\S+)`)
 
-// startServe runs the controller binary with a Slurm executor on data.
-func startServe(t *testing.T, data string) *served {
+// startServe runs the controller binary with a Slurm executor on data and
+// returns the process and its URL.
+func startServe(t *testing.T, data string) (*testenv.Proc, string) {
 	t.Helper()
-	s := &served{ended: make(chan struct{})}
-	s.cmd = exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", data, "--executor", "slurm",
-		"--slurm-poll", "200ms", "--drain-timeout", "1s")
-	stderr, _ := s.cmd.StderrPipe()
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			s.mu.Lock()
-			s.out.WriteString(sc.Text() + "\n")
-			s.mu.Unlock()
-			if m := listeningURL.FindStringSubmatch(sc.Text()); m != nil {
-				urls <- m[1]
-			}
-		}
-	}()
-	go func() { s.cmd.Wait(); close(s.ended) }()
-	t.Cleanup(func() { s.cmd.Process.Kill(); <-s.ended })
-	select {
-	case s.url = <-urls:
-	case <-s.ended:
-		t.Fatalf("serve exited:\n%s", s.log())
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not start")
-	}
-	return s
+	p := testenv.StartProc(t, "serve --executor slurm", bin, "serve", "--addr", "127.0.0.1:0", "--data", data,
+		"--executor", "slurm", "--slurm-poll", "200ms", "--drain-timeout", "1s")
+	return p, p.WaitLog(t, listeningURL, 30*time.Second)[1]
 }

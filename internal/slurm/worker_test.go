@@ -17,10 +17,7 @@ import (
 // local Slurm, taking no more than its slots.
 func TestRemoteWorkerRunsJobsThroughSlurm(t *testing.T) {
 	t.Parallel()
-	testenv.Need(t, slurmUp, "a running Slurm: run scripts/slurm-start as root")
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
+	needSlurm(t)
 	env := testenv.Start(t, controller.Config{Workers: 0})
 	user := env.Client(env.AdminToken)
 	ex, err := New(Config{Bin: bin, Poll: 200 * time.Millisecond, ExitGrace: 2 * time.Second, Logger: testLogger()})
