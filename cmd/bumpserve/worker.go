@@ -82,7 +82,9 @@ func runWorker(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		e.SweepAll(filepath.Join(*workDir, "jobs")) // before src.Sweep clears the records
+		// Slurm jobs go on while this worker is down: take up those
+		// whose leases still hold, cancel the others before rerunning.
+		src.Resumable, src.SweepDir = e.CanResume, e.Sweep
 		batch = e
 	}
 	var runner service.Runner
@@ -91,11 +93,16 @@ func runWorker(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	resumed := src.Resume(ctx)
 	src.Sweep()
 	pool, err := worker.NewPool(worker.Config{Name: *name, Slots: *slots, MaxJobs: maxJobs, Source: src, Services: registry, Drain: *drain,
 		Logger: log, Executor: batch, Runner: runner})
 	if err != nil {
 		return err
+	}
+	for _, r := range resumed {
+		log.Info("taking up a job held before the restart", "job", r.Job.ID, "attempt", r.Job.Attempt)
+		pool.Resume(r.Job, r.Dir)
 	}
 	log.Info("worker started", "server", cf.server, "slots", *slots, "work_dir", *workDir)
 	err = pool.Run(ctx)

@@ -50,13 +50,3 @@ func (e *Executor) Sweep(dir string) {
 		time.Sleep(e.cfg.Poll)
 	}
 }
-
-// SweepAll is Sweep for every job directory under jobsDir: a restarted
-// `bumpserve worker --executor slurm` calls it before clearing its work
-// directory, since the jobs it held go back to the controller.
-func (e *Executor) SweepAll(jobsDir string) {
-	dirs, _ := filepath.Glob(filepath.Join(jobsDir, "*", slurmFile))
-	for _, f := range dirs {
-		e.Sweep(filepath.Dir(f))
-	}
-}

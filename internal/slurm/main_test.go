@@ -145,6 +145,19 @@ func slurmState(id string) string {
 	return strings.TrimSpace(string(out))
 }
 
+// awaitStarted waits until Slurm runs job sid or has run it: a short job
+// may be over before a busy test looks.
+func awaitStarted(t *testing.T, sid string) {
+	t.Helper()
+	testenv.Eventually(t, 30*time.Second, "Slurm job "+sid+" started", func() bool {
+		switch slurmState(sid) {
+		case "RUNNING", "COMPLETING", "COMPLETED":
+			return true
+		}
+		return false
+	})
+}
+
 // awaitRunning waits until Slurm runs job sid.
 func awaitRunning(t *testing.T, sid string) {
 	t.Helper()

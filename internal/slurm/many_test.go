@@ -26,7 +26,7 @@ func TestManyJobsOneSqueuePerCycle(t *testing.T) {
 	var latencies []time.Duration
 	for _, id := range ids {
 		sid := b.slurmID(t, id)
-		awaitRunning(t, sid)
+		awaitStarted(t, sid) // the jobs are short and looked at one after another
 		out, _ := exec.Command("squeue", "-h", "-t", "all", "-o", "%V|%S", "-j", sid).Output()
 		if d, ok := submitToStart(string(out)); ok {
 			latencies = append(latencies, d)

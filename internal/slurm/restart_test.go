@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/bumpserve/bumpserve/client"
+	"github.com/bumpserve/bumpserve/internal/controller"
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/store"
 	"github.com/bumpserve/bumpserve/internal/testenv"
 )
 
@@ -93,4 +95,54 @@ func startServe(t *testing.T, data string) (*testenv.Proc, string) {
 	p := testenv.StartProc(t, "serve --executor slurm", bin, "serve", "--addr", "127.0.0.1:0", "--data", data,
 		"--executor", "slurm", "--slurm-poll", "200ms", "--drain-timeout", "1s")
 	return p, p.WaitLog(t, listeningURL, 30*time.Second)[1]
+}
+
+// A `bumpserve worker --executor slurm` killed with -9 takes its Slurm
+// jobs up again when it restarts, as a controller does: same attempt,
+// same Slurm job, nothing run twice.
+func TestRestartedWorkerFollowsItsSlurmJobs(t *testing.T) {
+	t.Parallel()
+	needSlurm(t)
+	env := testenv.Start(t, controller.Config{Workers: 0})
+	user := env.Client(env.AdminToken)
+	token := env.User("cluster1", store.RoleWorker)
+	work := t.TempDir()
+	startWorker := func() *testenv.Proc {
+		p := testenv.StartProc(t, "worker --executor slurm", bin, "worker", "--server", env.URL, "--token", token,
+			"--name", "cluster1", "--slots", "2", "--executor", "slurm", "--work-dir", work, "--slurm-poll", "200ms")
+		p.WaitLog(t, regexp.MustCompile(`msg="worker started"`), 30*time.Second)
+		return p
+	}
+	first := startWorker()
+	ctx := context.Background()
+	j, err := user.Submit(ctx, client.Submission{Service: "sleep", Spec: json.RawMessage(`{"seconds": 5}`)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sub submission
+	testenv.Eventually(t, 30*time.Second, "job submitted to Slurm", func() bool {
+		return readJSON(filepath.Join(work, "jobs", itoa(j.ID), slurmFile), &sub) == nil
+	})
+	awaitRunning(t, sub.SlurmID)
+	first.Cmd.Process.Signal(syscall.SIGKILL)
+	<-first.Ended
+
+	second := startWorker()
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	final, err := user.Watch(wctx, j.ID, func(*client.Job) error { return nil })
+	if err != nil {
+		t.Fatalf("job %d did not end: %v", j.ID, err)
+	}
+	if final.State != job.Complete || final.Attempt != 1 {
+		t.Errorf("job %d ended %s %q at attempt %d; want COMPLETE at attempt 1\nworker log:\n%s",
+			j.ID, final.State, final.Reason, final.Attempt, second.Log())
+	}
+	if st := slurmState(sub.SlurmID); st == "CANCELLED" {
+		t.Errorf("Slurm job %s was cancelled", sub.SlurmID)
+	}
+	logText, _ := os.ReadFile(filepath.Join(string(env.C.Root.Job(j.ID)), "output", "job.log"))
+	if !strings.Contains(string(logText), "following Slurm job "+sub.SlurmID+" again") {
+		t.Errorf("the job log does not say the job was followed again:\n%s", logText)
+	}
 }

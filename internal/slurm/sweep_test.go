@@ -30,7 +30,7 @@ func TestSweepCancelsALeftoverSlurmJob(t *testing.T) {
 	if err := writeJSON(filepath.Join(mkdir(t, dir), slurmFile), submission{SlurmID: sid, JobID: 7, Attempt: 1}); err != nil {
 		t.Fatal(err)
 	}
-	ex.SweepAll(jobs)
+	ex.Sweep(dir)
 	if st := slurmState(sid); st != "CANCELLED" {
 		t.Errorf("Slurm job %s is %q after the sweep; want CANCELLED", sid, st)
 	}

@@ -33,6 +33,14 @@ type RemoteSource struct {
 	WorkDir  string // where jobs' directories live on this machine
 	MaxInput int64  // bytes of input accepted per job
 	Logger   *slog.Logger
+	// Resumable, if set, says whether a job in dir, held by a previous
+	// run of this worker, goes on without it and can be taken up again
+	// (the Slurm executor's CanResume); see Resume.
+	Resumable func(dir string, j *job.Job) bool
+	// SweepDir, if set, stops what a job directory left from a previous
+	// run may still have running elsewhere (the Slurm executor's Sweep),
+	// before Sweep removes the directory.
+	SweepDir func(dir string)
 
 	leaseNanos atomic.Int64 // the controller's lease, learned from claims
 	inputs     sync.Map     // job id → number of input files, from claims
@@ -100,7 +108,7 @@ func (s *RemoteSource) Dir(ctx context.Context, j *job.Job) (jobdir.Dir, error) 
 	d := s.dir(j)
 	os.RemoveAll(string(d))
 	if n, ok := s.inputs.LoadAndDelete(j.ID); ok && n.(int) == 0 {
-		return d, d.Prepare(j.Attempt) // nothing to download
+		return d, s.prepare(j, d) // nothing to download
 	}
 	deadline := j.Lease.Expires
 	for failures := 0; ; {
@@ -121,7 +129,14 @@ func (s *RemoteSource) Dir(ctx context.Context, j *job.Job) (jobdir.Dir, error) 
 			return d, ctx.Err()
 		}
 	}
-	return d, d.Prepare(j.Attempt)
+	return d, s.prepare(j, d)
+}
+
+func (s *RemoteSource) prepare(j *job.Job, d jobdir.Dir) error {
+	if err := d.Prepare(j.Attempt); err != nil {
+		return err
+	}
+	return s.keepRecord(j, d)
 }
 
 // Heartbeat implements Source.
@@ -210,16 +225,20 @@ func (s *RemoteSource) HeartbeatEvery() time.Duration {
 	return queue.LeaseDefault / 3
 }
 
-// Sweep kills processes that a crashed run of this worker left, clears
-// its work directory, and has the controller requeue the jobs that run
-// held (they count an attempt), instead of waiting for their leases.
+// Sweep stops what a crashed run of this worker left (its processes, and
+// through SweepDir its batch jobs), clears its work directory, and has the
+// controller requeue the jobs that run held (they count an attempt),
+// instead of waiting for their leases; jobs taken up again (Resume) are
+// spared.
 func (s *RemoteSource) Sweep() {
 	defer s.reconcile(true)
-	pidFiles, _ := filepath.Glob(filepath.Join(s.WorkDir, "jobs", "*", "proc.json"))
-	for _, f := range pidFiles {
-		if killed, _ := proc.Sweep(f); killed {
-			s.Logger.Info("killed a job process left from before the restart", "file", f)
+	for _, d := range s.leftovers() {
+		if s.SweepDir != nil {
+			s.SweepDir(d)
 		}
+		if killed, _ := proc.Sweep(filepath.Join(d, "proc.json")); killed {
+			s.Logger.Info("killed a job process left from before the restart", "dir", d)
+		}
+		os.RemoveAll(d)
 	}
-	os.RemoveAll(filepath.Join(s.WorkDir, "jobs"))
 }
