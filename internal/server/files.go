@@ -6,18 +6,29 @@ import (
 	"path"
 	"strings"
 
+	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/store"
 )
 
-func (s *Server) listFiles(w http.ResponseWriter, r *http.Request, u *store.User) {
+// jobFiles lists the files of the job in the path, or answers the
+// request itself (404, 500) and returns no job.
+func (s *Server) jobFiles(w http.ResponseWriter, r *http.Request, u *store.User) (*job.Job, []jobdir.File) {
 	j := s.jobFor(w, r, u)
 	if j == nil {
-		return
+		return nil, nil
 	}
 	files, err := s.cfg.Root.Job(j.ID).List()
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "%v", err)
+		return nil, nil
+	}
+	return j, files
+}
+
+func (s *Server) listFiles(w http.ResponseWriter, r *http.Request, u *store.User) {
+	j, files := s.jobFiles(w, r, u)
+	if j == nil {
 		return
 	}
 	if files == nil {

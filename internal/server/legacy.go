@@ -147,13 +147,8 @@ func (s *Server) legacyResults(w http.ResponseWriter, r *http.Request, u *store.
 }
 
 func (s *Server) legacyFiles(w http.ResponseWriter, r *http.Request, u *store.User) {
-	j := s.jobFor(w, r, u)
+	j, files := s.jobFiles(w, r, u)
 	if j == nil {
-		return
-	}
-	files, err := s.cfg.Root.Job(j.ID).List()
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "%v", err)
 		return
 	}
 	pairs := make([][2]any, 0, len(files))
