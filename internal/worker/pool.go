@@ -128,12 +128,7 @@ func (p *Pool) Run(ctx context.Context) error {
 			continue
 		}
 		for _, j := range jobs {
-			p.take(j.CPUs)
-			p.wg.Add(1)
-			go func() {
-				defer p.wg.Done()
-				p.runChain(j)
-			}()
+			p.start(j)
 		}
 	}
 	p.draining.Store(true)
@@ -147,6 +142,11 @@ func (p *Pool) Run(ctx context.Context) error {
 // anew. Call it before Run; j must hold a live lease.
 func (p *Pool) Resume(j *job.Job, dir jobdir.Dir) {
 	p.resumed.Store(j.ID, dir)
+	p.start(j)
+}
+
+// start takes j's CPUs and runs it, and the jobs that follow it there.
+func (p *Pool) start(j *job.Job) {
 	p.take(j.CPUs)
 	p.wg.Add(1)
 	go func() {
