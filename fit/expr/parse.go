@@ -122,45 +122,32 @@ func (p *parser) count() error {
 	return nil
 }
 
-func (p *parser) expr() (*node, error) {
-	left, err := p.term()
-	if err != nil {
-		return nil, err
-	}
-	for p.is("+") || p.is("-") {
-		o := opAdd
-		if p.tok.text == "-" {
-			o = opSub
-		}
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		right, err := p.term()
-		if err != nil {
-			return nil, err
-		}
-		if err := p.count(); err != nil {
-			return nil, err
-		}
-		left = p.bd.binary(o, left, right)
-	}
-	return left, nil
-}
+// The binary operators of the two left-associative levels.
+var (
+	sumOps     = map[string]op{"+": opAdd, "-": opSub}
+	productOps = map[string]op{"*": opMul, "/": opDiv}
+)
 
-func (p *parser) term() (*node, error) {
-	left, err := p.unary()
+func (p *parser) expr() (*node, error) { return p.leftAssoc(p.term, sumOps) }
+
+func (p *parser) term() (*node, error) { return p.leftAssoc(p.unary, productOps) }
+
+// leftAssoc parses operands (next) joined by the binary operators ops,
+// grouping to the left: a-b-c is (a-b)-c.
+func (p *parser) leftAssoc(next func() (*node, error), ops map[string]op) (*node, error) {
+	left, err := next()
 	if err != nil {
 		return nil, err
 	}
-	for p.is("*") || p.is("/") {
-		o := opMul
-		if p.tok.text == "/" {
-			o = opDiv
+	for {
+		o, ok := ops[p.tok.text]
+		if !ok || !p.is(p.tok.text) {
+			return left, nil
 		}
 		if err := p.advance(); err != nil {
 			return nil, err
 		}
-		right, err := p.unary()
+		right, err := next()
 		if err != nil {
 			return nil, err
 		}
@@ -169,7 +156,6 @@ func (p *parser) term() (*node, error) {
 		}
 		left = p.bd.binary(o, left, right)
 	}
-	return left, nil
 }
 
 // unary is where every kind of nesting passes through (parentheses and call arguments via
