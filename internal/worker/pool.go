@@ -216,22 +216,19 @@ func (p *Pool) take(n int) {
 // shrink keeps a slot's job count as a follow-on job of next CPUs
 // replaces one of held, giving back the difference.
 func (p *Pool) shrink(held, next int) {
-	if held == next {
-		return
-	}
-	p.mu.Lock()
-	p.free += held - next
-	p.mu.Unlock()
-	select {
-	case p.freed <- struct{}{}:
-	default:
+	if held > next {
+		p.release(held-next, 0)
 	}
 }
 
-func (p *Pool) give(n int) {
+// give returns the CPUs of a job that has ended.
+func (p *Pool) give(n int) { p.release(n, 1) }
+
+// release returns cpus and ends jobs, and tells the claim loop.
+func (p *Pool) release(cpus, jobs int) {
 	p.mu.Lock()
-	p.free += n
-	p.jobs--
+	p.free += cpus
+	p.jobs -= jobs
 	p.mu.Unlock()
 	select {
 	case p.freed <- struct{}{}:
