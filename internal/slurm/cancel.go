@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/bumpserve/bumpserve/internal/jobdir"
 )
 
 // cancel scancels Slurm job id, retrying briefly: a lost scancel would
@@ -30,7 +32,7 @@ func (e *Executor) cancel(id string) {
 // old run does not write into the new attempt's directory.
 func (e *Executor) Sweep(dir string) {
 	var sub submission
-	if readJSON(filepath.Join(dir, slurmFile), &sub) != nil || sub.SlurmID == "" {
+	if jobdir.ReadJSON(filepath.Join(dir, slurmFile), &sub) != nil || sub.SlurmID == "" {
 		return
 	}
 	ctx, stop := context.WithTimeout(context.Background(), cmdTimeout)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/worker"
 )
@@ -146,28 +147,25 @@ func (e *Executor) Stats() Stats {
 // restart), it follows that Slurm job instead: the work goes on.
 func (e *Executor) Execute(ctx context.Context, svc service.Service, env *service.Env) (json.RawMessage, error) {
 	dir := filepath.Dir(env.Output)
-	id := ""
-	if e.CanResume(dir, env.Job) {
-		var sub submission
-		readJSON(filepath.Join(dir, slurmFile), &sub)
-		id = sub.SlurmID
-	} else {
+	id := e.submitted(dir, env.Job)
+	if id == "" {
 		e.Sweep(dir) // an earlier run's job must not write into this attempt's files
 	}
 	for submits := 0; ; submits++ {
-		log := e.log.With("job", env.Job.ID)
-		if id == "" {
+		resumed := id != ""
+		if !resumed {
 			var err error
 			if id, err = e.submit(ctx, svc, env, dir); err != nil {
 				return nil, err
 			}
-			log = log.With("slurm_id", id)
-			log.Info("submitted to Slurm")
-			fmt.Fprintf(env.Log, "submitted to Slurm as job %s\n", id)
-		} else {
-			log = log.With("slurm_id", id)
+		}
+		log := e.log.With("job", env.Job.ID, "slurm_id", id)
+		if resumed {
 			log.Info("following the Slurm job of this attempt again, after a restart")
 			fmt.Fprintf(env.Log, "following Slurm job %s again after a restart of the executor\n", id)
+		} else {
+			log.Info("submitted to Slurm")
+			fmt.Fprintf(env.Log, "submitted to Slurm as job %s\n", id)
 		}
 		res, err := e.follow(ctx, env, dir, id, log)
 		if errors.Is(err, errForgotten) && e.cfg.Forgotten == ForgottenRequeue && submits < e.cfg.MaxResubmits {
@@ -183,10 +181,16 @@ func (e *Executor) Execute(ctx context.Context, svc service.Service, env *servic
 // CanResume says whether attempt j.Attempt of job j was submitted to
 // Slurm from dir already, so that Execute will follow that Slurm job
 // (whether it still runs or has ended meanwhile) rather than start anew.
-func (e *Executor) CanResume(dir string, j *job.Job) bool {
+func (e *Executor) CanResume(dir string, j *job.Job) bool { return e.submitted(dir, j) != "" }
+
+// submitted is the Slurm job id recorded in dir for attempt j.Attempt of
+// job j, or "" if that attempt was not submitted.
+func (e *Executor) submitted(dir string, j *job.Job) string {
 	var sub submission
-	return readJSON(filepath.Join(dir, slurmFile), &sub) == nil && sub.SlurmID != "" &&
-		sub.JobID == j.ID && sub.Attempt == j.Attempt
+	if jobdir.ReadJSON(filepath.Join(dir, slurmFile), &sub) != nil || sub.JobID != j.ID || sub.Attempt != j.Attempt {
+		return ""
+	}
+	return sub.SlurmID
 }
 
 // errForgotten is the end of a job that Slurm no longer knows and that

@@ -19,6 +19,7 @@ import (
 	"github.com/bumpserve/bumpserve/client"
 	"github.com/bumpserve/bumpserve/internal/controller"
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/testenv"
 )
 
@@ -134,7 +135,7 @@ func (b *bundle) slurmID(t *testing.T, id int64) string {
 	t.Helper()
 	var sub submission
 	testenv.Eventually(t, 30*time.Second, "job submitted to Slurm", func() bool {
-		return readJSON(filepath.Join(b.dir(id), slurmFile), &sub) == nil
+		return jobdir.ReadJSON(filepath.Join(b.dir(id), slurmFile), &sub) == nil
 	})
 	return sub.SlurmID
 }

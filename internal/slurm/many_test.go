@@ -10,6 +10,7 @@ import (
 
 	"github.com/bumpserve/bumpserve/client"
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/testenv"
 )
 
@@ -71,7 +72,7 @@ func awaitRunningOrDone(t *testing.T, b *bundle, j *client.Job) {
 	var sid string
 	testenv.Eventually(t, 30*time.Second, "job submitted", func() bool {
 		var sub submission
-		if readJSON(filepath.Join(b.dir(j.ID), slurmFile), &sub) != nil {
+		if jobdir.ReadJSON(filepath.Join(b.dir(j.ID), slurmFile), &sub) != nil {
 			return false
 		}
 		sid = sub.SlurmID

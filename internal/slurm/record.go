@@ -2,11 +2,10 @@ package slurm
 
 import (
 	"encoding/json"
-	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/jobdir"
 )
 
 // The files a Slurm job and its executor share in the job directory, which
@@ -54,40 +53,11 @@ type submission struct {
 	Attempt int    `json:"attempt"`
 }
 
-// writeJSON writes v to path atomically (a rename), so that a reader on
-// another node never sees half a file.
-func writeJSON(path string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", filepath.Base(path), err)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
-	}
-	return nil
-}
-
-// readJSON reads path into v; a missing file is os.ErrNotExist.
-func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
-	}
-	return nil
-}
-
 // readExit returns the exit record of attempt in dir, or nil when there is
 // none (yet) for that attempt.
 func readExit(dir string, attempt int) *ExitRecord {
 	var rec ExitRecord
-	if err := readJSON(filepath.Join(dir, exitFile), &rec); err != nil || rec.Attempt != attempt {
+	if err := jobdir.ReadJSON(filepath.Join(dir, exitFile), &rec); err != nil || rec.Attempt != attempt {
 		return nil
 	}
 	return &rec

@@ -14,6 +14,7 @@ import (
 	"github.com/bumpserve/bumpserve/client"
 	"github.com/bumpserve/bumpserve/internal/controller"
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/store"
 	"github.com/bumpserve/bumpserve/internal/testenv"
 )
@@ -42,7 +43,7 @@ func TestRestartedControllerFollowsItsSlurmJobs(t *testing.T) {
 		}
 		var sub submission
 		testenv.Eventually(t, 30*time.Second, "job submitted to Slurm", func() bool {
-			return readJSON(filepath.Join(data, "jobs", itoa(j.ID), slurmFile), &sub) == nil
+			return jobdir.ReadJSON(filepath.Join(data, "jobs", itoa(j.ID), slurmFile), &sub) == nil
 		})
 		ids, subs = append(ids, j.ID), append(subs, sub)
 	}
@@ -73,7 +74,7 @@ func TestRestartedControllerFollowsItsSlurmJobs(t *testing.T) {
 		}
 		dir := filepath.Join(data, "jobs", itoa(id))
 		var after submission
-		if readJSON(filepath.Join(dir, slurmFile), &after); after.SlurmID != subs[i].SlurmID {
+		if jobdir.ReadJSON(filepath.Join(dir, slurmFile), &after); after.SlurmID != subs[i].SlurmID {
 			t.Errorf("Slurm job %s was replaced by %s", subs[i].SlurmID, after.SlurmID)
 		}
 		if st := slurmState(subs[i].SlurmID); st == "CANCELLED" {
@@ -121,7 +122,7 @@ func TestRestartedWorkerFollowsItsSlurmJobs(t *testing.T) {
 	}
 	var sub submission
 	testenv.Eventually(t, 30*time.Second, "job submitted to Slurm", func() bool {
-		return readJSON(filepath.Join(work, "jobs", itoa(j.ID), slurmFile), &sub) == nil
+		return jobdir.ReadJSON(filepath.Join(work, "jobs", itoa(j.ID), slurmFile), &sub) == nil
 	})
 	awaitRunning(t, sub.SlurmID)
 	first.Cmd.Process.Signal(syscall.SIGKILL)

@@ -27,11 +27,11 @@ const progressEvery = 250 * time.Millisecond
 // runner (may be nil) confines the job's processes, as on any executor.
 func RunJob(ctx context.Context, dir string, services service.Registry, runner service.Runner) (*ExitRecord, error) {
 	var spec RunSpec
-	if err := readJSON(filepath.Join(dir, runFile), &spec); err != nil {
+	if err := jobdir.ReadJSON(filepath.Join(dir, runFile), &spec); err != nil {
 		return nil, fmt.Errorf("run-job: %w", err)
 	}
 	rec := runJob(ctx, dir, &spec, services, runner)
-	if err := writeJSON(filepath.Join(dir, exitFile), rec); err != nil {
+	if err := jobdir.WriteJSON(filepath.Join(dir, exitFile), rec, 0o644); err != nil {
 		return rec, fmt.Errorf("run-job: %w", err)
 	}
 	return rec, nil
@@ -115,7 +115,7 @@ func (w *progressWriter) flush() {
 }
 
 func (w *progressWriter) writeLocked() {
-	writeJSON(w.path, w.latest) // best effort: progress is advisory
+	jobdir.WriteJSON(w.path, w.latest, 0o644) // best effort: progress is advisory
 	w.written, w.dirty = time.Now(), false
 }
 

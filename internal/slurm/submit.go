@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/service"
 )
 
@@ -96,7 +97,7 @@ func (e *Executor) submit(ctx context.Context, svc service.Service, env *service
 		os.Remove(filepath.Join(dir, f)) // an earlier attempt's
 	}
 	spec := RunSpec{JobID: env.Job.ID, Attempt: env.Job.Attempt, Service: svc.Name(), Spec: env.Spec, CPUs: env.CPUs, Limits: env.Limits}
-	if err := writeJSON(filepath.Join(dir, runFile), spec); err != nil {
+	if err := jobdir.WriteJSON(filepath.Join(dir, runFile), spec, 0o644); err != nil {
 		return "", fmt.Errorf("slurm: %w", err)
 	}
 	args := sbatchArgs(e.options(svc.Name()), env, dir)
@@ -127,7 +128,7 @@ func (e *Executor) submit(ctx context.Context, svc service.Service, env *service
 	if _, perr := strconv.ParseUint(id, 10, 64); perr != nil {
 		return "", fmt.Errorf("slurm: submit: sbatch printed %q, not a job id", strings.TrimSpace(out))
 	}
-	if err := writeJSON(filepath.Join(dir, slurmFile), submission{SlurmID: id, JobID: env.Job.ID, Attempt: env.Job.Attempt}); err != nil {
+	if err := jobdir.WriteJSON(filepath.Join(dir, slurmFile), submission{SlurmID: id, JobID: env.Job.ID, Attempt: env.Job.Attempt}, 0o644); err != nil {
 		e.cancel(id) // a job nobody can find after a restart must not run
 		return "", fmt.Errorf("slurm: %w", err)
 	}

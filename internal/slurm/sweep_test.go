@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/testenv"
 )
 
@@ -27,7 +28,7 @@ func TestSweepCancelsALeftoverSlurmJob(t *testing.T) {
 	}
 	sid := strings.TrimSpace(string(out))
 	t.Cleanup(func() { exec.Command("scancel", sid).Run() })
-	if err := writeJSON(filepath.Join(mkdir(t, dir), slurmFile), submission{SlurmID: sid, JobID: 7, Attempt: 1}); err != nil {
+	if err := jobdir.WriteJSON(filepath.Join(mkdir(t, dir), slurmFile), submission{SlurmID: sid, JobID: 7, Attempt: 1}, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ex.Sweep(dir)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/jobdir"
 )
 
 // tracker watches every Slurm job an executor has submitted with ONE
@@ -144,7 +145,7 @@ func (tj *tracked) readProgress() {
 	}
 	tj.progMod, tj.progSize = fi.ModTime(), fi.Size()
 	var p job.Progress
-	if readJSON(path, &p) == nil {
+	if jobdir.ReadJSON(path, &p) == nil {
 		tj.progress(p)
 	}
 }

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -30,16 +29,9 @@ func (s *RemoteSource) keepRecord(j *job.Job, d jobdir.Dir) error {
 	if s.Resumable == nil {
 		return nil
 	}
-	b, err := json.Marshal(heldRecord{Job: j, LeaseToken: j.Lease.Token,
-		LeaseSeconds: time.Duration(s.leaseNanos.Load()).Seconds()})
-	if err != nil {
-		return err
-	}
-	tmp := filepath.Join(string(d), heldFile+".tmp")
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(string(d), heldFile))
+	// 0600: the lease token lets whoever reads it act for this worker.
+	return jobdir.WriteJSON(filepath.Join(string(d), heldFile), heldRecord{Job: j, LeaseToken: j.Lease.Token,
+		LeaseSeconds: time.Duration(s.leaseNanos.Load()).Seconds()}, 0o600)
 }
 
 // Resumed is a job a previous run of this worker held that goes on
@@ -61,8 +53,7 @@ func (s *RemoteSource) Resume(ctx context.Context) []Resumed {
 	var out []Resumed
 	for _, f := range files {
 		var rec heldRecord
-		b, err := os.ReadFile(f)
-		if err != nil || json.Unmarshal(b, &rec) != nil || rec.Job == nil {
+		if jobdir.ReadJSON(f, &rec) != nil || rec.Job == nil {
 			continue
 		}
 		j := rec.Job
