@@ -111,14 +111,12 @@ func (p *problem) fill(x, full []float64) {
 type scratch struct {
 	full []float64
 	r    []float64
-	col  []float64
 }
 
 func (p *problem) newScratch() *scratch {
 	return &scratch{
 		full: make([]float64, len(p.start)),
 		r:    make([]float64, p.nres()),
-		col:  make([]float64, p.nres()),
 	}
 }
 

@@ -52,9 +52,6 @@ func Open(dir string, log *slog.Logger) (*Root, error) {
 	return r, nil
 }
 
-// Path is the data directory itself.
-func (r *Root) Path() string { return r.dir }
-
 // Job is the directory of job id.
 func (r *Root) Job(id int64) Dir { return Dir(filepath.Join(r.dir, "jobs", strconv.FormatInt(id, 10))) }
 
@@ -135,7 +132,7 @@ func (d Dir) Temp() string { return filepath.Join(string(d), "tmp") }
 // Prepare readies the directory for a new attempt: an earlier attempt's
 // output is moved aside under previous/, so each attempt starts from an
 // empty output/. The temporary directory is cleared but created only when
-// a job starts a process (see MakeTemp): most jobs never need one, and
+// a job starts a process (service.Env.Command): most jobs never need one, and
 // directory operations are what limits throughput.
 func (d Dir) Prepare(attempt int) error {
 	if ents, err := os.ReadDir(d.Output()); err == nil && len(ents) > 0 {
@@ -151,17 +148,6 @@ func (d Dir) Prepare(attempt int) error {
 	os.RemoveAll(d.Temp())
 	if err := os.MkdirAll(d.Output(), 0o755); err != nil {
 		return fmt.Errorf("prepare job dir: %w", err)
-	}
-	return nil
-}
-
-// MakeTemp creates the private temporary directory and an input/ (empty
-// when nothing was uploaded), as a job process expects to find them.
-func (d Dir) MakeTemp() error {
-	for _, sub := range []string{d.Input(), d.Temp()} {
-		if err := os.MkdirAll(sub, 0o755); err != nil {
-			return fmt.Errorf("prepare job dir: %w", err)
-		}
 	}
 	return nil
 }

@@ -82,9 +82,6 @@ func New(cfg Config) *Queue {
 // Lease is how long a claim lasts without a heartbeat.
 func (q *Queue) Lease() time.Duration { return q.lease }
 
-// Now is the queue's clock.
-func (q *Queue) Now() time.Time { return q.now() }
-
 // Get reads a job (store.ErrNotFound if there is none).
 func (q *Queue) Get(ctx context.Context, id int64) (*job.Job, error) { return q.store.GetJob(ctx, id) }
 
