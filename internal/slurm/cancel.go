@@ -35,20 +35,23 @@ func (e *Executor) Sweep(dir string) {
 	if jobdir.ReadJSON(filepath.Join(dir, slurmFile), &sub) != nil || sub.SlurmID == "" {
 		return
 	}
-	ctx, stop := context.WithTimeout(context.Background(), cmdTimeout)
-	defer stop()
-	out, err := e.run.squeue(ctx, "-h", "-o", "%T", "-j", sub.SlurmID)
-	if err != nil || !active(strings.TrimSpace(out)) {
+	if !e.inQueue(sub.SlurmID) {
 		return
 	}
 	e.log.Info("cancelling a Slurm job left from before the restart", "slurm_id", sub.SlurmID, "job", sub.JobID)
 	e.cancel(sub.SlurmID)
 	deadline := time.Now().Add(e.cfg.CancelWait)
-	for time.Now().Before(deadline) {
-		out, err := e.run.squeue(ctx, "-h", "-o", "%T", "-j", sub.SlurmID)
-		if err != nil || !active(strings.TrimSpace(out)) {
-			return
-		}
+	for time.Now().Before(deadline) && e.inQueue(sub.SlurmID) {
 		time.Sleep(e.cfg.Poll)
 	}
+}
+
+// inQueue says whether Slurm job id is still queued or running. Each look
+// has a timeout of its own: one shared by the whole wait ran out after
+// cmdTimeout, cutting CancelWait short.
+func (e *Executor) inQueue(id string) bool {
+	ctx, stop := context.WithTimeout(context.Background(), cmdTimeout)
+	defer stop()
+	out, err := e.run.squeue(ctx, "-h", "-o", "%T", "-j", id)
+	return err == nil && active(strings.TrimSpace(out))
 }
