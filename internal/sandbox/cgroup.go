@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -46,7 +47,7 @@ func probeCgroups(name string) (cgroups, error) {
 		c.v2 = true
 		base := filepath.Join(cgroupRoot, own[""])
 		ctrl := strings.Fields(string(b))
-		if !contains(ctrl, "memory") || !contains(ctrl, "pids") {
+		if !slices.Contains(ctrl, "memory") || !slices.Contains(ctrl, "pids") {
 			return c, fmt.Errorf("cgroup v2 without the memory and pids controllers (has %v)", ctrl)
 		}
 		dir := mk("", own[""])
@@ -96,15 +97,6 @@ func ownCgroups() map[string]string {
 	return m
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // jobCgroup is one job's set of cgroups (one directory per hierarchy).
 type jobCgroup struct {
 	c    cgroups
@@ -117,7 +109,7 @@ type jobCgroup struct {
 func (c cgroups) create(name string, memoryMB, processes int64) (*jobCgroup, error) {
 	j := &jobCgroup{c: c, name: name}
 	for _, parent := range []string{c.memory, c.pids, c.kill} {
-		if parent == "" || contains(j.dirs, filepath.Join(parent, name)) {
+		if parent == "" || slices.Contains(j.dirs, filepath.Join(parent, name)) {
 			continue
 		}
 		dir := filepath.Join(parent, name)

@@ -289,14 +289,18 @@ func explain(runErr error, status []byte, cg *jobCgroup, l job.Limits) error {
 	}
 	ws, _ := ee.Sys().(syscall.WaitStatus)
 	cpu := ee.UserTime() + ee.SystemTime()
+	ooms := 0
+	if cg != nil {
+		ooms = cg.oomKills() // memory.events, read once
+	}
 	switch {
 	case ws.Signaled() && ws.Signal() == syscall.SIGXCPU,
 		ws.Signaled() && ws.Signal() == syscall.SIGKILL && l.CPUSeconds > 0 && cpu.Seconds() >= l.CPUSeconds:
 		return fmt.Errorf("limit exceeded: cpu_seconds (%g s): killed by %v after %.1f s of CPU", l.CPUSeconds, ws.Signal(), cpu.Seconds())
 	case ws.Signaled() && ws.Signal() == syscall.SIGXFSZ:
 		return fmt.Errorf("limit exceeded: disk_mb (%d MB): a file grew past it (SIGXFSZ)", l.DiskMB)
-	case cg != nil && cg.oomKills() > 0:
-		return fmt.Errorf("limit exceeded: memory_mb (%d MB): the kernel killed %d process(es) of the job: %w", l.MemoryMB, cg.oomKills(), runErr)
+	case ooms > 0:
+		return fmt.Errorf("limit exceeded: memory_mb (%d MB): the kernel killed %d process(es) of the job: %w", l.MemoryMB, ooms, runErr)
 	}
 	if cg != nil {
 		if n := cg.pidsDenied(); n > 0 {
