@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/bumpserve/bumpserve/fit/expr"
 )
 
 // FuzzParseSpec holds the spec decoder to its contract on any bytes a
@@ -79,7 +81,7 @@ func checkAccepted(t *testing.T, s *Spec) {
 	}
 	seen := map[string]bool{}
 	for _, p := range s.Parameters {
-		if !isIdent(p.Name) || seen[p.Name] {
+		if !expr.ValidName(p.Name) || seen[p.Name] {
 			t.Fatalf("accepted the parameter name %q (or twice)", p.Name)
 		}
 		seen[p.Name] = true

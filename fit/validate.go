@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"sort"
+
+	"github.com/bumpserve/bumpserve/fit/expr"
 )
 
 // Default options per fitter, close to Bumps' defaults.
@@ -46,7 +48,7 @@ func (s *Spec) validate() error {
 	}
 	for _, p := range s.Parameters {
 		path := "parameters." + p.Name
-		if !isIdent(p.Name) {
+		if !expr.ValidName(p.Name) {
 			return fmt.Errorf("%s: %q is not a valid name (letters, digits and _, not starting with a digit)", path, p.Name)
 		}
 		if math.IsNaN(p.Value) || math.IsInf(p.Value, 0) {
@@ -127,7 +129,7 @@ func (d *Dataset) checkSource(path string) error {
 	}
 	seen := map[string]bool{}
 	for j, c := range d.Columns {
-		if !isIdent(c) {
+		if !expr.ValidName(c) {
 			return fmt.Errorf("%s.columns[%d]: %q is not a valid column name", path, j, c)
 		}
 		if seen[c] {
@@ -161,7 +163,7 @@ func (d *Dataset) checkData(path string) error {
 		if k == "x" || k == "y" || k == "dy" {
 			return fmt.Errorf("%s.vars.%s: the name is reserved", path, k)
 		}
-		if !isIdent(k) {
+		if !expr.ValidName(k) {
 			return fmt.Errorf("%s.vars: %q is not a valid variable name", path, k)
 		}
 		cols = append(cols, struct {
@@ -219,17 +221,4 @@ func sortedKeys(m map[string][]float64) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-func isIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		letter := r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
-		if !letter && (i == 0 || r < '0' || r > '9') {
-			return false
-		}
-	}
-	return true
 }

@@ -56,7 +56,7 @@ func parse(src string, vars, params []string) (*node, error) {
 func (p *parser) declare() error {
 	for kind, list := range [2][]string{p.vars, p.params} {
 		for i, name := range list {
-			if !validName(name) {
+			if !ValidName(name) {
 				return &Error{Pos: -1, Msg: fmt.Sprintf("invalid name %q", name)}
 			}
 			if _, ok := userFuncs[name]; ok || name == "pi" || name == "pow" {
@@ -78,7 +78,9 @@ func (p *parser) declare() error {
 	return nil
 }
 
-func validName(s string) bool {
+// ValidName says whether s can name a variable or parameter: an ASCII
+// letter or underscore, then letters, digits and underscores.
+func ValidName(s string) bool {
 	if s == "" || !isLetter(s[0]) {
 		return false
 	}
