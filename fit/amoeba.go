@@ -71,6 +71,7 @@ func nelderMead(r *runner, x0 []float64, maxIter, stepBase int) ([]float64, floa
 	order := make([]int, n+1)
 	lastBest, lastGain := math.Inf(1), 0 // best cost so far, and the iteration that improved it
 	cen, xr, xe, xc := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+	sortedPts, sortedF := make([][]float64, n+1), make([]float64, n+1) // the next order, swapped in
 	for it := 1; it <= maxIter; it++ {
 		if err := r.ctx.Err(); err != nil {
 			return nil, 0, it, false, err
@@ -79,11 +80,11 @@ func nelderMead(r *runner, x0 []float64, maxIter, stepBase int) ([]float64, floa
 			order[i] = i
 		}
 		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(f[a], f[b]) })
-		pts2, f2 := make([][]float64, n+1), make([]float64, n+1)
 		for i, o := range order {
-			pts2[i], f2[i] = pts[o], f[o]
+			sortedPts[i], sortedF[i] = pts[o], f[o]
 		}
-		pts, f = pts2, f2
+		pts, sortedPts = sortedPts, pts
+		f, sortedF = sortedF, f
 		r.progress(stepBase+it, f[0], pts[0], "")
 		// Stop when the simplex is flat in cost and small in size, or
 		// flat in cost and no longer improving. Near a minimum the cost
