@@ -55,7 +55,7 @@ func bearer(r *http.Request) string {
 	return ""
 }
 
-// canSee reports whether u may see jobs owned by owner.
-func canSee(u *store.User, owner string) bool {
+// CanSee reports whether u may see jobs owned by owner.
+func CanSee(u *store.User, owner string) bool {
 	return u.Role == store.RoleAdmin || u.Name == owner
 }

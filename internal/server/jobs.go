@@ -17,7 +17,7 @@ func (s *Server) jobFor(w http.ResponseWriter, r *http.Request, u *store.User) *
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err == nil && id > 0 {
 		j, err := s.cfg.Store.GetJob(r.Context(), id)
-		if err == nil && canSee(u, j.Owner) {
+		if err == nil && CanSee(u, j.Owner) {
 			return j
 		}
 		if err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -94,19 +94,14 @@ func (h *Handler) jobsPage(w http.ResponseWriter, r *http.Request, s *session) {
 // (someone else's job, deleted, never existed, not a number) is the same
 // 404 page, so the pages reveal no more than the API does.
 func (h *Handler) jobFor(w http.ResponseWriter, r *http.Request, s *session) *job.Job {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err == nil && id > 0 {
-		j, err := h.cfg.Store.GetJob(r.Context(), id)
-		if err == nil && (s.User.Role == store.RoleAdmin || j.Owner == s.User.Name) {
-			return j
-		}
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			h.serverError(w, r, err)
-			return nil
-		}
+	j, err := h.visibleJob(r, s, r.PathValue("id"))
+	switch {
+	case err != nil:
+		h.serverError(w, r, err)
+	case j == nil:
+		h.notFound(w, r, s)
 	}
-	h.notFound(w, r, s)
-	return nil
+	return j
 }
 
 // cancel asks a job to stop and goes back to its page, which shows at once

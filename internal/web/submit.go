@@ -43,7 +43,7 @@ func (h *Handler) submitPage(w http.ResponseWriter, r *http.Request, s *session)
 		d.Kind = "bumps"
 	}
 	if from := q.Get("from"); from != "" {
-		j := h.visibleJob(r, s, from)
+		j, _ := h.visibleJob(r, s, from)
 		if j == nil {
 			h.notFound(w, r, s)
 			return
@@ -67,17 +67,23 @@ func (h *Handler) submitPage(w http.ResponseWriter, r *http.Request, s *session)
 	h.render(w, r, http.StatusOK, "submit", &view{Title: "Submit a fit", S: s, Nav: "submit", Data: d})
 }
 
-// visibleJob loads job id (text) if s may see it.
-func (h *Handler) visibleJob(r *http.Request, s *session, id string) *job.Job {
+// visibleJob loads job id (text) if s may see it; someone else's job, a
+// missing one and a malformed id are all nil, with no error.
+func (h *Handler) visibleJob(r *http.Request, s *session, id string) (*job.Job, error) {
 	n, err := strconv.ParseInt(id, 10, 64)
 	if err != nil || n < 1 {
-		return nil
+		return nil, nil
 	}
 	j, err := h.cfg.Store.GetJob(r.Context(), n)
-	if err != nil || (s.User.Role != store.RoleAdmin && j.Owner != s.User.Name) {
-		return nil
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case !server.CanSee(s.User, j.Owner):
+		return nil, nil
 	}
-	return j
+	return j, nil
 }
 
 // submit takes either form. Uploads are staged like the API's: the
@@ -199,7 +205,7 @@ func (h *Handler) bumpsSubmission(f *bumpsForm, up *uploader) *server.Submission
 		}
 	}
 	if f.From != "" {
-		if j := h.visibleJob(up.r, up.s, f.From); j != nil {
+		if j, _ := h.visibleJob(up.r, up.s, f.From); j != nil {
 			files, _ := h.cfg.Root.Job(j.ID).List()
 			for _, fl := range files {
 				name, ok := strings.CutPrefix(fl.Path, "input/")
@@ -278,7 +284,7 @@ func (u *uploader) saveHeader(fh *multipart.FileHeader) (string, error) {
 // reuse copies input file name of the earlier job from, which the user
 // must be allowed to see.
 func (u *uploader) reuse(from, name string) error {
-	j := u.h.visibleJob(u.r, u.s, from)
+	j, _ := u.h.visibleJob(u.r, u.s, from)
 	if j == nil {
 		return fmt.Errorf("file %s: the earlier job %s is gone; upload the file again", name, from)
 	}
