@@ -142,14 +142,7 @@ func (c *Controller) mountWeb(keyFile string, services []string) error {
 		API: c.Server, Store: c.Store, Queue: c.Queue, Root: c.Root, Services: services,
 		SecretFile: keyFile, LocalName: c.cfg.Name, LocalSlots: slots,
 		MaxUpload: c.cfg.Server.MaxUpload, Logger: c.log,
-		Workers: func(ctx context.Context) ([]web.WorkerInfo, error) {
-			ws, err := c.Server.Workers(ctx)
-			out := make([]web.WorkerInfo, len(ws))
-			for i, w := range ws {
-				out[i] = web.WorkerInfo{Name: w.Name, Slots: w.Slots, Running: w.Running, LastHeartbeat: w.LastHeartbeat}
-			}
-			return out, err
-		},
+		Workers: c.Server.Workers,
 	})
 	if err != nil {
 		return err

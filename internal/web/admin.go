@@ -2,22 +2,20 @@ package web
 
 import (
 	"net/http"
-	"sort"
-	"time"
 
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/server"
 	"github.com/bumpserve/bumpserve/internal/store"
 )
 
 type adminData struct {
-	Workers     []WorkerInfo
+	Workers     []server.WorkerInfo // sorted by name
 	WorkerError string
 	LocalName   string
 	LocalSlots  int
 	States      []job.State
 	Total       map[job.State]int
 	Users       []userQueue
-	Now         time.Time
 }
 
 // userQueue is one user's jobs per state.
@@ -34,13 +32,12 @@ func (h *Handler) adminPage(w http.ResponseWriter, r *http.Request, s *session) 
 		return
 	}
 	ctx := r.Context()
-	d := adminData{LocalName: h.cfg.LocalName, LocalSlots: h.cfg.LocalSlots, States: job.States, Now: time.Now()}
+	d := adminData{LocalName: h.cfg.LocalName, LocalSlots: h.cfg.LocalSlots, States: job.States}
 	if h.cfg.Workers != nil {
 		ws, err := h.cfg.Workers(ctx)
 		if err != nil {
 			d.WorkerError = err.Error()
 		}
-		sort.Slice(ws, func(i, j int) bool { return ws[i].Name < ws[j].Name })
 		d.Workers = ws
 	}
 	var err error

@@ -18,7 +18,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/queue"
@@ -29,14 +28,6 @@ import (
 // MaxUploadDefault bounds one submission's uploaded files, as the API's
 // default does.
 const MaxUploadDefault = server.MaxUploadDefault
-
-// WorkerInfo is one executor as the admin page shows it.
-type WorkerInfo struct {
-	Name          string
-	Slots         int
-	Running       int
-	LastHeartbeat time.Time
-}
 
 // Config configures the pages.
 type Config struct {
@@ -52,7 +43,7 @@ type Config struct {
 	SecretFile string
 	// Workers lists the remote workers for the admin page; nil shows
 	// only the local slots.
-	Workers    func(ctx context.Context) ([]WorkerInfo, error)
+	Workers    func(ctx context.Context) ([]server.WorkerInfo, error)
 	LocalName  string // the local slots' worker name
 	LocalSlots int    // the local slots in CPUs (0: dispatch only)
 	MaxUpload  int64
