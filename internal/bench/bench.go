@@ -11,8 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -75,45 +73,30 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	local := cfg.Workers
 	if cfg.Remote {
 		local = 0
 	}
-	c, err := controller.Open(ctx, controller.Config{
+	srv, err := serve(ctx, controller.Config{
 		Data: filepath.Join(dir, "data"), Workers: local, FullSync: cfg.FullSync, Logger: quiet,
 		Server: server.Config{MaxQueued: cfg.Jobs + 1, SubmitRate: 1e9},
 	})
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
-	tokenPath, err := c.Bootstrap(ctx)
-	if err != nil {
-		return nil, err
-	}
-	tokenBytes, _ := os.ReadFile(tokenPath)
-	token := string(tokenBytes[:len(tokenBytes)-1])
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	srvCtx, stop := context.WithCancel(ctx)
-	served := make(chan struct{})
-	go func() { defer close(served); c.Serve(srvCtx, ln, "", "") }()
-	defer func() { stop(); <-served }()
-	base := "http://" + ln.Addr().String()
+	defer srv.stop()
+	c, base := srv.c, srv.base
 
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Submitters * 2}}
 	if rep.BaselineHTTPPerSec, err = baselineHTTP(ctx, hc, base, cfg.Submitters); err != nil {
 		return nil, err
 	}
-	cl, err := client.New(base, token, client.Options{HTTP: hc})
+	cl, err := client.New(base, srv.token, client.Options{HTTP: hc})
 	if err != nil {
 		return nil, err
 	}
 	if cfg.Remote {
-		stopWorker, err := startRemote(srvCtx, c, base, cfg.Workers, filepath.Join(dir, "worker"))
+		stopWorker, err := startRemote(srv.ctx, c, base, cfg.Workers, filepath.Join(dir, "worker"))
 		if err != nil {
 			return nil, err
 		}

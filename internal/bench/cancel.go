@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -24,23 +21,15 @@ func CancelLatency(ctx context.Context, n int) (p50, worst time.Duration, err er
 		return 0, 0, err
 	}
 	defer os.RemoveAll(dir)
-	c, err := controller.Open(ctx, controller.Config{Data: filepath.Join(dir, "data"), Workers: n,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, err := serve(ctx, controller.Config{Data: filepath.Join(dir, "data"), Workers: n, Logger: quiet})
 	if err != nil {
 		return 0, 0, err
 	}
-	defer c.Close()
-	tokenPath, _ := c.Bootstrap(ctx)
-	tok, _ := os.ReadFile(tokenPath)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	defer srv.stop()
+	cl, err := client.New(srv.base, srv.token, client.Options{})
 	if err != nil {
 		return 0, 0, err
 	}
-	srvCtx, stop := context.WithCancel(ctx)
-	served := make(chan struct{})
-	go func() { defer close(served); c.Serve(srvCtx, ln, "", "") }()
-	defer func() { stop(); <-served }()
-	cl, _ := client.New("http://"+ln.Addr().String(), string(tok[:len(tok)-1]), client.Options{})
 
 	var lats []time.Duration
 	for i := range n {

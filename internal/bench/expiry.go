@@ -2,8 +2,6 @@ package bench
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -24,7 +22,7 @@ func LeaseExpiry(ctx context.Context, n int, lease time.Duration) (p50, worst ti
 	}
 	defer os.RemoveAll(dir)
 	c, err := controller.Open(ctx, controller.Config{Data: filepath.Join(dir, "data"), Workers: 0, Lease: lease,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Logger: quiet})
 	if err != nil {
 		return 0, 0, err
 	}

@@ -2,8 +2,6 @@ package bench
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -25,7 +23,6 @@ func startRemote(ctx context.Context, c *controller.Controller, base string, slo
 	if err != nil {
 		return nil, err
 	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	src := &worker.RemoteSource{Client: cl, Name: "bench", Slots: slots, WorkDir: workDir, MaxInput: 1 << 20, Logger: quiet}
 	pool, err := worker.NewPool(worker.Config{Name: "bench", Slots: slots, Source: src, Services: controller.Services(),
 		Drain: time.Second, Logger: quiet})
