@@ -150,7 +150,7 @@ type ClaimRequest struct {
 func (q *Queue) Claim(ctx context.Context, r ClaimRequest) ([]*job.Job, error) {
 	js, err := q.store.ClaimJobs(ctx, &store.ClaimParams{
 		Worker: r.Worker, WorkerUser: r.WorkerUser, Services: r.Services, FreeCPUs: r.FreeCPUs, Max: r.Max, Lease: cmp.Or(r.Lease, q.lease), Now: q.now(),
-		HalfLife: q.halfLife, UsageScale: 3600, MaxRunning: q.maxRunning,
+		HalfLife: q.halfLife, MaxRunning: q.maxRunning,
 	})
 	if err != nil || len(js) == 0 {
 		return nil, err
@@ -232,7 +232,7 @@ func (q *Queue) FinishWith(ctx context.Context, id int64, token string, r Result
 
 // Release hands a job back to the queue without spending an attempt.
 func (q *Queue) Release(ctx context.Context, id int64, token string) error {
-	j, err := q.store.ReleaseJob(ctx, id, token, q.now())
+	j, err := q.store.ReleaseJob(ctx, id, token)
 	if err != nil {
 		return err
 	}

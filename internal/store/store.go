@@ -59,7 +59,7 @@ type JobStore interface {
 	FinishJob(ctx context.Context, p *FinishParams) (*job.Job, error)
 	// ReleaseJob hands an ACTIVE job back to PENDING without counting an
 	// attempt (a draining executor), or ErrLeaseLost.
-	ReleaseJob(ctx context.Context, id int64, token string, now time.Time) (*job.Job, error)
+	ReleaseJob(ctx context.Context, id int64, token string) (*job.Job, error)
 	// CancelJob ends a PENDING job in CANCEL, or marks an ACTIVE one for its
 	// executor to stop; ErrFinished for a terminal one.
 	CancelJob(ctx context.Context, id int64, now time.Time) (*job.Job, error)
@@ -102,6 +102,10 @@ type ListJobsParams struct {
 	Limit    int
 }
 
+// UsageScale is how many CPU-seconds of past use weigh in fair share as
+// much as one CPU running now.
+const UsageScale = 3600
+
 // ClaimParams asks for work.
 type ClaimParams struct {
 	Worker     string   // the executor's name, recorded as the job's worker
@@ -114,8 +118,7 @@ type ClaimParams struct {
 	// Fair share: owners are served in order of their share score, the
 	// CPUs they have running plus their past CPU-seconds decayed with
 	// HalfLife and divided by UsageScale; then priority, then age.
-	HalfLife   time.Duration
-	UsageScale float64
+	HalfLife time.Duration
 	// MaxRunning caps one owner's ACTIVE jobs; 0 = no cap.
 	MaxRunning int
 }

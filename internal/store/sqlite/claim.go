@@ -120,10 +120,6 @@ func (s *Store) rankOwners(ctx context.Context, tx *wtx, p *store.ClaimParams) (
 		return nil, err
 	}
 	defer rows.Close()
-	scale := p.UsageScale
-	if scale <= 0 {
-		scale = 3600
-	}
 	for rows.Next() {
 		var name string
 		var value float64
@@ -132,7 +128,7 @@ func (s *Store) rankOwners(ctx context.Context, tx *wtx, p *store.ClaimParams) (
 			return nil, err
 		}
 		if o := byName[name]; o != nil {
-			o.score += decay(value, fromNanos(updated), p.Now, p.HalfLife) / scale
+			o.score += decay(value, fromNanos(updated), p.Now, p.HalfLife) / store.UsageScale
 		}
 	}
 	// Ties go to the owner whose name sorts first, so claims are

@@ -158,7 +158,7 @@ func (s *Store) Heartbeat(ctx context.Context, p *store.HeartbeatParams) (bool, 
 }
 
 // ReleaseJob implements store.JobStore.
-func (s *Store) ReleaseJob(ctx context.Context, id int64, token string, now time.Time) (*job.Job, error) {
+func (s *Store) ReleaseJob(ctx context.Context, id int64, token string) (*job.Job, error) {
 	var j *job.Job
 	err := s.tx(ctx, func(tx *wtx) (err error) {
 		j, err = scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET version = version + 1, state = 'PENDING', lease_token = NULL,

@@ -303,7 +303,7 @@ func testLeases(t *testing.T, newStore func(t *testing.T) store.Store) {
 	// Release hands a job back without spending an attempt.
 	r := b.create("a", "sleep", 1, 0)
 	c = b.claim("w", 1, 1, t0)[0]
-	rel, err := b.s.ReleaseJob(b.ctx, r.ID, c.Lease.Token, t0)
+	rel, err := b.s.ReleaseJob(b.ctx, r.ID, c.Lease.Token)
 	if err != nil || rel.State != job.Pending || rel.Attempt != 1 {
 		t.Fatalf("release = %+v, %v", rel, err)
 	}
@@ -425,7 +425,7 @@ func testFairShare(t *testing.T, newStore func(t *testing.T) store.Store) {
 	n := d.create("new", "sleep", 1, 0)
 	claim := func(now time.Time, halfLife time.Duration) int64 {
 		js, err := d.s.ClaimJobs(d.ctx, &store.ClaimParams{Worker: "w", FreeCPUs: 1, Max: 1, Lease: time.Second,
-			Now: now, HalfLife: halfLife, UsageScale: 3600})
+			Now: now, HalfLife: halfLife})
 		if err != nil || len(js) != 1 {
 			t.Fatalf("claim: %v %v", js, err)
 		}
