@@ -87,18 +87,17 @@ func writeRecord(path string, pid int) error {
 // the process that was recorded, and removes the file. It reports whether
 // it killed anything.
 func Sweep(pidFile string) (bool, error) {
-	b, err := os.ReadFile(pidFile)
-	if errors.Is(err, os.ErrNotExist) {
+	r, err := ReadRecord(pidFile)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
 		return false, nil
-	}
-	if err != nil {
+	case errors.Is(err, errBadRecord):
+		os.Remove(pidFile)
+		return false, fmt.Errorf("sweep %s: bad record", pidFile)
+	case err != nil:
 		return false, err
 	}
 	defer os.Remove(pidFile)
-	var r Record
-	if err := json.Unmarshal(b, &r); err != nil || r.PID <= 1 {
-		return false, fmt.Errorf("sweep %s: bad record", pidFile)
-	}
 	st, err := startTime(r.PID)
 	if err != nil || st != r.StartTime {
 		// Gone, or the pid now names another process; members of the
@@ -108,6 +107,22 @@ func Sweep(pidFile string) (bool, error) {
 	}
 	KillGroup(r.PID)
 	return true, nil
+}
+
+var errBadRecord = errors.New("bad process record")
+
+// ReadRecord reads the process recorded in pidFile; a record that names
+// no process group bumpserve could have started (pid 0 or 1) is bad.
+func ReadRecord(pidFile string) (Record, error) {
+	var r Record
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return r, err
+	}
+	if err := json.Unmarshal(b, &r); err != nil || r.PID <= 1 {
+		return r, fmt.Errorf("%s: %w", pidFile, errBadRecord)
+	}
+	return r, nil
 }
 
 // killOrphans kills a process group whose leader has exited but whose
@@ -122,11 +137,7 @@ func killOrphans(pgid int) bool {
 
 // Alive reports whether process pid exists (and is not a zombie).
 func Alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	f := statFields(string(b))
+	f := stat(strconv.Itoa(pid))
 	return len(f) > 0 && f[0] != "Z"
 }
 
@@ -144,23 +155,55 @@ func WaitGone(pid int, timeout time.Duration) bool {
 }
 
 func startTime(pid int) (uint64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	f := statFields(string(b))
+	f := stat(strconv.Itoa(pid))
 	if len(f) < 20 {
-		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+		return 0, fmt.Errorf("no or short /proc/%d/stat", pid)
 	}
 	return strconv.ParseUint(f[19], 10, 64) // field 22 overall
 }
 
-// statFields returns the fields of /proc/PID/stat after the command name
-// (which may contain spaces and parentheses): state first.
-func statFields(s string) []string {
+// stat returns the fields of /proc/PID/stat after the command name
+// (which may contain spaces and parentheses), state first; nil if the
+// process is gone.
+func stat(pid string) []string {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return nil
+	}
+	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
 		return nil
 	}
 	return strings.Fields(s[i+1:])
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat times; 100 on every
+// Linux this runs on.
+const clockTicks = 100
+
+// GroupCPU totals the user+system CPU seconds, including reaped
+// children's, of every process in process group pgid.
+func GroupCPU(pgid int) float64 {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	group := strconv.Itoa(pgid)
+	var ticks uint64
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		// After the name: state(0) ppid(1) pgrp(2) ... utime(11) stime(12) cutime(13) cstime(14).
+		f := stat(e.Name())
+		if len(f) < 15 || f[2] != group {
+			continue
+		}
+		for _, k := range f[11:15] {
+			n, _ := strconv.ParseUint(k, 10, 64)
+			ticks += n
+		}
+	}
+	return float64(ticks) / clockTicks
 }

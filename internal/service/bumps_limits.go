@@ -1,13 +1,9 @@
 package service
 
 import (
-	"encoding/json"
 	"errors"
 	"math"
-	"os"
 	"os/exec"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -75,7 +71,7 @@ func (g *cpuGuard) run() {
 			return
 		case <-tick.C:
 		}
-		if groupCPU(pid) > g.limit {
+		if proc.GroupCPU(pid) > g.limit {
 			g.exceeded.Store(true)
 			proc.KillGroup(pid)
 			return
@@ -109,51 +105,9 @@ func (g *cpuGuard) stoppedIt(err error) bool {
 }
 
 func recordedPID(pidFile string) int {
-	b, err := os.ReadFile(pidFile)
+	r, err := proc.ReadRecord(pidFile)
 	if err != nil {
-		return 0
-	}
-	var r proc.Record
-	if json.Unmarshal(b, &r) != nil {
 		return 0
 	}
 	return r.PID
-}
-
-// clockTicks is USER_HZ, the unit of /proc/PID/stat times; 100 on every
-// Linux this runs on.
-const clockTicks = 100
-
-// groupCPU totals user+system time, including reaped children, of every
-// process in process group pgid.
-func groupCPU(pgid int) float64 {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0
-	}
-	var ticks uint64
-	for _, e := range ents {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		// After the name: state(0) ppid(1) pgrp(2) ... utime(11) stime(12) cutime(13) cstime(14).
-		if len(f) < 15 || f[2] != strconv.Itoa(pgid) {
-			continue
-		}
-		for _, k := range f[11:15] {
-			n, _ := strconv.ParseUint(k, 10, 64)
-			ticks += n
-		}
-	}
-	return float64(ticks) / clockTicks
 }
