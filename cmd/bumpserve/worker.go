@@ -67,6 +67,11 @@ func runWorker(ctx context.Context, args []string) error {
 	if *workDir == "" {
 		*workDir = filepath.Join(os.TempDir(), "bumpserve-worker-"+*name)
 	}
+	// Absolute, as the server's data directory is: job processes (and
+	// Slurm's compute nodes) start elsewhere than this process.
+	if *workDir, err = filepath.Abs(*workDir); err != nil {
+		return usagef("work-dir: %v", err)
+	}
 	cl, err := cf.client()
 	if err != nil {
 		return err

@@ -48,7 +48,7 @@ func (b Bumps) Run(ctx context.Context, env *Env) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	model := filepath.Join(abs(env.Input), spec.Model)
+	model := filepath.Join(env.Input, spec.Model)
 	if st, err := os.Stat(model); err != nil || !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("spec.model: no uploaded file %q", spec.Model)
 	}
@@ -73,7 +73,7 @@ func (b Bumps) Run(ctx context.Context, env *Env) (json.RawMessage, error) {
 		fmt.Fprintln(env.Log, "bumps:", n)
 	}
 	r := &bumpsRun{b: path, env: env, model: model, spec: spec, fitter: fitter, opts: opts,
-		store: filepath.Join(abs(env.Output), storeDir)}
+		store: filepath.Join(env.Output, storeDir)}
 	_, parallel := opts["parallel"]
 	parallel = parallel && opts["parallel"] != "1"
 	stderr, err := r.run(ctx, parallel)

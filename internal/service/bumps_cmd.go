@@ -51,20 +51,13 @@ func bumpsEnv(env *Env) []string {
 		"HOME=" + env.Temp,
 		"TMPDIR=" + env.Temp,
 		"MPLCONFIGDIR=" + filepath.Join(env.Temp, "matplotlib"),
-		"BUMPSERVE_INPUT=" + abs(env.Input),
-		"BUMPSERVE_OUTPUT=" + abs(env.Output),
+		"BUMPSERVE_INPUT=" + env.Input,
+		"BUMPSERVE_OUTPUT=" + env.Output,
 		// input/ is read-only to the job: no __pycache__ beside the
 		// model's own modules.
 		"PYTHONDONTWRITEBYTECODE=1",
 		"PYTHONUNBUFFERED=1",
 	}
-}
-
-func abs(p string) string {
-	if a, err := filepath.Abs(p); err == nil {
-		return a
-	}
-	return p
 }
 
 // modelName is the name bumps gives a model's store files: the script's

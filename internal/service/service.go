@@ -37,7 +37,8 @@ type Service interface {
 // say): the job then ends in CANCEL rather than ERROR.
 var ErrCancelled = errors.New("cancelled")
 
-// Env is what a running job gets from its executor.
+// Env is what a running job gets from its executor. Its directories are
+// absolute paths (job processes start in their temp dir).
 type Env struct {
 	Job    *job.Job
 	Spec   json.RawMessage
