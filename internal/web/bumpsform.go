@@ -2,9 +2,7 @@ package web
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 )
 
@@ -35,7 +33,7 @@ var bumpsFitters = []struct{ Name, Label string }{
 
 // bumpsOptions are the numeric options of the Bumps form; only those
 // given are passed to bumps.
-var bumpsOptions = []struct{ Name, Label, Help string }{
+var bumpsOptions = []formOption{
 	{"steps", "Steps", "iterations or generations"},
 	{"samples", "Samples", "dream: draws in all"},
 	{"burn", "Burn-in", "dream: generations discarded"},
@@ -53,26 +51,12 @@ func readBumpsForm(r *http.Request) *bumpsForm {
 		From: r.PostFormValue("from"), Model: r.PostFormValue("reuse_model"),
 		Options: map[string]string{}, Errors: map[string]string{},
 	}
-	for _, o := range bumpsOptions {
-		v := strings.TrimSpace(r.PostFormValue(o.Name))
-		f.Options[o.Name] = v
-		if v == "" {
-			continue
-		}
-		if _, err := strconv.ParseInt(v, 10, 64); err != nil {
-			f.Errors[o.Name] = fmt.Sprintf("options.%s: %q is not a whole number", o.Name, v)
-		}
-	}
+	readOptions(r, bumpsOptions, f.Options, f.Errors)
 	return f
 }
 
 func (f *bumpsForm) spec() (json.RawMessage, error) {
-	opts := map[string]int64{}
-	for k, v := range f.Options {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-			opts[k] = n
-		}
-	}
+	opts := intOptions(f.Options)
 	spec := map[string]any{"model": f.Model, "fitter": f.Fitter, "args": strings.Fields(f.Args)}
 	if len(opts) > 0 {
 		spec["options"] = opts

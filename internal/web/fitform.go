@@ -46,7 +46,7 @@ var fitters = []struct{ Name, Label string }{
 }
 
 // fitOptions are the numeric options of the native form, in form order.
-var fitOptions = []struct{ Name, Label, Help string }{
+var fitOptions = []formOption{
 	{"steps", "Steps", "iterations or generations"},
 	{"samples", "Samples", "dream: draws in all"},
 	{"burn", "Burn-in", "dream: generations discarded"},
@@ -105,16 +105,7 @@ func readFitForm(r *http.Request) *fitForm {
 	if len(f.Params) == 0 {
 		f.Errors["params"] = "parameters: give at least one parameter the model uses"
 	}
-	for _, o := range fitOptions {
-		v := strings.TrimSpace(r.PostFormValue(o.Name))
-		f.Options[o.Name] = v
-		if v == "" {
-			continue
-		}
-		if _, err := strconv.ParseInt(v, 10, 64); err != nil {
-			f.Errors[o.Name] = fmt.Sprintf("options.%s: %q is not a whole number", o.Name, v)
-		}
-	}
+	readOptions(r, fitOptions, f.Options, f.Errors)
 	return f
 }
 
@@ -170,13 +161,7 @@ func (f *fitForm) spec(dataset map[string]any) (json.RawMessage, error) {
 	if f.ScaleErrors {
 		spec["scale_errors"] = true
 	}
-	opts := map[string]int64{}
-	for k, v := range f.Options {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-			opts[k] = n
-		}
-	}
-	if len(opts) > 0 {
+	if opts := intOptions(f.Options); len(opts) > 0 {
 		spec["options"] = opts
 	}
 	return json.Marshal(spec)
