@@ -44,14 +44,11 @@ func dreamPopulation(r *runner, rng *rand.Rand, x0, lo, hi []float64, n int) ([]
 	case "lhs":
 		return lhsPopulation(rng, x0, lo, hi, n), nil
 	case "cov":
-		cols := make([][]float64, len(x0))
-		for j := range cols {
-			cols[j] = make([]float64, r.e.p.nres())
-		}
-		if err := r.e.jacobian(r.ctx, x0, cols); err != nil {
+		cov, err := r.e.covarianceAt(r.ctx, x0)
+		if err != nil {
 			return nil, err
 		}
-		return covPopulation(rng, x0, lo, hi, n, covariance(cols)), nil
+		return covPopulation(rng, x0, lo, hi, n, cov), nil
 	default:
 		return initialPopulation(rng, x0, lo, hi, n), nil
 	}

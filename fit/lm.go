@@ -54,10 +54,7 @@ func levmar(ctx context.Context, e *evaluator, x0 []float64, cfg lmConfig, onSte
 	if math.IsInf(st.cost, 1) {
 		return nil, fmt.Errorf("model is not finite at the start point %v", st.x)
 	}
-	cols := make([][]float64, n)
-	for j := range cols {
-		cols[j] = make([]float64, m)
-	}
+	cols := p.newCols()
 	diag := make([]float64, n)
 	xn, rn, jd := make([]float64, n), make([]float64, m), make([]float64, m)
 	xv, rv := make([]float64, n), make([]float64, m)

@@ -204,6 +204,24 @@ func (e *evaluator) costs(ctx context.Context, pts [][]float64, out []float64) e
 	})
 }
 
+// newCols allocates a Jacobian: one column of nres per free parameter.
+func (p *problem) newCols() [][]float64 {
+	cols := make([][]float64, p.dim())
+	for j := range cols {
+		cols[j] = make([]float64, p.nres())
+	}
+	return cols
+}
+
+// covarianceAt is the parameters' covariance from the Jacobian at x.
+func (e *evaluator) covarianceAt(ctx context.Context, x []float64) ([][]float64, error) {
+	cols := e.p.newCols()
+	if err := e.jacobian(ctx, x, cols); err != nil {
+		return nil, err
+	}
+	return covariance(cols), nil
+}
+
 // jacobian writes the residual Jacobian at x column by column into cols
 // (cols[j] has length nres), evaluating columns in parallel.
 func (e *evaluator) jacobian(ctx context.Context, x []float64, cols [][]float64) error {

@@ -122,14 +122,10 @@ func (r *runner) result(s *Spec, out *outcome) (*Result, error) {
 	if res.DOF > 0 {
 		res.ReducedChisq = Float(res.Chisq / float64(res.DOF))
 	}
-	cols := make([][]float64, p.dim())
-	for j := range cols {
-		cols[j] = make([]float64, p.nres())
-	}
-	if err := r.e.jacobian(r.ctx, out.x, cols); err != nil {
+	cov, err := r.e.covarianceAt(r.ctx, out.x)
+	if err != nil {
 		return nil, err
 	}
-	cov := covariance(cols)
 	scale := 1.0
 	if s.ScaleErrors && res.DOF > 0 {
 		scale = res.Chisq / float64(res.DOF)
