@@ -98,11 +98,11 @@ func nelderMead(r *runner, x0 []float64, maxIter, stepBase int) ([]float64, floa
 		spread := 0.0
 		for i := 1; i <= n; i++ {
 			for j := range n {
-				spread = max(spread, abs(pts[i][j]-pts[0][j])/max(abs(pts[0][j]), 1e-300))
+				spread = max(spread, math.Abs(pts[i][j]-pts[0][j])/max(math.Abs(pts[0][j]), 1e-300))
 			}
 		}
-		flat := f[n]-f[0] <= 1e-12*abs(f[0])+1e-300
-		if flat && (spread < 1e-7 && f[n]-f[0] <= 1e-14*abs(f[0])+1e-300 || it-lastGain > 20*(n+1)) {
+		flat := f[n]-f[0] <= 1e-12*math.Abs(f[0])+1e-300
+		if flat && (spread < 1e-7 && f[n]-f[0] <= 1e-14*math.Abs(f[0])+1e-300 || it-lastGain > 20*(n+1)) {
 			return pts[0], f[0], it, true, nil
 		}
 		clear(cen)
@@ -183,7 +183,7 @@ func inBox(x, lo, hi []float64) bool {
 func initialSteps(x0, lo, hi []float64) []float64 {
 	h := make([]float64, len(x0))
 	for j, x := range x0 {
-		step := 0.1 * abs(x)
+		step := 0.1 * math.Abs(x)
 		if step == 0 {
 			step = 0.00025
 			if w := hi[j] - lo[j]; isFinite(w) {

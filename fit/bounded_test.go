@@ -102,7 +102,7 @@ func TestAmoebaInitialStepsStayInside(t *testing.T) {
 		// Relative to the start, not the range: a huge first step on a
 		// parameter whose box spans decades is what threw the simplex
 		// onto the bound.
-		if c.x != 0 && abs(h) > 0.1*abs(c.x)*(1+1e-12) {
+		if c.x != 0 && math.Abs(h) > 0.1*math.Abs(c.x)*(1+1e-12) {
 			t.Errorf("start %g in [%g, %g]: step %g is more than 10%% of the start", c.x, c.lo, c.hi, h)
 		}
 	}

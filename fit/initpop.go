@@ -1,6 +1,7 @@
 package fit
 
 import (
+	"math"
 	"math/rand/v2"
 
 	"gonum.org/v1/gonum/mat"
@@ -61,7 +62,7 @@ func initScale(frac float64, x0, lo, hi []float64) []float64 {
 	for j := range s {
 		s[j] = frac * (hi[j] - lo[j])
 		if !isFinite(s[j]) {
-			s[j] = frac * abs(x0[j])
+			s[j] = frac * math.Abs(x0[j])
 		}
 		if s[j] == 0 {
 			s[j] = frac

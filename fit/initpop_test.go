@@ -78,7 +78,7 @@ func TestDREAMPopulations(t *testing.T) {
 		moved := false
 		for _, x := range pop[1:] {
 			for j := range x {
-				if d := abs(x[j] - x0[j]); d > scale[j] {
+				if d := math.Abs(x[j] - x0[j]); d > scale[j] {
 					t.Fatalf("chain %v more than %g from the start in parameter %d", x, scale[j], j)
 				}
 				moved = moved || x[j] != x0[j]
@@ -144,7 +144,7 @@ func TestDREAMPopulations(t *testing.T) {
 		// Sampling error of a variance from 2e4 draws is about 1%.
 		for j := range 2 {
 			for k := range 2 {
-				if abs(s[j][k]-cov[j][k]) > 0.05*math.Sqrt(cov[j][j]*cov[k][k]) {
+				if math.Abs(s[j][k]-cov[j][k]) > 0.05*math.Sqrt(cov[j][j]*cov[k][k]) {
 					t.Errorf("sample covariance %v, want %v", s, cov)
 				}
 			}

@@ -1,6 +1,7 @@
 package fit
 
 import (
+	"cmp"
 	"fmt"
 	"image/color"
 	"math"
@@ -122,18 +123,8 @@ func (f *fitDetail) curve(d *dataSet, full, xs []float64) plotter.XYs {
 		// r = (f - y) w, so f = y + r/w.
 		pts[j] = plotter.XY{X: xs[j], Y: d.y[j] + f.r[d.off+j]/d.w[j]}
 	}
-	slices.SortFunc(pts, func(a, b plotter.XY) int { return cmpFloat(a.X, b.X) })
+	slices.SortFunc(pts, func(a, b plotter.XY) int { return cmp.Compare(a.X, b.X) })
 	return pts
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (f *fitDetail) plotResiduals(path string) error {

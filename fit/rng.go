@@ -1,6 +1,9 @@
 package fit
 
-import "math/rand/v2"
+import (
+	"math"
+	"math/rand/v2"
+)
 
 // newRand returns the fit's random source. Every draw comes from it on the
 // fitter's goroutine, before points are handed to the mapper, so results do
@@ -21,7 +24,7 @@ func initialPopulation(rng *rand.Rand, x0, lo, hi []float64, n int) [][]float64 
 				if isFinite(lo[j]) && isFinite(hi[j]) {
 					x[j] = lo[j] + rng.Float64()*(hi[j]-lo[j])
 				} else {
-					scale := 0.1 * abs(x0[j])
+					scale := 0.1 * math.Abs(x0[j])
 					if scale == 0 {
 						scale = 0.1
 					}
@@ -36,13 +39,6 @@ func initialPopulation(rng *rand.Rand, x0, lo, hi []float64, n int) [][]float64 
 }
 
 func isFinite(v float64) bool { return v-v == 0 }
-
-func abs(v float64) float64 {
-	if v < 0 {
-		return -v
-	}
-	return v
-}
 
 // foldInto folds x back into [lo, hi] by mirroring at the bounds, which
 // keeps proposal distributions symmetric; what still lies outside after

@@ -44,14 +44,14 @@ const (
 	vLinV               // d = a + a1*s1 + a2*s2 + ...
 )
 
-// vinstr is one instruction of the vector program. a, b and c are registers or slots as
+// vinstr is one instruction of the vector program. a and b are registers or slots as
 // the opcode says.
 type vinstr struct {
-	op      vop
-	fn      fnID
-	dst     int32
-	a, b, c int32
-	n       int
+	op   vop
+	fn   fnID
+	dst  int32
+	a, b int32
+	n    int
 }
 
 // maxPowi bounds the integer exponents done by repeated multiplication; beyond it the
