@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"strconv"
 
 	"github.com/bumpserve/bumpserve/api"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
@@ -64,7 +65,7 @@ func (c *Client) Input(ctx context.Context, id int64, token, dir string, limit i
 }
 
 func workerPath(id int64, rest string) string {
-	return "/api/v1/worker/jobs/" + jobPath(id, rest)[len("/api/v1/jobs/"):]
+	return "/api/v1/worker/jobs/" + strconv.FormatInt(id, 10) + rest
 }
 
 // Heartbeat renews a lease; it reports a cancel, or ErrLeaseLost.
