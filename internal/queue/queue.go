@@ -191,7 +191,11 @@ func (q *Queue) Heartbeat(ctx context.Context, id int64, token string, p *job.Pr
 	if p != nil && p.Updated.IsZero() {
 		p.Updated = q.now()
 	}
-	return q.store.Heartbeat(ctx, &store.HeartbeatParams{ID: id, Token: token, Progress: p, Lease: q.lease, Now: q.now()})
+	cancel, updated, err := q.store.Heartbeat(ctx, &store.HeartbeatParams{ID: id, Token: token, Progress: p, Lease: q.lease, Now: q.now()})
+	if updated != nil {
+		q.Events.Publish(updated)
+	}
+	return cancel, err
 }
 
 // PublishProgress shows progress to watchers at once, between heartbeats,

@@ -211,11 +211,6 @@ func (s *Server) workerHeartbeat(w http.ResponseWriter, r *http.Request, u *stor
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, "heartbeat: %v", err)
 	default:
-		if req.Progress != nil {
-			if j, err := s.cfg.Store.GetJob(r.Context(), id); err == nil {
-				s.cfg.Queue.Events.Publish(j)
-			}
-		}
 		writeJSON(w, http.StatusOK, api.HeartbeatResponse{Cancel: cancel})
 	}
 }

@@ -52,8 +52,9 @@ type JobStore interface {
 	// to ACTIVE under new leases held by p.Worker.
 	ClaimJobs(ctx context.Context, p *ClaimParams) ([]*job.Job, error)
 	// Heartbeat renews a lease and records progress. It returns whether a
-	// cancel was requested, or ErrLeaseLost.
-	Heartbeat(ctx context.Context, p *HeartbeatParams) (cancel bool, err error)
+	// cancel was requested, or ErrLeaseLost; with progress, also the job
+	// as updated, for watchers.
+	Heartbeat(ctx context.Context, p *HeartbeatParams) (cancel bool, updated *job.Job, err error)
 	// FinishJob moves an ACTIVE job held under p.Token to a terminal state,
 	// or ErrLeaseLost.
 	FinishJob(ctx context.Context, p *FinishParams) (*job.Job, error)

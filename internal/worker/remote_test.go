@@ -295,3 +295,34 @@ func TestCompletionBringsNextJob(t *testing.T) {
 		t.Errorf("refused completion changed job %d to %s", last.ID, j.State)
 	}
 }
+
+// Progress a worker's heartbeat carries reaches the job's watchers.
+func TestHeartbeatProgressIsPublished(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 0)
+	ctx := context.Background()
+	j, _ := b.user.Submit(ctx, client.Submission{Service: "sleep", Spec: json.RawMessage(`{"seconds":0}`)}, nil)
+	got, err := b.worker.Claim(ctx, api.ClaimRequest{Name: "n", Slots: 1, Free: 1})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("claim = %v, %v", got, err)
+	}
+	sub := b.env.C.Queue.Events.Subscribe(j.ID, "")
+	defer sub.Close()
+	if _, err := b.worker.Heartbeat(ctx, j.ID, api.HeartbeatRequest{Token: got[0].LeaseToken, Name: "n",
+		Progress: &job.Progress{Step: 7, Message: "halfway"}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case <-sub.Ready():
+		case <-deadline:
+			t.Fatal("no event with the heartbeat's progress")
+		}
+		for _, e := range sub.Take() {
+			if e.Progress != nil && e.Progress.Step == 7 && e.Progress.Message == "halfway" {
+				return
+			}
+		}
+	}
+}

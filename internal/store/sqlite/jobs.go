@@ -135,26 +135,40 @@ func newToken() string {
 }
 
 // Heartbeat implements store.JobStore.
-func (s *Store) Heartbeat(ctx context.Context, p *store.HeartbeatParams) (bool, error) {
-	q := `UPDATE jobs SET lease_expires = ? WHERE id = ? AND state = 'ACTIVE' AND lease_token = ? RETURNING cancel_requested`
-	args := []any{nanos(p.Now.Add(p.Lease)), p.ID, p.Token}
-	if p.Progress != nil {
-		b, err := json.Marshal(p.Progress)
-		if err != nil {
-			return false, fmt.Errorf("heartbeat: progress: %w", err)
+func (s *Store) Heartbeat(ctx context.Context, p *store.HeartbeatParams) (bool, *job.Job, error) {
+	const held = ` WHERE id = ? AND state = 'ACTIVE' AND lease_token = ?`
+	expires := nanos(p.Now.Add(p.Lease))
+	var cancel bool
+	var j *job.Job
+	var err error
+	if p.Progress == nil {
+		var c int
+		err = s.tx(ctx, func(tx *wtx) error {
+			return tx.QueryRowContext(ctx, `UPDATE jobs SET lease_expires = ?`+held+` RETURNING cancel_requested`,
+				expires, p.ID, p.Token).Scan(&c)
+		})
+		cancel = c != 0
+	} else {
+		b, merr := json.Marshal(p.Progress)
+		if merr != nil {
+			return false, nil, fmt.Errorf("heartbeat: progress: %w", merr)
 		}
-		q = `UPDATE jobs SET version = version + 1, lease_expires = ?, progress = ? WHERE id = ? AND state = 'ACTIVE' AND lease_token = ? RETURNING cancel_requested`
-		args = []any{args[0], string(b), p.ID, p.Token}
+		err = s.tx(ctx, func(tx *wtx) (err error) {
+			j, err = scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET version = version + 1, lease_expires = ?, progress = ?`+held+
+				` RETURNING `+jobColumns, expires, string(b), p.ID, p.Token))
+			return err
+		})
+		if j != nil {
+			cancel = j.CancelRequested
+		}
 	}
-	var cancel int
-	err := s.tx(ctx, func(tx *wtx) error { return tx.QueryRowContext(ctx, q, args...).Scan(&cancel) })
 	if errors.Is(err, sql.ErrNoRows) {
-		return false, store.ErrLeaseLost
+		return false, nil, store.ErrLeaseLost
 	}
 	if err != nil {
-		return false, fmt.Errorf("heartbeat: %w", err)
+		return false, nil, fmt.Errorf("heartbeat: %w", err)
 	}
-	return cancel != 0, nil
+	return cancel, j, nil
 }
 
 // ReleaseJob implements store.JobStore.

@@ -229,12 +229,15 @@ func testLeases(t *testing.T, newStore func(t *testing.T) store.Store) {
 
 	// Heartbeats renew the lease and record progress.
 	cost := 1.5
-	cancel, err := b.s.Heartbeat(b.ctx, &store.HeartbeatParams{ID: j.ID, Token: tok, Lease: 10 * time.Second,
+	cancel, updated, err := b.s.Heartbeat(b.ctx, &store.HeartbeatParams{ID: j.ID, Token: tok, Lease: 10 * time.Second,
 		Now: t0.Add(8 * time.Second), Progress: &job.Progress{Step: 3, Cost: &cost, Message: "m"}})
 	if err != nil || cancel {
 		t.Fatalf("heartbeat = %v, %v", cancel, err)
 	}
 	got := b.get(j.ID)
+	if updated == nil || updated.Version != got.Version || updated.Progress == nil || updated.Progress.Step != 3 {
+		t.Errorf("heartbeat with progress returned %+v; want the job as stored, %+v", updated, got)
+	}
 	if !(j.Version < c.Version && c.Version < got.Version) {
 		t.Errorf("versions: created %d, claimed %d, after heartbeat %d; want increasing", j.Version, c.Version, got.Version)
 	}
@@ -244,7 +247,7 @@ func testLeases(t *testing.T, newStore func(t *testing.T) store.Store) {
 	if exp, ok, err := b.s.NextLeaseExpiry(b.ctx); err != nil || !ok || !exp.Equal(t0.Add(18*time.Second)) {
 		t.Fatalf("next expiry = %v %v %v", exp, ok, err)
 	}
-	if _, err := b.s.Heartbeat(b.ctx, &store.HeartbeatParams{ID: j.ID, Token: "wrong", Lease: time.Second, Now: t0}); !errors.Is(err, store.ErrLeaseLost) {
+	if _, _, err := b.s.Heartbeat(b.ctx, &store.HeartbeatParams{ID: j.ID, Token: "wrong", Lease: time.Second, Now: t0}); !errors.Is(err, store.ErrLeaseLost) {
 		t.Fatalf("heartbeat with wrong token: %v", err)
 	}
 
@@ -329,7 +332,7 @@ func testCancel(t *testing.T, newStore func(t *testing.T) store.Store) {
 	if err != nil || got.State != job.Active || !got.CancelRequested {
 		t.Fatalf("cancel active = %+v, %v", got, err)
 	}
-	cancel, err := b.s.Heartbeat(b.ctx, &store.HeartbeatParams{ID: a.ID, Token: c.Lease.Token, Lease: time.Second, Now: t0})
+	cancel, _, err := b.s.Heartbeat(b.ctx, &store.HeartbeatParams{ID: a.ID, Token: c.Lease.Token, Lease: time.Second, Now: t0})
 	if err != nil || !cancel {
 		t.Fatalf("heartbeat after cancel = %v, %v", cancel, err)
 	}
