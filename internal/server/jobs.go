@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -140,7 +141,7 @@ func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request, u *store.User
 	if j == nil {
 		return
 	}
-	if err := s.cfg.Queue.Delete(r.Context(), j.ID); err != nil {
+	if err := s.DeleteJob(r.Context(), j.ID); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			writeError(w, http.StatusNotFound, "no job %q", r.PathValue("id"))
 			return
@@ -148,8 +149,19 @@ func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request, u *store.User
 		writeError(w, http.StatusInternalServerError, "delete: %v", err)
 		return
 	}
-	if err := s.cfg.Root.Remove(j.ID); err != nil {
-		s.log.Error("remove job files", "job", j.ID, "err", err)
-	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// DeleteJob deletes job id (cancelling its run) and then its files, which
+// go to the trash and are removed in the background. store.ErrNotFound
+// means someone deleted it first.
+func (s *Server) DeleteJob(ctx context.Context, id int64) error {
+	err := s.cfg.Queue.Delete(ctx, id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if rerr := s.cfg.Root.Remove(id); rerr != nil {
+		s.log.Error("remove job files", "job", id, "err", rerr)
+	}
+	return err
 }

@@ -117,11 +117,10 @@ func (s *Server) legacyDelete(w http.ResponseWriter, r *http.Request, u *store.U
 	if j == nil {
 		return
 	}
-	if err := s.cfg.Queue.Delete(r.Context(), j.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := s.DeleteJob(r.Context(), j.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusInternalServerError, "delete: %v", err)
 		return
 	}
-	s.cfg.Root.Remove(j.ID)
 	s.legacyIDs(w, r, u, "")
 }
 

@@ -132,12 +132,9 @@ func (h *Handler) deleteJob(w http.ResponseWriter, r *http.Request, s *session) 
 	if j == nil {
 		return
 	}
-	if err := h.cfg.Queue.Delete(r.Context(), j.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := h.cfg.API.DeleteJob(r.Context(), j.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		h.serverError(w, r, err)
 		return
-	}
-	if err := h.cfg.Root.Remove(j.ID); err != nil {
-		h.log.Error("remove job files", "job", j.ID, "err", err)
 	}
 	http.Redirect(w, r, "/ui/jobs?deleted="+strconv.FormatInt(j.ID, 10), http.StatusSeeOther)
 }
