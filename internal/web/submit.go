@@ -53,13 +53,7 @@ func (h *Handler) submitPage(w http.ResponseWriter, r *http.Request, s *session)
 		if j.Service == "bumps" {
 			d.Kind = "bumps"
 			prefillBumps(d.Bumps, j.Spec)
-			if files, err := h.cfg.Root.Job(j.ID).List(); err == nil {
-				for _, f := range files {
-					if name, ok := strings.CutPrefix(f.Path, "input/"); ok {
-						d.Bumps.Reuse = append(d.Bumps.Reuse, name)
-					}
-				}
-			}
+			d.Bumps.Reuse = inputNames(h.cfg.Root.Job(j.ID))
 		} else {
 			prefillFit(d.Fit, j.Spec)
 		}
@@ -206,13 +200,11 @@ func (h *Handler) bumpsSubmission(f *bumpsForm, up *uploader) *server.Submission
 	}
 	if f.From != "" {
 		if j, _ := h.visibleJob(up.r, up.s, f.From); j != nil {
-			files, _ := h.cfg.Root.Job(j.ID).List()
-			for _, fl := range files {
-				name, ok := strings.CutPrefix(fl.Path, "input/")
-				if !ok || up.exists(name) {
+			for _, name := range inputNames(h.cfg.Root.Job(j.ID)) {
+				if up.exists(name) {
 					continue
 				}
-				if err := up.reuse(f.From, name); err != nil {
+				if err := up.copyInput(j, name); err != nil {
 					f.Errors["data_files"] = err.Error()
 				}
 				f.Reuse = append(f.Reuse, name)
@@ -288,6 +280,22 @@ func (u *uploader) reuse(from, name string) error {
 	if j == nil {
 		return fmt.Errorf("file %s: the earlier job %s is gone; upload the file again", name, from)
 	}
+	return u.copyInput(j, name)
+}
+
+// inputNames lists the uploaded files of a job, by name under input/.
+func inputNames(d jobdir.Dir) []string {
+	files, _ := d.ListInput()
+	names := make([]string, 0, len(files))
+	for _, f := range files {
+		names = append(names, strings.TrimPrefix(f.Path, "input/"))
+	}
+	return names
+}
+
+// copyInput copies input file name of job j, which the user may see, into
+// the new submission.
+func (u *uploader) copyInput(j *job.Job, name string) error {
 	f, _, err := u.h.cfg.Root.Job(j.ID).Open("input/" + name)
 	if err != nil {
 		return fmt.Errorf("file %s: job %d no longer has it; upload it again", name, j.ID)
