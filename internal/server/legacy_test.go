@@ -64,7 +64,7 @@ func TestLegacyRoutes(t *testing.T) {
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	mw.WriteField("queue", "cluster-a")
-	mw.WriteField("results", `{"status":"COMPLETE","value":42}`)
+	mw.WriteField("results", `{"status":"COMPLETE","result":42,"note":"kept"}`)
 	fw, _ := mw.CreateFormFile("file", "answer.txt")
 	fw.Write([]byte("42\n"))
 	mw.Close()
@@ -76,7 +76,7 @@ func TestLegacyRoutes(t *testing.T) {
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("postjob: %v %v", resp.StatusCode, err)
 	}
-	if code, m := get("/jobs/"+id+"/results.json", user); code != 200 || m["status"] != "COMPLETE" || fmt.Sprint(m["result"]) != "map[status:COMPLETE value:42]" {
+	if code, m := get("/jobs/"+id+"/results.json", user); code != 200 || m["status"] != "COMPLETE" || m["result"] != 42.0 || m["note"] != "kept" || m["id"] != float64(sub.ID) {
 		t.Errorf("results = %d %v", code, m)
 	}
 	if code, m := get("/jobs/"+id+"/data/index.json", user); code != 200 || !strings.Contains(fmt.Sprint(m["files"]), "answer.txt 3") {
