@@ -28,8 +28,12 @@ import (
 
 // legacyWait is how long nextjob.json holds a request when the queue is
 // empty: short, since old workers do not expect a long poll, but enough
-// to save most of their polling.
-const legacyWait = 5 * time.Second
+// to save most of their polling. A running old worker asks while its job
+// runs, and its status polls wait meanwhile, so it is also well inside
+// the lease those polls renew.
+func (s *Server) legacyWait() time.Duration {
+	return min(5*time.Second, s.cfg.Queue.Lease()/4)
+}
 
 // legacyStatus is {"id", "status"}. Users see their jobs; a worker sees
 // the jobs its identity claimed, and its poll renews their leases.
@@ -92,7 +96,7 @@ func (s *Server) legacyNextJob(w http.ResponseWriter, r *http.Request, u *store.
 		return
 	}
 	s.renewOld(r.Context(), req.Queue, u.Name)
-	ctx, cancel := context.WithTimeout(r.Context(), legacyWait)
+	ctx, cancel := context.WithTimeout(r.Context(), s.legacyWait())
 	defer cancel()
 	js, err := s.cfg.Queue.ClaimWait(ctx, queue.ClaimRequest{Worker: req.Queue, WorkerUser: u.Name,
 		Services: s.cfg.LegacyWorkerServices, FreeCPUs: s.cfg.MaxCPUs, Max: 1})
