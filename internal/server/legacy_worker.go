@@ -146,6 +146,10 @@ func (s *Server) legacyPostJob(w http.ResponseWriter, r *http.Request, u *store.
 	}
 	dir := s.cfg.Root.Job(id)
 	_, err = s.cfg.Queue.FinishWith(r.Context(), id, j.Lease.Token, res, func() error {
+		// A job without uploads has no directory until something is kept.
+		if err := os.MkdirAll(dir.Output(), 0o755); err != nil {
+			return err
+		}
 		if err := os.WriteFile(filepath.Join(string(dir), oldResultsFile), doc, 0o644); err != nil {
 			return err
 		}
@@ -195,13 +199,11 @@ func readOldResults(raw string) (json.RawMessage, queue.Result, error) {
 	return json.RawMessage(raw), res, nil
 }
 
-// saveOldFiles stores the posted files (parts "file") in output/.
+// saveOldFiles stores the posted files (parts "file") in output/, which
+// exists.
 func (s *Server) saveOldFiles(r *http.Request, dir jobdir.Dir) error {
 	if r.MultipartForm == nil {
 		return nil
-	}
-	if err := os.MkdirAll(dir.Output(), 0o755); err != nil {
-		return err
 	}
 	for _, fh := range r.MultipartForm.File["file"] {
 		name, err := jobdir.CleanName(filepath.Base(fh.Filename))
