@@ -69,7 +69,9 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	var oldServices []string
 	for _, name := range strings.Split(*legacyServices, ",") {
-		if name = strings.TrimSpace(name); name != "" {
+		if name = strings.TrimSpace(name); strings.ContainsAny(name, " \t") {
+			return usagef("legacy-worker-services: %q is not a service name (a comma-separated list, e.g. count,fitter)", name)
+		} else if name != "" {
 			oldServices = append(oldServices, name)
 		}
 	}
