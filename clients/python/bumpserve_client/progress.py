@@ -44,7 +44,9 @@ class ProgressLine:
             parts.append("step %d" % p.get("step", 0))
             if p.get("cost") is not None:
                 parts.append("chisq %.6g" % p["cost"])
-        if self.active_since is not None and not terminal:
+        # The elapsed time only on a terminal line: elsewhere it would
+        # make a new line every second with nothing new in it.
+        if self.tty and self.active_since is not None and not terminal:
             parts.append("%ds" % (time.monotonic() - self.active_since))
         text = "  ".join(parts)
         if terminal and job.get("reason"):
