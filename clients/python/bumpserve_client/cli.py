@@ -83,6 +83,8 @@ def run_fit(argv):
     if flags.get("version"):
         print("bumpserve_client", __version__)
         return 0
+    if flags.get("store") and flags.get("no-wait"):
+        raise UsageError("--store with --no-wait: nothing would be written (later, `wait ID --store=DIR` writes it)")
     if not files:
         raise UsageError("missing the model script (MODEL.py, then its data files)")
     if not files[0].endswith(".py"):

@@ -122,8 +122,9 @@ class Client:
     def wait(self, job, progress=None, timeout=None):
         """Wait until the job ends and return its final record. progress,
         if given, is called with every record on the way. A job that ends
-        in ERROR or CANCEL raises JobFailed with its reason; timeout (in
-        seconds) raises TimeoutError."""
+        in ERROR or CANCEL raises JobFailed with its reason. timeout (in
+        seconds) raises TimeoutError once passed; it is checked whenever
+        the job changes (a running fit reports progress every second or so)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         final = None
         for j in self.events(job):

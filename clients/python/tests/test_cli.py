@@ -52,14 +52,18 @@ class FitTest(ServerTest):
         """--no-wait prints only the id; status, wait, results, files and
         download then find the job by it."""
         (model,) = self.model("line.py")
-        p = self.cli(model, *AMOEBA, "--no-wait")
+        p = self.cli(model, *AMOEBA, "--no-wait", "--", "3")
         self.assertExit(p, 0)
         ident = p.stdout.strip()
         self.assertRegex(ident, r"^\d+$")
 
         st = self.cli("status", ident)
         self.assertExit(st, 0)
-        self.assertEqual(json.loads(st.stdout)["id"], int(ident))
+        doc = json.loads(st.stdout)
+        self.assertEqual(doc["id"], int(ident))
+        # Options reach the spec as bumps' typed values; words after -- are the model's.
+        self.assertEqual(doc["spec"], {"model": "line.py", "args": ["3"], "fitter": "amoeba",
+                                       "options": {"steps": 40, "seed": 1}})
 
         w = self.cli("wait", ident, "--store", "store", "--json", "--quiet")
         self.assertExit(w, 0)
@@ -97,6 +101,7 @@ class UsageTest(ServerTest):
             (("nothere.py",), "nothere.py: no such file"),
             (("-x",), "unknown option"),
             (("status", "abc"), "is not a job id"),
+            (("m.py", "--no-wait", "--store=out"), "--store with --no-wait"),
         ]
         for args, want in cases:
             with self.subTest(args=args):
