@@ -43,7 +43,8 @@ exit status: 0 done, 1 the job or a request failed, 2 bad usage or refused input
 """
 
 # Flags of the client itself in the bumps-like command line; every other
-# --NAME[=VALUE] is a bumps option for the server to check.
+# --NAME[=VALUE] is a bumps option for the server to check. --batch is
+# accepted and changes nothing: a job always runs bumps in batch mode.
 VALUE_FLAGS = {"server", "token", "ca", "ca-file", "store", "name", "cpus", "fit"}
 BOOL_FLAGS = {"no-wait", "anonymous", "overwrite", "quiet", "json", "batch"}
 
