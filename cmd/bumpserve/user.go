@@ -57,6 +57,9 @@ func runUser(ctx context.Context, args []string) error {
 		}
 		return nil
 	}
+	if *asJSON && sub != "list" && sub != "tokens" {
+		return usagef("user %s: --json goes with list and tokens", sub)
+	}
 	switch sub {
 	case "add":
 		if err := want(1, "NAME"); err != nil {
