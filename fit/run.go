@@ -41,6 +41,9 @@ type outcome struct {
 	// dream only
 	samples [][]float64
 	logp    [][]float64
+	rhat    []float64 // per free parameter
+	ess     []float64
+	warning string // why the statistics are not to be trusted
 }
 
 // runner carries what every fitter needs.
@@ -146,7 +149,9 @@ func (r *runner) result(s *Spec, out *outcome) (*Result, error) {
 	}
 	if out.samples != nil {
 		addPosterior(res, p, out.samples)
+		addDiagnostics(res, p, out.rhat, out.ess)
 	}
+	res.Warning = out.warning
 	corr := correlation(cov)
 	res.Correlation = make([][]Float, len(p.names))
 	for k := range p.names {

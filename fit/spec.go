@@ -41,9 +41,14 @@ type FitOptions struct {
 	Pop     int   `json:"pop"`     // de, dream: population per free parameter
 	Thin    int   `json:"thin"`    // dream: keep every thin-th generation
 	Starts  int   `json:"starts"`  // amoeba: number of restarts from the best point
-	// Init is how dream places its chains at first: "eps" (default), "lhs",
-	// "cov" or "random", as Bumps' --init.
+	// Init is how dream places its chains at first: "lm" (default: around
+	// the least-squares optima), or as Bumps' --init "eps", "lhs", "cov"
+	// or "random".
 	Init string `json:"init"`
+	// UntilConverged makes dream keep sampling past samples, up to
+	// MaxSamples, until R-hat and ESS meet the convergence thresholds.
+	UntilConverged bool `json:"until_converged"`
+	MaxSamples     int  `json:"max_samples"` // default 10 × samples
 
 	// noStart is set when a free parameter has no start value (its Value
 	// is the mid-range default), so dream cannot centre its chains on it.
