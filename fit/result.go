@@ -22,6 +22,15 @@ type Result struct {
 	// Warning says plainly why the result should not be trusted, as when
 	// DREAM's chains have not converged.
 	Warning string `json:"warning,omitempty"`
+	// What repeats the fit: bumpserve's version, the engine ("bumpserve"
+	// for this one, "bumps" for Bumps jobs, whose Versions then name
+	// bumps, numpy, scipy and python), the random seed actually used and
+	// every option with its default filled in.
+	Version  string            `json:"version,omitempty"`
+	Engine   string            `json:"engine,omitempty"`
+	Versions map[string]string `json:"versions,omitempty"`
+	Seed     *int64            `json:"seed,omitempty"`
+	Options  json.RawMessage   `json:"options,omitempty"`
 	// Parameters by name; ParameterOrder gives the spec's order.
 	Parameters     map[string]ParamResult `json:"parameters"`
 	ParameterOrder []string               `json:"parameter_order"`

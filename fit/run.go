@@ -78,6 +78,7 @@ func Run(ctx context.Context, spec *Spec, opt Options) (*Result, error) {
 	if err := s.checkUsage(); err != nil {
 		return nil, err
 	}
+	s.Options.Seed = chooseSeed(s.Options.Seed)
 	p := newProblem(&s)
 	cpus := max(opt.CPUs, 1)
 	if s.Options.CPUs > 0 {
@@ -99,6 +100,7 @@ func Run(ctx context.Context, spec *Spec, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	recordProvenance(res, &s, p.dim())
 	r.logf("fit: done in %s: chisq %.10g, reduced %.6g, %d evaluations, %s",
 		time.Since(start).Round(time.Millisecond), res.Chisq, float64(res.ReducedChisq), res.Evaluations, out.message)
 	return res, nil

@@ -38,6 +38,7 @@ func init() {
 		{"delete", "delete a job and its files", runDelete},
 		{"fit", "run a native fit here, no server: results JSON on stdout", runFit},
 		{"bench", "measure job throughput and latency on local slots", runBench},
+		{"version", "print bumpserve's version", runVersion},
 		{"sandbox-exec", "(internal) confine this process, then run a job", runSandboxExec},
 	}
 }
