@@ -33,8 +33,8 @@ func chainDiagnostics(series [][]float64) (rhat, ess float64) {
 	if split == nil {
 		return math.Inf(1), 0
 	}
-	z := rankNormalize(split)
-	med := pooledMedian(split)
+	z, sorted := rankNormalize(split)
+	med := quantile(sorted, 0.5)
 	folded := make([][]float64, len(split))
 	for c, s := range split {
 		folded[c] = make([]float64, len(s))
@@ -42,7 +42,8 @@ func chainDiagnostics(series [][]float64) (rhat, ess float64) {
 			folded[c][t] = math.Abs(v - med)
 		}
 	}
-	rhat = max(basicRhat(z), basicRhat(rankNormalize(folded)))
+	zf, _ := rankNormalize(folded)
+	rhat = max(basicRhat(z), basicRhat(zf))
 	return rhat, essOf(z)
 }
 
@@ -63,56 +64,31 @@ func splitChains(series [][]float64) [][]float64 {
 	return out
 }
 
-func pooledMedian(chains [][]float64) float64 {
-	var all []float64
-	for _, c := range chains {
-		all = append(all, c...)
-	}
-	sort.Float64s(all)
-	return quantile(all, 0.5)
-}
-
 // rankNormalize replaces each draw by Φ⁻¹((r - 3/8)/(S + 1/4)) of its rank
 // r among all S draws (Blom's offsets), ties given their average rank.
-func rankNormalize(chains [][]float64) [][]float64 {
-	type item struct {
-		v    float64
-		c, t int
+// Ranks come from binary search in one sorted copy, which is much faster
+// than sorting (value, position) records. It also returns that copy.
+func rankNormalize(chains [][]float64) (z [][]float64, sorted []float64) {
+	sorted = make([]float64, 0, len(chains)*len(chains[0]))
+	for _, s := range chains {
+		sorted = append(sorted, s...)
 	}
-	var all []item
-	for c, s := range chains {
-		for t, v := range s {
-			all = append(all, item{v, c, t})
-		}
-	}
-	slices.SortFunc(all, func(a, b item) int {
-		switch {
-		case a.v < b.v:
-			return -1
-		case a.v > b.v:
-			return 1
-		}
-		return 0
-	})
+	slices.Sort(sorted)
+	S := float64(len(sorted))
 	out := make([][]float64, len(chains))
 	for c, s := range chains {
 		out[c] = make([]float64, len(s))
-	}
-	S := float64(len(all))
-	norm := distuv.UnitNormal
-	for i := 0; i < len(all); {
-		j := i
-		for j < len(all) && all[j].v == all[i].v {
-			j++
+		for t, v := range s {
+			lo := sort.SearchFloat64s(sorted, v) // first index holding v
+			hi := lo + 1
+			for hi < len(sorted) && sorted[hi] == v {
+				hi++
+			}
+			rank := float64(lo+1+hi) / 2 // average of ranks lo+1..hi
+			out[c][t] = distuv.UnitNormal.Quantile((rank - 0.375) / (S + 0.25))
 		}
-		rank := float64(i+j+1) / 2 // average of ranks i+1..j
-		z := norm.Quantile((rank - 0.375) / (S + 0.25))
-		for k := i; k < j; k++ {
-			out[all[k].c][all[k].t] = z
-		}
-		i = j
 	}
-	return out
+	return out, sorted
 }
 
 // chainMoments returns the mean of the within-chain variances W and the
@@ -164,8 +140,9 @@ func essOf(chains [][]float64) float64 {
 		return float64(m * n)
 	}
 	acov := make([][]float64, m)
+	fft := newPaddedFFT(n)
 	for c, s := range chains {
-		acov[c] = autocovariance(s)
+		acov[c] = fft.autocovariance(s)
 	}
 	rho := func(t int) float64 {
 		mean := 0.0
@@ -195,32 +172,45 @@ func essOf(chains [][]float64) float64 {
 	return total / tau
 }
 
-// autocovariance returns the biased autocovariance of x at every lag,
-// through the FFT of x zero-padded to twice its length.
-func autocovariance(x []float64) []float64 {
-	n := len(x)
+// paddedFFT computes autocovariances of series of one length n through
+// an FFT of twice that length (rounded up to a power of two), so that the
+// circular correlation equals the linear one; its twiddle factors are
+// computed once for all chains.
+type paddedFFT struct {
+	n, size int
+	fft     *fourier.FFT
+	padded  []float64
+	coef    []complex128
+	seq     []float64
+}
+
+func newPaddedFFT(n int) *paddedFFT {
 	size := 1
 	for size < 2*n {
 		size <<= 1
 	}
+	return &paddedFFT{n: n, size: size, fft: fourier.NewFFT(size), padded: make([]float64, size), seq: make([]float64, size)}
+}
+
+// autocovariance returns the biased autocovariance of x at every lag.
+func (f *paddedFFT) autocovariance(x []float64) []float64 {
 	mean := 0.0
 	for _, v := range x {
 		mean += v
 	}
-	mean /= float64(n)
-	padded := make([]float64, size)
+	mean /= float64(f.n)
+	clear(f.padded)
 	for i, v := range x {
-		padded[i] = v - mean
+		f.padded[i] = v - mean
 	}
-	fft := fourier.NewFFT(size)
-	coef := fft.Coefficients(nil, padded)
-	for i, c := range coef {
-		coef[i] = complex(real(c)*real(c)+imag(c)*imag(c), 0)
+	f.coef = f.fft.Coefficients(f.coef, f.padded)
+	for i, c := range f.coef {
+		f.coef[i] = complex(real(c)*real(c)+imag(c)*imag(c), 0)
 	}
-	ac := fft.Sequence(nil, coef)
-	out := make([]float64, n)
+	f.seq = f.fft.Sequence(f.seq, f.coef)
+	out := make([]float64, f.n)
 	for t := range out {
-		out[t] = ac[t] / float64(size) / float64(n)
+		out[t] = f.seq[t] / float64(f.size) / float64(f.n)
 	}
 	return out
 }

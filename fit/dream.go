@@ -176,6 +176,10 @@ func newDreamState(r *runner, cfg dreamConfig) (*dreamState, error) {
 		rng: rng, lo: p.lo, hi: p.hi, pcost: make([]float64, cfg.nc), crIdx: make([]int, cfg.nc),
 		logJac: make([]float64, cfg.nc), sd: make([]float64, cfg.d), u: make([]float64, cfg.nc),
 	}
+	// Room for the usual run, so that appending rarely copies.
+	gens := cfg.minBurn*2 + cfg.keptGens*cfg.thin
+	st.LogP = make([][]float64, 0, gens)
+	st.Draws = make([][]float64, 0, cfg.keptGens*cfg.nc)
 	st.prop = make([][]float64, cfg.nc)
 	for i := range st.prop {
 		st.prop[i] = make([]float64, cfg.d)

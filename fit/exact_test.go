@@ -44,7 +44,7 @@ func (m *marginal) density(v float64) float64 { return m.mass[m.ax.cell(v)] / m.
 // rule) and returns every parameter's marginal. It fails the test when
 // the density on the grid's faces is not negligible (the grid would cut
 // off mass), or when the peak is resolved by too few cells.
-func gridMarginals(t *testing.T, axes []axis, logp func(theta []float64) float64) []*marginal {
+func gridMarginals(t testing.TB, axes []axis, logp func(theta []float64) float64) []*marginal {
 	t.Helper()
 	d := len(axes)
 	total := 1

@@ -22,7 +22,7 @@ type posteriorProblem struct {
 	lo, hi []float64
 	model1 func(theta []float64, x float64) float64 // the model, in Go
 	grid   []axis                                   // nil: exact gives the marginals
-	exact  func(t *testing.T) []*marginal
+	exact  func(t testing.TB) []*marginal
 	// bimodal in the first parameter, symmetric about zero: the median
 	// sits where there is no mass, so the weight of each mode is checked
 	// instead.
@@ -70,7 +70,7 @@ func (pp *posteriorProblem) logPosterior(theta []float64) float64 {
 	return -chisq / 2
 }
 
-func (pp *posteriorProblem) marginals(t *testing.T) []*marginal {
+func (pp *posteriorProblem) marginals(t testing.TB) []*marginal {
 	if pp.exact != nil {
 		return pp.exact(t)
 	}
@@ -88,7 +88,7 @@ func synthetic(seed uint64, n int, a, b, dy float64, f func(x float64) float64) 
 	return xs, ys
 }
 
-func misra1aPosterior(t *testing.T) *posteriorProblem {
+func misra1aPosterior(t testing.TB) *posteriorProblem {
 	p := loadNIST(t, "Misra1a")
 	return &posteriorProblem{
 		name: "Misra1a", model: "b1*(1-exp(-b2*x))", x: p.cols[1], y: p.cols[0], dy: 0.1,
@@ -256,7 +256,7 @@ func linearPosterior() *posteriorProblem {
 		}
 	}
 	pp.model = strings.Join(terms, " + ")
-	pp.exact = func(t *testing.T) []*marginal {
+	pp.exact = func(t testing.TB) []*marginal {
 		mean, cov := linearLeastSquares(t, xs, ys, d)
 		ms := make([]*marginal, d)
 		for k := range d {
@@ -271,7 +271,7 @@ func linearPosterior() *posteriorProblem {
 // linearLeastSquares solves the unweighted polynomial least squares by the
 // normal equations Gauss–Jordan with partial pivoting
 // on XᵀX, returning the solution and (XᵀX)⁻¹.
-func linearLeastSquares(t *testing.T, xs, ys []float64, d int) ([]float64, [][]float64) {
+func linearLeastSquares(t testing.TB, xs, ys []float64, d int) ([]float64, [][]float64) {
 	a := make([][]float64, d)
 	for j := range a {
 		a[j] = make([]float64, 2*d+1)
