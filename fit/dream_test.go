@@ -70,18 +70,7 @@ func TestDREAMUntilConverged(t *testing.T) {
 	t.Parallel()
 	pp := misra1aPosterior(t)
 	run := func(extra string) *Result {
-		t.Helper()
-		js := strings.Replace(pp.spec(200, 3), `"samples":200`, `"samples":200`+extra, 1)
-		spec, err := ParseSpec([]byte(js))
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := Run(context.Background(), spec, Options{CPUs: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Log(res.Message)
-		return res
+		return runJSON(t, strings.Replace(pp.spec(200, 3), `"samples":200`, `"samples":200`+extra, 1), 1)
 	}
 	short := run("")
 	if short.Converged || !strings.Contains(short.Warning, "not converged") {

@@ -160,16 +160,23 @@ func TestPosteriorAgainstExact(t *testing.T) {
 	}
 }
 
-func checkPosterior(t *testing.T, pp *posteriorProblem, exact []*marginal, samples int, minESS float64, mustConverge bool) {
-	spec, err := ParseSpec([]byte(pp.spec(samples, 5)))
+// runJSON parses and runs a spec, logging the fitter's message.
+func runJSON(t testing.TB, js string, cpus int) *Result {
+	t.Helper()
+	spec, err := ParseSpec([]byte(js))
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Run(context.Background(), spec, Options{CPUs: 1})
+	res, err := Run(context.Background(), spec, Options{CPUs: cpus})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Log(res.Message)
+	return res
+}
+
+func checkPosterior(t *testing.T, pp *posteriorProblem, exact []*marginal, samples int, minESS float64, mustConverge bool) {
+	res := runJSON(t, pp.spec(samples, 5), 1)
 	if mustConverge && !res.Converged {
 		t.Errorf("not converged: %s", res.Warning)
 	}
@@ -343,18 +350,11 @@ func TestDREAMMisra1a300k(t *testing.T) {
 	t.Parallel()
 	pp := misra1aPosterior(t)
 	exact := pp.marginals(t)
-	spec, err := ParseSpec([]byte(pp.spec(300000, 7)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Run(context.Background(), spec, Options{CPUs: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := runJSON(t, pp.spec(300000, 7), 2)
 	b1, m := res.Parameters["b1"], exact[0]
 	lo, hi := m.quantile(0.025), m.quantile(0.975)
-	t.Logf("%s\nb1 p95 [%.2f, %.2f] (exact [%.2f, %.2f]), std %.3f (exact %.3f), R-hat %.4f, ESS %.0f",
-		res.Message, b1.P95[0], b1.P95[1], lo, hi, *b1.Std, m.std, float64(*b1.Rhat), float64(*b1.ESS))
+	t.Logf("b1 p95 [%.2f, %.2f] (exact [%.2f, %.2f]), std %.3f (exact %.3f), R-hat %.4f, ESS %.0f",
+		b1.P95[0], b1.P95[1], lo, hi, *b1.Std, m.std, float64(*b1.Rhat), float64(*b1.ESS))
 	if math.Abs(b1.P95[0]-lo) > 1 || math.Abs(b1.P95[1]-hi) > 1 {
 		t.Errorf("b1 p95 %v, exact [%.3f, %.3f]", *b1.P95, lo, hi)
 	}
