@@ -12,16 +12,17 @@ import (
 // "Differential evolution Markov chain with snooker updater and fewer
 // chains" (DREAM(ZS)).
 const (
-	dreamDeltaMax = 3     // most archive pairs in one differential jump
-	dreamNCR      = 3     // crossover values 1/3, 2/3, 1
-	dreamJumpProb = 0.2   // probability of a γ=1 jump between modes
-	dreamC        = 0.1   // relative jitter of the differential jump
-	dreamCStar    = 1e-12 // absolute jitter keeping the chain ergodic
-	dreamSnooker  = 0.1   // probability of a snooker update
-	dreamZEvery   = 2     // generations between archive appends
-	dreamBurnRhat = 1.05  // burn-in ends once the window's R-hat is below this
-	dreamMaxBurnX = 10    // burn-in lasts at most this many times options.burn...
-	dreamRestarts = 2     // outlier resets after burn-in that restart it
+	dreamDeltaMax  = 3     // most archive pairs in one differential jump
+	dreamNCR       = 3     // crossover values 1/3, 2/3, 1
+	dreamJumpProb  = 0.2   // probability of a γ=1 jump between modes
+	dreamC         = 0.1   // relative jitter of the differential jump
+	dreamCStar     = 1e-12 // absolute jitter keeping the chain ergodic
+	dreamSnooker   = 0.1   // probability of a snooker update
+	dreamZEvery    = 2     // generations between archive appends
+	dreamBurnRhat  = 1.05  // burn-in ends once the window's R-hat is below this
+	dreamMaxWindow = 5000  // most burn-in generations the R-hat window holds
+	dreamMaxBurnX  = 10    // burn-in lasts at most this many times options.burn (or the sampling)
+	dreamRestarts  = 2     // outlier resets after burn-in that restart it
 	// dreamChains is the default number of chains. Sampling from the
 	// archive, DREAM(ZS) needs few (ter Braak and Vrugt use 3), and R-hat
 	// below 1.01 needs about 50 effective draws per half chain, so a
@@ -106,8 +107,9 @@ func newDreamConfig(o FitOptions, d int) dreamConfig {
 	}
 }
 
-// dreamState is everything a DREAM run needs to continue where it is;
-// together with the options and the random source it is a checkpoint.
+// dreamState is everything a DREAM run needs to continue where it is:
+// its exported fields, the options and the state of src make a
+// checkpoint; the unexported rest is scratch space rebuilt on resuming.
 type dreamState struct {
 	Gen       int         // generations done
 	Burning   bool        // still in burn-in
@@ -149,6 +151,9 @@ type dreamState struct {
 	Rhat, ESS          []float64
 	Converged          bool
 
+	// src is the random source (its state saves with MarshalBinary) and
+	// rng draws from it; the rest is scratch space and the box.
+	src       *rand.PCG
 	rng       *rand.Rand
 	lo, hi    []float64
 	prop      [][]float64
@@ -161,7 +166,8 @@ type dreamState struct {
 }
 
 func newDreamState(r *runner, cfg dreamConfig) (*dreamState, error) {
-	rng := newRand(r.opts.Seed)
+	src := newPCG(r.opts.Seed)
+	rng := rand.New(src)
 	p := r.e.p
 	x, archive, modes, err := dreamPopulation(r, rng, clipBox(p.x0(), p.lo, p.hi), p.lo, p.hi, cfg.nc)
 	if err != nil {
@@ -173,7 +179,7 @@ func newDreamState(r *runner, cfg dreamConfig) (*dreamState, error) {
 		Modes: modes, IndepProb: dreamIndepProb,
 		PCR:    []float64{1.0 / 3, 1.0 / 3, 1.0 / 3},
 		CRJump: make([]float64, dreamNCR), CRCount: make([]float64, dreamNCR),
-		rng: rng, lo: p.lo, hi: p.hi, pcost: make([]float64, cfg.nc), crIdx: make([]int, cfg.nc),
+		src: src, rng: rng, lo: p.lo, hi: p.hi, pcost: make([]float64, cfg.nc), crIdx: make([]int, cfg.nc),
 		logJac: make([]float64, cfg.nc), sd: make([]float64, cfg.d), u: make([]float64, cfg.nc),
 	}
 	// Room for the usual run, so that appending rarely copies.
@@ -263,11 +269,14 @@ func (st *dreamState) afterGeneration(cfg dreamConfig) {
 			return
 		}
 		st.resetOutliers(st.BurnStart)
-		// Keep only the second half of the window.
-		half := (st.Gen - st.BurnStart) / 2
+		// Keep only the second half of the window (and of the archive),
+		// at most dreamMaxWindow generations, so that a long burn-in
+		// neither fills memory nor judges the chains by where they were.
+		half := min((st.Gen-st.BurnStart)/2, dreamMaxWindow)
 		if drop := len(st.Window) - half; drop > 0 {
 			st.Window = st.Window[drop:]
 		}
+		st.trimArchive(st.Gen - half)
 		if since < cfg.minBurn && st.BurnGens < cfg.maxBurn {
 			return
 		}
@@ -303,13 +312,18 @@ func (st *dreamState) endBurn() {
 	if st.IndepTried > 0 {
 		st.IndepProb = min(max(float64(st.IndepAccepts)/float64(st.IndepTried), dreamIndepLow), dreamIndepHigh)
 	}
-	cut := st.BurnStart + (st.Gen-st.BurnStart)/2
-	keep := 0
-	for keep < len(st.ArchiveGen) && st.ArchiveGen[keep] <= cut {
-		keep++
+	st.trimArchive(st.Gen - min((st.Gen-st.BurnStart)/2, dreamMaxWindow))
+}
+
+// trimArchive drops the archived states added up to generation cut,
+// keeping at least two per chain.
+func (st *dreamState) trimArchive(cut int) {
+	drop := 0
+	for drop < len(st.ArchiveGen) && st.ArchiveGen[drop] <= cut {
+		drop++
 	}
-	keep = min(keep, max(0, len(st.Archive)-2*len(st.X)))
-	st.Archive, st.ArchiveGen = st.Archive[keep:], st.ArchiveGen[keep:]
+	drop = min(drop, max(0, len(st.Archive)-2*len(st.X)))
+	st.Archive, st.ArchiveGen = st.Archive[drop:], st.ArchiveGen[drop:]
 }
 
 // windowRhat is the worst rank-normalised split R-hat of the burn-in
