@@ -110,7 +110,7 @@ func gaussPeakPosterior() *posteriorProblem {
 		params: []string{"h", "c", "w"}, start: []float64{1, 0, 1},
 		lo: []float64{0, -4, 0.05}, hi: []float64{20, 4, 4},
 		model1: f,
-		grid:   []axis{{1.05, 5.3, 160}, {-0.45, 1.05, 160}, {0.35, 1.9, 160}},
+		grid:   []axis{{1.05, 5.3, 120}, {-0.45, 1.05, 120}, {0.35, 1.9, 120}},
 	}
 }
 
@@ -122,7 +122,7 @@ func expDecayPosterior() *posteriorProblem {
 		params: []string{"A", "tau", "B"}, start: []float64{1, 1, 0},
 		lo: []float64{0, 0.1, -5}, hi: []float64{20, 10, 5},
 		model1: f,
-		grid:   []axis{{3.1, 6.7, 160}, {0.9, 5.6, 180}, {-0.25, 1.85, 160}},
+		grid:   []axis{{3.1, 6.7, 120}, {0.9, 5.6, 130}, {-0.25, 1.85, 120}},
 	}
 }
 
