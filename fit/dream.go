@@ -43,10 +43,12 @@ const (
 // states drawn from the chains' own past (the archive), and now and then a
 // snooker update along the line to an archived state. Sampling from the
 // past keeps the proposals matched to the posterior's shape with few
-// chains and lets chains jump between modes the archive has seen.
+// chains and lets chains jump between modes the archive has seen. A share
+// of the proposals are independence Metropolis–Hastings draws from the
+// Laplace approximation the chains started from.
 //
-// Chains start around the Levenberg–Marquardt optimum (see
-// dreamStartPopulation). Burn-in lasts at least options.burn generations
+// Chains start around the Levenberg–Marquardt optima (see dreamPopulation
+// and laplaceModes). Burn-in lasts at least options.burn generations
 // and then until no chain is an outlier and the chains agree (R-hat of the
 // second half of the burn-in below dreamBurnRhat); crossover rates adapt
 // only during burn-in. Only the draws after burn-in enter the statistics.
