@@ -29,9 +29,19 @@ const (
 // the bulk value and that of the folded draws |x - median| (which catches
 // chains that agree in location but not in scale).
 func chainDiagnostics(series [][]float64) (rhat, ess float64) {
+	rhat, z := splitRhat(series)
+	if z == nil {
+		return rhat, 0
+	}
+	return rhat, essOf(z)
+}
+
+// splitRhat is chainDiagnostics without the ESS (what burn-in checks
+// need), also returning the rank-normalised split chains.
+func splitRhat(series [][]float64) (float64, [][]float64) {
 	split := splitChains(series)
 	if split == nil {
-		return math.Inf(1), 0
+		return math.Inf(1), nil
 	}
 	z, sorted := rankNormalize(split)
 	med := quantile(sorted, 0.5)
@@ -43,8 +53,7 @@ func chainDiagnostics(series [][]float64) (rhat, ess float64) {
 		}
 	}
 	zf, _ := rankNormalize(folded)
-	rhat = max(basicRhat(z), basicRhat(zf))
-	return rhat, essOf(z)
+	return max(basicRhat(z), basicRhat(zf)), z
 }
 
 // splitChains halves every chain, dropping the middle draw of an odd

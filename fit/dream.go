@@ -328,8 +328,8 @@ func (st *dreamState) trimArchive(cut int) {
 	st.Archive, st.ArchiveGen = st.Archive[drop:], st.ArchiveGen[drop:]
 }
 
-// windowRhat is the worst rank-normalised split R-hat of the burn-in
-// window over the parameters.
+// windowRhat is the worst split R-hat of the burn-in window over the
+// parameters.
 func (st *dreamState) windowRhat() float64 {
 	if len(st.Window) < 8 {
 		return math.Inf(1)
@@ -343,8 +343,9 @@ func (st *dreamState) windowRhat() float64 {
 				series[c][t] = row[c][j]
 			}
 		}
-		rh, _ := chainDiagnostics(series)
-		worst = max(worst, rh)
+		// Plain split R-hat: ranks would cost a sort at every check, and
+		// the burn-in needs only to see the chains agree.
+		worst = max(worst, basicRhat(splitChains(series)))
 	}
 	return worst
 }
