@@ -127,6 +127,7 @@ func runResults(ctx context.Context, args []string) error {
 		}
 		var v any
 		json.Unmarshal(r, &v)
+		warnIfUntrusted(fmt.Sprintf("job %d: ", id), r)
 		return printJSON(v)
 	})
 }

@@ -57,6 +57,11 @@ func runWait(ctx context.Context, args []string) error {
 	if final.State != "COMPLETE" {
 		return &exitError{code: 1, msg: fmt.Sprintf("job %d ended in %s: %s", id, final.State, final.Reason)}
 	}
+	// A finished fit whose sampler has not converged is still COMPLETE;
+	// say so beside the job rather than let it pass for a good result.
+	if r, err := cl.Results(ctx, id); err == nil {
+		warnIfUntrusted(fmt.Sprintf("job %d: ", id), r)
+	}
 	return nil
 }
 

@@ -12,14 +12,11 @@ import (
 	"github.com/bumpserve/bumpserve/fit"
 )
 
-// Result is a Bumps fit presented like a native one (fit.Result), with
-// what only Bumps knows: the seed it used (read from bumps' stdout by the
-// caller, see Seed).
+// Result is a Bumps fit presented like a native one (fit.Result). The
+// seed bumps used (the spec's, or the one bumps chose and printed) goes in
+// fit.Result.Seed, read from bumps' stdout by the caller (see Seed).
 type Result struct {
 	fit.Result
-	// Seed is the random seed bumps used (the spec's, or the one bumps
-	// chose and printed), so the fit can be repeated by hand.
-	Seed *int64 `json:"seed,omitempty"`
 }
 
 // Load reads the fit of model name (the script's base name without .py)

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/bumpserve/bumpserve/internal/bumps"
+	"github.com/bumpserve/bumpserve/internal/version"
 )
 
 // DefaultBumpsPath is Debian's python3-bumps command line. It is called by
@@ -176,6 +177,14 @@ func (r *bumpsRun) results(fitter string, notes []string) (json.RawMessage, erro
 		}
 	}
 	res.Message = strings.Join(notes, "; ")
+	res.Version, res.Engine = version.String(), "bumps"
+	info, err := loadBumpsInfo()
+	if err != nil {
+		fmt.Fprintf(r.env.Log, "bumps: %v\n", err) // the fit stands without them
+	} else {
+		res.Versions = info.Versions
+	}
+	res.Options = info.options(fitter, r.opts, res.Seed)
 	b, err := json.Marshal(res)
 	if err != nil {
 		return nil, err
