@@ -79,6 +79,21 @@ func RemoveAll(dir, rel string) error {
 	return d.RemoveAll(rel)
 }
 
+// MkdirAll makes the directory path; its parent is trusted (see OpenDir),
+// and path itself, if it exists, must be a real directory.
+func MkdirAll(path string, perm os.FileMode) error {
+	path = filepath.Clean(path)
+	if err := os.MkdirAll(filepath.Dir(path), perm); err != nil {
+		return err
+	}
+	d, err := OpenDir(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.MkdirAll(filepath.Base(path), perm)
+}
+
 // RemoveTree removes the directory path and everything in it, following
 // no link below it (the path itself is trusted, as in OpenDir).
 func RemoveTree(path string) error {
