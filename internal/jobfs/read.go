@@ -204,3 +204,21 @@ func (i *info) Mode() fs.FileMode {
 	}
 	return m
 }
+
+// Names lists the entries of the directory rel ("" for d), sorted, links
+// and all, without following any.
+func (d *Dir) Names(rel string) ([]string, error) {
+	fd := d.fd
+	if rel != "" {
+		var err error
+		if fd, err = d.openat(rel, unix.O_RDONLY|unix.O_DIRECTORY, 0); err != nil {
+			return nil, d.err(rel, err)
+		}
+		defer unix.Close(fd)
+	}
+	names, err := readNames(fd)
+	if err != nil {
+		return nil, d.err(rel, err)
+	}
+	return names, nil
+}
