@@ -101,6 +101,17 @@ func RemoveTree(path string) error {
 	return RemoveAll(filepath.Dir(path), filepath.Base(path))
 }
 
+// Lstat describes path itself (its directory is trusted, see OpenDir),
+// not following a link.
+func Lstat(path string) (fs.FileInfo, error) {
+	d, err := OpenDir(filepath.Dir(path))
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.Lstat(filepath.Base(path))
+}
+
 // maxRecord bounds a JSON record (a held job with its spec, an exit
 // record with its results).
 const maxRecord = 64 << 20
