@@ -101,15 +101,24 @@ func RemoveTree(path string) error {
 	return RemoveAll(filepath.Dir(path), filepath.Base(path))
 }
 
-// Lstat describes path itself (its directory is trusted, see OpenDir),
-// not following a link.
-func Lstat(path string) (fs.FileInfo, error) {
-	d, err := OpenDir(filepath.Dir(path))
+// Lstat describes rel under dir, not following a link (see Dir.Lstat).
+func Lstat(dir, rel string) (fs.FileInfo, error) {
+	d, err := OpenDir(dir)
 	if err != nil {
 		return nil, err
 	}
 	defer d.Close()
-	return d.Lstat(filepath.Base(path))
+	return d.Lstat(rel)
+}
+
+// Open opens the regular file rel under dir for reading (see Dir.Open).
+func Open(dir, rel string) (*os.File, fs.FileInfo, error) {
+	d, err := OpenDir(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer d.Close()
+	return d.Open(rel)
 }
 
 // maxRecord bounds a JSON record (a held job with its spec, an exit

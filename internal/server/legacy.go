@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/store"
 )
@@ -251,7 +251,7 @@ func (s *Server) legacyPostJob(w http.ResponseWriter, r *http.Request, u *store.
 		if r.MultipartForm == nil {
 			return nil
 		}
-		if err := os.MkdirAll(dir.Output(), 0o755); err != nil {
+		if err := jobfs.MkdirAll(dir.Output(), 0o755); err != nil {
 			return err
 		}
 		for _, fh := range r.MultipartForm.File["file"] {

@@ -139,7 +139,7 @@ func (t *tracker) cycle(snap []*tracked) {
 // writes it by rename, so a read never sees half of it.
 func (tj *tracked) readProgress() {
 	path := filepath.Join(tj.dir, progressFile)
-	fi, err := jobfs.Lstat(path)
+	fi, err := jobfs.Lstat(tj.dir, progressFile)
 	if err != nil || (fi.ModTime().Equal(tj.progMod) && fi.Size() == tj.progSize) {
 		return
 	}
