@@ -125,7 +125,7 @@ type fileCall struct {
 	pkg, name, fn string
 }
 
-// fileCallsIn finds the file calls in f, with the function they are in.
+// fileCallsIn finds the uses of file calls in f, with the function they are in.
 func fileCallsIn(f *ast.File) []fileCall {
 	imports := map[string]string{} // local name -> import path
 	for _, im := range f.Imports {
@@ -150,17 +150,13 @@ func fileCallsIn(f *ast.File) []fileCall {
 }
 
 func appendCall(out []fileCall, n ast.Node, imports map[string]string, fn string) []fileCall {
-	call, ok := n.(*ast.CallExpr)
-	if !ok {
-		return out
-	}
-	// Calls and function values alike: os.Remove passed as a func.
-	sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr)
+	// Any use, call or function value (os.Remove passed as a func).
+	sel, ok := n.(*ast.SelectorExpr)
 	if !ok {
 		return out
 	}
 	id, ok := sel.X.(*ast.Ident)
-	if !ok {
+	if !ok || id.Obj != nil { // a local variable, not a package
 		return out
 	}
 	p := imports[id.Name]
