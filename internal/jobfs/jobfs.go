@@ -33,6 +33,7 @@ var (
 	ErrNotRegular = errors.New("is not a regular file")
 	ErrTooLarge   = errors.New("is too large")
 	ErrBadName    = errors.New("is not a clean relative path")
+	errNotDir     = errors.New("is not a directory, or a part of its path is not")
 )
 
 // Error is a refused or failed access to a job's file. Name is relative
@@ -135,7 +136,7 @@ func wrap(name string, err error) error {
 	case errors.Is(err, unix.ELOOP):
 		return &Error{Name: name, Err: ErrLink}
 	case errors.Is(err, unix.ENOTDIR):
-		return &Error{Name: name, Err: ErrNotRegular, Detail: "a part of its path is not a directory"}
+		return &Error{Name: name, Err: errNotDir}
 	case errors.Is(err, unix.EXDEV):
 		return &Error{Name: name, Err: ErrLink, Detail: "it leads outside its directory"}
 	}
@@ -193,6 +194,9 @@ func (d *Dir) openat(rel string, flags int, mode uint32) (int, error) {
 			if err == unix.EAGAIN || err == unix.EINTR {
 				continue // a concurrent rename; resolve again
 			}
+			if err == unix.ENOTDIR {
+				err = d.linkOrNotDir(rel, err)
+			}
 			return fd, err
 		}
 	}
@@ -204,9 +208,20 @@ func (d *Dir) openat(rel string, flags int, mode uint32) (int, error) {
 	for {
 		fd, err := unix.Openat(parent, base, flags, mode)
 		if err != unix.EINTR {
-			return fd, err
+			return fd, whyNotDir(parent, base, err)
 		}
 	}
+}
+
+// linkOrNotDir is whyNotDir for rel's last component, or for the part of
+// its path that is a link.
+func (d *Dir) linkOrNotDir(rel string, err error) error {
+	if info, lerr := d.Lstat(rel); lerr == nil && info.Mode()&fs.ModeSymlink != 0 {
+		return unix.ELOOP
+	} else if errors.Is(lerr, ErrLink) {
+		return lerr
+	}
+	return err
 }
 
 // parent opens the directory holding rel (or returns d's own fd) and

@@ -204,3 +204,20 @@ func TestOpenDirRefusesALink(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestSubRefusesALink(t *testing.T) {
+	bothWays(t, func(t *testing.T) {
+		jobDir, _ := hostile(t)
+		d, err := OpenDir(jobDir)
+		must(t, err)
+		defer d.Close()
+		for _, name := range []string{"output/hostdir", "output/insidedir", "output/link.txt"} {
+			if _, err := d.Sub(name); !errors.Is(err, ErrLink) || !strings.HasPrefix(err.Error(), name+": ") {
+				t.Errorf("%s: %v", name, err)
+			}
+		}
+		if _, err := d.Sub("output/ok.txt"); err == nil || errors.Is(err, ErrLink) {
+			t.Errorf("a file as a directory: %v", err)
+		}
+	})
+}
