@@ -1,0 +1,86 @@
+package jobdir
+
+import (
+	"archive/tar"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestListAndArchiveOnlyCleanRegularFiles fills output/ as a hostile job
+// could: links to a host file and directory, a FIFO, names with
+// backslashes, "..\", a drive letter, a carriage return and an escape.
+// Listing, opening and archiving show only the clean regular files, with
+// their real modification times.
+func TestListAndArchiveOnlyCleanRegularFiles(t *testing.T) {
+	t.Parallel()
+	top := t.TempDir()
+	secret := filepath.Join(top, "admin.token")
+	os.WriteFile(secret, []byte("SECRET"), 0o600)
+	d := Dir(filepath.Join(top, "jobs", "7"))
+	out := d.Output()
+	os.MkdirAll(filepath.Join(out, "sub"), 0o755)
+	os.MkdirAll(d.Input(), 0o755)
+	when := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
+	for _, n := range []string{"fit.txt", "sub/plot.svg"} {
+		os.WriteFile(filepath.Join(out, n), []byte("ok"), 0o644)
+		os.Chtimes(filepath.Join(out, n), when, when)
+	}
+	for _, n := range []string{`..\..\evil.txt`, `C:\evil.txt`, "C:evil", "line\rforged", "esc\x1b[31m"} {
+		if err := os.WriteFile(filepath.Join(out, n), []byte("SECRET-NAME"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Symlink(secret, filepath.Join(out, "token.txt"))
+	os.Symlink(top, filepath.Join(out, "hostdir"))
+	syscall.Mkfifo(filepath.Join(out, "fifo.txt"), 0o644)
+
+	files, err := d.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range files {
+		got = append(got, f.Path)
+	}
+	if want := "[output/fit.txt output/sub/plot.svg]"; fmt.Sprint(got) != want {
+		t.Fatalf("listed %v, want %s", got, want)
+	}
+	for _, p := range []string{"output/token.txt", "output/hostdir/admin.token", "output/fifo.txt", `output/C:\evil.txt`, "output/../admin.token"} {
+		if f, _, err := d.Open(p); err == nil {
+			f.Close()
+			t.Errorf("%s was opened", p)
+		}
+	}
+
+	var buf bytes.Buffer
+	if err := WriteTar(&buf, out); err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(&buf)
+	var names []string
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, h.Name)
+		if !h.ModTime.Equal(when) {
+			t.Errorf("%s is dated %v, want %v", h.Name, h.ModTime, when)
+		}
+		if b, _ := io.ReadAll(tr); bytes.Contains(b, []byte("SECRET")) {
+			t.Errorf("%s holds a secret", h.Name)
+		}
+	}
+	if want := "[fit.txt sub/plot.svg]"; fmt.Sprint(names) != want {
+		t.Fatalf("archived %v, want %s", names, want)
+	}
+}
