@@ -42,32 +42,20 @@ func WriteFile(dir, rel string, data []byte, perm os.FileMode) error {
 	return d.WriteFile(rel, data, perm)
 }
 
-// Create creates rel under dir for writing (see Dir.Create).
-func Create(dir, rel string, perm os.FileMode) (*os.File, error) {
-	d, err := OpenDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	return d.Create(rel, perm)
-}
-
 // Walk calls fn for each regular file under dir (see Dir.Walk); a missing
 // dir has none.
 func Walk(dir string, fn func(rel string, info fs.FileInfo) error) error {
-	d, err := OpenDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Walk("", fn)
+	return ifExists(dir, func(d *Dir) error { return d.Walk("", fn) })
 }
 
-// RemoveAll removes rel under dir, following no link (see Dir.RemoveAll).
+// RemoveAll removes rel under dir, following no link (see Dir.RemoveAll);
+// a missing dir or rel is no error.
 func RemoveAll(dir, rel string) error {
+	return ifExists(dir, func(d *Dir) error { return d.RemoveAll(rel) })
+}
+
+// ifExists calls fn with dir opened, unless there is no dir.
+func ifExists(dir string, fn func(*Dir) error) error {
 	d, err := OpenDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -76,7 +64,7 @@ func RemoveAll(dir, rel string) error {
 		return err
 	}
 	defer d.Close()
-	return d.RemoveAll(rel)
+	return fn(d)
 }
 
 // MkdirAll makes the directory path; its parent is trusted (see OpenDir),
