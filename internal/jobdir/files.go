@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -20,7 +21,8 @@ type File struct {
 	Size int64  `json:"size"`
 }
 
-// List returns the regular files under input/ and output/. Links are not
+// List returns the regular files under input/ and output/ (and the
+// running attempt's log as output/job.log). Links are not
 // followed and not listed, nor FIFOs or devices: a job cannot publish
 // anything but its own regular files. Names that are not clean (see
 // CleanName: a job may make "..\\x", "C:", or lines with escapes) are
@@ -47,6 +49,11 @@ func (d Dir) list(tops ...string) ([]File, error) {
 		})
 		if err != nil {
 			return nil, fmt.Errorf("list files: %w", err)
+		}
+		if top == "output" && !slices.ContainsFunc(out, func(f File) bool { return f.Path == liveLog }) {
+			if info, err := jd.Lstat(LogName); err == nil && info.Mode().IsRegular() {
+				out = append(out, File{Path: liveLog, Size: info.Size()})
+			}
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
@@ -85,11 +92,18 @@ func (d Dir) Open(rel string) (*os.File, fs.FileInfo, error) {
 	}
 	defer jd.Close()
 	f, info, err := jd.Open(rel)
+	if rel == liveLog && errors.Is(err, fs.ErrNotExist) {
+		f, info, err = jd.Open(LogName)
+	}
 	if err != nil {
 		return nil, nil, ErrBadPath
 	}
 	return f, info, nil
 }
+
+// liveLog is the log's path as users see it, before and after the
+// attempt ends: until then it is served from the job directory.
+const liveLog = "output/" + LogName
 
 // CleanName checks an uploaded file's name and returns it in clean form:
 // a relative slash-separated path with no empty, "." or ".." parts, no NUL

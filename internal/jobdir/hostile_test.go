@@ -84,3 +84,50 @@ func TestListAndArchiveOnlyCleanRegularFiles(t *testing.T) {
 		t.Fatalf("archived %v, want %s", names, want)
 	}
 }
+
+// TestRunningLogIsServedAsOutputJobLog: while an attempt runs, its log
+// (kept where the job cannot reach it) is listed and served as
+// output/job.log; once published, the published one is.
+func TestRunningLogIsServedAsOutputJobLog(t *testing.T) {
+	t.Parallel()
+	d := Dir(filepath.Join(t.TempDir(), "jobs", "3"))
+	if err := d.Prepare(1); err != nil {
+		t.Fatal(err)
+	}
+	f, err := d.OpenLog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("running\n")
+	f.Close()
+	files, _ := d.List()
+	if fmt.Sprint(files) != "[{output/job.log 8}]" {
+		t.Fatalf("listed %v", files)
+	}
+	if b, cut, err := d.LogTail(100); err != nil || string(b) != "running\n" || cut {
+		t.Fatalf("tail: %q %v %v", b, cut, err)
+	}
+	if err := d.PublishLog(); err != nil {
+		t.Fatal(err)
+	}
+	rc, _, err := d.Open("output/job.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Close()
+	files, _ = d.List()
+	if fmt.Sprint(files) != "[{output/job.log 8}]" {
+		t.Fatalf("listed after publishing %v", files)
+	}
+	// A next attempt keeps an unfinished log aside.
+	if f, err = d.OpenLog(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := d.Prepare(2); err != nil {
+		t.Fatal(err)
+	}
+	if files, _ = d.List(); len(files) != 0 {
+		t.Fatalf("a new attempt starts with %v", files)
+	}
+}

@@ -184,6 +184,9 @@ func (d Dir) LogTail(max int64) (text []byte, cut bool, err error) {
 // (service.Env.Command): most jobs never need one, and directory
 // operations are what limits throughput.
 func (d Dir) Prepare(attempt int) error {
+	if err := jobfs.MkdirAll(string(d), 0o755); err != nil { // a job without uploads has none yet
+		return fmt.Errorf("prepare job dir: %w", err)
+	}
 	jd, err := jobfs.OpenDir(string(d))
 	if err != nil {
 		return fmt.Errorf("prepare job dir: %w", err)

@@ -15,6 +15,7 @@
 package jobfs
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -76,7 +77,7 @@ func OpenDir(dir string) (*Dir, error) {
 	name := displayName(dir)
 	if err != nil {
 		err = whyNotDir(unix.AT_FDCWD, dir, err)
-		return nil, wrap(name, err)
+		return nil, wrap(cmp.Or(name, "job directory"), err)
 	}
 	return &Dir{fd: fd, name: name}, nil
 }
