@@ -162,6 +162,11 @@ func (d *Dir) RemoveAll(rel string) error {
 	return nil
 }
 
+// maxRemoveDepth bounds RemoveAll's descent, which holds a descriptor per
+// level (as os.RemoveAll does): deeper than any job makes within disk_mb
+// in practice, far below the descriptor limit Go raises at start.
+const maxRemoveDepth = 4096
+
 func removeAllAt(parent int, name string, depth int) error {
 	err := unix.Unlinkat(parent, name, 0)
 	if err == nil || err == unix.ENOENT {
@@ -170,7 +175,7 @@ func removeAllAt(parent int, name string, depth int) error {
 	if err != unix.EISDIR && err != unix.EPERM {
 		return err
 	}
-	if depth >= 4*maxDepth {
+	if depth >= maxRemoveDepth {
 		return unix.ELOOP
 	}
 	fd, err := unix.Openat(parent, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
