@@ -221,3 +221,17 @@ func TestSubRefusesALink(t *testing.T) {
 		}
 	})
 }
+
+func TestRemoveAllDeepTree(t *testing.T) {
+	top := t.TempDir()
+	p := filepath.Join(top, "tmp")
+	for i := 0; i < 500; i++ {
+		p = filepath.Join(p, "d")
+	}
+	must(t, os.MkdirAll(p, 0o755))
+	must(t, os.WriteFile(filepath.Join(p, "f"), nil, 0o644))
+	must(t, RemoveAll(top, "tmp"))
+	if _, err := os.Lstat(filepath.Join(top, "tmp")); !os.IsNotExist(err) {
+		t.Fatalf("tmp/ is still there: %v", err)
+	}
+}
