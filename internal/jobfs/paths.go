@@ -119,12 +119,17 @@ func WriteJSON(path string, v any, perm os.FileMode) error {
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", filepath.Base(path), err)
 	}
-	d, err := OpenDir(filepath.Dir(path))
+	return Replace(filepath.Dir(path), filepath.Base(path), append(b, '\n'), perm)
+}
+
+// Replace writes data to rel under dir atomically (see Dir.Replace).
+func Replace(dir, rel string, data []byte, perm os.FileMode) error {
+	d, err := OpenDir(dir)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	return d.Replace(filepath.Base(path), append(b, '\n'), perm)
+	return d.Replace(rel, data, perm)
 }
 
 // ReadJSON reads the record path into v; a missing one wraps
