@@ -92,7 +92,9 @@ func (d Dir) Open(rel string) (*os.File, fs.FileInfo, error) {
 	}
 	defer jd.Close()
 	f, info, err := jd.Open(rel)
-	if rel == liveLog && errors.Is(err, fs.ErrNotExist) {
+	if rel == liveLog && err != nil {
+		// Not published yet, or refused because of what the job left
+		// under the name: the root side's own log is the one shown.
 		f, info, err = jd.Open(LogName)
 	}
 	if err != nil {
