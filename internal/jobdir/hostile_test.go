@@ -107,11 +107,29 @@ func TestRunningLogIsServedAsOutputJobLog(t *testing.T) {
 	if b, cut, err := d.LogTail(100); err != nil || string(b) != "running\n" || cut {
 		t.Fatalf("tail: %q %v %v", b, cut, err)
 	}
-	if err := d.PublishLog(); err != nil {
-		t.Fatal(err)
+	// A job's link under the name is neither followed nor listed: the
+	// root side's log is served, and it cannot be published over it.
+	os.Symlink("/etc/hostname", filepath.Join(d.Output(), LogName))
+	if files, _ := d.List(); fmt.Sprint(files) != "[{output/job.log 8}]" {
+		t.Fatalf("listed with a planted link %v", files)
 	}
 	rc, _, err := d.Open("output/job.log")
 	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(b) != "running\n" {
+		t.Fatalf("served %q", b)
+	}
+	if err := d.PublishLog(); err == nil {
+		t.Fatal("published over the job's link")
+	}
+	os.Remove(filepath.Join(d.Output(), LogName))
+	if err := d.PublishLog(); err != nil {
+		t.Fatal(err)
+	}
+	if rc, _, err = d.Open("output/job.log"); err != nil {
 		t.Fatal(err)
 	}
 	rc.Close()
