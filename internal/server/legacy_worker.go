@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/store"
 )
@@ -158,10 +158,10 @@ func (s *Server) legacyPostJob(w http.ResponseWriter, r *http.Request, u *store.
 	dir := s.cfg.Root.Job(id)
 	_, err = s.cfg.Queue.FinishWith(r.Context(), id, j.Lease.Token, res, func() error {
 		// A job without uploads has no directory until something is kept.
-		if err := os.MkdirAll(dir.Output(), 0o755); err != nil {
+		if err := jobfs.MkdirAll(dir.Output(), 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(string(dir), oldResultsFile), doc, 0o644); err != nil {
+		if err := jobfs.Replace(string(dir), oldResultsFile, doc, 0o644); err != nil {
 			return err
 		}
 		return s.saveOldFiles(r, dir)

@@ -16,6 +16,7 @@ import (
 	"github.com/bumpserve/bumpserve/client"
 	"github.com/bumpserve/bumpserve/internal/bumps"
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/testenv"
 )
@@ -133,7 +134,12 @@ func sameAsDirect(t *testing.T, cl *client.Client, j *client.Job, store, name, f
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := bumps.Load(store, name, fitter)
+	sd, err := jobfs.OpenDir(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sd.Close()
+	want, err := bumps.Load(sd, name, fitter)
 	if err != nil {
 		t.Fatal(err)
 	}
