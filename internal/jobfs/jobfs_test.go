@@ -29,6 +29,7 @@ func hostile(t *testing.T) (jobDir, secretPath string) {
 	must(t, os.Symlink(filepath.Dir(secretPath), filepath.Join(out, "hostdir")))
 	must(t, os.Symlink("sub", filepath.Join(out, "insidedir")))
 	must(t, syscall.Mkfifo(filepath.Join(out, "fifo.txt"), 0o644))
+	must(t, os.Link(secretPath, filepath.Join(out, "hardlink.txt")))
 	if os.Getuid() == 0 {
 		must(t, syscall.Mknod(filepath.Join(out, "null.txt"), syscall.S_IFCHR|0o666, 1<<8|3))
 	}
@@ -77,6 +78,7 @@ func TestReadRefusesWhatAJobLeaves(t *testing.T) {
 			"output/hostdir/admin.token":  ErrLink, // a link in a middle component
 			"output/insidedir/deep.txt":   ErrLink, // even one that stays inside
 			"output/fifo.txt":             ErrNotRegular,
+			"output/hardlink.txt":         ErrNotRegular, // another name of the host's secret
 			"output/sub":                  ErrNotRegular,
 			"output/../../../admin.token": ErrBadName,
 			"/" + secret:                  ErrBadName,

@@ -38,6 +38,13 @@ func regular(fd int, name string) (fs.FileInfo, error) {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return nil, &Error{Name: name, Err: ErrNotRegular, Detail: kind(st.Mode)}
 	}
+	// A second name for one inode may be a hard link a job made to a
+	// file outside its directories (one it could read, or a recycled
+	// uid's): reading it would carry that file out. Nothing bumpserve
+	// writes has more than one name.
+	if st.Nlink > 1 {
+		return nil, &Error{Name: name, Err: ErrNotRegular, Detail: "a hard link (the file has other names)"}
+	}
 	return newInfo(path.Base(name), &st), nil
 }
 
@@ -134,6 +141,9 @@ func walkFD(fd int, prefix string, depth int, fn func(string, fs.FileInfo) error
 		rel := path.Join(prefix, name)
 		switch st.Mode & unix.S_IFMT {
 		case unix.S_IFREG:
+			if st.Nlink > 1 {
+				continue // a hard link: see regular
+			}
 			if err := fn(rel, newInfo(name, &st)); err != nil {
 				return err
 			}
