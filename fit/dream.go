@@ -203,10 +203,8 @@ func newDreamState(r *runner, cfg dreamConfig) (*dreamState, error) {
 // generation proposes a move for every chain, evaluates the proposals
 // together and accepts each by the Metropolis rule.
 func (st *dreamState) generation(r *runner, cfg dreamConfig) error {
-	p := r.e.p
 	for i := range cfg.nc {
 		st.crIdx[i], st.logJac[i] = st.propose(i, st.prop[i])
-		foldInto(st.prop[i], p.lo, p.hi)
 		st.u[i] = st.rng.Float64()
 	}
 	if err := r.e.costs(r.ctx, st.prop, st.pcost); err != nil {

@@ -1,6 +1,7 @@
 package fit
 
 import (
+	"fmt"
 	"math"
 	"testing"
 )
@@ -194,5 +195,53 @@ func TestDREAMPlateauHonest(t *testing.T) {
 		if math.Abs(s.got-s.exact) > s.tol {
 			t.Errorf("converged, but %s %.4g is off the exact %.4g (tolerance %.2g)", s.name, s.got, s.exact, s.tol)
 		}
+	}
+}
+
+// flatBoxPosterior is a model the data do not constrain at all, so the
+// posterior is uniform over the box [0, 1]^d: the chains fill the box,
+// and differential jumps longer than the box (γ = 1, several archive
+// pairs) are routine. Folding a jump once and clipping the rest puts
+// draws exactly on the bounds (an atom the posterior does not have);
+// folding a snooker move breaks its reversibility.
+func flatBoxPosterior(d int) *posteriorProblem {
+	pp := &posteriorProblem{name: fmt.Sprintf("FlatBox%d", d), model: "0*x", x: []float64{0, 1}, y: []float64{0, 0}, dy: 1,
+		model1: func(th []float64, x float64) float64 { return 0 }}
+	for k := range d {
+		name := string(rune('a' + k))
+		pp.params = append(pp.params, name)
+		pp.model += " + 0*" + name
+		pp.start = append(pp.start, 0.5)
+		pp.lo, pp.hi = append(pp.lo, 0), append(pp.hi, 1)
+	}
+	pp.exact = func(t testing.TB) []*marginal {
+		u := gridMarginalsCut(t, []axis{{0, 1, 1000}}, [][2]bool{{true, true}}, func([]float64) float64 { return 0 })[0]
+		ms := make([]*marginal, d)
+		for k := range ms {
+			ms[k] = u
+		}
+		return ms
+	}
+	return pp
+}
+
+func TestDREAMFlatBox(t *testing.T) {
+	t.Parallel()
+	for _, d := range []int{1, 3} {
+		pp := flatBoxPosterior(d)
+		t.Run(pp.name, func(t *testing.T) {
+			res := checkPosterior(t, pp, pp.marginals(t), 0, minConvergedESS, true)
+			onBound := 0
+			for _, x := range res.fit.samples {
+				for _, v := range x {
+					if v == 0 || v == 1 {
+						onBound++
+					}
+				}
+			}
+			if onBound > 0 {
+				t.Errorf("%d draws lie exactly on a bound of a continuous posterior", onBound)
+			}
+		})
 	}
 }

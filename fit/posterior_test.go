@@ -213,7 +213,8 @@ func runJSON(t testing.TB, js string, cpus int) *Result {
 	return res
 }
 
-func checkPosterior(t *testing.T, pp *posteriorProblem, exact []*marginal, samples int, minESS float64, mustConverge bool) {
+// checkPosterior returns the result it checked.
+func checkPosterior(t *testing.T, pp *posteriorProblem, exact []*marginal, samples int, minESS float64, mustConverge bool) *Result {
 	res := runJSON(t, pp.spec(samples, 5), 1)
 	if mustConverge && !res.Converged {
 		t.Errorf("not converged: %s", res.Warning)
@@ -245,6 +246,7 @@ func checkPosterior(t *testing.T, pp *posteriorProblem, exact []*marginal, sampl
 		checkModeWeight(t, res, pp.params[0])
 	}
 	t.Log(table.String())
+	return res
 }
 
 // checkModeWeight: a symmetric posterior puts half its draws on each
