@@ -151,6 +151,7 @@ type dreamState struct {
 	BestCost           float64
 	Checked            bool // the convergence of the current draws is known
 	Rhat, ESS          []float64
+	TailESS            []float64
 	Converged          bool
 
 	// src is the random source (its state saves with MarshalBinary) and
@@ -369,12 +370,13 @@ func (st *dreamState) done(cfg dreamConfig) bool {
 	return st.Converged
 }
 
-// diagnose computes R-hat and ESS of every parameter from the draws.
+// diagnose computes R-hat, bulk and tail ESS of every parameter from
+// the draws.
 func (st *dreamState) diagnose(cfg dreamConfig) {
 	if st.Checked {
 		return
 	}
-	st.Rhat, st.ESS = make([]float64, cfg.d), make([]float64, cfg.d)
+	st.Rhat, st.ESS, st.TailESS = make([]float64, cfg.d), make([]float64, cfg.d), make([]float64, cfg.d)
 	n := len(st.Draws) / cfg.nc
 	st.Converged = n > 0
 	for j := range cfg.d {
@@ -385,20 +387,20 @@ func (st *dreamState) diagnose(cfg dreamConfig) {
 				series[c][t] = st.Draws[t*cfg.nc+c][j]
 			}
 		}
-		st.Rhat[j], st.ESS[j] = chainDiagnostics(series)
-		st.Converged = st.Converged && st.Rhat[j] < maxConvergedRhat && st.ESS[j] >= minConvergedESS
+		st.Rhat[j], st.ESS[j], st.TailESS[j] = chainDiagnostics(series)
+		st.Converged = st.Converged && convergedDiagnostics(st.Rhat[j], st.ESS[j], st.TailESS[j])
 	}
 	st.Checked = true
 }
 
 func (st *dreamState) outcome(r *runner, cfg dreamConfig) *outcome {
 	st.diagnose(cfg)
-	worstR, leastESS := 0.0, math.Inf(1)
+	worstR, leastESS, leastTail := 0.0, math.Inf(1), math.Inf(1)
 	for j := range cfg.d {
-		worstR, leastESS = max(worstR, st.Rhat[j]), min(leastESS, st.ESS[j])
+		worstR, leastESS, leastTail = max(worstR, st.Rhat[j]), min(leastESS, st.ESS[j]), min(leastTail, st.TailESS[j])
 	}
-	msg := fmt.Sprintf("dream: %d chains, %d generations (%d burn-in), %d draws, acceptance %.2f, max R-hat %.4f, min ESS %.0f",
-		cfg.nc, st.Gen, st.BurnGens, len(st.Draws), float64(st.Accepted)/float64(max(1, st.Proposed)), worstR, leastESS)
+	msg := fmt.Sprintf("dream: %d chains, %d generations (%d burn-in), %d draws, acceptance %.2f, max R-hat %.4f, min ESS %.0f (tail %.0f)",
+		cfg.nc, st.Gen, st.BurnGens, len(st.Draws), float64(st.Accepted)/float64(max(1, st.Proposed)), worstR, leastESS, leastTail)
 	if st.IndepTried > 0 {
 		msg += fmt.Sprintf(", independence acceptance %.2f in burn-in", float64(st.IndepAccepts)/float64(st.IndepTried))
 	}
@@ -409,8 +411,9 @@ func (st *dreamState) outcome(r *runner, cfg dreamConfig) *outcome {
 	out := &outcome{x: st.BestX, converged: st.Converged, steps: st.Gen, message: msg,
 		samples: st.Draws, logp: st.LogP, rhat: st.Rhat, ess: st.ESS}
 	if !st.Converged {
-		out.warning = fmt.Sprintf("DREAM has not converged (max R-hat %.3f, want < %g; min ESS %.0f, want >= %d): "+
-			"the intervals may be wrong; draw more samples or set options.until_converged", worstR, maxConvergedRhat, leastESS, minConvergedESS)
+		out.warning = fmt.Sprintf("DREAM has not converged (max R-hat %.3f, want < %g; min ESS %.0f, tail ESS %.0f, want >= %d): "+
+			"the intervals may be wrong; draw more samples or set options.until_converged",
+			worstR, maxConvergedRhat, leastESS, leastTail, minConvergedESS)
 	}
 	return out
 }
