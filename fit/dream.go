@@ -22,7 +22,6 @@ const (
 	dreamBurnRhat  = 1.05  // burn-in ends once the window's R-hat is below this
 	dreamMaxWindow = 5000  // most burn-in generations the R-hat window holds
 	dreamMaxBurnX  = 10    // burn-in lasts at most this many times options.burn (or the sampling)
-	dreamRestarts  = 2     // outlier resets after burn-in that restart it
 	// dreamChains is the default number of chains. Sampling from the
 	// archive, DREAM(ZS) needs few (ter Braak and Vrugt use 3), and R-hat
 	// below 1.01 needs about 50 effective draws per half chain, so a
@@ -145,7 +144,6 @@ type dreamState struct {
 	Window             [][][]float64
 	WindowStart        int
 	Accepted, Proposed int // after burn-in
-	Restarts           int // burn-ins restarted by a post-burn-in outlier
 	Resets             int // chains reset onto the best chain
 	BestX              []float64
 	BestCost           float64
@@ -290,17 +288,10 @@ func (st *dreamState) afterGeneration(cfg dreamConfig) {
 		st.Draws = append(st.Draws, cloneRows(st.X)...)
 		st.Checked = false
 	}
-	// After burn-in a chain stuck apart from the rest means burn-in ended
-	// too early: reset it and burn in again (a few times at most), rather
-	// than average it into the posterior.
-	post := st.Gen - st.postStart
-	if st.Restarts < dreamRestarts && post%max(cfg.keptGens*cfg.thin/4, cfg.checkEvery) == 0 {
-		if st.resetOutliers(st.postStart) > 0 {
-			st.Restarts++
-			st.Burning, st.BurnStart, st.Window = true, st.Gen, nil
-			st.Draws, st.Checked = nil, false
-		}
-	}
+	// No outlier test after burn-in: a chain whose log density is low
+	// may be in a tail that holds real mass (a plateau, a lower mode), and
+	// resetting it and discarding the draws keeps exactly the runs that
+	// stayed out of that tail. A chain that is really stuck shows in R-hat.
 }
 
 // endBurn starts sampling and drops the archive's states from the first
