@@ -17,9 +17,10 @@ const (
 	minConvergedESS  = 400
 )
 
-// chainDiagnostics returns the rank-normalised split R-hat and the bulk
-// effective sample size of one parameter, whose draws are given as
-// series[c][t]: chain c at its t-th kept generation.
+// chainDiagnostics returns the rank-normalised split R-hat, the bulk
+// effective sample size and the tail effective sample size of one
+// parameter, whose draws are given as series[c][t]: chain c at its t-th
+// kept generation.
 //
 // Following Vehtari, Gelman, Simpson, Carpenter and Bürkner (2021): every
 // chain is split in halves (so a chain drifting within itself shows up as
@@ -27,21 +28,14 @@ const (
 // quantiles of their ranks (which makes the diagnostics insensitive to
 // heavy tails and monotone transformations), and R-hat is the larger of
 // the bulk value and that of the folded draws |x - median| (which catches
-// chains that agree in location but not in scale).
-func chainDiagnostics(series [][]float64) (rhat, ess float64) {
-	rhat, z := splitRhat(series)
-	if z == nil {
-		return rhat, 0
-	}
-	return rhat, essOf(z)
-}
-
-// splitRhat is chainDiagnostics without the ESS (what burn-in checks
-// need), also returning the rank-normalised split chains.
-func splitRhat(series [][]float64) (float64, [][]float64) {
+// chains that agree in location but not in scale). The tail ESS is the
+// smaller ESS of the indicators x ≤ q5% and x ≤ q95%: the intervals come
+// from the tails, and chains that visit them seldom and stay long give
+// unreliable interval ends even when the bulk mixes well.
+func chainDiagnostics(series [][]float64) (rhat, bulk, tail float64) {
 	split := splitChains(series)
 	if split == nil {
-		return math.Inf(1), nil
+		return math.Inf(1), 0, 0
 	}
 	z, sorted := rankNormalize(split)
 	med := quantile(sorted, 0.5)
@@ -53,7 +47,33 @@ func splitRhat(series [][]float64) (float64, [][]float64) {
 		}
 	}
 	zf, _ := rankNormalize(folded)
-	return max(basicRhat(z), basicRhat(zf)), z
+	rhat = max(basicRhat(z), basicRhat(zf))
+	return rhat, essOf(z), tailESS(split, sorted)
+}
+
+// convergedDiagnostics applies the thresholds to one parameter.
+func convergedDiagnostics(rhat, bulk, tail float64) bool {
+	return rhat < maxConvergedRhat && bulk >= minConvergedESS && tail >= minConvergedESS
+}
+
+// tailESS is the smaller ESS of the indicator chains I(x ≤ q) at the 5%
+// and 95% quantiles q of all draws (sorted).
+func tailESS(split [][]float64, sorted []float64) float64 {
+	worst := math.Inf(1)
+	ind := make([][]float64, len(split))
+	for _, p := range []float64{0.05, 0.95} {
+		q := quantile(sorted, p)
+		for c, s := range split {
+			ind[c] = make([]float64, len(s))
+			for t, v := range s {
+				if v <= q {
+					ind[c][t] = 1
+				}
+			}
+		}
+		worst = min(worst, essOf(ind))
+	}
+	return worst
 }
 
 // splitChains halves every chain, dropping the middle draw of an odd

@@ -22,7 +22,6 @@ const (
 	dreamBurnRhat  = 1.05  // burn-in ends once the window's R-hat is below this
 	dreamMaxWindow = 5000  // most burn-in generations the R-hat window holds
 	dreamMaxBurnX  = 10    // burn-in lasts at most this many times options.burn (or the sampling)
-	dreamRestarts  = 2     // outlier resets after burn-in that restart it
 	// dreamChains is the default number of chains. Sampling from the
 	// archive, DREAM(ZS) needs few (ter Braak and Vrugt use 3), and R-hat
 	// below 1.01 needs about 50 effective draws per half chain, so a
@@ -145,12 +144,12 @@ type dreamState struct {
 	Window             [][][]float64
 	WindowStart        int
 	Accepted, Proposed int // after burn-in
-	Restarts           int // burn-ins restarted by a post-burn-in outlier
 	Resets             int // chains reset onto the best chain
 	BestX              []float64
 	BestCost           float64
 	Checked            bool // the convergence of the current draws is known
 	Rhat, ESS          []float64
+	TailESS            []float64
 	Converged          bool
 
 	// src is the random source (its state saves with MarshalBinary) and
@@ -203,10 +202,8 @@ func newDreamState(r *runner, cfg dreamConfig) (*dreamState, error) {
 // generation proposes a move for every chain, evaluates the proposals
 // together and accepts each by the Metropolis rule.
 func (st *dreamState) generation(r *runner, cfg dreamConfig) error {
-	p := r.e.p
 	for i := range cfg.nc {
 		st.crIdx[i], st.logJac[i] = st.propose(i, st.prop[i])
-		foldInto(st.prop[i], p.lo, p.hi)
 		st.u[i] = st.rng.Float64()
 	}
 	if err := r.e.costs(r.ctx, st.prop, st.pcost); err != nil {
@@ -291,17 +288,10 @@ func (st *dreamState) afterGeneration(cfg dreamConfig) {
 		st.Draws = append(st.Draws, cloneRows(st.X)...)
 		st.Checked = false
 	}
-	// After burn-in a chain stuck apart from the rest means burn-in ended
-	// too early: reset it and burn in again (a few times at most), rather
-	// than average it into the posterior.
-	post := st.Gen - st.postStart
-	if st.Restarts < dreamRestarts && post%max(cfg.keptGens*cfg.thin/4, cfg.checkEvery) == 0 {
-		if st.resetOutliers(st.postStart) > 0 {
-			st.Restarts++
-			st.Burning, st.BurnStart, st.Window = true, st.Gen, nil
-			st.Draws, st.Checked = nil, false
-		}
-	}
+	// No outlier test after burn-in: a chain whose log density is low
+	// may be in a tail that holds real mass (a plateau, a lower mode), and
+	// resetting it and discarding the draws keeps exactly the runs that
+	// stayed out of that tail. A chain that is really stuck shows in R-hat.
 }
 
 // endBurn starts sampling and drops the archive's states from the first
@@ -371,12 +361,13 @@ func (st *dreamState) done(cfg dreamConfig) bool {
 	return st.Converged
 }
 
-// diagnose computes R-hat and ESS of every parameter from the draws.
+// diagnose computes R-hat, bulk and tail ESS of every parameter from
+// the draws.
 func (st *dreamState) diagnose(cfg dreamConfig) {
 	if st.Checked {
 		return
 	}
-	st.Rhat, st.ESS = make([]float64, cfg.d), make([]float64, cfg.d)
+	st.Rhat, st.ESS, st.TailESS = make([]float64, cfg.d), make([]float64, cfg.d), make([]float64, cfg.d)
 	n := len(st.Draws) / cfg.nc
 	st.Converged = n > 0
 	for j := range cfg.d {
@@ -387,20 +378,20 @@ func (st *dreamState) diagnose(cfg dreamConfig) {
 				series[c][t] = st.Draws[t*cfg.nc+c][j]
 			}
 		}
-		st.Rhat[j], st.ESS[j] = chainDiagnostics(series)
-		st.Converged = st.Converged && st.Rhat[j] < maxConvergedRhat && st.ESS[j] >= minConvergedESS
+		st.Rhat[j], st.ESS[j], st.TailESS[j] = chainDiagnostics(series)
+		st.Converged = st.Converged && convergedDiagnostics(st.Rhat[j], st.ESS[j], st.TailESS[j])
 	}
 	st.Checked = true
 }
 
 func (st *dreamState) outcome(r *runner, cfg dreamConfig) *outcome {
 	st.diagnose(cfg)
-	worstR, leastESS := 0.0, math.Inf(1)
+	worstR, leastESS, leastTail := 0.0, math.Inf(1), math.Inf(1)
 	for j := range cfg.d {
-		worstR, leastESS = max(worstR, st.Rhat[j]), min(leastESS, st.ESS[j])
+		worstR, leastESS, leastTail = max(worstR, st.Rhat[j]), min(leastESS, st.ESS[j]), min(leastTail, st.TailESS[j])
 	}
-	msg := fmt.Sprintf("dream: %d chains, %d generations (%d burn-in), %d draws, acceptance %.2f, max R-hat %.4f, min ESS %.0f",
-		cfg.nc, st.Gen, st.BurnGens, len(st.Draws), float64(st.Accepted)/float64(max(1, st.Proposed)), worstR, leastESS)
+	msg := fmt.Sprintf("dream: %d chains, %d generations (%d burn-in), %d draws, acceptance %.2f, max R-hat %.4f, min ESS %.0f (tail %.0f)",
+		cfg.nc, st.Gen, st.BurnGens, len(st.Draws), float64(st.Accepted)/float64(max(1, st.Proposed)), worstR, leastESS, leastTail)
 	if st.IndepTried > 0 {
 		msg += fmt.Sprintf(", independence acceptance %.2f in burn-in", float64(st.IndepAccepts)/float64(st.IndepTried))
 	}
@@ -411,8 +402,9 @@ func (st *dreamState) outcome(r *runner, cfg dreamConfig) *outcome {
 	out := &outcome{x: st.BestX, converged: st.Converged, steps: st.Gen, message: msg,
 		samples: st.Draws, logp: st.LogP, rhat: st.Rhat, ess: st.ESS}
 	if !st.Converged {
-		out.warning = fmt.Sprintf("DREAM has not converged (max R-hat %.3f, want < %g; min ESS %.0f, want >= %d): "+
-			"the intervals may be wrong; draw more samples or set options.until_converged", worstR, maxConvergedRhat, leastESS, minConvergedESS)
+		out.warning = fmt.Sprintf("DREAM has not converged (max R-hat %.3f, want < %g; min ESS %.0f, tail ESS %.0f, want >= %d): "+
+			"the intervals may be wrong; draw more samples or set options.until_converged",
+			worstR, maxConvergedRhat, leastESS, leastTail, minConvergedESS)
 	}
 	return out
 }

@@ -5,19 +5,22 @@ import (
 	"sort"
 )
 
-// propose writes chain i's proposal into out. It returns the crossover
-// index it used (-1 for a snooker update, which moves every dimension)
-// and the log of the proposal's Jacobian factor in the acceptance ratio.
+// propose writes chain i's proposal, inside the box, into out. It
+// returns the crossover index it used (crSnooker, crIndep for moves
+// without one) and the log of the proposal's factor in the acceptance
+// ratio: -Inf rejects the move (out is then x, so nothing outside the
+// box is evaluated).
 func (st *dreamState) propose(i int, out []float64) (int, float64) {
 	rng, x := st.rng, st.X[i]
 	d := len(x)
 	if len(st.Modes) > 0 && rng.Float64() < st.IndepProb {
-		return crIndep, st.independent(x, out)
+		return crIndep, st.rejectOutside(x, out, st.independent(x, out))
 	}
-	if d > 1 && rng.Float64() < dreamSnooker {
-		if lj, ok := st.snooker(x, out); ok {
-			return crSnooker, lj
-		}
+	// The snooker move's choice may not depend on x (as falling back to
+	// a differential jump when it cannot move would), or the mixture of
+	// moves loses detailed balance; when it cannot move it stays.
+	if d > 1 && len(st.Archive) >= 3 && rng.Float64() < dreamSnooker {
+		return crSnooker, st.rejectOutside(x, out, st.snooker(x, out))
 	}
 	delta := 1 + rng.IntN(min(dreamDeltaMax, len(st.Archive)/2))
 	m := pickIndex(rng.Float64(), st.PCR)
@@ -54,7 +57,22 @@ func (st *dreamState) propose(i int, out []float64) (int, float64) {
 		}
 		out[j] += (1+e)*gamma*diff + eps
 	}
+	// The jump is symmetric and independent of x, so reflecting it at
+	// the bounds keeps it symmetric.
+	reflectInto(out, st.lo, st.hi)
 	return m, 0
+}
+
+// rejectOutside turns a proposal outside the box into a rejection
+// (logq -Inf, out reset to x). Reflecting an independence or snooker
+// proposal would change its density, or move it off the snooker line,
+// and so falsify the acceptance ratio.
+func (st *dreamState) rejectOutside(x, out []float64, logq float64) float64 {
+	if math.IsInf(logq, -1) || !inBox(out, st.lo, st.hi) {
+		copy(out, x)
+		return math.Inf(-1)
+	}
+	return logq
 }
 
 // crIndep and crSnooker mark proposals that use no crossover value.
@@ -66,8 +84,7 @@ const (
 // independent draws out from the mixture of multivariate t distributions
 // (dreamIndepNu degrees of freedom) centred on the Laplace modes, and
 // returns log q(x) - log q(out), the proposal's share of the acceptance
-// ratio. A draw outside the box is rejected (-Inf) rather than folded,
-// which would change its density.
+// ratio.
 func (st *dreamState) independent(x, out []float64) float64 {
 	rng := st.rng
 	w := st.Modes.weights()
@@ -84,7 +101,7 @@ func (st *dreamState) independent(x, out []float64) float64 {
 	copy(out, m.X)
 	m.add(out, z, dreamIndepScale/math.Sqrt(chi2/dreamIndepNu))
 	if !inBox(out, st.lo, st.hi) {
-		return math.Inf(-1)
+		return math.Inf(-1) // not evaluated: logIndep would be wasted
 	}
 	return st.logIndep(x, w) - st.logIndep(out, w)
 }
@@ -104,11 +121,8 @@ func (st *dreamState) logIndep(x []float64, w []float64) float64 {
 // snooker is ter Braak and Vrugt's snooker update: a jump along the line
 // from an archived state z through x, by the difference of two more
 // archived states projected onto that line. The acceptance ratio gains
-// (|x'-z|/|x-z|)^(d-1).
-func (st *dreamState) snooker(x, out []float64) (float64, bool) {
-	if len(st.Archive) < 3 {
-		return 0, false
-	}
+// (|x'-z|/|x-z|)^(d-1); -Inf when x lies on z and there is no line.
+func (st *dreamState) snooker(x, out []float64) float64 {
 	picks := st.distinctArchive(3)
 	z, z1, z2 := st.Archive[picks[0]], st.Archive[picks[1]], st.Archive[picks[2]]
 	dir2, proj := 0.0, 0.0
@@ -118,7 +132,7 @@ func (st *dreamState) snooker(x, out []float64) (float64, bool) {
 		proj += (z1[j] - z2[j]) * dj
 	}
 	if dir2 == 0 {
-		return 0, false
+		return math.Inf(-1)
 	}
 	gamma := 1.2 + st.rng.Float64() // U(1.2, 2.2)
 	step := gamma * proj / dir2
@@ -128,9 +142,9 @@ func (st *dreamState) snooker(x, out []float64) (float64, bool) {
 		after += (out[j] - z[j]) * (out[j] - z[j])
 	}
 	if after == 0 {
-		return 0, false
+		return math.Inf(-1)
 	}
-	return float64(len(x)-1) / 2 * math.Log(after/dir2), true
+	return float64(len(x)-1) / 2 * math.Log(after/dir2)
 }
 
 // distinctArchive draws k distinct archive indices.

@@ -140,7 +140,7 @@ func runBumpsDREAM(b *testing.B, pp *posteriorProblem, samples int, seed int) (m
 	least := math.Inf(1)
 	for k, name := range pp.params {
 		q := post[name]
-		rh, ess := chainDiagnostics(series[k])
+		rh, ess, _ := chainDiagnostics(series[k])
 		r, e := Float(rh), Float(ess)
 		p68, p95 := q.P68, q.P95
 		params[name] = ParamResult{Median: &q.Median, Std: &q.Std, P68: &p68, P95: &p95, Rhat: &r, ESS: &e}

@@ -27,6 +27,17 @@ type posteriorProblem struct {
 	// sits where there is no mass, so the weight of each mode is checked
 	// instead.
 	bimodal bool
+	// hard marks grid faces that lie on a parameter's bound, where the
+	// posterior is cut off rather than negligible: [k][0] low, [k][1] high.
+	hard [][2]bool
+	// Richer specs: sets replaces the one dataset built from model, x, y
+	// and dy; extra adds keys (fixed, prior) to a parameter's entry, or
+	// whole entries for fixed parameters not in params; noDY leaves dy
+	// out of the single dataset (unit weights).
+	sets  []any
+	extra map[string]map[string]any
+	noDY  bool
+	opts  map[string]any // more options
 }
 
 func (pp *posteriorProblem) spec(samples int, seed int64) string {
@@ -41,15 +52,37 @@ func (pp *posteriorProblem) spec(samples int, seed int64) string {
 		}
 		params[name] = par
 	}
-	dy := make([]float64, len(pp.x))
-	for i := range dy {
-		dy[i] = pp.dy
+	for name, kv := range pp.extra {
+		par, ok := params[name].(map[string]any)
+		if !ok {
+			par = map[string]any{}
+			params[name] = par
+		}
+		for k, v := range kv {
+			par[k] = v
+		}
+	}
+	sets := pp.sets
+	if sets == nil {
+		set := map[string]any{"model": pp.model, "x": pp.x, "y": pp.y}
+		if !pp.noDY {
+			dy := make([]float64, len(pp.x))
+			for i := range dy {
+				dy[i] = pp.dy
+			}
+			set["dy"] = dy
+		}
+		sets = []any{set}
+	}
+	opts := map[string]any{"seed": seed, "samples": samples}
+	for k, v := range pp.opts {
+		opts[k] = v
 	}
 	js, _ := json.Marshal(map[string]any{
 		"fitter":     "dream",
-		"options":    map[string]any{"seed": seed, "samples": samples},
+		"options":    opts,
 		"parameters": params,
-		"datasets":   []any{map[string]any{"model": pp.model, "x": pp.x, "y": pp.y, "dy": dy}},
+		"datasets":   sets,
 	})
 	return string(js)
 }
@@ -74,7 +107,7 @@ func (pp *posteriorProblem) marginals(t testing.TB) []*marginal {
 	if pp.exact != nil {
 		return pp.exact(t)
 	}
-	return gridMarginals(t, pp.grid, pp.logPosterior)
+	return gridMarginalsCut(t, pp.grid, pp.hard, pp.logPosterior)
 }
 
 // synthetic returns n points of f on [a, b] with Gaussian noise of sd dy.
@@ -141,7 +174,12 @@ func sinPosterior() *posteriorProblem {
 
 func TestPosteriorAgainstExact(t *testing.T) {
 	t.Parallel()
-	problems := []*posteriorProblem{misra1aPosterior(t), gaussPeakPosterior(), expDecayPosterior(), sinPosterior(), linearPosterior()}
+	runPosteriorSuite(t, []*posteriorProblem{misra1aPosterior(t), gaussPeakPosterior(), expDecayPosterior(), sinPosterior(), linearPosterior()})
+}
+
+// runPosteriorSuite checks every problem at the default budget (must
+// converge, ESS ≥ 400) and at a small one (ESS ≥ 50).
+func runPosteriorSuite(t *testing.T, problems []*posteriorProblem) {
 	for _, pp := range problems {
 		t.Run(pp.name, func(t *testing.T) {
 			t.Parallel()
@@ -175,7 +213,8 @@ func runJSON(t testing.TB, js string, cpus int) *Result {
 	return res
 }
 
-func checkPosterior(t *testing.T, pp *posteriorProblem, exact []*marginal, samples int, minESS float64, mustConverge bool) {
+// checkPosterior returns the result it checked.
+func checkPosterior(t *testing.T, pp *posteriorProblem, exact []*marginal, samples int, minESS float64, mustConverge bool) *Result {
 	res := runJSON(t, pp.spec(samples, 5), 1)
 	if mustConverge && !res.Converged {
 		t.Errorf("not converged: %s", res.Warning)
@@ -207,6 +246,7 @@ func checkPosterior(t *testing.T, pp *posteriorProblem, exact []*marginal, sampl
 		checkModeWeight(t, res, pp.params[0])
 	}
 	t.Log(table.String())
+	return res
 }
 
 // checkModeWeight: a symmetric posterior puts half its draws on each
@@ -239,8 +279,14 @@ func checkModeWeight(t *testing.T, res *Result, name string) {
 // covariance (XᵀX)⁻¹ dy², X the design matrix of the weighted data. The
 // monomials are strongly correlated there, which DREAM must cope with.
 func linearPosterior() *posteriorProblem {
-	const d, dy = 10, 0.05
 	truth := []float64{0.3, -1, 0.5, 2, -0.7, -1.5, 0.4, 0.8, -0.2, -0.3}
+	return polyPosterior("Linear10", truth, -1, 1, 60, 0.05, 14)
+}
+
+// polyPosterior is the polynomial Σ c_k x^k with coefficients near truth,
+// fitted to n points on [a, b] with noise dy and flat priors.
+func polyPosterior(name string, truth []float64, a, b float64, n int, dy float64, seed uint64) *posteriorProblem {
+	d := len(truth)
 	f := func(th []float64, x float64) float64 {
 		s, xp := 0.0, 1.0
 		for _, c := range th {
@@ -249,8 +295,8 @@ func linearPosterior() *posteriorProblem {
 		}
 		return s
 	}
-	xs, ys := synthetic(14, 60, -1, 1, dy, func(x float64) float64 { return f(truth, x) })
-	pp := &posteriorProblem{name: "Linear10", x: xs, y: ys, dy: dy, model1: f}
+	xs, ys := synthetic(seed, n, a, b, dy, func(x float64) float64 { return f(truth, x) })
+	pp := &posteriorProblem{name: name, x: xs, y: ys, dy: dy, model1: f}
 	terms := make([]string, d)
 	for k := range d {
 		name := fmt.Sprintf("c%d", k)
@@ -275,27 +321,42 @@ func linearPosterior() *posteriorProblem {
 	return pp
 }
 
-// linearLeastSquares solves the unweighted polynomial least squares by the
-// normal equations Gauss–Jordan with partial pivoting
-// on XᵀX, returning the solution and (XᵀX)⁻¹.
+// linearLeastSquares solves the unweighted polynomial least squares,
+// returning the solution and (XᵀX)⁻¹.
 func linearLeastSquares(t testing.TB, xs, ys []float64, d int) ([]float64, [][]float64) {
+	rows := make([][]float64, len(xs))
+	w := make([]float64, len(xs))
+	for i, x := range xs {
+		rows[i] = make([]float64, d)
+		xp := 1.0
+		for k := range d {
+			rows[i][k] = xp
+			xp *= x
+		}
+		w[i] = 1
+	}
+	return weightedLeastSquares(t, rows, ys, w)
+}
+
+// weightedLeastSquares solves min Σ w_i²(rows_i·θ - y_i)² by the normal
+// equations, Gauss–Jordan with partial pivoting, returning θ and
+// (XᵀW²X)⁻¹: the exact posterior mean and covariance of a linear model
+// with Gaussian errors 1/w and flat priors (a Gaussian prior is one more
+// row).
+func weightedLeastSquares(t testing.TB, rows [][]float64, ys, w []float64) ([]float64, [][]float64) {
+	d := len(rows[0])
 	a := make([][]float64, d)
 	for j := range a {
 		a[j] = make([]float64, 2*d+1)
 		a[j][d+j] = 1
 	}
-	for i, x := range xs {
-		row := make([]float64, d)
-		xp := 1.0
-		for k := range d {
-			row[k] = xp
-			xp *= x
-		}
+	for i, row := range rows {
+		w2 := w[i] * w[i]
 		for j := range d {
 			for k := range d {
-				a[j][k] += row[j] * row[k]
+				a[j][k] += w2 * row[j] * row[k]
 			}
-			a[j][2*d] += row[j] * ys[i]
+			a[j][2*d] += w2 * row[j] * ys[i]
 		}
 	}
 	for c := range d {

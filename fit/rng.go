@@ -57,3 +57,35 @@ func foldInto(x, lo, hi []float64) {
 		x[j] = min(max(x[j], lo[j]), hi[j])
 	}
 }
+
+// reflectInto mirrors x at the bounds as often as it takes to land in
+// [lo, hi] (the bounds repeat like a hall of mirrors). For a proposal
+// x + δ with δ symmetric and independent of x this keeps the proposal
+// symmetric however long the jump, as a Metropolis step needs; clipping
+// what one fold leaves outside would pile draws onto the bounds.
+func reflectInto(x, lo, hi []float64) {
+	for j, v := range x {
+		switch {
+		case v >= lo[j] && v <= hi[j]:
+			continue
+		case !isFinite(hi[j]) && v < lo[j]:
+			x[j] = 2*lo[j] - v
+		case !isFinite(lo[j]) && v > hi[j]:
+			x[j] = 2*hi[j] - v
+		default:
+			w := hi[j] - lo[j]
+			if !(w > 0) {
+				x[j] = lo[j]
+				continue
+			}
+			t := math.Mod(v-lo[j], 2*w)
+			if t < 0 {
+				t += 2 * w
+			}
+			if t > w {
+				t = 2*w - t
+			}
+			x[j] = lo[j] + t
+		}
+	}
+}
