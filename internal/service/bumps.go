@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/bumpserve/bumpserve/internal/bumps"
+	"github.com/bumpserve/bumpserve/internal/jobdir"
 )
 
 // DefaultBumpsPath is Debian's python3-bumps command line. It is called by
@@ -30,11 +31,26 @@ type Bumps struct {
 // Name implements Service.
 func (Bumps) Name() string { return "bumps" }
 
-// Check implements Service. Whether the model was uploaded is checked
-// when the job runs, where its files are.
-func (Bumps) Check(raw json.RawMessage) error {
-	_, _, err := parseBumps(raw)
-	return err
+// Check implements Service. The model must be among the uploads; which
+// data files it opens only running it tells (see missingInput).
+func (Bumps) Check(raw json.RawMessage, input string) error {
+	s, _, err := parseBumps(raw)
+	if err != nil {
+		return err
+	}
+	if !uploaded(input, s.Model) {
+		return fmt.Errorf("spec.model: %s was not uploaded; uploaded: %s", s.Model, jobdir.Uploaded(input))
+	}
+	return nil
+}
+
+// uploaded reports whether name is a regular file under input.
+func uploaded(input, name string) bool {
+	if input == "" {
+		return false
+	}
+	st, err := os.Lstat(filepath.Join(input, name))
+	return err == nil && st.Mode().IsRegular()
 }
 
 // storeDir is the bumps store under output/: every file bumps saves,
@@ -49,8 +65,8 @@ func (b Bumps) Run(ctx context.Context, env *Env) (json.RawMessage, error) {
 		return nil, err
 	}
 	model := filepath.Join(env.Input, spec.Model)
-	if st, err := os.Stat(model); err != nil || !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("spec.model: no uploaded file %q", spec.Model)
+	if !uploaded(env.Input, spec.Model) {
+		return nil, fmt.Errorf("spec.model: %s was not uploaded; uploaded: %s", spec.Model, jobdir.Uploaded(env.Input))
 	}
 	path := cmp.Or(b.Path, DefaultBumpsPath)
 	if _, err := os.Stat(path); err != nil {

@@ -2,6 +2,8 @@ package service
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -9,6 +11,12 @@ import (
 
 func TestBumpsCheck(t *testing.T) {
 	t.Parallel()
+	input := t.TempDir()
+	for _, name := range []string{"curve.py", "m.py"} {
+		if err := os.WriteFile(filepath.Join(input, name), []byte("# a model\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, c := range []struct {
 		spec, want string // want: "" for accepted, else words of the error
 	}{
@@ -29,9 +37,11 @@ func TestBumpsCheck(t *testing.T) {
 		{`{"model":"m.py","options":{"seed":"1"}}`, "spec.options.seed"},
 		{`{"model":"m.py","options":{"init":"best"}}`, "spec.options.init: \"best\" is not accepted (accepted: eps, lhs, cov, random)"},
 		{`{"model":"m.py","options":{"parallel":2}}`, "spec.options.parallel: 2 exceeds the job's resources.cpus 1"},
-		{`{"model":"m.py","mode":"fast"}`, `unknown field "mode"`},
+		{`{"model":"m.py","mode":"fast"}`, `spec.mode: unknown field (accepted: model, args, fitter, options, limits, resources)`},
+		{`{"model":"m.py","args":"50"}`, `spec.args: expected an array, got string`},
+		{`{"model":"absent.py"}`, `spec.model: absent.py was not uploaded; uploaded: curve.py, m.py`},
 	} {
-		err := Bumps{}.Check(json.RawMessage(c.spec))
+		err := Bumps{}.Check(json.RawMessage(c.spec), input)
 		switch {
 		case c.want == "" && err != nil:
 			t.Errorf("Check(%s) = %v, want accepted", c.spec, err)

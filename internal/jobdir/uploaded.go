@@ -1,0 +1,34 @@
+package jobdir
+
+import (
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// maxListed bounds how many names Uploaded lists.
+const maxListed = 20
+
+// Uploaded describes the files under an input directory for a message to
+// the user who uploaded them: "data.txt, sub/more.dat", or "none" (also
+// when input is ""). Names are relative to input, never the server's
+// paths, and at most 20 are listed.
+func Uploaded(input string) string {
+	var names []string
+	if input != "" {
+		walkFiles(input, func(rel string, _ fs.FileInfo) error {
+			names = append(names, filepath.ToSlash(rel))
+			return nil
+		})
+	}
+	slices.Sort(names)
+	switch {
+	case len(names) == 0:
+		return "none"
+	case len(names) > maxListed:
+		return fmt.Sprintf("%s and %d more", strings.Join(names[:maxListed], ", "), len(names)-maxListed)
+	}
+	return strings.Join(names, ", ")
+}
