@@ -191,6 +191,9 @@ func (r *bumpsRun) results(fitter string, notes []string) (json.RawMessage, erro
 			res.Seed = &s
 		}
 	}
+	if res.Message != "" {
+		notes = append(notes, res.Message)
+	}
 	res.Message = strings.Join(notes, "; ")
 	b, err := json.Marshal(res)
 	if err != nil {
