@@ -2,6 +2,7 @@ package service
 
 import (
 	"io"
+	"math"
 	"os"
 	"time"
 
@@ -30,8 +31,11 @@ func watchMon(path string, report func(job.Progress), done <-chan struct{}) {
 			continue
 		}
 		last = p
-		cost := p.Cost
-		report(job.Progress{Step: p.Step, Cost: &cost, Message: "bumps: step and normalised chisq"})
+		prog := job.Progress{Step: p.Step, Message: "bumps: step and normalised chisq"}
+		if cost := p.Cost; !math.IsInf(cost, 0) && !math.IsNaN(cost) {
+			prog.Cost = &cost // JSON has no inf, which bumps prints past a soft limit
+		}
+		report(prog)
 	}
 }
 
