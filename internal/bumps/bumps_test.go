@@ -245,3 +245,30 @@ func TestLoadWithConstraints(t *testing.T) {
 		t.Errorf("results do not encode: %v", err)
 	}
 }
+
+// A model that opens a file that is not there is recognised whether
+// numpy or open() reports it, with where in the model it happened.
+func TestMissingFile(t *testing.T) {
+	t.Parallel()
+	miss, _ := os.ReadFile(filepath.Join("testdata", "stderr", "miss.txt"))
+	name, where, ok := MissingFile(string(miss))
+	if !ok || name != "nofile.txt" || where != `miss.py, line 3: x, y, dy = np.loadtxt("nofile.txt").T` {
+		t.Errorf("numpy: %q %q %v", name, where, ok)
+	}
+	open := "Traceback (most recent call last):\n  File \"m.py\", line 2, in <module>\n    open(os.environ['BUMPSERVE_INPUT'] + '/sub/d.txt')\n" +
+		"FileNotFoundError: [Errno 2] No such file or directory: '/srv/var/jobs/3/input/sub/d.txt'\n"
+	name, where, ok = MissingFile(open)
+	if !ok || name != "/srv/var/jobs/3/input/sub/d.txt" || !strings.HasPrefix(where, "m.py, line 2") {
+		t.Errorf("open: %q %q %v", name, where, ok)
+	}
+	if got := InputName(name, "/srv/var/jobs/3/input"); got != "sub/d.txt" {
+		t.Errorf("InputName = %q", got)
+	}
+	if got := InputName("../x.txt", "/srv/var/jobs/3/input"); got != "../x.txt" {
+		t.Errorf("InputName of a relative path = %q", got)
+	}
+	syn, _ := os.ReadFile(filepath.Join("testdata", "stderr", "syn.txt"))
+	if _, _, ok := MissingFile(string(syn)); ok {
+		t.Error("a SyntaxError read as a missing file")
+	}
+}

@@ -171,12 +171,27 @@ func (r *bumpsRun) failure(ctx context.Context, stderr string, err error) error 
 	if !errors.As(err, &ee) {
 		return fmt.Errorf("bumps: %w", err)
 	}
+	fmt.Fprintf(r.env.Log, "bumps: %v; stderr:\n%s\n", ee, stderr)
+	if name, where, ok := bumps.MissingFile(stderr); ok {
+		return r.missingInput(name, where)
+	}
 	digest := bumps.Digest(stderr)
 	if digest == "" {
 		digest = "no message on stderr (see output/bumps-stdout.txt)"
 	}
-	fmt.Fprintf(r.env.Log, "bumps: %v; stderr:\n%s\n", ee, stderr)
 	return fmt.Errorf("bumps failed (%v): %s", ee, digest)
+}
+
+// missingInput words a model's failure to open a file that is not there
+// in the user's terms: the name as uploaded, what was uploaded, and where
+// in the model, never a path on the server.
+func (r *bumpsRun) missingInput(name, where string) error {
+	name = bumps.InputName(name, r.env.Input)
+	msg := fmt.Sprintf("model opened %s, which was not uploaded; uploaded: %s", name, jobdir.Uploaded(r.env.Input))
+	if where != "" {
+		msg += " (at " + where + ")"
+	}
+	return errors.New(msg)
 }
 
 // results reads the store into the results document and also writes it

@@ -83,6 +83,7 @@ func runJob(ctx context.Context, dir string, spec *RunSpec, services service.Reg
 		fmt.Fprintln(logFile, "run-job:", rec.State)
 	}
 	os.RemoveAll(d.Temp())
+	rec.Reason = d.Hide(rec.Reason)
 	return rec
 }
 
