@@ -54,6 +54,9 @@ func runSubmit(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if sub.Service == "bumps" {
+		warnUnsent(os.Stderr, sub, files)
+	}
 	cl, err := cf.client()
 	if err != nil {
 		return err
