@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"mime/multipart"
 	"os"
 	"path/filepath"
 	"testing"
@@ -33,16 +32,8 @@ func TestDataFilesCheckedAtSubmit(t *testing.T) {
 	const fitDoc = `{"service":"fit","spec":{"parameters":{"a":{"value":1},"b":{"value":0}},
 		"datasets":[{"model":"a*x + b","file":"data.txt","columns":["x","y","dy"]}]}}`
 	submit := func(doc string, files map[string]string) (int, []byte) {
-		var buf bytes.Buffer
-		mw := multipart.NewWriter(&buf)
-		w, _ := mw.CreateFormField("job")
-		w.Write([]byte(doc))
-		for name, content := range files {
-			w, _ := mw.CreateFormFile("file", name)
-			w.Write([]byte(content))
-		}
-		mw.Close()
-		code, b, _ := call(t, "POST", env.URL+"/api/v1/jobs", env.AdminToken, mw.FormDataContentType(), &buf)
+		ctype, body := submissionParts(doc, files)
+		code, b, _ := call(t, "POST", env.URL+"/api/v1/jobs", env.AdminToken, ctype, body)
 		return code, b
 	}
 	for _, tc := range []struct {
