@@ -58,6 +58,11 @@ func runWorker(ctx context.Context, args []string) error {
 			svcNames = append(svcNames, strings.TrimSpace(s))
 		}
 	}
+	if svcNames == nil {
+		// Every service this build runs, and never one only old Bumps
+		// workers run (serve --legacy-worker-services).
+		svcNames = registry.Names()
+	}
 	if *executor != "local" && *executor != "slurm" {
 		return usagef("executor: %q is not an executor (accepted: local, slurm)", *executor)
 	}
