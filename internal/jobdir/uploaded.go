@@ -8,8 +8,13 @@ import (
 	"strings"
 )
 
-// maxListed bounds how many names Uploaded lists.
-const maxListed = 20
+// maxListed bounds how many names Uploaded lists, and maxWalked how
+// many files it looks at (bumpserve fit reads beside a spec that may sit
+// in a large folder).
+const (
+	maxListed = 20
+	maxWalked = 10000
+)
 
 // Uploaded describes the files under an input directory for a message to
 // the user who uploaded them: "data.txt, sub/more.dat", or "none" (also
@@ -20,6 +25,9 @@ func Uploaded(input string) string {
 	if input != "" {
 		walkFiles(input, func(rel string, _ fs.FileInfo) error {
 			names = append(names, filepath.ToSlash(rel))
+			if len(names) >= maxWalked {
+				return fs.SkipAll
+			}
 			return nil
 		})
 	}
@@ -27,6 +35,8 @@ func Uploaded(input string) string {
 	switch {
 	case len(names) == 0:
 		return "none"
+	case len(names) >= maxWalked:
+		return fmt.Sprintf("%s and many more", strings.Join(names[:maxListed], ", "))
 	case len(names) > maxListed:
 		return fmt.Sprintf("%s and %d more", strings.Join(names[:maxListed], ", "), len(names)-maxListed)
 	}
