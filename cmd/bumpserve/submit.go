@@ -1,13 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 
 	"github.com/bumpserve/bumpserve/client"
+	"github.com/bumpserve/bumpserve/internal/strictjson"
 )
 
 const submitUsage = `submit [flags] [JOB.json] [FILE...]
@@ -90,11 +90,9 @@ func buildSubmission(service, name, spec, specFile string, priority int, pos []s
 		if err != nil {
 			return sub, nil, usagef("job document: %v", err)
 		}
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
 		var doc client.Submission
-		if err := dec.Decode(&doc); err != nil {
-			return sub, nil, usagef("job document %s: %v (expected {\"name\", \"service\", \"spec\"})", pos[0], err)
+		if err := strictjson.Decode(b, "job", &doc); err != nil {
+			return sub, nil, usagef("job document %s: %v", pos[0], err)
 		}
 		if name != "" {
 			doc.Name = name

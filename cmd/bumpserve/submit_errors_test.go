@@ -36,6 +36,8 @@ func TestSubmitErrors(t *testing.T) {
 			`spec.datasets[0].file: data.txt line 2, column 2: "abc" is not a number`},
 		{[]string{"--service", "fit", "--spec-file", spec},
 			`spec.datasets[0].file: data.txt was not uploaded; uploaded: none`},
+		{[]string{write("job.json", `{"service": "sleep", "colour": "red"}`)},
+			`job.colour: unknown field (accepted: name, service, spec, priority)`},
 		{[]string{"--service", "sleep", "--spec", `{"resources": {"cpus": 1, "bogus": 2}}`},
 			`spec.resources.bogus: unknown field (accepted: cpus)`},
 		{[]string{"--service", "fit", "--spec", `{"parameters": {"a": {"value": 1, "fixd": true}}, "datasets": [{"model": "a*x", "x": [1, 2], "y": [1, 2]}]}`},
