@@ -19,14 +19,14 @@ import (
 // cannot exhaust memory through the fitter's Jacobian.
 const maxDataPoints = 10_000_000
 
-// CheckFiles reads every dataset file of the spec from dir exactly as Run
-// does and throws the data away: a file that is not there, is empty, or
-// has a line that is short, long or not numbers is refused when the job
-// is submitted rather than when it runs. dir holds the uploaded files;
-// "" means none were uploaded.
+// CheckFiles checks every dataset file of the spec in dir by the rules
+// Run reads them with, keeping nothing: a file that is not there, is
+// empty, or has a line that is short, long or not numbers is refused when
+// the job is submitted rather than when it runs. dir holds the uploaded
+// files; "" means none were uploaded.
 func (s *Spec) CheckFiles(dir string) error {
 	for i := range s.Datasets {
-		d := s.Datasets[i] // a copy: the data read is not kept
+		d := &s.Datasets[i]
 		if d.File == "" {
 			continue
 		}
@@ -34,7 +34,8 @@ func (s *Spec) CheckFiles(dir string) error {
 		if dir == "" {
 			return fmt.Errorf("%s.file: %s was not uploaded; uploaded: %s", path, d.File, jobdir.Uploaded(""))
 		}
-		if err := d.load(dir, path); err != nil {
+		err := d.scanFile(dir, path, func(r io.Reader) error { return scanColumns(r, d.Columns, nil) })
+		if err != nil {
 			return err
 		}
 	}
@@ -42,13 +43,43 @@ func (s *Spec) CheckFiles(dir string) error {
 }
 
 // load reads the dataset's file, if any, from inside dir and fills the
-// arrays named by Columns. Paths are confined to dir: absolute paths and
-// ".." are refused up front with a clear message, and os.Root refuses
-// symlinks that lead outside. Errors name the file as given, never dir.
+// arrays named by Columns.
 func (d *Dataset) load(dir, path string) error {
 	if d.File == "" {
 		return nil
 	}
+	var cols [][]float64
+	err := d.scanFile(dir, path, func(r io.Reader) error {
+		var err error
+		cols, err = ReadColumns(r, d.Columns)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for j, c := range d.Columns {
+		switch c {
+		case "x":
+			d.X = cols[j]
+		case "y":
+			d.Y = cols[j]
+		case "dy":
+			d.DY = cols[j]
+		default:
+			if d.Vars == nil {
+				d.Vars = map[string][]float64{}
+			}
+			d.Vars[c] = cols[j]
+		}
+	}
+	return d.checkData(path)
+}
+
+// scanFile opens the dataset's file inside dir and hands it to read.
+// Paths are confined to dir: absolute paths and ".." are refused up front
+// with a clear message, and os.Root refuses symlinks that lead outside.
+// Errors name the file as given, never dir.
+func (d *Dataset) scanFile(dir, path string, read func(io.Reader) error) error {
 	name := filepath.ToSlash(d.File)
 	if filepath.IsAbs(d.File) || strings.HasPrefix(name, "/") {
 		return fmt.Errorf("%s.file: %q is absolute; give a path relative to the job's input", path, d.File)
@@ -74,26 +105,13 @@ func (d *Dataset) load(dir, path string) error {
 		return fmt.Errorf("%s.file: %s: %w", path, d.File, cause(err))
 	}
 	defer f.Close()
-	cols, err := ReadColumns(f, d.Columns)
-	if de, ok := err.(*DataError); ok {
+	var de *DataError
+	if err := read(f); errors.As(err, &de) {
 		return fmt.Errorf("%s.file: %s", path, de.In(d.File))
+	} else if err != nil {
+		return fmt.Errorf("%s.file: %s: %w", path, d.File, err)
 	}
-	for j, c := range d.Columns {
-		switch c {
-		case "x":
-			d.X = cols[j]
-		case "y":
-			d.Y = cols[j]
-		case "dy":
-			d.DY = cols[j]
-		default:
-			if d.Vars == nil {
-				d.Vars = map[string][]float64{}
-			}
-			d.Vars[c] = cols[j]
-		}
-	}
-	return d.checkData(path)
+	return nil
 }
 
 // DataError is a fault in a data file or in pasted columns of numbers.
@@ -131,11 +149,22 @@ func (e *DataError) In(file string) string {
 // the web form its pasted data, with it, so both refuse the same things
 // in the same words.
 func ReadColumns(r io.Reader, columns []string) ([][]float64, error) {
+	cols := make([][]float64, len(columns))
+	err := scanColumns(r, columns, func(j int, v float64) { cols[j] = append(cols[j], v) })
+	if err != nil {
+		return nil, err
+	}
+	return cols, nil
+}
+
+// scanColumns checks data as ReadColumns describes, handing each value to
+// keep if it is not nil: a submission's check keeps nothing, so a large
+// upload costs the server no memory.
+func scanColumns(r io.Reader, columns []string, keep func(col int, v float64)) error {
 	ncol := len(columns)
-	cols := make([][]float64, ncol)
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	line := 0
+	line, rows := 0, 0
 	fault := func(col int, format string, a ...any) error {
 		return &DataError{Line: line, Column: col, Msg: fmt.Sprintf(format, a...)}
 	}
@@ -146,42 +175,44 @@ func ReadColumns(r io.Reader, columns []string) ([][]float64, error) {
 			continue
 		}
 		if len(fields) < ncol {
-			return nil, fault(len(fields)+1, "missing; the line has %d fields, but columns names %d (%s)",
+			return fault(len(fields)+1, "missing; the line has %d fields, but columns names %d (%s)",
 				len(fields), ncol, strings.Join(columns, " "))
 		}
 		if len(fields) > ncol {
-			return nil, fault(ncol+1, "%q is one field too many; the line has %d fields, but columns names %d (%s)",
+			return fault(ncol+1, "%q is one field too many; the line has %d fields, but columns names %d (%s)",
 				fields[ncol], len(fields), ncol, strings.Join(columns, " "))
 		}
-		if len(cols[0]) >= maxDataPoints {
-			return nil, fault(0, "more than %d data lines", maxDataPoints)
+		if rows++; rows > maxDataPoints {
+			return fault(0, "more than %d data lines", maxDataPoints)
 		}
 		for j, s := range fields {
 			v, err := strconv.ParseFloat(s, 64)
 			switch {
 			case err != nil && !errors.Is(err, strconv.ErrRange):
-				return nil, fault(j+1, "%q is not a number", s)
+				return fault(j+1, "%q is not a number", s)
 			case math.IsNaN(v) || math.IsInf(v, 0):
-				return nil, fault(j+1, "%q is not a finite number", s)
+				return fault(j+1, "%q is not a finite number", s)
 			case columns[j] == "dy" && v <= 0:
-				return nil, fault(j+1, "dy %q must be positive", s)
+				return fault(j+1, "dy %q must be positive", s)
 			}
-			cols[j] = append(cols[j], v)
+			if keep != nil {
+				keep(j, v)
+			}
 		}
 	}
 	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
 		line++
-		return nil, fault(0, "longer than 1 MiB")
+		return fault(0, "longer than 1 MiB")
 	} else if err != nil {
-		return nil, &DataError{Msg: "read: " + cause(err).Error()}
+		return &DataError{Msg: "read: " + cause(err).Error()}
 	}
-	if len(cols[0]) == 0 {
+	if rows == 0 {
 		if line > 0 {
-			return nil, &DataError{Msg: "no data lines, only comments and blank lines"}
+			return &DataError{Msg: "no data lines, only comments and blank lines"}
 		}
-		return nil, &DataError{Msg: "no data lines; the file is empty"}
+		return &DataError{Msg: "no data lines; the file is empty"}
 	}
-	return cols, nil
+	return nil
 }
 
 // SplitFields splits a data line into its fields: whitespace or commas

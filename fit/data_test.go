@@ -67,4 +67,9 @@ func TestCheckFilesNamesMissingUploads(t *testing.T) {
 	if s.Datasets[1].Y != nil {
 		t.Error("CheckFiles kept the data it read")
 	}
+	if _, err := ParseSpec([]byte(`{"parameters": {"a": {"value": 1}},
+		"datasets": [{"model": "a", "file": "data.txt", "columns": ["y", "dy"]}]}`)); err == nil ||
+		!strings.Contains(err.Error(), "datasets[0].columns: no independent variable") {
+		t.Errorf("columns without a variable: %v", err)
+	}
 }
