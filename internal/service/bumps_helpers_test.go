@@ -5,12 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -131,14 +129,6 @@ func download(t *testing.T, cl *client.Client, id int64, path string) []byte {
 // byte the same. Every file of the direct store is among the job's files.
 func sameAsDirect(t *testing.T, cl *client.Client, j *client.Job, store, name, fitter string) map[string]any {
 	t.Helper()
-	return sameAsDirectWithin(t, cl, j, store, name, fitter, datTolerance)
-}
-
-// sameAsDirectWithin is sameAsDirect for a model whose values are only
-// reproducible to tol (an ODE solver's tolerance, say): numbers of the
-// results and the .dat may differ by that much, relatively.
-func sameAsDirectWithin(t *testing.T, cl *client.Client, j *client.Job, store, name, fitter string, tol float64) map[string]any {
-	t.Helper()
 	raw, err := cl.Results(context.Background(), j.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -152,11 +142,11 @@ func sameAsDirectWithin(t *testing.T, cl *client.Client, j *client.Job, store, n
 		t.Fatal(err)
 	}
 	// The message carries notes on how the job ran (lm as scipy.leastsq,
-	// a serial fallback); the callers check it.
+	// a serial fallback, constraints); the callers check it.
 	got.Message, got.Seed, want.Message = "", nil, ""
 	gb, _ := json.Marshal(got)
 	wb, _ := json.Marshal(want)
-	if !sameNumbers(gb, wb, tol) {
+	if !bytes.Equal(gb, wb) {
 		t.Errorf("job %d results differ from the direct run:\n got %s\nwant %s", j.ID, gb, wb)
 	}
 	files, err := cl.Files(context.Background(), j.ID)
@@ -179,87 +169,13 @@ func sameAsDirectWithin(t *testing.T, cl *client.Client, j *client.Job, store, n
 		if err != nil {
 			continue // not every fitter writes every file
 		}
-		g := download(t, cl, j.ID, "output/store/"+name+suffix)
-		if suffix == ".dat" && sameNumbers(datJSON(g), datJSON(w), tol) {
-			continue
-		}
-		if !bytes.Equal(g, w) {
+		if g := download(t, cl, j.ID, "output/store/"+name+suffix); !bytes.Equal(g, w) {
 			t.Errorf("job %d: %s%s differs from the direct run's", j.ID, name, suffix)
 		}
 	}
 	var m map[string]any
 	json.Unmarshal(raw, &m)
 	return m
-}
-
-// datTolerance is how far a number of the job's .dat may be from the
-// hand run's. Model values computed by numpy can differ in their last
-// bit between two runs of the same program whose environments differ
-// (numpy's SIMD sums depend on how arrays happen to be aligned); .par,
-// printed to 15 digits, and -err.json must be identical.
-const datTolerance = 1e-12
-
-// sameNumbers compares two JSON documents, numbers within tol relatively.
-func sameNumbers(a, b []byte, tol float64) bool {
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
-		return bytes.Equal(a, b)
-	}
-	return closeJSON(x, y, tol)
-}
-
-func closeJSON(x, y any, tol float64) bool {
-	switch x := x.(type) {
-	case float64:
-		y, ok := y.(float64)
-		return ok && math.Abs(x-y) <= tol*math.Max(math.Abs(x), math.Abs(y))
-	case []any:
-		y, ok := y.([]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !closeJSON(x[i], y[i], tol) {
-				return false
-			}
-		}
-		return true
-	case map[string]any:
-		y, ok := y.(map[string]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for k := range x {
-			if !closeJSON(x[k], y[k], tol) {
-				return false
-			}
-		}
-		return true
-	}
-	return x == y
-}
-
-// datJSON reads a .dat file's rows of numbers as a JSON array of arrays
-// (comment lines kept as strings), for sameNumbers.
-func datJSON(b []byte) []byte {
-	var rows []any
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		if strings.HasPrefix(line, "#") {
-			rows = append(rows, line)
-			continue
-		}
-		var row []float64
-		for _, f := range strings.Fields(line) {
-			v, err := strconv.ParseFloat(f, 64)
-			if err != nil {
-				return b
-			}
-			row = append(row, v)
-		}
-		rows = append(rows, row)
-	}
-	out, _ := json.Marshal(rows)
-	return out
 }
 
 func keys(m map[string]bool) []string {

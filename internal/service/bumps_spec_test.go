@@ -75,3 +75,15 @@ func TestBumpsArgs(t *testing.T) {
 		t.Errorf("a spec with no options gave %q", got)
 	}
 }
+
+// A bumps job sees the host's settings of its numerical libraries, as a
+// hand run does, and nothing else of the service's environment.
+func TestNumericEnv(t *testing.T) {
+	t.Parallel()
+	got := numericEnv([]string{"OPENBLAS_CORETYPE=Haswell", "BUMPSERVE_TOKEN=bst_x", "OMP_NUM_THREADS=2",
+		"MKL_CBWR=AUTO", "GOTO_NUM_THREADS=1", "GOTO_X=1", "HOME=/root", "XOPENBLAS_=1"})
+	want := []string{"OPENBLAS_CORETYPE=Haswell", "OMP_NUM_THREADS=2", "MKL_CBWR=AUTO", "GOTO_NUM_THREADS=1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("numericEnv = %q, want %q", got, want)
+	}
+}
