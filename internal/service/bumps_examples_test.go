@@ -1,14 +1,12 @@
 package service_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -97,7 +95,7 @@ func checkExample(t *testing.T, cl *client.Client, model string, args []string, 
 	argsJSON, _ := json.Marshal(append([]string{}, args...))
 	spec := fmt.Sprintf(`{"model":%q,"args":%s,"fitter":%q,"options":%s}`, filepath.Base(model), argsJSON, fitter, opts)
 	j := submitBumps(t, cl, spec, model)
-	store, stderr, handErr := handRun(t, model, append(slices.Clone(args), optionFlags(t, fitter, opts)...))
+	store, stderr, handErr := handRun(t, []string{model}, append(slices.Clone(args), optionFlags(t, fitter, opts)...)...)
 	timeout := bumpsTimeout
 	if long {
 		timeout = 30 * time.Minute
@@ -146,27 +144,6 @@ func checkExample(t *testing.T, cl *client.Client, model string, args []string, 
 	case math.Abs(chisq-data) > 2e-5*math.Abs(data):
 		t.Errorf("chisq %g; bumps printed nllf=%g constraints=%g, so chisq %g", chisq, sum.NLLF, sum.Constraints, data)
 	}
-}
-
-// handRun runs bumps as a user would, in a folder holding the model, and
-// returns its store, its stderr and how it exited.
-func handRun(t *testing.T, model string, args []string) (string, string, error) {
-	t.Helper()
-	dir := t.TempDir()
-	b, err := os.ReadFile(model)
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(dir, filepath.Base(model)), b, 0o644)
-	store := filepath.Join(dir, "store")
-	argv := append([]string{filepath.Join(dir, filepath.Base(model))}, args...)
-	cmd := exec.Command("/usr/bin/bumps", append(argv, "--batch", "--store="+store)...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "HOME="+dir, "MPLCONFIGDIR="+filepath.Join(dir, "mpl"))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	err = cmd.Run()
-	return store, stderr.String(), err
 }
 
 // optionFlags turns a spec's fitter and options into bumps' flags.
