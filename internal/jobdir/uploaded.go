@@ -1,11 +1,14 @@
 package jobdir
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 )
 
 // maxListed bounds how many names Uploaded lists, and maxWalked how
@@ -16,6 +19,9 @@ const (
 	maxWalked = 10000
 )
 
+// errEnough stops a walk that has seen maxWalked files.
+var errEnough = errors.New("enough files")
+
 // Uploaded describes the files under an input directory for a message to
 // the user who uploaded them: "data.txt, sub/more.dat", or "none" (also
 // when input is ""). Names are relative to input, never the server's
@@ -23,10 +29,12 @@ const (
 func Uploaded(input string) string {
 	var names []string
 	if input != "" {
-		walkFiles(input, func(rel string, _ fs.FileInfo) error {
+		// Files are listed as the job's file pages list them: regular
+		// files reached through no link (package jobfs).
+		jobfs.Walk(input, func(rel string, _ fs.FileInfo) error {
 			names = append(names, filepath.ToSlash(rel))
 			if len(names) >= maxWalked {
-				return fs.SkipAll
+				return errEnough
 			}
 			return nil
 		})

@@ -5,12 +5,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/store"
 )
 
@@ -64,8 +63,11 @@ const (
 	oldResultsFile = "old-results.json"
 )
 
+// maxOldDoc bounds an old document read back.
+const maxOldDoc = 64 << 20
+
 func oldDoc(d jobdir.Dir, name string) (json.RawMessage, bool) {
-	b, err := os.ReadFile(filepath.Join(string(d), name))
+	b, err := jobfs.ReadFile(string(d), name, maxOldDoc)
 	return b, err == nil && json.Valid(b)
 }
 
@@ -142,7 +144,7 @@ func (s *Server) legacySubmit(w http.ResponseWriter, r *http.Request, u *store.U
 		return
 	}
 	defer s.cfg.Root.Discard(staging) // gone already if the job adopted it
-	if err := os.WriteFile(filepath.Join(staging, oldRequestFile), body, 0o644); err != nil {
+	if err := jobfs.WriteFile(staging, oldRequestFile, body, 0o644); err != nil {
 		writeError(w, http.StatusInternalServerError, "%v", err)
 		return
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/store"
 )
@@ -35,8 +35,15 @@ func (s *Server) legacyWait() time.Duration {
 	return min(5*time.Second, s.cfg.Queue.Lease()/4)
 }
 
+// legacyDeleted is the status the old server gave a deleted job. An old
+// worker stops a job whose status is not ACTIVE, but takes any error
+// answer for a server that is away and runs on.
+const legacyDeleted = "DELETE"
+
 // legacyStatus is {"id", "status"}. Users see their jobs; a worker sees
-// the jobs its identity claimed, and its poll renews their leases.
+// the jobs its identity claimed, and its poll renews their leases. A job
+// that no longer exists is DELETE to a worker, so that an old worker
+// stops a job deleted under it, as it did with the old server.
 func (s *Server) legacyStatus(w http.ResponseWriter, r *http.Request, u *store.User) {
 	if u.Role != store.RoleWorker {
 		if j := s.jobFor(w, r, u); j != nil {
@@ -48,6 +55,10 @@ func (s *Server) legacyStatus(w http.ResponseWriter, r *http.Request, u *store.U
 	var j *job.Job
 	if err == nil {
 		j, err = s.cfg.Store.GetJob(r.Context(), id)
+		if errors.Is(err, store.ErrNotFound) {
+			writeJSON(w, http.StatusOK, map[string]any{"id": id, "status": legacyDeleted})
+			return
+		}
 	}
 	if err != nil || j.WorkerUser != u.Name {
 		writeError(w, http.StatusNotFound, "no job %q held by this worker", r.PathValue("id"))
@@ -147,10 +158,10 @@ func (s *Server) legacyPostJob(w http.ResponseWriter, r *http.Request, u *store.
 	dir := s.cfg.Root.Job(id)
 	_, err = s.cfg.Queue.FinishWith(r.Context(), id, j.Lease.Token, res, func() error {
 		// A job without uploads has no directory until something is kept.
-		if err := os.MkdirAll(dir.Output(), 0o755); err != nil {
+		if err := jobfs.MkdirAll(dir.Output(), 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(string(dir), oldResultsFile), doc, 0o644); err != nil {
+		if err := jobfs.Replace(string(dir), oldResultsFile, doc, 0o644); err != nil {
 			return err
 		}
 		return s.saveOldFiles(r, dir)

@@ -325,3 +325,38 @@ func TestOldProtocolServices(t *testing.T) {
 		t.Fatalf("an old worker handed a sleep job answered %v", res)
 	}
 }
+
+// A job deleted while an old worker runs it is DELETE to that worker, as
+// the old server said, so the worker stops it instead of running it to
+// the end; the job it fetched ahead and that was stopped meanwhile keeps
+// its lease and ends as the worker reports it.
+func TestOldProtocolDeleteWhileRunning(t *testing.T) {
+	t.Parallel()
+	e := startOld(t, []string{"snooze"})
+	running, ahead := e.submit("snooze", 600), e.submit("snooze", 600)
+	w := e.worker("w1", "q1", "--jobs", "2")
+	w.WaitLog(t, regexp.MustCompile(`fetched job `+ahead+` ahead`), time.Minute)
+	if ans := e.client.doc("stop", ahead); ans["status"] != "CANCEL" {
+		t.Fatalf("stop of the job fetched ahead answered %v", ans)
+	}
+	var left []any
+	e.client.run(&left, "delete", running)
+	if fmt.Sprint(left) != "["+ahead+"]" {
+		t.Fatalf("after delete, jobs = %v", left)
+	}
+	w.WaitLog(t, regexp.MustCompile(`job `+running+` is DELETE: stopping it`), time.Minute)
+	// Its results have nowhere to go.
+	w.WaitLog(t, regexp.MustCompile(`posting job `+running+` refused: .*404`), time.Minute)
+	w.WaitLog(t, regexp.MustCompile(`job `+ahead+` is CANCEL: stopping it`), time.Minute)
+	w.WaitLog(t, regexp.MustCompile(`posted job `+ahead+` CANCEL`), time.Minute)
+	res := e.client.doc("results", ahead)
+	if res["status"] != "CANCEL" || res["message"] != "Job canceled" {
+		t.Fatalf("results of the job fetched ahead = %v", res)
+	}
+	if j := e.apiJob(ahead); j.Attempt != 1 {
+		t.Fatalf("the job fetched ahead lost its lease: attempt %d", j.Attempt)
+	}
+	// Only a worker reads a deleted job as DELETE; its owner gets 404.
+	code, body, _ := call(t, "GET", e.URL+"/jobs/"+running+"/status.json", e.client.token, "", nil)
+	wantError(t, code, body, 404)
+}

@@ -9,13 +9,13 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/store"
 	"github.com/bumpserve/bumpserve/internal/strictjson"
@@ -226,11 +226,10 @@ func stagedInput(staging string) string {
 	if staging == "" {
 		return ""
 	}
-	input := filepath.Join(staging, "input")
-	if st, err := os.Stat(input); err != nil || !st.IsDir() {
+	if st, err := jobfs.Lstat(staging, "input"); err != nil || !st.IsDir() {
 		return ""
 	}
-	return input
+	return filepath.Join(staging, "input")
 }
 
 // checkSubmission checks sub and its uploads in input ("" for none).

@@ -88,10 +88,3 @@ func numericEnv(environ []string) []string {
 func modelName(model string) string {
 	return strings.TrimSuffix(filepath.Base(model), ".py")
 }
-
-// freshStore makes sure the store does not exist: bumps in batch mode
-// stops when it finds an earlier fit there, and the spec cannot ask for
-// --overwrite.
-func freshStore(store string) error {
-	return os.RemoveAll(store)
-}
