@@ -1,7 +1,7 @@
 # The README's commands. `make test` is what CI runs.
 GO ?= go
 
-.PHONY: build serve test test-short fuzz bench
+.PHONY: build serve test test-short test-long fuzz bench
 
 build:
 	$(GO) build -o bin/bumpserve ./cmd/bumpserve
@@ -19,6 +19,13 @@ test:
 
 test-short:
 	$(GO) test -short ./...
+
+# The long matrix CI leaves out: every python-bumps-doc example model
+# with every bumps fitter at full length (dream 10000 samples), through
+# a real server and by hand with the same seed, compared number for
+# number. Needs python3-bumps and python-bumps-doc.
+test-long:
+	BUMPSERVE_LONG=1 $(GO) test -count=1 -timeout 2h -run '^TestBumpsExamples$$' -v ./internal/service/
 
 # Fuzzing beyond the seed corpora (which every `go test` runs): each
 # target for FUZZTIME (a duration, or a count of inputs such as 3000x).

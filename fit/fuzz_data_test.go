@@ -2,6 +2,7 @@ package fit
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -69,7 +70,13 @@ func FuzzDataFile(f *testing.F) {
 		if err := d.checkSource("datasets[0]"); err != nil {
 			return // ParseSpec refuses it before any file is read
 		}
+		// The submission's check (which keeps no data) and the run's load
+		// refuse exactly the same files, with the same words.
+		checked := (&Spec{Datasets: []Dataset{d}}).CheckFiles(input)
 		err := d.load(input, "datasets[0]")
+		if fmt.Sprint(checked) != fmt.Sprint(err) {
+			t.Fatalf("CheckFiles says %v, but loading says %v", checked, err)
+		}
 		if err != nil {
 			if err.Error() == "" {
 				t.Fatal("a refusal with an empty message")

@@ -10,7 +10,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
+
+	"github.com/bumpserve/bumpserve/internal/strictjson"
 )
 
 // Spec is a decoded fit job, as submitted with service "fit".
@@ -139,17 +140,10 @@ func ParseSpec(data []byte) (*Spec, error) {
 	return s, nil
 }
 
-// decodeStrict decodes one JSON object, naming path in every error.
+// decodeStrict decodes one JSON object, naming the path of the field at
+// fault in every error (an unknown field lists the accepted ones).
 func decodeStrict(data []byte, path string, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%s: %s", path, strings.TrimPrefix(err.Error(), "json: "))
-	}
-	if dec.More() {
-		return fmt.Errorf("%s: unexpected data after the JSON object", path)
-	}
-	return nil
+	return strictjson.Decode(data, path, v)
 }
 
 // decodeParameters reads the "parameters" object keeping the spec's order,

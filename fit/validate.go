@@ -140,6 +140,11 @@ func (d *Dataset) checkSource(path string) error {
 	if !seen["y"] {
 		return fmt.Errorf("%s.columns: no \"y\" column in %q", path, d.Columns)
 	}
+	// Checked here rather than once the file is read, so that a
+	// submission's check of the file (which keeps no data) sees it too.
+	if !slices.ContainsFunc(d.Columns, func(c string) bool { return c != "y" && c != "dy" }) {
+		return fmt.Errorf("%s.columns: no independent variable in %q; name x (or another variable) beside y", path, d.Columns)
+	}
 	return nil
 }
 

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 
 	"github.com/bumpserve/bumpserve/client"
+	"github.com/bumpserve/bumpserve/internal/strictjson"
 )
 
 const submitUsage = `submit [flags] [JOB.json] [FILE...]
@@ -60,6 +60,9 @@ func runSubmit(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if sub.Service == "bumps" {
+		warnUnsent(os.Stderr, sub, files)
+	}
 	cl, err := cf.client()
 	if err != nil {
 		return err
@@ -97,11 +100,9 @@ func buildSubmission(service, name, spec, specFile string, priority int, pos []s
 		if err != nil {
 			return sub, nil, usagef("job document: %v", err)
 		}
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
 		var doc client.Submission
-		if err := dec.Decode(&doc); err != nil {
-			return sub, nil, usagef("job document %s: %v (expected {\"name\", \"service\", \"spec\"})", pos[0], err)
+		if err := strictjson.Decode(b, "job", &doc); err != nil {
+			return sub, nil, usagef("job document %s: %v", pos[0], err)
 		}
 		if name != "" {
 			doc.Name = name

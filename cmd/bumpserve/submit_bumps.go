@@ -1,10 +1,18 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"flag"
+	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+
+	"github.com/bumpserve/bumpserve/client"
+	"github.com/bumpserve/bumpserve/internal/bumps"
 )
 
 // bumpsFlags build a bumps spec from command-line flags, so a user can
@@ -70,4 +78,45 @@ func (b *bumpsFlags) spec(fs *flag.FlagSet, pos, rawArgs []string) (json.RawMess
 	}
 	out, err := json.Marshal(spec)
 	return out, files, err
+}
+
+// warnUnsent warns, before a Bumps job is sent, about files its model
+// script names that are not among the uploads: the job would fail when
+// the model opens them. The look is quick and static (see
+// bumps.FilesNamed), so it warns and still submits.
+func warnUnsent(w io.Writer, sub client.Submission, files []client.Upload) {
+	var spec struct {
+		Model string `json:"model"`
+	}
+	if json.Unmarshal(sub.Spec, &spec) != nil || spec.Model == "" {
+		return
+	}
+	names := map[string]bool{}
+	model := ""
+	for _, f := range files {
+		name := filepath.ToSlash(cmp.Or(f.Name, filepath.Base(f.Path)))
+		names[name] = true
+		if name == spec.Model {
+			model = f.Path
+		}
+	}
+	src, err := os.ReadFile(model)
+	if model == "" || err != nil {
+		return // the server says what is wrong with the model itself
+	}
+	for _, ref := range bumps.FilesNamed(string(src)) {
+		if !names[ref.Name] {
+			fmt.Fprintf(w, "bumpserve: warning: %s line %d names %s, which is not among the files given (%s); the job fails if the model opens it\n",
+				spec.Model, ref.Line, ref.Name, givenNames(names))
+		}
+	}
+}
+
+func givenNames(names map[string]bool) string {
+	out := make([]string, 0, len(names))
+	for n := range names {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return strings.Join(out, ", ")
 }

@@ -213,6 +213,68 @@ func TestDigest(t *testing.T) {
 	}
 }
 
+// A model with a constraints function prints "chisq=... constraints=...";
+// past its soft limit bumps prints chisq and nllf as inf. The python-bumps-doc
+// inequality example, fitted with amoeba, stays at its infeasible start
+// (m=2, b=0): chisq is the data's own, computed here from the example's
+// numbers, and the penalty is reported beside it.
+func TestLoadWithConstraints(t *testing.T) {
+	t.Parallel()
+	sum, err := ParseSummary("[chisq=12.50(60) constraints=3.25, nllf=30.1]\n")
+	if err != nil || sum.ReducedChisq != 12.5 || sum.Constraints != 3.25 || sum.NLLF != 30.1 {
+		t.Errorf("finite constraints: %+v, %v", sum, err)
+	}
+	res, err := loadDir(t, filepath.Join("testdata", "inequality"), "inequality", "amoeba")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := []float64{1, 2, 3, 4, 5, 6}
+	y := []float64{2.1, 4.0, 6.3, 8.03, 9.6, 11.9}
+	dy := []float64{0.05, 0.05, 0.2, 0.05, 0.2, 0.2}
+	m, b := res.Parameters["m"].Value, res.Parameters["b"].Value
+	want := 0.0
+	for i := range x {
+		r := (y[i] - (m*x[i] + b)) / dy[i]
+		want += r * r
+	}
+	if m != 2 || b != 0 || math.Abs(res.Chisq-want) > 1e-9*want {
+		t.Errorf("m=%g b=%g chisq=%g, want m=2 b=0 chisq=%g", m, b, res.Chisq, want)
+	}
+	if res.Constraints != 1.00006e6 || res.DOF != 4 || !strings.Contains(res.Message, "violates the model's constraints") {
+		t.Errorf("constraints %g, dof %d, message %q", res.Constraints, res.DOF, res.Message)
+	}
+	if _, err := json.Marshal(res); err != nil {
+		t.Errorf("results do not encode: %v", err)
+	}
+}
+
+// A model that opens a file that is not there is recognised whether
+// numpy or open() reports it, with where in the model it happened.
+func TestMissingFile(t *testing.T) {
+	t.Parallel()
+	miss, _ := os.ReadFile(filepath.Join("testdata", "stderr", "miss.txt"))
+	name, where, ok := MissingFile(string(miss))
+	if !ok || name != "nofile.txt" || where != `miss.py, line 3: x, y, dy = np.loadtxt("nofile.txt").T` {
+		t.Errorf("numpy: %q %q %v", name, where, ok)
+	}
+	open := "Traceback (most recent call last):\n  File \"m.py\", line 2, in <module>\n    open(os.environ['BUMPSERVE_INPUT'] + '/sub/d.txt')\n" +
+		"FileNotFoundError: [Errno 2] No such file or directory: '/srv/var/jobs/3/input/sub/d.txt'\n"
+	name, where, ok = MissingFile(open)
+	if !ok || name != "/srv/var/jobs/3/input/sub/d.txt" || !strings.HasPrefix(where, "m.py, line 2") {
+		t.Errorf("open: %q %q %v", name, where, ok)
+	}
+	if got := InputName(name, "/srv/var/jobs/3/input"); got != "sub/d.txt" {
+		t.Errorf("InputName = %q", got)
+	}
+	if got := InputName("../x.txt", "/srv/var/jobs/3/input"); got != "../x.txt" {
+		t.Errorf("InputName of a relative path = %q", got)
+	}
+	syn, _ := os.ReadFile(filepath.Join("testdata", "stderr", "syn.txt"))
+	if _, _, ok := MissingFile(string(syn)); ok {
+		t.Error("a SyntaxError read as a missing file")
+	}
+}
+
 // loadDir is Load on the store at dir.
 func loadDir(t *testing.T, dir, name, fitter string) (*Result, error) {
 	t.Helper()

@@ -17,6 +17,22 @@ var frameRE = regexp.MustCompile(`^  File "([^"]+)", line (\d+)`)
 // A SyntaxError keeps the word SyntaxError, the file, the line number and
 // the offending source line.
 func Digest(stderr string) string {
+	exc, where, ok := traceback(stderr)
+	if !ok {
+		lines := strings.Split(strings.ReplaceAll(stderr, "\r\n", "\n"), "\n")
+		return clip(strings.Join(lastNonEmpty(lines, 3), "\n"))
+	}
+	out := strings.Join(exc, " ")
+	if where != "" {
+		out += " (at " + where + ")"
+	}
+	return clip(out)
+}
+
+// traceback reads the last Python traceback in stderr: the exception's
+// lines, and where in the user's code it was raised ("model.py, line 6:
+// source"), or "" when no frame is outside the Python installation.
+func traceback(stderr string) (exc []string, where string, ok bool) {
 	lines := strings.Split(strings.ReplaceAll(stderr, "\r\n", "\n"), "\n")
 	start := -1
 	for i, l := range lines {
@@ -25,7 +41,7 @@ func Digest(stderr string) string {
 		}
 	}
 	if start < 0 {
-		return clip(strings.Join(lastNonEmpty(lines, 3), "\n"))
+		return nil, "", false
 	}
 	tb := lines[start+1:]
 	// The exception is what follows the last frame's indented lines.
@@ -49,19 +65,15 @@ func Digest(stderr string) string {
 		excAt = i
 		break
 	}
-	exc := lastNonEmpty(tb[min(excAt, len(tb)):], 1<<30)
+	exc = lastNonEmpty(tb[min(excAt, len(tb)):], 1<<30)
 	if len(exc) > 3 {
 		exc = exc[:3]
 	}
-	out := strings.Join(exc, " ")
-	if frame != "" {
-		where := frame
-		if source != "" {
-			where += ": " + source
-		}
-		out += " (at " + where + ")"
+	where = frame
+	if frame != "" && source != "" {
+		where += ": " + source
 	}
-	return clip(out)
+	return exc, where, true
 }
 
 func isCaret(l string) bool {

@@ -16,6 +16,10 @@ import (
 // fit.Result.Seed, read from bumps' stdout by the caller (see Seed).
 type Result struct {
 	fit.Result
+	// Constraints is the penalty the model's constraints function adds
+	// at the best point (bumps' "constraints=" figure); chisq is the
+	// data's alone, as for a native fit's priors.
+	Constraints float64 `json:"constraints,omitempty"`
 }
 
 // Load reads the fit of model name (the script's base name without .py)
@@ -27,7 +31,8 @@ type Result struct {
 // table when it was asked for, else null. chisq is the plain sum of
 // squared weighted residuals from the .dat files when the model writes
 // them as x y dy fy, else 2·nllf from the .err summary (equal for
-// Gaussian data); dof is the number of data rows less the fitted
+// Gaussian data; bumps' nllf also holds the constraints' penalty, which is
+// taken off first); dof is the number of data rows less the fitted
 // parameters, or, without .dat rows, 2·nllf over the reduced chisq.
 //
 // The store was written by the job: its files are read through the one
@@ -94,14 +99,24 @@ func Load(store *jobfs.Dir, name, fitter string) (*Result, error) {
 		res.Parameters[p.Label] = pr
 		res.ParameterOrder = append(res.ParameterOrder, p.Label)
 	}
+	dataNLLF := sum.NLLF - sum.Constraints
 	chisq, rows, err := datChisq(store, name)
 	if err != nil {
 		return nil, err
 	}
-	if rows == 0 || !agrees(chisq, 2*sum.NLLF) {
-		chisq, rows = 2*sum.NLLF, 0
+	// An infinite nllf means the constraints passed the soft limit and
+	// bumps did not evaluate the model; the .dat still holds its fit.
+	if rows == 0 || (!agrees(chisq, 2*dataNLLF) && !math.IsInf(dataNLLF, 0)) {
+		chisq, rows = 2*dataNLLF, 0
+	}
+	if math.IsInf(chisq, 0) || math.IsNaN(chisq) {
+		return nil, fmt.Errorf("%s.err: bumps reports nllf=%g and wrote no x y dy fy data to compute chisq from", name, sum.NLLF)
 	}
 	res.Chisq = chisq
+	if sum.Constraints != 0 {
+		res.Constraints = sum.Constraints
+		res.Message = fmt.Sprintf("the best point violates the model's constraints (penalty %g)", sum.Constraints)
+	}
 	switch {
 	case rows > len(pars):
 		res.DOF = rows - len(pars)

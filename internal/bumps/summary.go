@@ -8,7 +8,9 @@ import (
 	"strings"
 )
 
-// Summary is the last "[chisq=..., nllf=...]" line of a .err or .mon file.
+// Summary is the last "[chisq=..., nllf=...]" line of a .err or .mon
+// file; a model with a constraints function has the line
+// "[chisq=... constraints=..., nllf=...]".
 type Summary struct {
 	// ReducedChisq is bumps' normalised chisq (2·nllf/dof), printed with
 	// only the digits its uncertainty justifies.
@@ -16,9 +18,14 @@ type Summary struct {
 	// NLLF is the negative log likelihood (%g: six significant digits);
 	// for Gaussian data it is half the plain chisq.
 	NLLF float64
+	// Constraints is the penalty the model's constraints function adds
+	// to the nllf (0 when bumps prints none). Past the problem's
+	// soft_limit bumps stops evaluating the model and prints chisq and
+	// nllf as inf.
+	Constraints float64
 }
 
-var summaryRE = regexp.MustCompile(`\[(?:overall )?chisq=([^,]+), nllf=([^\]]+)\]`)
+var summaryRE = regexp.MustCompile(`\[(?:overall )?chisq=([^,\s]+)(?: constraints=([^,\]]+))?, nllf=([^\]]+)\]`)
 
 // ParseSummary finds the last chisq/nllf line in text.
 func ParseSummary(text string) (Summary, error) {
@@ -31,11 +38,16 @@ func ParseSummary(text string) (Summary, error) {
 	if err != nil {
 		return Summary{}, fmt.Errorf("chisq %q: %v", last[1], err)
 	}
-	nllf, err := strconv.ParseFloat(strings.TrimSpace(last[2]), 64)
-	if err != nil {
-		return Summary{}, fmt.Errorf("nllf %q: %v", last[2], err)
+	sum := Summary{ReducedChisq: chi}
+	if last[2] != "" {
+		if sum.Constraints, err = strconv.ParseFloat(strings.TrimSpace(last[2]), 64); err != nil {
+			return Summary{}, fmt.Errorf("constraints %q: %v", last[2], err)
+		}
 	}
-	return Summary{ReducedChisq: chi, NLLF: nllf}, nil
+	if sum.NLLF, err = strconv.ParseFloat(strings.TrimSpace(last[3]), 64); err != nil {
+		return Summary{}, fmt.Errorf("nllf %q: %v", last[3], err)
+	}
+	return sum, nil
 }
 
 var uncertainRE = regexp.MustCompile(`^(-?(?:\d+\.?\d*|\.\d+))(?:\((\d+|inf)\))?(e[-+]?\d+)?$`)

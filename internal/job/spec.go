@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/bumpserve/bumpserve/internal/strictjson"
 )
 
 // Limits bound what one job may consume. Zero means "the server's cap".
@@ -43,11 +45,9 @@ type Envelope struct {
 // spec's value where given, else the cap) and the CPU count.
 // A spec may lower a cap but never raise it.
 func ReadEnvelope(spec json.RawMessage, caps Limits, maxCPUs int) (Limits, int, error) {
-	var env Envelope
-	if len(spec) > 0 {
-		if err := json.Unmarshal(spec, &env); err != nil {
-			return Limits{}, 0, fmt.Errorf("spec: %v", err)
-		}
+	env, err := readEnvelope(spec)
+	if err != nil {
+		return Limits{}, 0, err
 	}
 	cpus := 1
 	if env.Resources != nil && env.Resources.CPUs != 0 {
@@ -87,4 +87,31 @@ func ReadEnvelope(spec json.RawMessage, caps Limits, maxCPUs int) (Limits, int, 
 		}
 	}
 	return eff, cpus, nil
+}
+
+// readEnvelope decodes the envelope keys of a spec strictly: the service
+// decodes the rest, but a typo inside limits or resources would otherwise
+// be ignored by every service alike.
+func readEnvelope(spec json.RawMessage) (Envelope, error) {
+	var env Envelope
+	if len(spec) == 0 {
+		return env, nil
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(spec, &top); err != nil {
+		return env, fmt.Errorf("spec: must be a JSON object: %v", err)
+	}
+	if raw, ok := top["limits"]; ok && string(raw) != "null" {
+		env.Limits = new(Limits)
+		if err := strictjson.Decode(raw, "spec.limits", env.Limits); err != nil {
+			return env, err
+		}
+	}
+	if raw, ok := top["resources"]; ok && string(raw) != "null" {
+		env.Resources = new(Resources)
+		if err := strictjson.Decode(raw, "spec.resources", env.Resources); err != nil {
+			return env, err
+		}
+	}
+	return env, nil
 }

@@ -55,12 +55,13 @@ var allowed = map[string]string{
 	"cmd/bumpserve/jobs.go":                       "a download's destination (-o), the user's own",
 	"cmd/bumpserve/download.go":                   "the download directory on the user's machine, the user's own",
 	"cmd/bumpserve/submit.go":                     "the user's spec and upload files",
+	"cmd/bumpserve/submit_bumps.go#warnUnsent":    "the user's model script, read on their machine before it is sent",
 	// The native fit runs in the server process and starts no process:
 	// no job code ever had output/, and input/ is the uploads (never
 	// writable by a job; os.Root keeps the names inside).
 	"fit/output.go#WriteOutputs": "the native fit's results in a fresh output/",
 	"fit/plot.go#saveGrid":       "the native fit's plots in a fresh output/",
-	"fit/data.go#load":           "uploaded datasets in input/, through os.Root",
+	"fit/data.go#scanFile":       "uploaded datasets in input/, through os.Root",
 	"fit/internal/":              "developer tools run by hand",
 	// The sandbox runs the job; these are host files (cgroups, /proc,
 	// the helper) or the job's new mount namespace being built.

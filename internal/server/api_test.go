@@ -168,6 +168,23 @@ func TestFailureCarriesMessage(t *testing.T) {
 	wantError(t, code, body, http.StatusConflict, "ERROR")
 }
 
+// submissionParts is a multipart submission: a "job" part (left out when
+// jobDoc is "") and a "file" part per file, by name.
+func submissionParts(jobDoc string, files map[string]string) (string, *bytes.Buffer) {
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	if jobDoc != "" {
+		w, _ := mw.CreateFormField("job")
+		w.Write([]byte(jobDoc))
+	}
+	for name, content := range files {
+		w, _ := mw.CreateFormFile("file", name)
+		w.Write([]byte(content))
+	}
+	mw.Close()
+	return mw.FormDataContentType(), &buf
+}
+
 func TestMultipartUpload(t *testing.T) {
 	t.Parallel()
 	env := testenv.Start(t, controller.Config{Workers: 0, Server: server.Config{MaxUpload: 1 << 20}})
@@ -188,20 +205,6 @@ func TestMultipartUpload(t *testing.T) {
 		}
 	}
 
-	multipartBody := func(jobDoc string, files map[string]string) (string, *bytes.Buffer) {
-		var buf bytes.Buffer
-		mw := multipart.NewWriter(&buf)
-		if jobDoc != "" {
-			w, _ := mw.CreateFormField("job")
-			w.Write([]byte(jobDoc))
-		}
-		for name, content := range files {
-			w, _ := mw.CreateFormFile("file", name)
-			w.Write([]byte(content))
-		}
-		mw.Close()
-		return mw.FormDataContentType(), &buf
-	}
 	doc := `{"service":"sleep","spec":{}}`
 	for _, tc := range []struct {
 		name  string
@@ -218,7 +221,7 @@ func TestMultipartUpload(t *testing.T) {
 		{"too large", doc, map[string]string{"big.bin": strings.Repeat("x", 2<<20)}, 413, nil},
 		{"bad spec", `{"service":"sleep","spec":{"seconds":"soon"}}`, map[string]string{"a.txt": "x"}, 400, []string{"seconds"}},
 	} {
-		ctype, body := multipartBody(tc.doc, tc.files)
+		ctype, body := submissionParts(tc.doc, tc.files)
 		code, ans, _ := call(t, "POST", env.URL+"/api/v1/jobs", env.AdminToken, ctype, body)
 		t.Run(tc.name, func(t *testing.T) { wantError(t, code, ans, tc.code, tc.words...) })
 	}

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,8 +15,10 @@ import (
 
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/store"
+	"github.com/bumpserve/bumpserve/internal/strictjson"
 )
 
 // Submission is the job document of POST /api/v1/jobs.
@@ -94,7 +95,7 @@ func (s *Server) SubmitJob(ctx context.Context, u *store.User, sub *Submission, 
 	if !s.limiter.allow(u.Name) {
 		return nil, &httpError{http.StatusTooManyRequests, fmt.Sprintf("too many submissions: at most %g per second", s.cfg.SubmitRate)}
 	}
-	if err := s.checkSubmission(ctx, u, sub); err != nil {
+	if err := s.checkSubmission(ctx, u, sub, stagedInput(staging)); err != nil {
 		return nil, err
 	}
 	_, cpus, err := job.ReadEnvelope(sub.Spec, s.cfg.Caps, s.cfg.MaxCPUs)
@@ -209,20 +210,30 @@ func rawFileName(p *multipart.Part) string {
 	return params["filename"]
 }
 
+// decodeSubmission reads the job document; an unknown field is refused
+// with its path ("job.bogus: unknown field (accepted: name, ...)").
 func decodeSubmission(body []byte) (*Submission, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
 	var sub Submission
-	if err := dec.Decode(&sub); err != nil {
-		if strings.HasPrefix(err.Error(), "json: unknown field") {
-			return nil, badRequest("job: %s (accepted: name, service, spec, priority)", strings.TrimPrefix(err.Error(), "json: "))
-		}
-		return nil, badRequest("job: not a JSON object {\"name\", \"service\", \"spec\"}: %v", err)
+	if err := strictjson.Decode(body, "job", &sub); err != nil {
+		return nil, badRequest("%v", err)
 	}
 	return &sub, nil
 }
 
-func (s *Server) checkSubmission(ctx context.Context, u *store.User, sub *Submission) error {
+// stagedInput is the directory of a staging directory's uploads, or ""
+// when nothing was uploaded.
+func stagedInput(staging string) string {
+	if staging == "" {
+		return ""
+	}
+	if st, err := jobfs.Lstat(staging, "input"); err != nil || !st.IsDir() {
+		return ""
+	}
+	return filepath.Join(staging, "input")
+}
+
+// checkSubmission checks sub and its uploads in input ("" for none).
+func (s *Server) checkSubmission(ctx context.Context, u *store.User, sub *Submission, input string) error {
 	if sub.Service == "" {
 		return badRequest("service: missing (accepted: %s)", strings.Join(s.cfg.Services.Names(), ", "))
 	}
@@ -242,7 +253,7 @@ func (s *Server) checkSubmission(ctx context.Context, u *store.User, sub *Submis
 	// A service only old workers run has no check here: they check what
 	// they get.
 	if svc != nil {
-		if err := svc.Check(sub.Spec); err != nil {
+		if err := svc.Check(sub.Spec, input); err != nil {
 			return badRequest("%v", err)
 		}
 	}

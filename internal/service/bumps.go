@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/bumpserve/bumpserve/internal/bumps"
+	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/version"
 )
@@ -31,11 +32,17 @@ type Bumps struct {
 // Name implements Service.
 func (Bumps) Name() string { return "bumps" }
 
-// Check implements Service. Whether the model was uploaded is checked
-// when the job runs, where its files are.
-func (Bumps) Check(raw json.RawMessage) error {
-	_, _, err := parseBumps(raw)
-	return err
+// Check implements Service. The model must be among the uploads; which
+// data files it opens only running it tells (see missingInput).
+func (Bumps) Check(raw json.RawMessage, input string) error {
+	s, _, err := parseBumps(raw)
+	if err != nil {
+		return err
+	}
+	if !uploaded(input, s.Model) {
+		return fmt.Errorf("spec.model: %s was not uploaded; uploaded: %s", s.Model, jobdir.Uploaded(input))
+	}
+	return nil
 }
 
 // storeDir is the bumps store under output/: every file bumps saves,
@@ -51,7 +58,7 @@ func (b Bumps) Run(ctx context.Context, env *Env) (json.RawMessage, error) {
 	}
 	model := filepath.Join(env.Input, spec.Model)
 	if !uploaded(env.Input, spec.Model) {
-		return nil, fmt.Errorf("spec.model: no uploaded file %q", spec.Model)
+		return nil, fmt.Errorf("spec.model: %s was not uploaded; uploaded: %s", spec.Model, jobdir.Uploaded(env.Input))
 	}
 	path := cmp.Or(b.Path, DefaultBumpsPath)
 	if _, err := exec.LookPath(path); err != nil {
@@ -197,12 +204,27 @@ func (r *bumpsRun) failure(ctx context.Context, stderr string, err error) error 
 	if !errors.As(err, &ee) {
 		return fmt.Errorf("bumps: %w", err)
 	}
+	fmt.Fprintf(r.env.Log, "bumps: %v; stderr:\n%s\n", ee, stderr)
+	if name, where, ok := bumps.MissingFile(stderr); ok {
+		return r.missingInput(name, where)
+	}
 	digest := bumps.Digest(stderr)
 	if digest == "" {
 		digest = "no message on stderr (see output/bumps-stdout.txt)"
 	}
-	fmt.Fprintf(r.env.Log, "bumps: %v; stderr:\n%s\n", ee, stderr)
 	return fmt.Errorf("bumps failed (%v): %s", ee, digest)
+}
+
+// missingInput words a model's failure to open a file that is not there
+// in the user's terms: the name as uploaded, what was uploaded, and where
+// in the model, never a path on the server.
+func (r *bumpsRun) missingInput(name, where string) error {
+	name = bumps.InputName(name, r.env.Input)
+	msg := fmt.Sprintf("model opened %s, which was not uploaded; uploaded: %s", name, jobdir.Uploaded(r.env.Input))
+	if where != "" {
+		msg += " (at " + where + ")"
+	}
+	return errors.New(msg)
 }
 
 // results reads the store into the results document and also writes it
@@ -223,6 +245,9 @@ func (r *bumpsRun) results(fitter string, notes []string) (json.RawMessage, erro
 	}
 	if s, ok := bumps.Seed(string(out)); ok {
 		res.Seed = &s
+	}
+	if res.Message != "" {
+		notes = append(notes, res.Message)
 	}
 	res.Message = strings.Join(notes, "; ")
 	res.Version, res.Engine = version.String(), "bumps"

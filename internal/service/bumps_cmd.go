@@ -1,6 +1,7 @@
 package service
 
 import (
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -38,13 +39,14 @@ func bumpsArgs(model string, s *BumpsSpec, fitter string, opts map[string]string
 }
 
 // bumpsEnv is the whole environment of a bumps process: nothing is
-// inherited from the service (no tokens, no PYTHONPATH), and HOME, TMPDIR
+// inherited from the service (no tokens, no PYTHONPATH) but the host's
+// settings of its numerical libraries (see numericEnv), and HOME, TMPDIR
 // and MPLCONFIGDIR point to the job's private temp dir. Thread counts
-// are left alone on purpose: OMP_NUM_THREADS changes dream's numbers
+// are not set here on purpose: OMP_NUM_THREADS changes dream's numbers
 // (bumps' compiled sampler draws per OpenMP thread), and a job must give
 // what a hand run gives.
 func bumpsEnv(env *Env) []string {
-	return []string{
+	return append(numericEnv(os.Environ()), []string{
 		"PATH=/usr/local/bin:/usr/bin:/bin",
 		"LANG=C.UTF-8",
 		"HOME=" + env.Temp,
@@ -56,7 +58,29 @@ func bumpsEnv(env *Env) []string {
 		// model's own modules.
 		"PYTHONDONTWRITEBYTECODE=1",
 		"PYTHONUNBUFFERED=1",
+	}...)
+}
+
+// numericPrefixes name the environment variables that choose how the
+// host's numerical libraries compute (OPENBLAS_CORETYPE picks OpenBLAS's
+// kernels, OMP_NUM_THREADS the threads dream draws with). A hand run on
+// the host sees them, so a job does too: without them OpenBLAS may pick
+// other kernels and a fit differs from the hand run in its last digits
+// (newton, an ODE model's curve) or, through a fitter's path, further.
+var numericPrefixes = []string{"OPENBLAS_", "OMP_", "MKL_", "GOTO_NUM_THREADS="}
+
+// numericEnv keeps from environ the variables numericPrefixes name.
+func numericEnv(environ []string) []string {
+	var out []string
+	for _, kv := range environ {
+		for _, p := range numericPrefixes {
+			if strings.HasPrefix(kv, p) {
+				out = append(out, kv)
+				break
+			}
+		}
 	}
+	return out
 }
 
 // modelName is the name bumps gives a model's store files: the script's

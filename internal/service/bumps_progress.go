@@ -1,6 +1,7 @@
 package service
 
 import (
+	"math"
 	"time"
 
 	"github.com/bumpserve/bumpserve/internal/bumps"
@@ -29,8 +30,11 @@ func watchMon(out *jobfs.Dir, rel string, report func(job.Progress), done <-chan
 			continue
 		}
 		last = p
-		cost := p.Cost
-		report(job.Progress{Step: p.Step, Cost: &cost, Message: "bumps: step and normalised chisq"})
+		prog := job.Progress{Step: p.Step, Message: "bumps: step and normalised chisq"}
+		if cost := p.Cost; !math.IsInf(cost, 0) && !math.IsNaN(cost) {
+			prog.Cost = &cost // JSON has no inf, which bumps prints past a soft limit
+		}
+		report(prog)
 	}
 }
 

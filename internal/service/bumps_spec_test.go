@@ -2,6 +2,8 @@ package service
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -9,6 +11,12 @@ import (
 
 func TestBumpsCheck(t *testing.T) {
 	t.Parallel()
+	input := t.TempDir()
+	for _, name := range []string{"curve.py", "m.py"} {
+		if err := os.WriteFile(filepath.Join(input, name), []byte("# a model\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, c := range []struct {
 		spec, want string // want: "" for accepted, else words of the error
 	}{
@@ -29,9 +37,11 @@ func TestBumpsCheck(t *testing.T) {
 		{`{"model":"m.py","options":{"seed":"1"}}`, "spec.options.seed"},
 		{`{"model":"m.py","options":{"init":"best"}}`, "spec.options.init: \"best\" is not accepted (accepted: eps, lhs, cov, random)"},
 		{`{"model":"m.py","options":{"parallel":2}}`, "spec.options.parallel: 2 exceeds the job's resources.cpus 1"},
-		{`{"model":"m.py","mode":"fast"}`, `unknown field "mode"`},
+		{`{"model":"m.py","mode":"fast"}`, `spec.mode: unknown field (accepted: model, args, fitter, options, limits, resources)`},
+		{`{"model":"m.py","args":"50"}`, `spec.args: expected an array, got string`},
+		{`{"model":"absent.py"}`, `spec.model: absent.py was not uploaded; uploaded: curve.py, m.py`},
 	} {
-		err := Bumps{}.Check(json.RawMessage(c.spec))
+		err := Bumps{}.Check(json.RawMessage(c.spec), input)
 		switch {
 		case c.want == "" && err != nil:
 			t.Errorf("Check(%s) = %v, want accepted", c.spec, err)
@@ -63,5 +73,17 @@ func TestBumpsArgs(t *testing.T) {
 	bare, opts, _ := parseBumps(json.RawMessage(`{"model":"m.py"}`))
 	if got := bumpsArgs("/in/m.py", bare, "", opts, "/s", true); !slices.Equal(got, []string{"/in/m.py", "--batch", "--store=/s"}) {
 		t.Errorf("a spec with no options gave %q", got)
+	}
+}
+
+// A bumps job sees the host's settings of its numerical libraries, as a
+// hand run does, and nothing else of the service's environment.
+func TestNumericEnv(t *testing.T) {
+	t.Parallel()
+	got := numericEnv([]string{"OPENBLAS_CORETYPE=Haswell", "BUMPSERVE_TOKEN=bst_x", "OMP_NUM_THREADS=2",
+		"MKL_CBWR=AUTO", "GOTO_NUM_THREADS=1", "GOTO_X=1", "HOME=/root", "XOPENBLAS_=1"})
+	want := []string{"OPENBLAS_CORETYPE=Haswell", "OMP_NUM_THREADS=2", "MKL_CBWR=AUTO", "GOTO_NUM_THREADS=1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("numericEnv = %q, want %q", got, want)
 	}
 }

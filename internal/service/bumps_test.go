@@ -209,11 +209,11 @@ func TestBumpsFailures(t *testing.T) {
 		{"exception-while-loading", []string{testModel("raises.py")}, `{"model":"raises.py"}`,
 			[]string{"RuntimeError: this model refuses to load", "raises.py, line 3"}},
 		{"missing-data-file", []string{testModel("gpeak.py")}, `{"model":"gpeak.py"}`,
-			[]string{"FileNotFoundError", "gpeak.txt not found", "gpeak.py, line 6"}},
+			[]string{"model opened gpeak.txt, which was not uploaded; uploaded: gpeak.py (at gpeak.py, line 6"}},
+		{"missing-file-by-server-path", []string{testModel("abspath.py"), testModel("gpeak.txt")}, `{"model":"abspath.py"}`,
+			[]string{"model opened sub/notes.txt, which was not uploaded; uploaded: abspath.py, gpeak.txt (at abspath.py, line 5"}},
 		{"exception-while-fitting", []string{testModel("fitfail.py")}, `{"model":"fitfail.py","options":{"seed":1}}`,
 			[]string{"ValueError: model blew up during the fit", "fitfail.py, line 10"}},
-		{"model-not-uploaded", []string{testModel("gpeak.txt")}, `{"model":"absent.py"}`,
-			[]string{`spec.model: no uploaded file "absent.py"`}},
 		{"wall-limit", []string{testModel("slow.py"), testModel("linefn.py")},
 			`{"model":"slow.py","fitter":"dream","options":{"samples":100000},"limits":{"wall_seconds":3}}`,
 			[]string{"limit exceeded: wall_seconds (3 s)"}},
@@ -229,6 +229,9 @@ func TestBumpsFailures(t *testing.T) {
 				t.Fatalf("job ended %s (%s), want ERROR", end.State, end.Reason)
 			}
 			mustContain(t, "reason", end.Reason, c.want...)
+			if strings.Contains(end.Reason, env.Data) {
+				t.Errorf("reason %q names the server's data directory", end.Reason)
+			}
 		})
 	}
 	// Refused at submission, before anything runs.
@@ -237,6 +240,7 @@ func TestBumpsFailures(t *testing.T) {
 		`{"model":"line.py","args":["--help"]}`:        `spec.args[0]: "--help"`,
 		`{"model":"line.py","options":{"resume":"-"}}`: "spec.options.resume: unknown option",
 		`{"model":"line.py","options":{"parallel":2}}`: "spec.options.parallel: 2 exceeds",
+		`{"model":"absent.py"}`:                        "spec.model: absent.py was not uploaded; uploaded: line.py",
 	} {
 		_, err := cl.Submit(context.Background(), client.Submission{Service: "bumps", Spec: json.RawMessage(spec)}, uploads(testModel("line.py")))
 		var ce *client.Error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/bumpserve/bumpserve/fit"
 	"github.com/bumpserve/bumpserve/internal/job"
@@ -16,17 +17,21 @@ type Fit struct{}
 // Name implements Service.
 func (Fit) Name() string { return "fit" }
 
-// Check implements Service. Data files named by the spec are read only
-// when the job runs.
-func (Fit) Check(raw json.RawMessage) error {
-	_, err := parseFit(raw)
-	return err
+// Check implements Service. Data files named by the spec are read as the
+// fit will read them, so a bad cell or a file that was not uploaded is
+// refused now, naming file, line and column.
+func (Fit) Check(raw json.RawMessage, input string) error {
+	s, err := parseFit(raw)
+	if err != nil {
+		return err
+	}
+	return specErr(s.CheckFiles(input))
 }
 
 func parseFit(raw json.RawMessage) (*fit.Spec, error) {
 	s, err := fit.ParseSpec(raw)
 	if err != nil {
-		return nil, fmt.Errorf("spec.%v", err)
+		return nil, specErr(err)
 	}
 	return s, nil
 }
@@ -54,4 +59,17 @@ func (Fit) Run(ctx context.Context, env *Env) (json.RawMessage, error) {
 		return nil, fmt.Errorf("write outputs: %w", err)
 	}
 	return json.Marshal(res)
+}
+
+// specErr words an error of package fit, whose paths are relative to
+// the spec ("datasets[0].model: ..."), with the submission's "spec." path;
+// errors about the spec's top level already start with it.
+func specErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if msg := err.Error(); strings.HasPrefix(msg, "spec.") || strings.HasPrefix(msg, "spec:") {
+		return err
+	}
+	return fmt.Errorf("spec.%w", err)
 }

@@ -18,14 +18,17 @@ import (
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/proc"
+	"github.com/bumpserve/bumpserve/internal/strictjson"
 )
 
 // Service is one kind of job.
 type Service interface {
 	// Name is the service's name in job submissions.
 	Name() string
-	// Check validates a spec; errors name the field ("spec.seconds: ...").
-	Check(spec json.RawMessage) error
+	// Check validates a spec and the files uploaded with it, which are
+	// in the directory input ("" when none were uploaded); errors name
+	// the field ("spec.seconds: ...") and, for a file, its line and column.
+	Check(spec json.RawMessage, input string) error
 	// Run does the job. It returns the result summary (stored with the job
 	// and served at /results), or an error that becomes the job's reason.
 	// It must return promptly once ctx ends.
@@ -134,34 +137,10 @@ func (r Registry) Lookup(name string) (Service, error) {
 
 // decodeStrict decodes a spec into v, refusing unknown fields, and words
 // errors with the "spec." field path. The envelope keys every spec may
-// carry (limits, resources) are allowed through.
+// carry (limits, resources) are allowed through; package job reads them.
 func decodeStrict(spec json.RawMessage, v any) error {
 	if len(bytes.TrimSpace(spec)) == 0 {
 		spec = json.RawMessage("{}")
 	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(spec, &top); err != nil {
-		return fmt.Errorf("spec: must be a JSON object: %v", err)
-	}
-	delete(top, "limits")
-	delete(top, "resources")
-	rest, _ := json.Marshal(top)
-	dec := json.NewDecoder(bytes.NewReader(rest))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("spec: %s", describeJSONError(err))
-	}
-	return nil
-}
-
-func describeJSONError(err error) string {
-	switch e := err.(type) {
-	case *json.UnmarshalTypeError:
-		return fmt.Sprintf("%s: expected %s, got %s", e.Field, e.Type, e.Value)
-	}
-	msg := err.Error()
-	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		return fmt.Sprintf("unknown field %s", f)
-	}
-	return strings.TrimPrefix(msg, "json: ")
+	return strictjson.DecodeAllowing(spec, "spec", v, "limits", "resources")
 }

@@ -32,7 +32,7 @@ type SleepSpec struct {
 func (Sleep) Name() string { return "sleep" }
 
 // Check implements Service.
-func (Sleep) Check(raw json.RawMessage) error {
+func (Sleep) Check(raw json.RawMessage, _ string) error {
 	_, err := parseSleep(raw)
 	return err
 }

@@ -86,6 +86,7 @@ func runJob(ctx context.Context, dir string, spec *RunSpec, services service.Reg
 		fmt.Fprintln(logFile, "run-job:", rec.State)
 	}
 	jobfs.RemoveAll(dir, "tmp")
+	rec.Reason = d.Hide(rec.Reason)
 	return rec
 }
 

@@ -6,20 +6,13 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/bumpserve/bumpserve/fit"
 )
 
 // maxPastedPoints bounds data pasted into the form; larger data belongs
 // in an uploaded file.
 const maxPastedPoints = 100_000
-
-// splitFields splits a data line as the fit engine reads data files:
-// whitespace or commas, with # starting a comment.
-func splitFields(line string) []string {
-	text, _, _ := strings.Cut(line, "#")
-	return strings.FieldsFunc(text, func(r rune) bool {
-		return r == ',' || r == ' ' || r == '\t' || r == '\r'
-	})
-}
 
 // columnNames reads the form's column names, or, when it is empty, infers
 // them from the number of fields: x y, or x y dy.
@@ -41,46 +34,43 @@ func firstFieldCount(r io.Reader) int {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		if f := splitFields(sc.Text()); len(f) > 0 {
+		if f := fit.SplitFields(sc.Text()); len(f) > 0 {
 			return len(f)
 		}
 	}
 	return 0
 }
 
-// parseColumns reads pasted data into named columns. Every line must have
-// one field per column: a silently dropped column would fit the wrong data.
+// parseColumns reads pasted data into named columns with the fit
+// engine's own reader, so pasted data and data files are held to the same
+// rules and refused in the same words ("line 3, column 2: ...").
 func parseColumns(text, names string) (map[string][]float64, []string, error) {
-	var rows [][]string
+	rows, nfields := 0, 0
 	for _, line := range strings.Split(text, "\n") {
-		if f := splitFields(line); len(f) > 0 {
-			rows = append(rows, f)
+		if f := fit.SplitFields(line); len(f) > 0 {
+			if rows == 0 {
+				nfields = len(f)
+			}
+			rows++
 		}
 	}
-	if len(rows) == 0 {
+	if rows == 0 {
 		return nil, nil, fmt.Errorf("no data lines")
 	}
-	if len(rows) > maxPastedPoints {
-		return nil, nil, fmt.Errorf("%d lines; paste at most %d, or upload a file", len(rows), maxPastedPoints)
+	if rows > maxPastedPoints {
+		return nil, nil, fmt.Errorf("%d lines; paste at most %d, or upload a file", rows, maxPastedPoints)
 	}
-	cols, err := columnNames(names, len(rows[0]))
+	cols, err := columnNames(names, nfields)
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := fit.ReadColumns(strings.NewReader(text), cols)
 	if err != nil {
 		return nil, nil, err
 	}
 	out := make(map[string][]float64, len(cols))
-	line := 0
-	for _, f := range rows {
-		line++
-		if len(f) != len(cols) {
-			return nil, nil, fmt.Errorf("data line %d has %d fields, but there are %d columns (%s)", line, len(f), len(cols), strings.Join(cols, " "))
-		}
-		for j, s := range f {
-			v, err := strconv.ParseFloat(s, 64)
-			if err != nil {
-				return nil, nil, fmt.Errorf("data line %d, field %d: %q is not a number", line, j+1, s)
-			}
-			out[cols[j]] = append(out[cols[j]], v)
-		}
+	for j, c := range cols {
+		out[c] = data[j]
 	}
 	return out, cols, nil
 }

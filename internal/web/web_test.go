@@ -168,7 +168,7 @@ func TestPagesRules(t *testing.T) {
 		t.Errorf("bad fit form: %s, want 400", resp.Status)
 	}
 	for _, want := range []string{`id="p1-error"`, `value: &#34;abc&#34; is not a number`, `id="data-error"`,
-		`data line 3, field 2`, `id="steps-error"`} {
+		`data: line 3, column 2: &#34;x&#34; is not a number`, `id="steps-error"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("form errors lack %s", want)
 		}
@@ -349,6 +349,16 @@ func TestUpload(t *testing.T) {
 		t.Errorf("archive: %s, %v", resp.Status, err)
 	} else if names := zipNames(zr); !strings.Contains(names, "input/line.dat") || !strings.Contains(names, "output/results.json") {
 		t.Errorf("archive holds %s", names)
+	}
+
+	// A data file the fit could not read is refused beside its field,
+	// naming file, line and column.
+	resp, page = post(map[string]string{"csrf_token": token, "kind": "fit", "model": "m*x + q",
+		"p0_name": "m", "p0_value": "1", "p1_name": "q", "p1_value": "0"},
+		map[string]string{"datafile": "bad.dat:1 3 0.1\n2 abc 0.1\n"})
+	if want := `bad.dat line 2, column 2: &#34;abc&#34; is not a number`; resp.StatusCode != http.StatusBadRequest ||
+		!strings.Contains(grep(page, `id="datafile-error"`), want) {
+		t.Errorf("bad data file: %s, want 400 with %s beside the file\n%s", resp.Status, want, grep(page, "error"))
 	}
 
 	resp, page = post(map[string]string{"csrf_token": token, "kind": "bumps", "fitter": "dream", "samples": "many"}, nil)

@@ -151,6 +151,7 @@ func (p *Pool) execute(j *job.Job, log *slog.Logger) *queue.Result {
 		return nil
 	}
 	res := outcome(cause, err, logFile)
+	res.Reason = dir.Hide(res.Reason)
 	res.Protections = env.Protections
 	if res.State == job.Complete {
 		res.Result = result
