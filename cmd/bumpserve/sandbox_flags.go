@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 
@@ -40,12 +41,21 @@ func (f *sandboxFlags) runner(log *slog.Logger) (service.Runner, error) {
 	cfg.Require = splitList(f.require)
 	cfg.SystemPaths = splitList(f.paths)
 	cfg.Logger = log
+	cfg.UIDsName = "--sandbox-uids"
 	sb, err := sandbox.New(cfg)
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
 	log.Info("job processes are confined", "protections", strings.Join(sb.Available(), ","))
 	return sb, nil
+}
+
+// closeRunner gives back what the sandbox holds on the host (its uid
+// range, its cgroups) once the process's jobs have ended.
+func closeRunner(r service.Runner) {
+	if c, ok := r.(io.Closer); ok {
+		c.Close()
+	}
 }
 
 func splitList(s string) []string {

@@ -148,6 +148,10 @@ func (r *bumpsRun) failure(ctx context.Context, stderr string, err error) error 
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
 	}
+	var lim *LimitError
+	if errors.As(err, &lim) {
+		return lim // the sandbox saw which limit ended it
+	}
 	if r.cpu.stoppedIt(err) {
 		return fmt.Errorf("limit exceeded: cpu_seconds (%g s)", r.env.Limits.CPUSeconds)
 	}
