@@ -93,6 +93,8 @@ func probeCgroups(name string) (cgroups, error) {
 		if d := mk("unified", own[""]); d != "" {
 			if _, err := os.Stat(filepath.Join(d, "cgroup.kill")); err == nil {
 				c.kill = d
+			} else {
+				os.Remove(d)
 			}
 		}
 	}

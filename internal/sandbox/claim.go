@@ -26,7 +26,7 @@ type claim struct {
 }
 
 // errRangeTaken says another live process holds an overlapping range.
-var errRangeTaken = errors.New("job user ids taken")
+var errRangeTaken = errors.New("taken")
 
 // claimUIDs claims [lo, hi] in dir for this process, or says which
 // process holds an overlapping range. owner describes this process for
@@ -62,8 +62,8 @@ func claimUIDs(dir string, lo, hi int, owner string) (*claim, error) {
 		}
 		holder, _ := os.ReadFile(path)
 		f.Close()
-		return nil, fmt.Errorf("%w: %d-%d overlaps %d-%d, held by %s",
-			errRangeTaken, lo, hi, a, b, strings.TrimSpace(string(holder)))
+		return nil, fmt.Errorf("job user ids %d-%d are %w: %s holds %d-%d",
+			lo, hi, errRangeTaken, strings.TrimSpace(string(holder)), a, b)
 	}
 	path := filepath.Join(dir, fmt.Sprintf("%d-%d", lo, hi))
 	f, err := lockFile(path, false)

@@ -252,7 +252,7 @@ func TestUIDClaim(t *testing.T) {
 			sb.Close()
 			t.Fatalf("range %v overlapping a held one was claimed", r)
 		}
-		for _, want := range []string{"held by pid " + strconv.Itoa(os.Getpid()), "--sandbox-uids", "64200-64209"} {
+		for _, want := range []string{"pid " + strconv.Itoa(os.Getpid()) + " (", "--sandbox-uids", "64200-64209"} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("refusal %q does not name %q", err, want)
 			}
