@@ -364,6 +364,53 @@ sys.exit(1)`, strconv.Itoa(a.executor), strconv.Itoa(a.victim))
 		check: failed("PATH="),
 	},
 	{
+		// Without an IPC namespace of its own (not root) a job's SysV
+		// objects are the host's: nothing to prove then.
+		name: "leave SysV shared memory, a message queue and semaphores behind",
+		argv: func(_ *arena, env *service.Env) []string {
+			return []string{"/usr/bin/python3", "-c", sysvJob, "create", strconv.Itoa(ipcKey + 16)}
+		},
+		check: func(a *arena, _ *service.Env, out string, err error) error {
+			if !strings.Contains(out, "created") {
+				return fmt.Errorf("the job could not create its objects, so this shows nothing: %v", err)
+			}
+			if !slices.Contains(a.b.sb.Available(), ProtIPCNS) {
+				k := ipcKey + 16 // the host's now: remove them
+				exec.Command("ipcrm", "-M", strconv.Itoa(k), "-Q", strconv.Itoa(k+1), "-S", strconv.Itoa(k+2)).Run()
+				return nil
+			}
+			if onHost(strconv.Itoa(ipcKey + 16)) {
+				return errors.New("the job's IPC objects outlived it in the host's namespace")
+			}
+			return nil
+		},
+	},
+	{
+		name: "list the host's processes",
+		argv: func(*arena, *service.Env) []string {
+			return py(`
+import os
+for p in os.listdir("/proc"):
+    if p.isdigit():
+        try: print("sees", p, open("/proc/%s/comm" % p).read().strip())
+        except OSError: pass`)
+		},
+		check: func(a *arena, _ *service.Env, out string, err error) error {
+			if !slices.Contains(a.b.sb.Available(), ProtPIDNS) {
+				return nil // without root a job sees its user's neighbours
+			}
+			for line := range strings.Lines(out) {
+				if f := strings.Fields(line); len(f) == 3 && f[2] != "python3" {
+					return fmt.Errorf("the job sees %s", strings.TrimSpace(line))
+				}
+			}
+			if !strings.Contains(out, "python3") {
+				return errors.New("the job saw not even itself: this shows nothing")
+			}
+			return nil
+		},
+	},
+	{
 		name: "leave a daemon running (setsid, double fork)",
 		argv: func(_ *arena, env *service.Env) []string {
 			return py(`
