@@ -279,3 +279,34 @@ func TestUIDClaim(t *testing.T) {
 	}
 	stale.Close()
 }
+
+// TestExecutorFilesStayItsOwn: a file the executor made in the job's
+// output (its job log) is not given to the job, which cannot write it;
+// a file an earlier job made there is given to the next.
+func TestExecutorFilesStayItsOwn(t *testing.T) {
+	testenv.Need(t, os.Geteuid() == 0, "job users need root")
+	t.Parallel()
+	b := setup(t)
+	b.env = newJob(t, b.data, 3, testLimits)
+	logFile := filepath.Join(b.env.Output, "job.log")
+	if err := os.WriteFile(logFile, []byte("root's line\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	earlier := filepath.Join(b.env.Output, "earlier.txt")
+	if err := os.WriteFile(earlier, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(earlier, nsUIDs[1]+1000, nsUIDs[1]+1000); err != nil {
+		t.Fatal(err)
+	}
+	out, err := b.run(t, "/bin/sh", "-c", `echo forged >> "$BUMPSERVE_OUTPUT/job.log" && echo wrote the log; echo mine > "$BUMPSERVE_OUTPUT/earlier.txt" && echo wrote earlier`)
+	if strings.Contains(out, "wrote the log") {
+		t.Errorf("the job wrote the executor's log (%v):\n%s", err, out)
+	}
+	if got, _ := os.ReadFile(logFile); string(got) != "root's line\n" {
+		t.Errorf("job.log = %q", got)
+	}
+	if !strings.Contains(out, "wrote earlier") {
+		t.Errorf("the job cannot write a file an earlier job made (%v):\n%s", err, out)
+	}
+}
