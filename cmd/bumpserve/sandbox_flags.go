@@ -23,7 +23,7 @@ type sandboxFlags struct {
 func (f *sandboxFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.enabled, "sandbox", true, "confine job processes (Landlock, seccomp, rlimits; as root also a uid per job, namespaces, cgroups)")
 	fs.StringVar(&f.uids, "sandbox-uids", fmt.Sprintf("%d-%d", sandbox.UIDsDefault[0], sandbox.UIDsDefault[1]),
-		"as root: the user ids for running jobs, FIRST-LAST; each executor on a host needs its own range")
+		"as root: the user ids for running jobs, FIRST-LAST; claimed by this process (a lock in /run/bumpserve/uids), so each process on a host needs its own range")
 	fs.StringVar(&f.require, "sandbox-require", "", "refuse to run jobs without these protections: basic, strict, or a comma-separated list")
 	fs.StringVar(&f.paths, "sandbox-paths", "", "extra read-only paths for jobs, comma-separated")
 }

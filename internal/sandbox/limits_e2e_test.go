@@ -3,17 +3,13 @@ package sandbox_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/bumpserve/bumpserve/client"
-	"github.com/bumpserve/bumpserve/internal/controller"
 	"github.com/bumpserve/bumpserve/internal/job"
-	"github.com/bumpserve/bumpserve/internal/sandbox"
 	"github.com/bumpserve/bumpserve/internal/testenv"
 )
 
@@ -40,12 +36,7 @@ func TestLimitsAreFinal(t *testing.T) {
 	_, err := os.Stat("/usr/bin/bumps")
 	testenv.Need(t, err == nil, "python3-bumps is missing")
 	t.Parallel()
-	sb, err := sandbox.New(sandbox.Config{UIDs: limitsUIDs, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sb.Close() })
-	e := testenv.Start(t, controller.Config{Workers: 2, Runner: sb})
+	_, e := startConfined(t, limitsUIDs, 2)
 	c := e.Client(e.AdminToken)
 	root := os.Geteuid() == 0
 

@@ -229,6 +229,11 @@ func (s *Sandbox) Run(ctx context.Context, cmd *exec.Cmd, env *service.Env) erro
 			}
 			defer cg.destroy()
 			sp.Cgroups = cg.procsFiles()
+			if s.host.cg.pids != "" {
+				// The cgroup is the bound, and says when it refused a
+				// fork; RLIMIT_NPROC one above it is the backstop.
+				extraProcs = 1
+			}
 		}
 	} else {
 		// RLIMIT_NPROC counts every task of the shared user.
