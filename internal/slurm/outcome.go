@@ -50,23 +50,20 @@ func (e *Executor) outcome(ctx context.Context, env *service.Env, dir, id string
 		return nil, errForgotten
 	}
 	fmt.Fprintf(env.Log, "%s\n", st.describe(id))
-	return nil, stateError(id, st, env.Limits)
+	return nil, stateError(id, st)
 }
 
-// stateError is the error for a job whose end only Slurm can explain;
-// limits are the job's, named in the reason when Slurm enforced one.
-func stateError(id string, st *status, limits job.Limits) error {
+// stateError is the error for a job whose end only Slurm can explain.
+func stateError(id string, st *status) error {
 	switch st.State {
 	case "CANCELLED":
 		// Not by us (that would have been our ctx): someone ran scancel, or
 		// an administrator or Slurm itself cancelled the job.
 		return fmt.Errorf("%w: Slurm job %s was cancelled outside bumpserve", service.ErrCancelled, id)
 	case "TIMEOUT":
-		return &service.LimitError{Key: "wall_seconds", Value: fmt.Sprintf("%g s", limits.WallSeconds),
-			Detail: fmt.Sprintf("Slurm job %s reached its --time limit (TIMEOUT)", id)}
+		return fmt.Errorf("limit exceeded: wall_seconds (Slurm job %s reached its --time limit: TIMEOUT)", id)
 	case "OUT_OF_MEMORY":
-		return &service.LimitError{Key: "memory_mb", Value: fmt.Sprintf("%d MB", limits.MemoryMB),
-			Detail: fmt.Sprintf("Slurm job %s ran out of memory (OUT_OF_MEMORY)", id)}
+		return fmt.Errorf("limit exceeded: memory_mb (Slurm job %s ran out of memory: OUT_OF_MEMORY)", id)
 	case "COMPLETED":
 		return fmt.Errorf("Slurm job %s COMPLETED without an exit record (%s): is the job directory on a file system the compute node shares? see output/slurm.out", id, exitFile)
 	}
