@@ -163,8 +163,8 @@ func (r *bumpsRun) failure(ctx context.Context, stderr string, err error) error 
 	if digest == "" {
 		digest = "no message on stderr (see output/bumps-stdout.txt)"
 	}
-	fmt.Fprintf(r.env.Log, "bumps: %v; stderr:\n%s\n", ee, stderr)
-	return fmt.Errorf("bumps failed (%v): %s", ee, digest)
+	fmt.Fprintf(r.env.Log, "bumps: %v; stderr:\n%s\n", err, stderr)
+	return fmt.Errorf("bumps failed (%v): %s", err, digest)
 }
 
 // results reads the store into the results document and also writes it
