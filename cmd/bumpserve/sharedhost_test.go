@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -42,6 +43,21 @@ func TestServersSharingAHost(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the refusal does not name %q:\n%s", want, out)
 		}
+	}
+
+	// A worker's range, from a server: refused, naming the worker but
+	// not the token on its command line.
+	rangeW := uidRange()
+	wp := startWorkerArgs(t, a.URL, a.adminToken(), "holder", 1, "--sandbox-uids", rangeW)
+	wp.WaitLog(t, regexp.MustCompile(`msg="worker started"`), 30*time.Second)
+	srv := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--sandbox-uids", rangeW)
+	out, err = srv.CombinedOutput()
+	if code := srv.ProcessState.ExitCode(); err == nil || code != 2 {
+		t.Fatalf("a server on a worker's range exited %d (%v), want 2:\n%s", code, err, out)
+	}
+	if !strings.Contains(string(out), "pid "+strconv.Itoa(wp.Cmd.Process.Pid)+" (bumpserve worker") ||
+		strings.Contains(string(out), a.adminToken()) {
+		t.Errorf("the refusal does not name the worker, or shows its token:\n%s", out)
 	}
 
 	// A disjoint range, from a second server, while A's job runs.

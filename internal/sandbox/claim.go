@@ -119,13 +119,25 @@ func parseRange(s string) (int, int, bool) {
 }
 
 // ownerDescription names this process for whoever finds its claim: its
-// pid and command line (which carries its data or work dir).
+// pid, program and subcommand, and its data or work dir; nothing else of
+// its command line, which may hold a token.
 func ownerDescription() string {
 	b, _ := os.ReadFile("/proc/self/cmdline")
-	args := strings.Fields(strings.ReplaceAll(string(b), "\x00", " "))
-	cmd := strings.Join(args, " ")
-	if len(cmd) > 300 {
-		cmd = cmd[:300] + "..."
+	args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+	keep := []string{filepath.Base(args[0])}
+	if len(args) > 1 && !strings.HasPrefix(args[1], "-") {
+		keep = append(keep, args[1])
 	}
-	return fmt.Sprintf("pid %d (%s)", os.Getpid(), cmd)
+	for i, a := range args {
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || (name != "data" && name != "work-dir" && name != "dir") {
+			continue
+		}
+		if strings.Contains(a, "=") {
+			keep = append(keep, a)
+		} else if i+1 < len(args) {
+			keep = append(keep, a, args[i+1])
+		}
+	}
+	return fmt.Sprintf("pid %d (%s)", os.Getpid(), strings.Join(keep, " "))
 }
