@@ -8,8 +8,12 @@ import (
 // newRand returns the fit's random source. Every draw comes from it on the
 // fitter's goroutine, before points are handed to the mapper, so results do
 // not depend on the number of CPUs.
-func newRand(seed int64) *rand.Rand {
-	return rand.New(rand.NewPCG(uint64(seed), 0x62756d7073657276)) // "bumpserv"
+func newRand(seed int64) *rand.Rand { return rand.New(newPCG(seed)) }
+
+// newPCG is newRand's source; a sampler that must be checkpointed keeps
+// it, since PCG's state can be saved with MarshalBinary.
+func newPCG(seed int64) *rand.PCG {
+	return rand.NewPCG(uint64(seed), 0x62756d7073657276) // "bumpserv"
 }
 
 // initialPopulation draws n points: the start point first, then uniform

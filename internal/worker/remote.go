@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/bumpserve/bumpserve/client"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/proc"
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/store"
@@ -106,7 +106,7 @@ func (s *RemoteSource) dir(j *job.Job) jobdir.Dir {
 // downloaded (retrying transient failures within the lease).
 func (s *RemoteSource) Dir(ctx context.Context, j *job.Job) (jobdir.Dir, error) {
 	d := s.dir(j)
-	os.RemoveAll(string(d))
+	jobfs.RemoveTree(string(d))
 	if n, ok := s.inputs.LoadAndDelete(j.ID); ok && n.(int) == 0 {
 		return d, s.prepare(j, d) // nothing to download
 	}
@@ -124,7 +124,7 @@ func (s *RemoteSource) Dir(ctx context.Context, j *job.Job) (jobdir.Dir, error) 
 			return d, fmt.Errorf("download input: %w", err)
 		}
 		failures++
-		os.RemoveAll(d.Input())
+		jobfs.RemoveTree(d.Input())
 		if client.Backoff(ctx, failures) != nil {
 			return d, ctx.Err()
 		}
@@ -155,8 +155,10 @@ func (s *RemoteSource) Heartbeat(ctx context.Context, j *job.Job, p *job.Progres
 func (s *RemoteSource) Finish(ctx context.Context, j *job.Job, r queue.Result, nextCPUs int) (*job.Job, error) {
 	d := s.dir(j)
 	out := d.Output()
-	if _, err := os.Stat(out); err != nil {
+	if od, err := jobfs.OpenDir(out); err != nil { // no output: a job that never ran
 		out = ""
+	} else {
+		od.Close()
 	}
 	req := api.CompleteRequest{Token: j.Lease.Token, State: r.State, Reason: r.Reason, Result: r.Result, Protections: r.Protections}
 	if nextCPUs > 0 {
@@ -208,7 +210,7 @@ func (s *RemoteSource) reconcile(restarted bool) {
 
 func (s *RemoteSource) forget(d jobdir.Dir) {
 	proc.Sweep(filepath.Join(string(d), "proc.json"))
-	os.RemoveAll(string(d))
+	jobfs.RemoveTree(string(d))
 }
 
 // Watch implements Source: cancels arrive with heartbeats.
@@ -239,6 +241,6 @@ func (s *RemoteSource) Sweep() {
 		if killed, _ := proc.Sweep(filepath.Join(d, "proc.json")); killed {
 			s.Logger.Info("killed a job process left from before the restart", "dir", d)
 		}
-		os.RemoveAll(d)
+		jobfs.RemoveTree(d)
 	}
 }
