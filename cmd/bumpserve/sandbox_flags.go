@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 
@@ -22,7 +23,7 @@ type sandboxFlags struct {
 func (f *sandboxFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.enabled, "sandbox", true, "confine job processes (Landlock, seccomp, rlimits; as root also a uid per job, namespaces, cgroups)")
 	fs.StringVar(&f.uids, "sandbox-uids", fmt.Sprintf("%d-%d", sandbox.UIDsDefault[0], sandbox.UIDsDefault[1]),
-		"as root: the user ids for running jobs, FIRST-LAST; each executor on a host needs its own range")
+		"as root: the user ids for running jobs, FIRST-LAST; claimed by this process (a lock in /run/bumpserve/uids), so each process on a host needs its own range")
 	fs.StringVar(&f.require, "sandbox-require", "", "refuse to run jobs without these protections: basic, strict, or a comma-separated list")
 	fs.StringVar(&f.paths, "sandbox-paths", "", "extra read-only paths for jobs, comma-separated")
 }
@@ -40,12 +41,21 @@ func (f *sandboxFlags) runner(log *slog.Logger) (service.Runner, error) {
 	cfg.Require = splitList(f.require)
 	cfg.SystemPaths = splitList(f.paths)
 	cfg.Logger = log
+	cfg.UIDsName = "--sandbox-uids"
 	sb, err := sandbox.New(cfg)
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
 	log.Info("job processes are confined", "protections", strings.Join(sb.Available(), ","))
 	return sb, nil
+}
+
+// closeRunner gives back what the sandbox holds on the host (its uid
+// range, its cgroups) once the process's jobs have ended.
+func closeRunner(r service.Runner) {
+	if c, ok := r.(io.Closer); ok {
+		c.Close()
+	}
 }
 
 func splitList(s string) []string {

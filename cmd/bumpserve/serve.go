@@ -96,6 +96,7 @@ func runServe(ctx context.Context, args []string) error {
 		if runner, err = sbf.runner(log); err != nil {
 			return err
 		}
+		defer closeRunner(runner)
 	}
 	c, err := controller.Open(ctx, controller.Config{
 		Runner: runner,

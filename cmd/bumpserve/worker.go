@@ -102,6 +102,7 @@ func runWorker(ctx context.Context, args []string) error {
 		if runner, err = sbf.runner(log); err != nil {
 			return err
 		}
+		defer closeRunner(runner)
 	}
 	resumed := src.Resume(ctx)
 	src.Sweep()

@@ -10,7 +10,9 @@ import (
 
 // The cost of confinement at job start: run /bin/true plainly (process
 // group, pid file) and through the sandbox (helper re-exec, and as root
-// namespaces, a private root, cgroups and a user of its own). Compare:
+// namespaces, a private root, cgroups and a user of its own). As root
+// the helper runs twice (pid 1 of the job's pid namespace, then the
+// confining child), so one more start of this binary per job. Compare:
 //
 //	go test -run '^$' -bench Start -benchtime 200x ./internal/sandbox/
 func BenchmarkStartPlain(b *testing.B) {

@@ -24,6 +24,26 @@ type cgroups struct {
 	memory string // parent dir in a hierarchy with the memory controller
 	pids   string // parent dir in a hierarchy with the pids controller
 	kill   string // parent dir in a v2 hierarchy offering cgroup.kill
+	name   string // the base name of the parent dirs
+}
+
+// ensureParent makes one of the sandbox's parent groups, again if
+// something removed it while the executor ran.
+func (c cgroups) ensureParent(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if c.v2 {
+		return enableControllers(dir)
+	}
+	return nil
+}
+
+func enableControllers(dir string) error {
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte("+memory +pids"), 0); err != nil {
+		return fmt.Errorf("enable memory and pids controllers in %s: %w", dir, err)
+	}
+	return nil
 }
 
 // probeCgroups finds the layout: pure v2 (memory and pids in
@@ -35,9 +55,10 @@ func probeCgroups(name string) (cgroups, error) {
 	own := ownCgroups()
 	var c cgroups
 	var errs []error
+	c.name = name
 	mk := func(hier, rel string) string {
 		dir := filepath.Join(cgroupRoot, hier, rel, name)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := c.ensureParent(dir); err != nil {
 			errs = append(errs, err)
 			return ""
 		}
@@ -50,16 +71,14 @@ func probeCgroups(name string) (cgroups, error) {
 		if !slices.Contains(ctrl, "memory") || !slices.Contains(ctrl, "pids") {
 			return c, fmt.Errorf("cgroup v2 without the memory and pids controllers (has %v)", ctrl)
 		}
+		// Controllers must be enabled down to our jobs; the executor's
+		// own group may refuse (it holds processes) unless it is the root.
+		if err := enableControllers(base); err != nil {
+			return c, err
+		}
 		dir := mk("", own[""])
 		if dir == "" {
 			return c, errors.Join(errs...)
-		}
-		// Controllers must be enabled down to our jobs; the executor's
-		// own group may refuse (it holds processes) unless it is the root.
-		for _, d := range []string{base, dir} {
-			if err := os.WriteFile(filepath.Join(d, "cgroup.subtree_control"), []byte("+memory +pids"), 0); err != nil {
-				return c, fmt.Errorf("enable memory and pids controllers in %s: %w", d, err)
-			}
 		}
 		c.memory, c.pids, c.kill = dir, dir, dir
 		return c, nil
@@ -74,6 +93,8 @@ func probeCgroups(name string) (cgroups, error) {
 		if d := mk("unified", own[""]); d != "" {
 			if _, err := os.Stat(filepath.Join(d, "cgroup.kill")); err == nil {
 				c.kill = d
+			} else {
+				os.Remove(d)
 			}
 		}
 	}
@@ -116,7 +137,15 @@ func (c cgroups) create(name string, memoryMB, processes int64) (*jobCgroup, err
 		if _, err := os.Stat(dir); err == nil {
 			removeCgroup(dir)
 		}
-		if err := os.Mkdir(dir, 0o755); err != nil {
+		err := os.Mkdir(dir, 0o755)
+		if errors.Is(err, os.ErrNotExist) {
+			// The parent was removed underneath (by an administrator, or
+			// by a cleanup that did not know it was ours): make it again.
+			if err = c.ensureParent(parent); err == nil {
+				err = os.Mkdir(dir, 0o755)
+			}
+		}
+		if err != nil {
 			j.destroy()
 			return nil, fmt.Errorf("create cgroup: %w", err)
 		}
@@ -269,24 +298,58 @@ func (c cgroups) close() {
 	}
 }
 
-// sweep removes every job cgroup a crashed run of this sandbox left,
-// killing the processes still in them.
-func (c cgroups) sweep() (int, error) {
+// sweep removes the job cgroups that earlier executors with an
+// overlapping uid range left behind, killing the processes still in
+// them, and their parent groups. Holding the range's claim proves those
+// executors are gone; groups of other ranges belong to live executors
+// and are never touched.
+func (c cgroups) sweep(lo, hi int) (int, error) {
 	n := 0
 	var errs []error
 	for _, parent := range []string{c.memory, c.pids, c.kill} {
 		if parent == "" {
 			continue
 		}
-		ents, _ := os.ReadDir(parent)
-		for _, e := range ents {
-			if e.IsDir() && strings.HasPrefix(e.Name(), "job-") {
-				if len(members(filepath.Join(parent, e.Name()))) > 0 {
-					n++
+		sibs, _ := os.ReadDir(filepath.Dir(parent))
+		for _, sib := range sibs {
+			a, b, ok := parentRange(sib.Name())
+			if !ok || b < lo || a > hi {
+				continue
+			}
+			dir := filepath.Join(filepath.Dir(parent), sib.Name())
+			ents, _ := os.ReadDir(dir)
+			for _, e := range ents {
+				if e.IsDir() && strings.HasPrefix(e.Name(), "job-") {
+					if len(members(filepath.Join(dir, e.Name()))) > 0 {
+						n++
+					}
+					errs = append(errs, removeCgroup(filepath.Join(dir, e.Name())))
 				}
-				errs = append(errs, removeCgroup(filepath.Join(parent, e.Name())))
+			}
+			if dir != parent {
+				os.Remove(dir)
 			}
 		}
 	}
 	return n, errors.Join(errs...)
+}
+
+// parentName names this executor's parent groups after its uid range
+// and its pid, so that no two live executors share one.
+func parentName(lo, hi int) string {
+	return fmt.Sprintf("bumpserve-%d-%d-pid%d", lo, hi, os.Getpid())
+}
+
+// parentRange reads the uid range of a parent group's name, also of the
+// older "bumpserve-FIRST" form.
+func parentRange(name string) (int, int, bool) {
+	rest, ok := strings.CutPrefix(name, "bumpserve-")
+	if !ok {
+		return 0, 0, false
+	}
+	if n, err := strconv.Atoi(rest); err == nil {
+		return n, n, n > 0
+	}
+	r, _, _ := strings.Cut(rest, "-pid")
+	return parseRange(r)
 }

@@ -43,9 +43,11 @@ func testExecutor(dir string) int {
 
 // TestExecutorCrash kills an executor while its job runs: the job's
 // process dies with it (parent-death signal, set again after the change
-// of user), and the background process the job started, which nothing
-// killed, is swept by the next sandbox on the same UID range (its
-// cgroups) or by the pid-file sweep (its process group).
+// of user). As root the job's pid 1 dies the same way and the kernel ends
+// its whole pid namespace, background process included, and the next
+// sandbox on the same UID range removes the cgroups left behind; without
+// root the background process, which nothing killed, is swept through
+// the pid file (its process group).
 func TestExecutorCrash(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -78,25 +80,49 @@ func TestExecutorCrash(t *testing.T) {
 		fmt.Sscanf(string(rec), `{"pid":%d`, &job)
 		return job > 0
 	})
+	root := os.Geteuid() == 0
+	var parents, jobProcs []string
+	if root {
+		// The job's pids are its namespace's: find its processes by
+		// their cgroup instead, as the host sees them.
+		name := parentName(crashUIDs[0], crashUIDs[1])
+		name = strings.Replace(name, "pid"+strconv.Itoa(os.Getpid()), "pid"+strconv.Itoa(exe.Process.Pid), 1)
+		for _, d := range []string{sharedSandbox(t).host.cg.memory, sharedSandbox(t).host.cg.pids} {
+			parents = append(parents, filepath.Join(filepath.Dir(d), name))
+		}
+		for _, pid := range members(filepath.Join(parents[1], "job-"+strconv.Itoa(crashUIDs[0]))) {
+			jobProcs = append(jobProcs, strconv.Itoa(pid))
+		}
+		if len(jobProcs) < 2 {
+			t.Fatalf("the job's cgroup holds %v, not its shell and its sleep", jobProcs)
+		}
+	}
 	exe.Process.Kill()
 	exe.Wait()
 
 	testenv.Eventually(t, 5*time.Second, "the job died with its executor", func() bool { return !proc.Alive(job) })
+	if root {
+		testenv.Eventually(t, 5*time.Second, "the job's namespace died with its pid 1", func() bool {
+			for _, p := range jobProcs {
+				if pid, _ := strconv.Atoi(p); proc.Alive(pid) {
+					return false
+				}
+			}
+			return true
+		})
+		newSandbox(t, Config{UIDs: crashUIDs}) // sweeps at start
+		for _, d := range parents {
+			if _, err := os.Stat(d); err == nil {
+				t.Errorf("the crashed executor's cgroup %s is still there", d)
+			}
+		}
+		return
+	}
 	if !proc.Alive(bg) {
 		t.Fatalf("the background process %d died without a sweep: this test shows nothing", bg)
 	}
-	if os.Geteuid() == 0 {
-		newSandbox(t, Config{UIDs: crashUIDs}) // sweeps at start
-	} else if _, err := proc.Sweep(filepath.Join(dir, "proc.json")); err != nil {
+	if _, err := proc.Sweep(filepath.Join(dir, "proc.json")); err != nil {
 		t.Fatal(err)
 	}
 	testenv.Eventually(t, 5*time.Second, "the sweep killed the background process", func() bool { return !proc.Alive(bg) })
-	if os.Geteuid() == 0 {
-		for _, d := range []string{sharedSandbox(t).host.cg.memory, sharedSandbox(t).host.cg.pids} {
-			leftover := filepath.Join(filepath.Dir(d), "bumpserve-"+strconv.Itoa(crashUIDs[0]), "job-"+strconv.Itoa(crashUIDs[0]))
-			if _, err := os.Stat(leftover); err == nil {
-				t.Errorf("the crashed job's cgroup %s is still there", leftover)
-			}
-		}
-	}
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/bumpserve/bumpserve/internal/service"
 )
 
 // RLIMIT_FSIZE caps each file a job writes at its disk_mb, but not the
@@ -38,7 +40,8 @@ func watchDisk(ctx context.Context, limitMB int64, dirs []string, stop context.C
 			used += diskUsage(d)
 		}
 		if used > limit {
-			stop(fmt.Errorf("limit exceeded: disk_mb (%d MB): the job's files took %.1f MB", limitMB, float64(used)/(1<<20)))
+			stop(&service.LimitError{Key: "disk_mb", Value: fmt.Sprintf("%d MB", limitMB),
+				Detail: fmt.Sprintf("the job's files took %.1f MB", float64(used)/(1<<20))})
 			return
 		}
 		wait = min(max(diskCheckMin, 10*time.Since(start)), diskCheckMax)

@@ -29,12 +29,7 @@ var e2eUIDs = [2]int{62000, 62099}
 // cancelled job leaves no process behind.
 func TestControllerRunsJobsConfined(t *testing.T) {
 	t.Parallel()
-	sb, err := sandbox.New(sandbox.Config{UIDs: e2eUIDs, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sb.Close() })
-	e := testenv.Start(t, controller.Config{Workers: 1, Runner: sb})
+	sb, e := startConfined(t, e2eUIDs, 1)
 	c := e.Client(e.AdminToken)
 	ctx := context.Background()
 
@@ -69,6 +64,18 @@ func TestControllerRunsJobsConfined(t *testing.T) {
 		_, err := os.Stat("/proc/" + strconv.Itoa(rec.PID))
 		return err != nil
 	})
+}
+
+// startConfined starts a controller with slots whose jobs run in a
+// sandbox on uid range uids.
+func startConfined(t *testing.T, uids [2]int, slots int) (*sandbox.Sandbox, *testenv.Env) {
+	t.Helper()
+	sb, err := sandbox.New(sandbox.Config{UIDs: uids, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	return sb, testenv.Start(t, controller.Config{Workers: slots, Runner: sb})
 }
 
 func submit(t *testing.T, c *client.Client, spec string) *job.Job {

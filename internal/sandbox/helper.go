@@ -43,6 +43,9 @@ func Main(args []string) int {
 	} else {
 		syscall.CloseOnExec(s.StatusFD)
 	}
+	if s.Init {
+		return runInit(s, status)
+	}
 	// The exec arguments are converted before the limits are set: under
 	// RLIMIT_AS the Go runtime may fail to map memory, and then it
 	// aborts instead of returning an error.
@@ -80,7 +83,8 @@ func Main(args []string) int {
 // but its rlimits.
 func confine(s *spec) error {
 	for _, procs := range s.Cgroups {
-		if err := os.WriteFile(procs, []byte(fmt.Sprint(os.Getpid())), 0); err != nil {
+		// "0" is the writer itself, whatever pid namespace it is in.
+		if err := os.WriteFile(procs, []byte("0"), 0); err != nil {
 			return fmt.Errorf("join cgroup: %w", err)
 		}
 	}

@@ -240,6 +240,7 @@ for i in range(1000):
     if pid == 0:
         time.sleep(300); os._exit(0)
     pids.append(pid)
+open(sys.argv[1] + "/pidns", "w").write(os.readlink("/proc/self/ns/pid"))
 open(sys.argv[1] + "/pids", "w").write(" ".join(map(str, pids)))
 sys.exit(1 if len(pids) < 1000 else 0)`, env.Output)
 		},
@@ -363,6 +364,53 @@ sys.exit(1)`, strconv.Itoa(a.executor), strconv.Itoa(a.victim))
 		check: failed("PATH="),
 	},
 	{
+		// Without an IPC namespace of its own (not root) a job's SysV
+		// objects are the host's: nothing to prove then.
+		name: "leave SysV shared memory, a message queue and semaphores behind",
+		argv: func(_ *arena, env *service.Env) []string {
+			return []string{"/usr/bin/python3", "-c", sysvJob, "create", strconv.Itoa(ipcKey + 16)}
+		},
+		check: func(a *arena, _ *service.Env, out string, err error) error {
+			if !strings.Contains(out, "created") {
+				return fmt.Errorf("the job could not create its objects, so this shows nothing: %v", err)
+			}
+			if !slices.Contains(a.b.sb.Available(), ProtIPCNS) {
+				k := ipcKey + 16 // the host's now: remove them
+				exec.Command("ipcrm", "-M", strconv.Itoa(k), "-Q", strconv.Itoa(k+1), "-S", strconv.Itoa(k+2)).Run()
+				return nil
+			}
+			if onHost(strconv.Itoa(ipcKey + 16)) {
+				return errors.New("the job's IPC objects outlived it in the host's namespace")
+			}
+			return nil
+		},
+	},
+	{
+		name: "list the host's processes",
+		argv: func(*arena, *service.Env) []string {
+			return py(`
+import os
+for p in os.listdir("/proc"):
+    if p.isdigit():
+        try: print("sees", p, open("/proc/%s/comm" % p).read().strip())
+        except OSError: pass`)
+		},
+		check: func(a *arena, _ *service.Env, out string, err error) error {
+			if !slices.Contains(a.b.sb.Available(), ProtPIDNS) {
+				return nil // without root a job sees its user's neighbours
+			}
+			for line := range strings.Lines(out) {
+				if f := strings.Fields(line); len(f) == 3 && f[2] != "python3" {
+					return fmt.Errorf("the job sees %s", strings.TrimSpace(line))
+				}
+			}
+			if !strings.Contains(out, "python3") {
+				return errors.New("the job saw not even itself: this shows nothing")
+			}
+			return nil
+		},
+	},
+	{
 		name: "leave a daemon running (setsid, double fork)",
 		argv: func(_ *arena, env *service.Env) []string {
 			return py(`
@@ -377,6 +425,7 @@ if os.fork() == 0:
     if os.fork() == 0:
         null = os.open("/dev/null", os.O_RDWR)
         for fd in (0, 1, 2): os.dup2(null, fd)
+        open(out + "/pidns", "w").write(os.readlink("/proc/self/ns/pid"))
         open(out + "/pids", "w").write(str(os.getpid()))
         time.sleep(300)
     os._exit(0)
@@ -391,11 +440,27 @@ print("left a daemon")`, env.Output)
 }
 
 // allDead requires every pid the job listed in output/name to be gone
-// (the kill is asynchronous: poll for it).
+// (the kill is asynchronous: poll for it). Under a pid namespace those
+// pids are the namespace's own: then no process may be left in the
+// namespace the job named in output/pidns.
 func allDead(env *service.Env, name string) error {
 	b, err := os.ReadFile(filepath.Join(env.Output, name))
 	if err != nil {
 		return fmt.Errorf("the job listed no pids: %w", err)
+	}
+	ns, _ := os.ReadFile(filepath.Join(env.Output, "pidns"))
+	if own, _ := os.Readlink("/proc/self/ns/pid"); len(ns) > 0 && string(ns) != own {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			left := inPIDNamespace(string(ns))
+			if len(left) == 0 {
+				return nil
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("processes %v outlived their job's pid namespace %s", left, ns)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for _, f := range strings.Fields(string(b)) {
@@ -408,6 +473,23 @@ func allDead(env *service.Env, name string) error {
 		}
 	}
 	return nil
+}
+
+// inPIDNamespace lists the live host processes in pid namespace ns (as
+// readlink /proc/PID/ns/pid shows it: "pid:[INODE]").
+func inPIDNamespace(ns string) []int {
+	ents, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if l, err := os.Readlink("/proc/" + e.Name() + "/ns/pid"); err == nil && l == ns && proc.Alive(pid) {
+			out = append(out, pid)
+		}
+	}
+	return out
 }
 
 // TestHostile runs each attack as a job and requires it to fail safely,

@@ -18,6 +18,8 @@ const (
 	ProtUID          = "uid"           // a user id of its own
 	ProtNetNS        = "netns"         // a network namespace with no interfaces up
 	ProtMountNS      = "mountns"       // a private root with only its own and the system paths
+	ProtIPCNS        = "ipcns"         // SysV IPC and POSIX queues of its own, gone when it ends
+	ProtPIDNS        = "pidns"         // sees only its own processes; a reaping pid 1 ends them all
 	ProtCgroupMemory = "cgroup-memory" // memory limit for the whole process tree
 	ProtCgroupPids   = "cgroup-pids"   // process limit for the whole tree, killed as one
 	protLandlock     = "landlock"      // prefix; "landlock" in Require means any ABI
@@ -29,7 +31,7 @@ var Levels = map[string][]string{
 	"basic": {protLandlock, ProtNoNewPrivs, ProtSeccomp, ProtRlimits, ProtSession},
 	// strict adds what only root can set up.
 	"strict": {protLandlock, ProtNoNewPrivs, ProtSeccomp, ProtRlimits, ProtSession,
-		ProtUID, ProtNetNS, ProtMountNS, ProtCgroupMemory, ProtCgroupPids},
+		ProtUID, ProtNetNS, ProtMountNS, ProtIPCNS, ProtPIDNS, ProtCgroupMemory, ProtCgroupPids},
 }
 
 // host is what New found this host can do.
@@ -41,8 +43,10 @@ type host struct {
 	cgErr    error
 }
 
-func probeHost(cgName string) host {
-	h := host{root: os.Geteuid() == 0, landlock: landlockABI()}
+// probeHost looks at what the host offers; privileged says whether the
+// sandbox may use what needs root (and owns a claimed uid range).
+func probeHost(cgName string, privileged bool) host {
+	h := host{root: privileged && os.Geteuid() == 0, landlock: landlockABI()}
 	if b, err := os.ReadFile("/proc/self/status"); err == nil {
 		h.seccomp = auditArch() != 0 && strings.Contains(string(b), "\nSeccomp:")
 	}
@@ -64,7 +68,7 @@ func (h host) protections() []string {
 	}
 	p = append(p, ProtRlimits, ProtSession)
 	if h.root {
-		p = append(p, ProtUID, ProtNetNS, ProtMountNS)
+		p = append(p, ProtUID, ProtNetNS, ProtMountNS, ProtIPCNS, ProtPIDNS)
 		if h.cg.memory != "" {
 			p = append(p, ProtCgroupMemory)
 		}

@@ -16,10 +16,22 @@ import (
 // libraries, few enough that a leak fails fast.
 const openFilesDefault = 4096
 
+// The address-space backstop under a memory cgroup (see jobRlimits).
+const (
+	asBackstop      = 4
+	asBackstopMinMB = 1024
+)
+
 // jobRlimits turns a job's limits into the rlimits its helper sets.
 // extraProcs is added to the process limit when the job shares its user
 // with other processes (RLIMIT_NPROC counts all of the user's tasks).
-func jobRlimits(l job.Limits, extraProcs int) []rlimit {
+//
+// With a memory cgroup enforcing memory_mb, the address-space limit is
+// only a loose backstop (asBackstop times memory_mb, at least
+// asBackstopMinMB more): address space is not memory, and Python with
+// NumPy maps more than 200 MB before it uses 40. Without one it is the
+// only bound there is, and is memory_mb itself.
+func jobRlimits(l job.Limits, extraProcs int, cgroupMemory bool) []rlimit {
 	var out []rlimit
 	if l.CPUSeconds > 0 {
 		cpu := uint64(math.Ceil(l.CPUSeconds))
@@ -28,7 +40,11 @@ func jobRlimits(l job.Limits, extraProcs int) []rlimit {
 		out = append(out, rlimit{"cpu", unix.RLIMIT_CPU, cpu, cpu + 1})
 	}
 	if l.MemoryMB > 0 {
-		b := uint64(l.MemoryMB) << 20
+		mb := l.MemoryMB
+		if cgroupMemory {
+			mb = max(asBackstop*mb, mb+asBackstopMinMB)
+		}
+		b := uint64(mb) << 20
 		out = append(out, rlimit{"as", unix.RLIMIT_AS, b, b})
 	}
 	if l.DiskMB > 0 {

@@ -69,7 +69,13 @@ type Config struct {
 	// executors that cannot own a range of user ids on their host, such
 	// as several run-job processes sharing a Slurm compute node.
 	Unprivileged bool
-	Logger       *slog.Logger
+	// ClaimDir is where executors on this host claim their UIDs ranges;
+	// default ClaimDirDefault.
+	ClaimDir string
+	// UIDsName is how the user sets UIDs, named when the range is taken
+	// (the command line's "--sandbox-uids"); default "Config.UIDs".
+	UIDsName string
+	Logger   *slog.Logger
 }
 
 // Sandbox runs job processes confined; it implements service.Runner.
@@ -79,6 +85,7 @@ type Sandbox struct {
 	host   host
 	prot   []string
 	users  *users // nil unless root
+	claim  *claim // this process's hold on the uid range, nil unless root
 	refuse error  // why Run refuses every job (Config.Require unmet)
 	log    *slog.Logger
 }
@@ -86,9 +93,10 @@ type Sandbox struct {
 var _ service.Runner = (*Sandbox)(nil)
 
 // New probes the host once (Landlock ABI, seccomp, root, cgroup layout),
-// sweeps the cgroups a crashed predecessor with the same UIDs left, and
-// returns a Sandbox. One executor owns a UID range: a second Sandbox on
-// the same range would sweep the first one's running jobs.
+// claims the UID range for this process (as root; a range overlapping
+// one that a live executor holds is refused, naming the holder), sweeps
+// the cgroups a crashed predecessor on the range left, and returns a
+// Sandbox. Close gives the range back.
 func New(cfg Config) (*Sandbox, error) {
 	log := cmp.Or(cfg.Logger, slog.Default()).With("component", "sandbox")
 	helper := cfg.Helper
@@ -120,22 +128,32 @@ func New(cfg Config) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.host = probeHost("bumpserve-" + strconv.Itoa(cfg.UIDs[0]))
-	if cfg.Unprivileged {
-		s.host.root = false
+	if os.Geteuid() == 0 && !cfg.Unprivileged {
+		// Before any cgroup is made or swept: only the holder of a range
+		// may touch what carries its ids.
+		s.claim, err = claimUIDs(cmp.Or(cfg.ClaimDir, ClaimDirDefault), cfg.UIDs[0], cfg.UIDs[1], ownerDescription())
+		if errors.Is(err, errRangeTaken) {
+			return nil, fmt.Errorf("sandbox: %w; each bumpserve process on a host needs a range of its own: choose another with %s FIRST-LAST",
+				err, cmp.Or(cfg.UIDsName, "Config.UIDs"))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sandbox: %w", err)
+		}
 	}
+	s.host = probeHost(parentName(cfg.UIDs[0], cfg.UIDs[1]), s.claim != nil)
 	if s.host.root {
 		s.users = u
 		if s.host.cgErr != nil {
 			log.Warn("cgroups unavailable", "err", s.host.cgErr)
 		}
-		if n, err := s.host.cg.sweep(); n > 0 || err != nil {
+		if n, err := s.host.cg.sweep(cfg.UIDs[0], cfg.UIDs[1]); n > 0 || err != nil {
 			log.Warn("swept job cgroups left by an earlier run", "killed", n, "err", err)
 		}
 	}
 	s.prot = s.host.protections()
 	miss, err := missing(cfg.Require, s.prot)
 	if err != nil {
+		s.Close()
 		return nil, err
 	}
 	if len(miss) > 0 {
@@ -149,9 +167,11 @@ func New(cfg Config) (*Sandbox, error) {
 }
 
 // Close removes the sandbox's own (parent) cgroups once its jobs have
-// ended; the Sandbox must not run jobs afterwards.
+// ended and gives its uid range back; the Sandbox must not run jobs
+// afterwards.
 func (s *Sandbox) Close() error {
 	s.host.cg.close()
+	s.claim.release()
 	return nil
 }
 
@@ -200,8 +220,8 @@ func (s *Sandbox) Run(ctx context.Context, cmd *exec.Cmd, env *service.Env) erro
 				return fmt.Errorf("sandbox: %w", err)
 			}
 		}
-		sp.UID, sp.MountNS = uid, true
-		attr.Cloneflags = syscall.CLONE_NEWNS | syscall.CLONE_NEWNET
+		sp.UID, sp.MountNS, sp.Init = uid, true, true
+		attr.Cloneflags = syscall.CLONE_NEWNS | syscall.CLONE_NEWNET | syscall.CLONE_NEWIPC | syscall.CLONE_NEWPID
 		if s.host.cg.memory != "" || s.host.cg.pids != "" || s.host.cg.kill != "" {
 			cg, err = s.host.cg.create("job-"+strconv.Itoa(uid), env.Limits.MemoryMB, env.Limits.Processes)
 			if err != nil {
@@ -209,12 +229,17 @@ func (s *Sandbox) Run(ctx context.Context, cmd *exec.Cmd, env *service.Env) erro
 			}
 			defer cg.destroy()
 			sp.Cgroups = cg.procsFiles()
+			if s.host.cg.pids != "" {
+				// The cgroup is the bound, and says when it refused a
+				// fork; RLIMIT_NPROC one above it is the backstop.
+				extraProcs = 1
+			}
 		}
 	} else {
 		// RLIMIT_NPROC counts every task of the shared user.
 		extraProcs = userTasks(os.Getuid())
 	}
-	sp.Rlimits = jobRlimits(env.Limits, extraProcs)
+	sp.Rlimits = jobRlimits(env.Limits, extraProcs, cg != nil && s.host.cg.memory != "")
 
 	statusR, statusW, err := os.Pipe()
 	if err != nil {
@@ -223,6 +248,16 @@ func (s *Sandbox) Run(ctx context.Context, cmd *exec.Cmd, env *service.Env) erro
 	defer statusR.Close()
 	sp.StatusFD = 3 + len(cmd.ExtraFiles)
 	cmd.ExtraFiles = append(cmd.ExtraFiles, statusW)
+	var exitR, exitW *os.File
+	if sp.Init {
+		if exitR, exitW, err = os.Pipe(); err != nil {
+			statusW.Close()
+			return fmt.Errorf("sandbox: %w", err)
+		}
+		defer exitR.Close()
+		sp.ExitFD = sp.StatusFD + 1
+		cmd.ExtraFiles = append(cmd.ExtraFiles, exitW)
+	}
 	cmd.Path, cmd.Args = s.helper, []string{s.helper, "sandbox-exec", sp.encode()}
 	cmd.Env, cmd.Dir = []string{}, "/"
 	cmd.SysProcAttr = attr
@@ -246,7 +281,12 @@ func (s *Sandbox) Run(ctx context.Context, cmd *exec.Cmd, env *service.Env) erro
 		cg.kill()
 	}
 	status, _ := io.ReadAll(statusR)
-	return explain(runErr, status, cg, env.Limits)
+	var jobStatus []byte
+	if exitR != nil {
+		exitW.Close()
+		jobStatus, _ = io.ReadAll(exitR)
+	}
+	return explain(runErr, status, jobStatus, cg, env.Limits)
 }
 
 // jobEnv is the job's environment: base (or, when nil, a minimal one),
@@ -278,8 +318,9 @@ func jobEnv(base []string, env *service.Env) []string {
 
 // explain turns how the job ended into the error its record shows: the
 // helper's own failure, or a limit the job hit, named as the executor
-// names limits ("limit exceeded: cpu_seconds (2 s)").
-func explain(runErr error, status []byte, cg *jobCgroup, l job.Limits) error {
+// names limits ("limit exceeded: cpu_seconds (2 s)"). jobStatus is the
+// wait status the namespace's pid 1 reported for the job, if it did.
+func explain(runErr error, status, jobStatus []byte, cg *jobCgroup, l job.Limits) error {
 	if len(status) > 0 {
 		return fmt.Errorf("sandbox: %s", status)
 	}
@@ -288,6 +329,12 @@ func explain(runErr error, status []byte, cg *jobCgroup, l job.Limits) error {
 		return runErr // nil, or why ctx ended
 	}
 	ws, _ := ee.Sys().(syscall.WaitStatus)
+	if n, err := strconv.ParseUint(string(jobStatus), 10, 32); err == nil {
+		ws = syscall.WaitStatus(n)
+		// pid 1 exits with the job's code, or 128+signal: say it as the
+		// job's own end would have been said.
+		runErr = &jobExit{ws: ws, err: runErr}
+	}
 	cpu := ee.UserTime() + ee.SystemTime()
 	ooms := 0
 	if cg != nil {
@@ -296,16 +343,36 @@ func explain(runErr error, status []byte, cg *jobCgroup, l job.Limits) error {
 	switch {
 	case ws.Signaled() && ws.Signal() == syscall.SIGXCPU,
 		ws.Signaled() && ws.Signal() == syscall.SIGKILL && l.CPUSeconds > 0 && cpu.Seconds() >= l.CPUSeconds:
-		return fmt.Errorf("limit exceeded: cpu_seconds (%g s): killed by %v after %.1f s of CPU", l.CPUSeconds, ws.Signal(), cpu.Seconds())
+		return &service.LimitError{Key: "cpu_seconds", Value: fmt.Sprintf("%g s", l.CPUSeconds),
+			Detail: fmt.Sprintf("killed by %v after %.1f s of CPU", ws.Signal(), cpu.Seconds()), Err: runErr}
 	case ws.Signaled() && ws.Signal() == syscall.SIGXFSZ:
-		return fmt.Errorf("limit exceeded: disk_mb (%d MB): a file grew past it (SIGXFSZ)", l.DiskMB)
+		return &service.LimitError{Key: "disk_mb", Value: fmt.Sprintf("%d MB", l.DiskMB),
+			Detail: "a file grew past it (SIGXFSZ)", Err: runErr}
 	case ooms > 0:
-		return fmt.Errorf("limit exceeded: memory_mb (%d MB): the kernel killed %d process(es) of the job: %w", l.MemoryMB, ooms, runErr)
+		return &service.LimitError{Key: "memory_mb", Value: fmt.Sprintf("%d MB", l.MemoryMB),
+			Detail: fmt.Sprintf("the kernel killed %d process(es) of the job", ooms), Err: runErr}
 	}
-	if cg != nil {
+	if cg != nil && l.Processes > 0 {
 		if n := cg.pidsDenied(); n > 0 {
-			return fmt.Errorf("%w (the processes limit of %d refused %d forks)", runErr, l.Processes, n)
+			return &service.LimitError{Key: "processes", Value: strconv.FormatInt(l.Processes, 10),
+				Detail: fmt.Sprintf("%d forks refused, then %v", n, runErr), Err: runErr}
 		}
 	}
 	return runErr
 }
+
+// jobExit is how the job ended as its namespace's pid 1 reported it;
+// it wraps the helper's own *exec.ExitError.
+type jobExit struct {
+	ws  syscall.WaitStatus
+	err error
+}
+
+func (e *jobExit) Error() string {
+	if e.ws.Signaled() {
+		return "signal: " + e.ws.Signal().String()
+	}
+	return "exit status " + strconv.Itoa(e.ws.ExitStatus())
+}
+
+func (e *jobExit) Unwrap() error { return e.err }

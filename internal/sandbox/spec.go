@@ -32,6 +32,11 @@ type spec struct {
 	// StatusFD is the helper's end of a pipe on which it reports why it
 	// could not confine itself or start the job; exec closes it.
 	StatusFD int `json:"status_fd"`
+
+	// Init makes the helper pid 1 of the job's pid namespace (see
+	// runInit), reporting the job's wait status on ExitFD.
+	Init   bool `json:"init,omitempty"`
+	ExitFD int  `json:"exit_fd,omitempty"`
 }
 
 // rlimit is one resource limit as the helper sets it.

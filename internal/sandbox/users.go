@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 )
 
 // UIDsDefault is the range of user ids jobs run as when the executor is
@@ -52,11 +53,22 @@ func (u *users) release(id int) {
 }
 
 // chownTree gives dir and everything in it to uid (group uid too),
-// without following symlinks.
+// without following symlinks, except what the executor itself made
+// there but directories: its files (the job log, the files it hands the
+// job as stdout and stderr) stay its own, so the job cannot write them
+// by name. Files an earlier attempt's job made pass to this one.
 func chownTree(dir string, uid int) error {
+	self := uint32(os.Geteuid())
 	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		if !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid == self {
+					return nil
+				}
+			}
 		}
 		if err := os.Lchown(p, uid, uid); err != nil {
 			return fmt.Errorf("give %s to the job's user: %w", p, err)

@@ -197,6 +197,10 @@ func (r *bumpsRun) failure(ctx context.Context, stderr string, err error) error 
 	if errors.As(err, &refused) {
 		return refused.err
 	}
+	var lim *LimitError
+	if errors.As(err, &lim) {
+		return lim // the sandbox saw which limit ended it
+	}
 	if r.cpu.stoppedIt(err) {
 		return fmt.Errorf("limit exceeded: cpu_seconds (%g s)", r.env.Limits.CPUSeconds)
 	}
@@ -204,7 +208,7 @@ func (r *bumpsRun) failure(ctx context.Context, stderr string, err error) error 
 	if !errors.As(err, &ee) {
 		return fmt.Errorf("bumps: %w", err)
 	}
-	fmt.Fprintf(r.env.Log, "bumps: %v; stderr:\n%s\n", ee, stderr)
+	fmt.Fprintf(r.env.Log, "bumps: %v; stderr:\n%s\n", err, stderr)
 	if name, where, ok := bumps.MissingFile(stderr); ok {
 		return r.missingInput(name, where)
 	}
@@ -212,7 +216,7 @@ func (r *bumpsRun) failure(ctx context.Context, stderr string, err error) error 
 	if digest == "" {
 		digest = "no message on stderr (see output/bumps-stdout.txt)"
 	}
-	return fmt.Errorf("bumps failed (%v): %s", ee, digest)
+	return fmt.Errorf("bumps failed (%v): %s", err, digest)
 }
 
 // missingInput words a model's failure to open a file that is not there
