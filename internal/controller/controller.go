@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bumpserve/bumpserve/internal/guard"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/proc"
@@ -54,6 +55,9 @@ type Config struct {
 	// MaxJobs, if positive, caps the local slots' (or the Executor's)
 	// jobs at once, beside the cap on CPUs.
 	MaxJobs int
+	// ExtraServices are registered beside the built-in ones, for tests
+	// (a service that panics, say); `serve` never sets it.
+	ExtraServices []service.Service
 }
 
 // DrainDefault is how long running jobs get to finish at shutdown before
@@ -105,6 +109,9 @@ func Open(ctx context.Context, cfg Config) (*Controller, error) {
 	c := &Controller{cfg: cfg, log: log.With("component", "controller"), Store: st, Root: root}
 	c.Queue = queue.New(queue.Config{Store: st, Lease: cfg.Lease, Logger: log, HalfLife: cfg.HalfLife, MaxRunning: cfg.MaxRunning})
 	services := Services()
+	for _, svc := range cfg.ExtraServices {
+		services[svc.Name()] = svc
+	}
 	sc := cfg.Server
 	sc.Store, sc.Queue, sc.Root, sc.Services, sc.Caps, sc.Logger = st, c.Queue, root, services, cfg.Caps, log
 	if c.Server, err = server.New(sc); err != nil {
@@ -151,7 +158,7 @@ func (c *Controller) mountWeb(keyFile string, services []string) error {
 	mux.Handle("GET /{$}", http.RedirectHandler("/ui/jobs", http.StatusSeeOther))
 	mux.Handle("/ui/", ui)
 	mux.Handle("/", c.Server)
-	c.Handler = mux
+	c.Handler = guard.Handler(mux, c.log)
 	return nil
 }
 
@@ -246,7 +253,7 @@ func (c *Controller) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey
 	bg, stopBg := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); c.Queue.RunReaper(bg) }()
+	go func() { defer wg.Done(); guard.Loop(bg, c.log, "lease reaper", c.Queue.RunReaper) }()
 	poolCtx, stopPool := context.WithCancel(context.Background())
 	poolDone := make(chan struct{})
 	go func() {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/bumpserve/bumpserve/internal/bumps"
+	"github.com/bumpserve/bumpserve/internal/guard"
 )
 
 // DefaultBumpsPath is Debian's python3-bumps command line. It is called by
@@ -128,7 +130,10 @@ func (r *bumpsRun) run(ctx context.Context, parallel bool) (string, error) {
 
 	r.cpu = watchCPU(r.env.Limits.CPUSeconds, r.env.PIDFile)
 	monDone := make(chan struct{})
-	go watchMon(filepath.Join(r.store, modelName(r.model)+".mon"), r.env.Progress, monDone)
+	// It parses what the job writes: a panic there must end only itself.
+	guard.Go(slog.Default(), "bumps progress watch", func() {
+		watchMon(filepath.Join(r.store, modelName(r.model)+".mon"), r.env.Progress, monDone)
+	})
 	err = r.env.Command(ctx, cmd)
 	close(monDone)
 	r.cpu.stop()

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bumpserve/bumpserve/internal/guard"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/queue"
@@ -49,7 +50,11 @@ const progressEvery = 100 * time.Millisecond
 func (p *Pool) run(j *job.Job) *job.Job {
 	log := p.log.With("job", j.ID, "attempt", j.Attempt)
 	src := p.cfg.Source
-	res := p.execute(j, log)
+	var res *queue.Result
+	if guard.Call(log, "job run", func() error { res = p.execute(j, log); return nil }) != nil {
+		// Not requeued: it would only panic again on the next attempt.
+		res = &queue.Result{State: job.Error, Reason: guard.ErrInternal.Error()}
+	}
 	switch {
 	case res == nil:
 		log.Warn("job handed back unfinished: the executor shut down")
@@ -128,7 +133,12 @@ func (p *Pool) execute(j *job.Job, log *slog.Logger) *queue.Result {
 
 	hb := &heartbeat{src: src, job: j, stop: stop}
 	hbDone := make(chan struct{})
-	go func() { defer close(hbDone); hb.loop(ctx) }()
+	go func() {
+		defer close(hbDone)
+		if guard.Call(log, "heartbeat", func() error { hb.loop(ctx); return nil }) != nil {
+			stop(guard.ErrInternal)
+		}
+	}()
 
 	env := &service.Env{
 		Job: j, Spec: j.Spec, Input: dir.Input(), Output: dir.Output(), Temp: dir.Temp(),
@@ -165,6 +175,9 @@ func outcome(cause, err error, logFile io.Writer) *queue.Result {
 	case errors.Is(cause, errLeaseLost):
 		fmt.Fprintln(logFile, "stopped: the lease was lost")
 		return &queue.Result{} // no state: nothing to report
+	case errors.Is(cause, guard.ErrInternal):
+		fmt.Fprintln(logFile, "failed: internal error")
+		return &queue.Result{State: job.Error, Reason: guard.ErrInternal.Error()}
 	case errors.Is(cause, errCancelled):
 		fmt.Fprintln(logFile, "stopped: cancelled")
 		return &queue.Result{State: job.Cancel, Reason: "cancelled while running"}
