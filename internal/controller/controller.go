@@ -55,6 +55,8 @@ type Config struct {
 	// MaxJobs, if positive, caps the local slots' (or the Executor's)
 	// jobs at once, beside the cap on CPUs.
 	MaxJobs int
+	// Timeouts bound slow and idle clients (zero fields: the defaults).
+	Timeouts server.Timeouts
 	// ExtraServices are registered beside the built-in ones, for tests
 	// (a service that panics, say); `serve` never sets it.
 	ExtraServices []service.Service
@@ -158,7 +160,7 @@ func (c *Controller) mountWeb(keyFile string, services []string) error {
 	mux.Handle("GET /{$}", http.RedirectHandler("/ui/jobs", http.StatusSeeOther))
 	mux.Handle("/ui/", ui)
 	mux.Handle("/", c.Server)
-	c.Handler = guard.Handler(mux, c.log)
+	c.Handler = guard.Handler(server.WithDeadlines(mux, c.cfg.Timeouts), c.log)
 	return nil
 }
 
@@ -233,9 +235,13 @@ func (c *Controller) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey
 	}
 	baseCtx, cancelBase := context.WithCancel(context.Background())
 	defer cancelBase()
+	timeouts := c.cfg.Timeouts.WithDefaults()
 	srv := &http.Server{
-		Handler:           c.Handler,
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler: c.Handler,
+		// The body and write limits are set per request (WithDeadlines),
+		// where long polls and event streams can be told apart.
+		ReadHeaderTimeout: timeouts.Header,
+		IdleTimeout:       timeouts.Idle,
 		BaseContext:       func(net.Listener) context.Context { return baseCtx },
 		ErrorLog:          slog.NewLogLogger(c.log.Handler(), slog.LevelWarn),
 	}

@@ -123,10 +123,12 @@ func (s *Server) replyError(w http.ResponseWriter, err error) {
 	var he *httpError
 	var mbe *http.MaxBytesError
 	switch {
+	case errors.As(err, &mbe) && mbe.Limit == s.cfg.MaxUpload, errors.Is(err, jobdir.ErrTooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, "%s", UploadTooLarge(s.cfg.MaxUpload))
 	case errors.As(err, &mbe):
 		writeError(w, http.StatusRequestEntityTooLarge, "request body exceeds %d bytes", mbe.Limit)
-	case errors.Is(err, jobdir.ErrTooLarge):
-		writeError(w, http.StatusRequestEntityTooLarge, "uploaded files exceed %d bytes", s.cfg.MaxUpload)
+	case errors.Is(err, ErrSlowBody):
+		writeError(w, http.StatusRequestTimeout, "%v", err)
 	case errors.As(err, &he):
 		writeError(w, he.code, "%s", he.msg)
 	default:
@@ -156,6 +158,9 @@ func (s *Server) readMultipart(mr *multipart.Reader, input string) (*Submission,
 		part, err := mr.NextPart()
 		if err == io.EOF {
 			break
+		}
+		if errors.Is(err, ErrSlowBody) {
+			return nil, err
 		}
 		if err != nil {
 			return nil, badRequest("multipart: %v", err)
@@ -250,6 +255,12 @@ func (s *Server) checkSubmission(ctx context.Context, u *store.User, sub *Submis
 		return &httpError{http.StatusTooManyRequests, fmt.Sprintf("quota: %d jobs already queued (at most %d)", queued, s.cfg.MaxQueued)}
 	}
 	return nil
+}
+
+// UploadTooLarge says that a submission's uploads passed limit bytes,
+// naming the flag that sets it.
+func UploadTooLarge(limit int64) string {
+	return fmt.Sprintf("upload too large: a submission's files may total at most %d MB (the server's serve --max-upload-mb)", limit>>20)
 }
 
 // Code is the HTTP status a refused submission deserves (400, 413, 429...).
