@@ -18,9 +18,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bumpserve/bumpserve/internal/diskspace"
 	"github.com/bumpserve/bumpserve/internal/guard"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
+	"github.com/bumpserve/bumpserve/internal/lograte"
 	"github.com/bumpserve/bumpserve/internal/proc"
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/server"
@@ -87,7 +89,9 @@ func Services() service.Registry {
 
 // Open builds a controller over cfg.Data.
 func Open(ctx context.Context, cfg Config) (*Controller, error) {
-	log := cmp.Or(cfg.Logger, slog.Default())
+	// A failure that repeats (every retry against a full disk) is logged
+	// once a minute, with a count, not thousands of times a second.
+	log := slog.New(lograte.New(cmp.Or(cfg.Logger, slog.Default()).Handler(), lograte.EveryDefault))
 	if cfg.Data == "" {
 		return nil, errors.New("data: missing (the data directory)")
 	}
@@ -99,7 +103,9 @@ func Open(ctx context.Context, cfg Config) (*Controller, error) {
 		cfg.Name = "local@" + cmp.Or(host, "localhost")
 	}
 	cfg.Drain = cmp.Or(cfg.Drain, DrainDefault)
-	st, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "bumpserve.db"), sqlite.Options{FullSync: cfg.FullSync})
+	disk := diskspace.Open(cfg.Data, diskspace.ReserveDefault, log)
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "bumpserve.db"), sqlite.Options{FullSync: cfg.FullSync,
+		OnWriteError: func(err error) { disk.Full(err) }})
 	if err != nil {
 		return nil, err
 	}
@@ -109,13 +115,13 @@ func Open(ctx context.Context, cfg Config) (*Controller, error) {
 		return nil, err
 	}
 	c := &Controller{cfg: cfg, log: log.With("component", "controller"), Store: st, Root: root}
-	c.Queue = queue.New(queue.Config{Store: st, Lease: cfg.Lease, Logger: log, HalfLife: cfg.HalfLife, MaxRunning: cfg.MaxRunning})
+	c.Queue = queue.New(queue.Config{Store: st, Lease: cfg.Lease, Logger: log, HalfLife: cfg.HalfLife, MaxRunning: cfg.MaxRunning, Disk: disk})
 	services := Services()
 	for _, svc := range cfg.ExtraServices {
 		services[svc.Name()] = svc
 	}
 	sc := cfg.Server
-	sc.Store, sc.Queue, sc.Root, sc.Services, sc.Caps, sc.Logger = st, c.Queue, root, services, cfg.Caps, log
+	sc.Store, sc.Queue, sc.Root, sc.Services, sc.Caps, sc.Logger, sc.Disk = st, c.Queue, root, services, cfg.Caps, log, disk
 	if c.Server, err = server.New(sc); err != nil {
 		st.Close()
 		return nil, err

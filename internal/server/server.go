@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/bumpserve/bumpserve/internal/diskspace"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/queue"
@@ -43,7 +44,10 @@ type Config struct {
 	// Anonymous lets anyone submit without a token and reach the job
 	// through the capability returned (see anonymous.go). Off by default.
 	Anonymous bool
-	Logger    *slog.Logger
+	// Disk, if set, watches the data disk: while it is full, submissions
+	// are refused with 507.
+	Disk   *diskspace.Guard
+	Logger *slog.Logger
 }
 
 // Server serves the HTTP API.
