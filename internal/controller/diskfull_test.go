@@ -3,8 +3,6 @@ package controller_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,31 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/bumpserve/bumpserve/client"
 	"github.com/bumpserve/bumpserve/internal/controller"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/testenv"
 )
-
-// zeros reads as endless zero bytes.
-type zeros struct{}
-
-func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
-
-// fill writes a file in dir until the disk is full.
-func fill(t *testing.T, dir string) {
-	t.Helper()
-	f, err := os.CreateTemp(dir, "fill-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := io.Copy(f, zeros{}); !errors.Is(err, unix.ENOSPC) {
-		t.Fatalf("filling the disk: %v", err)
-	}
-}
 
 // With the data directory on a small file system filled to the brim, the
 // server stays up and logs each failure at most once a minute; new
@@ -45,12 +23,7 @@ func fill(t *testing.T, dir string) {
 // gave back); once space returns, everything works again.
 func TestFullDisk(t *testing.T) {
 	t.Parallel()
-	testenv.Need(t, os.Geteuid() == 0, "mounting a small file system needs root")
-	mnt := t.TempDir()
-	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, "size=48m"); err != nil {
-		testenv.Need(t, false, fmt.Sprintf("mount tmpfs: %v", err))
-	}
-	t.Cleanup(func() { unix.Unmount(mnt, unix.MNT_DETACH) })
+	mnt := testenv.SmallDisk(t, "48m")
 	var log testenv.Log
 	data := filepath.Join(mnt, "data")
 	env := testenv.Start(t, controller.Config{Data: data, Workers: 1, Lease: 2 * time.Second, Logger: log.Logger()})
@@ -68,7 +41,7 @@ func TestFullDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	fill(t, mnt)
+	testenv.FillDisk(t, mnt)
 	refused := func() {
 		t.Helper()
 		_, err := cl.Submit(ctx, client.Submission{Service: "sleep", Spec: []byte(`{"seconds":0}`)}, nil)
@@ -84,19 +57,17 @@ func TestFullDisk(t *testing.T) {
 		_, err := os.Stat(filepath.Join(data, "disk.reserve"))
 		return os.IsNotExist(err)
 	})
-	fill(t, mnt)
-	// Now every write fails: heartbeats, so the lease runs out, and the
-	// reaper's requeues, again and again.
-	testenv.Eventually(t, 30*time.Second, "the reaper fails to requeue", func() bool {
-		return log.Lines("requeue expired leases") > 0
-	})
+	testenv.FillDisk(t, mnt)
+	// Now writes that need new room fail (heartbeats, so the lease runs
+	// out, then the reaper's requeues, again and again), unless SQLite
+	// finds room to reuse in its write-ahead log.
 	for range 100 {
 		refused()
 	}
 	if _, err := cl.Cancel(ctx, running.ID); err != nil {
 		t.Fatalf("cancel on a full disk: %v", err)
 	}
-	fill(t, mnt)
+	testenv.FillDisk(t, mnt)
 	if err := cl.Delete(ctx, queued.ID); err != nil {
 		t.Fatalf("delete on a full disk: %v", err)
 	}

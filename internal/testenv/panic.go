@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/bumpserve/bumpserve/internal/service"
@@ -22,7 +24,8 @@ type PanicService struct{}
 func (PanicService) Name() string { return "panic" }
 
 type panicSpec struct {
-	In string `json:"in"`
+	In       string `json:"in"`
+	OutputMB int    `json:"output_mb"`
 }
 
 func (PanicService) spec(raw json.RawMessage) (panicSpec, error) {
@@ -61,6 +64,11 @@ func (p PanicService) Run(ctx context.Context, env *service.Env) (json.RawMessag
 			once.Do(func() { close(helperRan) })
 			panic("test panic on a mapper helper")
 		})
+	}
+	if s.OutputMB > 0 {
+		if err := os.WriteFile(filepath.Join(env.Output, "big.dat"), make([]byte, s.OutputMB<<20), 0o644); err != nil {
+			return nil, err
+		}
 	}
 	return json.RawMessage(`{"ok": true}`), nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/bumpserve/bumpserve/api"
 	"github.com/bumpserve/bumpserve/client"
+	"github.com/bumpserve/bumpserve/internal/diskspace"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/proc"
@@ -155,16 +157,20 @@ func (s *RemoteSource) Heartbeat(ctx context.Context, j *job.Job, p *job.Progres
 func (s *RemoteSource) Finish(ctx context.Context, j *job.Job, r queue.Result, nextCPUs int) (*job.Job, error) {
 	d := s.dir(j)
 	out := d.Output()
-	if _, err := os.Stat(out); err != nil {
-		out = ""
+	if _, err := os.Stat(out); err != nil || r.Reason == reasonDiskFull {
+		out = "" // none, or the controller has no room for it
 	}
 	req := api.CompleteRequest{Token: j.Lease.Token, State: r.State, Reason: r.Reason, Result: r.Result, Protections: r.Protections}
 	if nextCPUs > 0 {
 		req.Next = &api.NextRequest{Name: s.Name, Free: nextCPUs, Services: s.Services}
 	}
 	got, err := s.Client.Complete(ctx, j.ID, req, out)
-	if errors.Is(err, client.ErrLeaseLost) {
+	var ce *client.Error
+	switch {
+	case errors.Is(err, client.ErrLeaseLost):
 		err = store.ErrLeaseLost
+	case errors.As(err, &ce) && ce.Status == http.StatusInsufficientStorage:
+		err = fmt.Errorf("%w (%v)", diskspace.ErrFull, err)
 	}
 	if err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bumpserve/bumpserve/internal/diskspace"
 	"github.com/bumpserve/bumpserve/internal/guard"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
@@ -40,6 +41,9 @@ type limitError struct {
 func (e *limitError) Error() string {
 	return fmt.Sprintf("limit exceeded: %s (%s)", e.limit, e.value)
 }
+
+// reasonDiskFull ends a job whose result the controller had no room for.
+const reasonDiskFull = "disk full: the job's result could not be stored"
 
 // progressEvery bounds how often progress is shown to watchers; fitters
 // may report thousands of steps a second.
@@ -82,6 +86,11 @@ func (p *Pool) run(j *job.Job) *job.Job {
 		case time.Now().After(deadline):
 			log.Error("result not delivered", "err", err)
 			return nil
+		case diskspace.IsFull(err) && res.Reason != reasonDiskFull:
+			// The controller's disk cannot take this result: end the
+			// job with a small one saying so, rather than leave it
+			// ACTIVE to be run again onto the same full disk.
+			res = &queue.Result{State: job.Error, Reason: reasonDiskFull, Protections: res.Protections}
 		}
 		log.Warn("deliver result; retrying", "err", err)
 		time.Sleep(time.Second)
