@@ -121,17 +121,23 @@ func (c *Client) send(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	if resp.StatusCode >= 400 {
-		defer resp.Body.Close()
-		var e struct {
-			Error string `json:"error"`
-		}
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		if json.Unmarshal(b, &e) != nil || e.Error == "" {
-			e.Error = strings.TrimSpace(string(b))
-		}
-		return nil, &Error{Status: resp.StatusCode, Message: e.Error}
+		return nil, errorFrom(resp)
 	}
 	return resp, nil
+}
+
+// errorFrom reads an error answer's {"error": ...} (or plain text) body
+// and closes it.
+func errorFrom(resp *http.Response) *Error {
+	defer resp.Body.Close()
+	var e struct {
+		Error string `json:"error"`
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if json.Unmarshal(b, &e) != nil || e.Error == "" {
+		e.Error = strings.TrimSpace(string(b))
+	}
+	return &Error{Status: resp.StatusCode, Message: e.Error}
 }
 
 func jsonBody(v any) (io.Reader, error) {

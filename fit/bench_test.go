@@ -3,12 +3,14 @@ package fit
 import (
 	"context"
 	"fmt"
+	"math"
 	"testing"
 )
 
-// BenchmarkDREAM reports posterior draws per second on a small (Misra1a,
-// 14 points, 2 parameters) and a larger (Thurber, 37 points, 7 rational
-// parameters) problem.
+// BenchmarkDREAM reports posterior draws per second and effective draws
+// per second (the smallest bulk ESS over the parameters, divided by the
+// wall time) on a small (Misra1a, 14 points, 2 parameters) and a larger
+// (Thurber, 37 points, 7 rational parameters) problem.
 func BenchmarkDREAM(b *testing.B) {
 	for _, name := range []string{"Misra1a", "Thurber"} {
 		for _, cpus := range []int{1, 2} {
@@ -20,12 +22,16 @@ func BenchmarkDREAM(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.ResetTimer()
+				ess := 0.0
 				for range b.N {
-					if _, err := Run(context.Background(), spec, Options{CPUs: cpus}); err != nil {
+					res, err := Run(context.Background(), spec, Options{CPUs: cpus})
+					if err != nil {
 						b.Fatal(err)
 					}
+					ess += minESS(res)
 				}
 				b.ReportMetric(float64(samples*b.N)/b.Elapsed().Seconds(), "samples/s")
+				b.ReportMetric(ess/b.Elapsed().Seconds(), "ess/s")
 			})
 		}
 	}
@@ -49,4 +55,15 @@ func BenchmarkLM(b *testing.B) {
 			}
 		})
 	}
+}
+
+// minESS is the smallest bulk ESS over a result's free parameters.
+func minESS(res *Result) float64 {
+	least := math.Inf(1)
+	for _, pr := range res.Parameters {
+		if pr.ESS != nil {
+			least = min(least, float64(*pr.ESS))
+		}
+	}
+	return least
 }

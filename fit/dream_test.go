@@ -2,6 +2,7 @@ package fit
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -60,5 +61,70 @@ func TestDREAMMisra1a(t *testing.T) {
 		if lre(pr.Value, cert) < 4 {
 			t.Errorf("%s: best point %.8g far from certified %.8g", name, pr.Value, cert)
 		}
+	}
+}
+
+// A budget too small to converge says so; until_converged keeps sampling
+// until R-hat and ESS meet the thresholds, within max_samples.
+func TestDREAMUntilConverged(t *testing.T) {
+	t.Parallel()
+	pp := misra1aPosterior(t)
+	run := func(extra string) *Result {
+		return runJSON(t, strings.Replace(pp.spec(200, 3), `"samples":200`, `"samples":200`+extra, 1), 1)
+	}
+	short := run("")
+	if short.Converged || !strings.Contains(short.Warning, "not converged") {
+		t.Errorf("200 draws: converged %t, warning %q; want a warning", short.Converged, short.Warning)
+	}
+	if pr := short.Parameters["b1"]; pr.P95 == nil || pr.Std == nil || pr.Rhat == nil || pr.ESS == nil {
+		t.Errorf("a run that has not converged must still report intervals, R-hat and ESS: %+v", pr)
+	}
+	long := run(`,"until_converged":true,"max_samples":50000`)
+	if !long.Converged || long.Warning != "" {
+		t.Errorf("until_converged: converged %t, warning %q", long.Converged, long.Warning)
+	}
+	n := len(long.fit.samples)
+	if n <= 200 || n > 50000 {
+		t.Errorf("until_converged kept %d draws, want more than 200 and at most 50000", n)
+	}
+	for _, name := range []string{"b1", "b2"} {
+		pr := long.Parameters[name]
+		if float64(*pr.Rhat) >= maxConvergedRhat || float64(*pr.ESS) < minConvergedESS {
+			t.Errorf("%s: R-hat %.4f, ESS %.0f after until_converged", name, float64(*pr.Rhat), float64(*pr.ESS))
+		}
+	}
+	var opts map[string]any
+	if err := json.Unmarshal(long.Options, &opts); err != nil {
+		t.Fatal(err)
+	}
+	if opts["until_converged"] != true || opts["max_samples"] != 50000.0 || opts["seed"] != 3.0 || opts["chains"] != 8.0 {
+		t.Errorf("recorded options %v", opts)
+	}
+}
+
+// A spec without a seed records the one it drew, and that seed repeats
+// the fit.
+func TestDREAMRecordsSeed(t *testing.T) {
+	t.Parallel()
+	pp := misra1aPosterior(t)
+	js := strings.Replace(pp.spec(1000, 0), `"seed":0,`, "", 1)
+	spec, err := ParseSpec([]byte(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := Run(context.Background(), spec, Options{CPUs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Seed == nil || *first.Seed == 0 || first.Version == "" || first.Engine != Engine {
+		t.Fatalf("seed %v, version %q, engine %q", first.Seed, first.Version, first.Engine)
+	}
+	spec.Options.Seed = *first.Seed
+	again, err := Run(context.Background(), spec, Options{CPUs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *again.Parameters["b1"].Median != *first.Parameters["b1"].Median {
+		t.Errorf("seed %d did not repeat the fit: median %v then %v", *first.Seed, *first.Parameters["b1"].Median, *again.Parameters["b1"].Median)
 	}
 }

@@ -1,15 +1,16 @@
 package fit
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 
 	"gonum.org/v1/gonum/mat"
 )
 
-// dreamInits are the values of options.init, as Bumps names its population
-// initialisers (bumps/initpop.py).
-var dreamInits = []string{"eps", "lhs", "cov", "random"}
+// dreamInits are the values of options.init: "lm" (the default) and
+// Bumps' population initialisers (bumps/initpop.py).
+var dreamInits = []string{"lm", "eps", "lhs", "cov", "random"}
 
 // epsInitScale is the half-width of the "eps" ball relative to each
 // parameter's range, Bumps' eps_init default.
@@ -19,41 +20,57 @@ const epsInitScale = 1e-6
 // "cov" population when the start point gives no usable covariance.
 const covInitScale = 0.2
 
-// dreamPopulation places DREAM's n chains. The first chain is always the
-// start point (clipped into the box), as Bumps' use_point does, so the
-// sampler never begins worse than the user's guess.
+// dreamPopulation places DREAM's nc chains and the starting archive of
+// past states (DREAM(ZS) needs one before any chain has a past).
 //
-// The default, "eps", is a tiny ball around the start: chains that begin
-// together spread out at the rate the posterior allows, and differential
-// jumps are scaled by that spread. Starting uniformly over a box that spans
-// decades instead leaves most chains far out in the tails, where the
-// jumps are huge and almost all are rejected; 100 burn-in generations were
-// then nowhere near enough (Misra1a: acceptance 0.02, R-hat 4). A ball
-// needs a start in every free parameter, so without one the population is
-// uniform over the bounds ("random").
-func dreamPopulation(r *runner, rng *rand.Rand, x0, lo, hi []float64, n int) ([][]float64, error) {
-	method := r.opts.Init
-	if method == "" {
-		method = "eps"
-		if r.opts.noStart {
-			method = "random"
-		}
+// The default, "lm", starts from the posterior's Laplace approximation
+// at the least-squares optimum, or a mixture of them when starts spread
+// over the box find several (see laplaceModes). Bumps' initialisers are
+// kept as choices: "eps", a tiny ball around the start; "lhs", a Latin
+// hypercube over the box; "cov", a Gaussian with the covariance at the
+// start; "random", uniform over the box. With those, the archive is the
+// chains' starting states and there are no modes for independence
+// proposals.
+//
+// "eps" needs a start in every free parameter, so without one the
+// population is uniform over the bounds ("random").
+func dreamPopulation(r *runner, rng *rand.Rand, x0, lo, hi []float64, nc int) (x, archive [][]float64, modes modeMixture, err error) {
+	method := cmp.Or(r.opts.Init, "lm")
+	if method == "eps" && r.opts.noStart {
+		method = "random"
 	}
 	switch method {
+	case "lm":
+		modes, err = laplaceModes(r, rng, x0)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if len(modes) > 0 {
+			x = modes.draw(rng, lo, hi, nc, true)
+			archive = append(cloneRows(x), modes.draw(rng, lo, hi, dreamArchive0(len(x0)), false)...)
+			return x, archive, modes, nil
+		}
+		r.logf("dream: no usable covariance at any least-squares optimum; starting from a Latin hypercube")
+		x = lhsPopulation(rng, x0, lo, hi, nc)
 	case "eps":
-		return epsPopulation(rng, x0, lo, hi, n), nil
+		x = epsPopulation(rng, x0, lo, hi, nc)
 	case "lhs":
-		return lhsPopulation(rng, x0, lo, hi, n), nil
+		x = lhsPopulation(rng, x0, lo, hi, nc)
 	case "cov":
 		cov, err := r.e.covarianceAt(r.ctx, x0)
 		if err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
-		return covPopulation(rng, x0, lo, hi, n, cov), nil
+		x = covPopulation(rng, x0, lo, hi, nc, cov)
 	default:
-		return initialPopulation(rng, x0, lo, hi, n), nil
+		x = initialPopulation(rng, x0, lo, hi, nc)
 	}
+	return x, cloneRows(x), nil, nil
 }
+
+// dreamArchive0 is the number of extra starting archive states, DREAM(ZS)'s
+// M0 = 10 d.
+func dreamArchive0(d int) int { return 10 * d }
 
 // initScale is Bumps' _get_scale_factor: frac of each parameter's range,
 // or of its start value when unbounded, or frac itself when that is zero.

@@ -67,7 +67,7 @@ func TestDREAMPopulations(t *testing.T) {
 	}
 	t.Run("eps", func(t *testing.T) {
 		t.Parallel()
-		pop, err := dreamPopulation(popRunner("", false), newRand(1), x0, lo, hi, n)
+		pop, _, _, err := dreamPopulation(popRunner("eps", false), newRand(1), x0, lo, hi, n)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +90,7 @@ func TestDREAMPopulations(t *testing.T) {
 	})
 	t.Run("no start falls back to uniform", func(t *testing.T) {
 		t.Parallel()
-		pop, err := dreamPopulation(popRunner("", true), newRand(1), x0, lo, hi, n)
+		pop, _, _, err := dreamPopulation(popRunner("eps", true), newRand(1), x0, lo, hi, n)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +106,7 @@ func TestDREAMPopulations(t *testing.T) {
 	})
 	t.Run("lhs", func(t *testing.T) {
 		t.Parallel()
-		pop, err := dreamPopulation(popRunner("lhs", false), newRand(1), x0, lo, hi, n)
+		pop, _, _, err := dreamPopulation(popRunner("lhs", false), newRand(1), x0, lo, hi, n)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -59,6 +59,9 @@ func errFile(spec *Spec, res *Result) string {
 	if res.Message != "" {
 		fmt.Fprintf(&b, "%s\n", res.Message)
 	}
+	if res.Warning != "" {
+		fmt.Fprintf(&b, "WARNING: %s\n", res.Warning)
+	}
 	b.WriteString("\n")
 	dream := false
 	for _, pr := range res.Parameters {
@@ -66,7 +69,7 @@ func errFile(spec *Spec, res *Result) string {
 	}
 	fmt.Fprintf(&b, "%-12s %-24s %-12s", "parameter", "value", "stderr")
 	if dream {
-		fmt.Fprintf(&b, " %-14s %-14s %-12s %-30s %-30s", "mean", "median", "std", "68% interval", "95% interval")
+		fmt.Fprintf(&b, " %-14s %-14s %-12s %-30s %-30s %-8s %s", "mean", "median", "std", "68% interval", "95% interval", "R-hat", "ESS")
 	}
 	b.WriteString("\n")
 	for _, name := range res.ParameterOrder {
@@ -81,6 +84,9 @@ func errFile(spec *Spec, res *Result) string {
 		if pr.Mean != nil {
 			fmt.Fprintf(&b, " %-14.8g %-14.8g %-12.6g %-30s %-30s", *pr.Mean, *pr.Median, *pr.Std,
 				fmt.Sprintf("[%.6g, %.6g]", pr.P68[0], pr.P68[1]), fmt.Sprintf("[%.6g, %.6g]", pr.P95[0], pr.P95[1]))
+			if pr.Rhat != nil && pr.ESS != nil {
+				fmt.Fprintf(&b, " %-8.4f %.0f", float64(*pr.Rhat), float64(*pr.ESS))
+			}
 		}
 		b.WriteString("\n")
 	}

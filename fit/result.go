@@ -19,6 +19,18 @@ type Result struct {
 	// Steps is the number of iterations or generations the fitter ran.
 	Steps   int    `json:"steps"`
 	Message string `json:"message,omitempty"`
+	// Warning says plainly why the result should not be trusted, as when
+	// DREAM's chains have not converged.
+	Warning string `json:"warning,omitempty"`
+	// What repeats the fit: bumpserve's version, the engine ("bumpserve"
+	// for this one, "bumps" for Bumps jobs, whose Versions then name
+	// bumps, numpy, scipy and python), the random seed actually used and
+	// every option with its default filled in.
+	Version  string            `json:"version,omitempty"`
+	Engine   string            `json:"engine,omitempty"`
+	Versions map[string]string `json:"versions,omitempty"`
+	Seed     *int64            `json:"seed,omitempty"`
+	Options  json.RawMessage   `json:"options,omitempty"`
 	// Parameters by name; ParameterOrder gives the spec's order.
 	Parameters     map[string]ParamResult `json:"parameters"`
 	ParameterOrder []string               `json:"parameter_order"`
@@ -41,6 +53,10 @@ type ParamResult struct {
 	Std    *float64    `json:"std,omitempty"`
 	P68    *[2]float64 `json:"p68,omitempty"`
 	P95    *[2]float64 `json:"p95,omitempty"`
+	// Rhat is the rank-normalised split R-hat and ESS the bulk effective
+	// sample size of the draws (Vehtari et al. 2021), dream only.
+	Rhat *Float `json:"rhat,omitempty"`
+	ESS  *Float `json:"ess,omitempty"`
 }
 
 // Float is a float64 that encodes NaN and ±Inf as JSON null, which plain

@@ -8,8 +8,12 @@ import (
 // newRand returns the fit's random source. Every draw comes from it on the
 // fitter's goroutine, before points are handed to the mapper, so results do
 // not depend on the number of CPUs.
-func newRand(seed int64) *rand.Rand {
-	return rand.New(rand.NewPCG(uint64(seed), 0x62756d7073657276)) // "bumpserv"
+func newRand(seed int64) *rand.Rand { return rand.New(newPCG(seed)) }
+
+// newPCG is newRand's source; a sampler that must be checkpointed keeps
+// it, since PCG's state can be saved with MarshalBinary.
+func newPCG(seed int64) *rand.PCG {
+	return rand.NewPCG(uint64(seed), 0x62756d7073657276) // "bumpserv"
 }
 
 // initialPopulation draws n points: the start point first, then uniform
@@ -51,5 +55,37 @@ func foldInto(x, lo, hi []float64) {
 			x[j] = 2*hi[j] - x[j]
 		}
 		x[j] = min(max(x[j], lo[j]), hi[j])
+	}
+}
+
+// reflectInto mirrors x at the bounds as often as it takes to land in
+// [lo, hi] (the bounds repeat like a hall of mirrors). For a proposal
+// x + δ with δ symmetric and independent of x this keeps the proposal
+// symmetric however long the jump, as a Metropolis step needs; clipping
+// what one fold leaves outside would pile draws onto the bounds.
+func reflectInto(x, lo, hi []float64) {
+	for j, v := range x {
+		switch {
+		case v >= lo[j] && v <= hi[j]:
+			continue
+		case !isFinite(hi[j]) && v < lo[j]:
+			x[j] = 2*lo[j] - v
+		case !isFinite(lo[j]) && v > hi[j]:
+			x[j] = 2*hi[j] - v
+		default:
+			w := hi[j] - lo[j]
+			if !(w > 0) {
+				x[j] = lo[j]
+				continue
+			}
+			t := math.Mod(v-lo[j], 2*w)
+			if t < 0 {
+				t += 2 * w
+			}
+			if t > w {
+				t = 2*w - t
+			}
+			x[j] = lo[j] + t
+		}
 	}
 }

@@ -41,6 +41,9 @@ type outcome struct {
 	// dream only
 	samples [][]float64
 	logp    [][]float64
+	rhat    []float64 // per free parameter
+	ess     []float64
+	warning string // why the statistics are not to be trusted
 }
 
 // runner carries what every fitter needs.
@@ -75,6 +78,7 @@ func Run(ctx context.Context, spec *Spec, opt Options) (*Result, error) {
 	if err := s.checkUsage(); err != nil {
 		return nil, err
 	}
+	s.Options.Seed = chooseSeed(s.Options.Seed)
 	p := newProblem(&s)
 	cpus := max(opt.CPUs, 1)
 	if s.Options.CPUs > 0 {
@@ -96,6 +100,7 @@ func Run(ctx context.Context, spec *Spec, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	recordProvenance(res, &s, p.dim())
 	r.logf("fit: done in %s: chisq %.10g, reduced %.6g, %d evaluations, %s",
 		time.Since(start).Round(time.Millisecond), res.Chisq, float64(res.ReducedChisq), res.Evaluations, out.message)
 	return res, nil
@@ -146,7 +151,9 @@ func (r *runner) result(s *Spec, out *outcome) (*Result, error) {
 	}
 	if out.samples != nil {
 		addPosterior(res, p, out.samples)
+		addDiagnostics(res, p, out.rhat, out.ess)
 	}
+	res.Warning = out.warning
 	corr := correlation(cov)
 	res.Correlation = make([][]Float, len(p.names))
 	for k := range p.names {

@@ -34,16 +34,21 @@ type Spec struct {
 // FitOptions are the "options" of a spec. Zero means the fitter's default.
 type FitOptions struct {
 	Steps   int   `json:"steps"`   // iterations (lm, amoeba) or generations (de)
-	Seed    int64 `json:"seed"`    // seed of every random draw
+	Seed    int64 `json:"seed"`    // seed of every random draw; 0: a random one, recorded
 	CPUs    int   `json:"cpus"`    // mapper CPUs, capped by Options.CPUs
-	Samples int   `json:"samples"` // dream: total draws kept and discarded
-	Burn    int   `json:"burn"`    // dream: burn-in generations
-	Pop     int   `json:"pop"`     // de, dream: population per free parameter
+	Samples int   `json:"samples"` // dream: draws kept after burn-in
+	Burn    int   `json:"burn"`    // dream: least burn-in generations
+	Pop     int   `json:"pop"`     // de, dream: population per free parameter (dream: default 8 chains)
 	Thin    int   `json:"thin"`    // dream: keep every thin-th generation
 	Starts  int   `json:"starts"`  // amoeba: number of restarts from the best point
-	// Init is how dream places its chains at first: "eps" (default), "lhs",
-	// "cov" or "random", as Bumps' --init.
+	// Init is how dream places its chains at first: "lm" (default: around
+	// the least-squares optima), or as Bumps' --init "eps", "lhs", "cov"
+	// or "random".
 	Init string `json:"init"`
+	// UntilConverged makes dream keep sampling past samples, up to
+	// MaxSamples, until R-hat and ESS meet the convergence thresholds.
+	UntilConverged bool `json:"until_converged"`
+	MaxSamples     int  `json:"max_samples"` // default 10 × samples
 
 	// noStart is set when a free parameter has no start value (its Value
 	// is the mid-range default), so dream cannot centre its chains on it.

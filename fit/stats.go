@@ -35,6 +35,19 @@ func addPosterior(res *Result, p *problem, draws [][]float64) {
 	}
 }
 
+// addDiagnostics records each free parameter's R-hat and ESS.
+func addDiagnostics(res *Result, p *problem, rhat, ess []float64) {
+	for j, k := range p.free {
+		if j >= len(rhat) {
+			return
+		}
+		pr := res.Parameters[p.names[k]]
+		r, e := Float(rhat[j]), Float(ess[j])
+		pr.Rhat, pr.ESS = &r, &e
+		res.Parameters[p.names[k]] = pr
+	}
+}
+
 // quantile of sorted values by linear interpolation between order
 // statistics.
 func quantile(sorted []float64, q float64) float64 {

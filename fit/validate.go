@@ -35,7 +35,7 @@ func (s *Spec) validate() error {
 	for _, f := range []struct {
 		name string
 		v    int
-	}{{"steps", o.Steps}, {"cpus", o.CPUs}, {"samples", o.Samples}, {"burn", o.Burn}, {"pop", o.Pop}, {"thin", o.Thin}, {"starts", o.Starts}} {
+	}{{"steps", o.Steps}, {"cpus", o.CPUs}, {"samples", o.Samples}, {"burn", o.Burn}, {"pop", o.Pop}, {"thin", o.Thin}, {"starts", o.Starts}, {"max_samples", o.MaxSamples}} {
 		if f.v < 0 {
 			return fmt.Errorf("options.%s: %d must not be negative", f.name, f.v)
 		}

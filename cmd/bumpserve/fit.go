@@ -53,5 +53,8 @@ func runFit(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	if res.Warning != "" {
+		fmt.Fprintf(os.Stderr, "bumpserve: warning: %s\n", res.Warning)
+	}
 	return printJSON(res)
 }

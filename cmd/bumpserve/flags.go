@@ -31,13 +31,6 @@ func newFlags(name, usage string) *flag.FlagSet {
 // usages holds each flag set's usage text for --help.
 var usages = map[*flag.FlagSet]string{}
 
-func printUsage(fs *flag.FlagSet) {
-	fmt.Fprintf(os.Stderr, "usage: bumpserve %s\n\nflags:\n", usages[fs])
-	fs.SetOutput(os.Stderr)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
-}
-
 // parseFlags parses args allowing flags before or after positional
 // arguments ("--" ends flags). Flags not given on the command line are
 // then taken from environment variables (env maps flag name to variable)
@@ -51,7 +44,7 @@ func parseFlags(fs *flag.FlagSet, args []string, env map[string]string) ([]strin
 				printUsage(fs)
 				return nil, err
 			}
-			return nil, usagef("%s: %v", fs.Name(), err)
+			return nil, usagef("%s: %s", fs.Name(), gnuFlagNames(err.Error()))
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {

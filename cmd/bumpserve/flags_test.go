@@ -58,6 +58,7 @@ func TestBadServeFlags(t *testing.T) {
 		{[]string{"serve", "--data", data, "--workers", "-1"}, "workers"},
 		{[]string{"serve", "--data", data, "--executor", "slurm", "--slurm-max-jobs", "-1"}, "slurm-max-jobs"},
 		{[]string{"serve", "--data", data, "--executor", "pbs"}, "executor"},
+		{[]string{"serve", "--data", data, "--legacy-worker-services", "count,two words"}, "legacy-worker-services"},
 		{[]string{"worker", "--server", "http://127.0.0.1:1", "--token", "x", "--slots", "0"}, "slots"},
 	} {
 		if _, errOut, code := bs(t, nil, c.args...); code != 2 || !strings.Contains(errOut, c.want) {

@@ -27,7 +27,7 @@ func runJobs(ctx context.Context, args []string) error {
 	service := fs.String("service", "", "only jobs of this service")
 	limit := fs.Int("limit", 50, "jobs per page")
 	all := fs.Bool("all", false, "follow every page")
-	asJSON := fs.Bool("json", false, "print JSON")
+	asJSON := fs.Bool("json", false, "print one JSON document: {\"jobs\": [...]}")
 	pos, err := parseFlags(fs, args, clientEnv)
 	if err != nil {
 		return err
@@ -53,7 +53,7 @@ func runJobs(ctx context.Context, args []string) error {
 		opt.Before = page.Next
 	}
 	if *asJSON {
-		return printJSON(map[string]any{"jobs": jobs})
+		return printJSON(map[string]any{"jobs": nonNil(jobs)})
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATE\tSERVICE\tNAME\tOWNER\tSUBMITTED\tREASON")
@@ -64,6 +64,14 @@ func runJobs(ctx context.Context, args []string) error {
 	return tw.Flush()
 }
 
+// nonNil makes an empty list print as [] rather than null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
 func oneLine(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > n {
@@ -72,11 +80,20 @@ func oneLine(s string, n int) string {
 	return s
 }
 
-// idCommand runs a command taking client flags and one job id.
-func idCommand(ctx context.Context, name string, args []string, fn func(*client.Client, int64) error) error {
+// jsonAlways is the --json flag's text on commands whose output is one
+// JSON document anyway: the flag is accepted so that every listing and
+// showing command takes it.
+const jsonAlways = "print one JSON document (this command's output is JSON in any case)"
+
+// idCommand runs a command taking client flags and one job id; showing
+// commands (withJSON) also take --json.
+func idCommand(ctx context.Context, name string, args []string, withJSON bool, fn func(*client.Client, int64) error) error {
 	fs := newFlags(name, name+" [flags] ID")
 	var cf clientFlags
 	cf.register(fs)
+	if withJSON {
+		fs.Bool("json", false, jsonAlways)
+	}
 	pos, err := parseFlags(fs, args, clientEnv)
 	if err != nil {
 		return err
@@ -93,7 +110,7 @@ func idCommand(ctx context.Context, name string, args []string, fn func(*client.
 }
 
 func runShow(ctx context.Context, args []string) error {
-	return idCommand(ctx, "show", args, func(cl *client.Client, id int64) error {
+	return idCommand(ctx, "show", args, true, func(cl *client.Client, id int64) error {
 		j, err := cl.Get(ctx, id)
 		if err != nil {
 			return err
@@ -103,19 +120,20 @@ func runShow(ctx context.Context, args []string) error {
 }
 
 func runResults(ctx context.Context, args []string) error {
-	return idCommand(ctx, "results", args, func(cl *client.Client, id int64) error {
+	return idCommand(ctx, "results", args, true, func(cl *client.Client, id int64) error {
 		r, err := cl.Results(ctx, id)
 		if err != nil {
 			return err
 		}
 		var v any
 		json.Unmarshal(r, &v)
+		warnIfUntrusted(fmt.Sprintf("job %d: ", id), r)
 		return printJSON(v)
 	})
 }
 
 func runCancel(ctx context.Context, args []string) error {
-	return idCommand(ctx, "cancel", args, func(cl *client.Client, id int64) error {
+	return idCommand(ctx, "cancel", args, false, func(cl *client.Client, id int64) error {
 		j, err := cl.Cancel(ctx, id)
 		if err != nil {
 			return err
@@ -130,7 +148,7 @@ func runCancel(ctx context.Context, args []string) error {
 }
 
 func runDelete(ctx context.Context, args []string) error {
-	return idCommand(ctx, "delete", args, func(cl *client.Client, id int64) error {
+	return idCommand(ctx, "delete", args, false, func(cl *client.Client, id int64) error {
 		if err := cl.Delete(ctx, id); err != nil {
 			return err
 		}
@@ -144,6 +162,7 @@ func runFiles(ctx context.Context, args []string) error {
 	var cf clientFlags
 	cf.register(fs)
 	out := fs.String("o", "", "with PATH: write the file here instead of standard output")
+	asJSON := fs.Bool("json", false, "without PATH: print the list as one JSON document, {\"files\": [{\"path\", \"size\"}...]}")
 	pos, err := parseFlags(fs, args, clientEnv)
 	if err != nil {
 		return err
@@ -159,10 +178,16 @@ func runFiles(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *asJSON && len(pos) == 2 {
+		return usagef("files: --json lists files; it does not go with a PATH")
+	}
 	if len(pos) == 1 {
 		files, err := cl.Files(ctx, id)
 		if err != nil {
 			return err
+		}
+		if *asJSON {
+			return printJSON(map[string]any{"files": nonNil(files)})
 		}
 		for _, f := range files {
 			fmt.Printf("%10d  %s\n", f.Size, f.Path)

@@ -1,7 +1,8 @@
 // Command bumpserve is the remote fitting service: the job controller
 // (serve), user and token administration (user), the client commands
-// (submit, jobs, show, wait, results, files, cancel, delete), a local fit
-// with no server (fit) and benchmarks (bench).
+// (submit, jobs, show, wait, logs, results, files, download, cancel,
+// delete), a local fit with no server (fit), benchmarks (bench) and the
+// build's version (version).
 package main
 
 import (
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -17,37 +19,45 @@ import (
 type command struct {
 	name, summary string
 	run           func(ctx context.Context, args []string) error
+	// internal commands are run by bumpserve itself (the sandbox's
+	// helper, Slurm's batch script), not typed by users: not listed.
+	internal bool
 }
 
 var commands []command
 
 func init() {
 	commands = []command{
-		{"serve", "run the job controller with local worker slots", runServe},
-		{"user", "add users, list and revoke tokens (user add|list|token|tokens|revoke)", runUser},
-		{"worker", "pull jobs from a controller and run them here", runWorker},
-		{"run-job", "run one job in this process (what a Slurm batch job runs)", runRunJob},
-		{"workers", "list the controller's workers (admins)", runWorkers},
-		{"submit", "submit a job", runSubmit},
-		{"jobs", "list jobs", runJobs},
-		{"show", "show one job", runShow},
-		{"wait", "wait for a job to finish, showing its progress", runWait},
-		{"results", "print a job's results", runResults},
-		{"files", "list a job's files, or download one (files ID [PATH])", runFiles},
-		{"cancel", "cancel a job", runCancel},
-		{"delete", "delete a job and its files", runDelete},
-		{"fit", "run a native fit here, no server: results JSON on stdout", runFit},
-		{"bench", "measure job throughput and latency on local slots", runBench},
-		{"sandbox-exec", "(internal) confine this process, then run a job", runSandboxExec},
+		{name: "serve", summary: "run the job controller with local worker slots", run: runServe},
+		{name: "user", summary: "add users, list and revoke tokens (user add|list|token|tokens|revoke)", run: runUser},
+		{name: "worker", summary: "pull jobs from a controller and run them here", run: runWorker},
+		{name: "workers", summary: "list the controller's workers (admins)", run: runWorkers},
+		{name: "submit", summary: "submit a job", run: runSubmit},
+		{name: "jobs", summary: "list jobs", run: runJobs},
+		{name: "show", summary: "show one job", run: runShow},
+		{name: "wait", summary: "wait for a job to finish, showing its progress", run: runWait},
+		{name: "logs", summary: "print a job's log; --follow prints it as it grows", run: runLogs},
+		{name: "results", summary: "print a job's results", run: runResults},
+		{name: "files", summary: "list a job's files, or download one (files ID [PATH])", run: runFiles},
+		{name: "download", summary: "download all of a job's files into a directory", run: runDownload},
+		{name: "cancel", summary: "cancel a job", run: runCancel},
+		{name: "delete", summary: "delete a job and its files", run: runDelete},
+		{name: "fit", summary: "run a native fit here, no server: results JSON on stdout", run: runFit},
+		{name: "bench", summary: "measure job throughput and latency on local slots", run: runBench},
+		{name: "version", summary: "print the version, commit and Go version of this build", run: runVersion},
+		{name: "run-job", summary: "run one job in this process (what a Slurm batch job runs)", run: runRunJob, internal: true},
+		{name: "sandbox-exec", summary: "confine this process, then run a job", run: runSandboxExec, internal: true},
 	}
 }
 
-func usage() {
-	fmt.Fprintf(os.Stderr, "bumpserve: a remote fitting service\n\nusage: bumpserve COMMAND [flags] [args]\n\ncommands:\n")
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "bumpserve: a remote fitting service\n\nusage: bumpserve COMMAND [flags] [args]\n\ncommands:\n")
 	for _, c := range commands {
-		fmt.Fprintf(os.Stderr, "  %-8s %s\n", c.name, c.summary)
+		if !c.internal {
+			fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		}
 	}
-	fmt.Fprintf(os.Stderr, "\n'bumpserve COMMAND --help' describes a command's flags.\n")
+	fmt.Fprintf(w, "\n'bumpserve COMMAND --help' (or 'bumpserve help COMMAND') describes a command's flags.\n")
 }
 
 func main() {
@@ -55,12 +65,18 @@ func main() {
 }
 
 func run(args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage()
-		if len(args) == 0 {
-			return 2
+	if len(args) == 0 {
+		usage(os.Stderr)
+		return 2
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "-help" || args[0] == "help" {
+		if args[0] == "help" && len(args) > 1 {
+			// "help COMMAND" is "COMMAND --help".
+			args = []string{args[1], "--help"}
+		} else {
+			usage(os.Stdout)
+			return 0
 		}
-		return 0
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -69,8 +85,7 @@ func run(args []string) int {
 			return exitCode(c.run(ctx, args[1:]))
 		}
 	}
-	fmt.Fprintf(os.Stderr, "bumpserve: unknown command %q\n\n", args[0])
-	usage()
+	fmt.Fprintf(os.Stderr, "bumpserve: unknown command %q (see 'bumpserve --help')\n", args[0])
 	return 2
 }
 
@@ -89,6 +104,10 @@ func exitCode(err error) int {
 			fmt.Fprintln(os.Stderr, "bumpserve:", ec.msg)
 		}
 		return ec.code
+	}
+	if msg, ok := unreachable(err); ok {
+		fmt.Fprintln(os.Stderr, "bumpserve:", msg)
+		return 1
 	}
 	fmt.Fprintln(os.Stderr, "bumpserve:", err)
 	var ue *usageError

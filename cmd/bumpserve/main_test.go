@@ -144,6 +144,25 @@ func TestCLIWorkflow(t *testing.T) {
 		t.Errorf("jobs: %d %s", code, out)
 	}
 
+	// A DREAM fit too short to converge completes, and wait and results
+	// say on stderr that its intervals are not to be trusted.
+	dreamSpec := `{"fitter":"dream","options":{"samples":100,"seed":2},"parameters":{"a":{"value":1,"min":0,"max":5}},
+		"datasets":[{"model":"a*x","x":[1,2,3],"y":[1.1,1.9,3.2],"dy":[0.1,0.1,0.1]}]}`
+	out, errOut, code = bs(t, alice, "submit", "--service", "fit", "--spec", dreamSpec)
+	if code != 0 {
+		t.Fatalf("submit dream: %d %s", code, errOut)
+	}
+	dreamID := strings.TrimSpace(out)
+	for _, cmd := range []string{"wait", "results"} {
+		out, errOut, code = bs(t, alice, cmd, dreamID)
+		if code != 0 || !strings.Contains(errOut, "warning: job "+dreamID+": DREAM has not converged") {
+			t.Errorf("%s on an unconverged fit: %d\nstdout %s\nstderr %s", cmd, code, out, errOut)
+		}
+	}
+	if !strings.Contains(out, `"converged": false`) || !strings.Contains(out, `"rhat"`) || !strings.Contains(out, `"p95"`) {
+		t.Errorf("results of an unconverged fit: %s", out)
+	}
+
 	// A failing job: wait exits 1 with the reason.
 	out, _, _ = bs(t, alice, "submit", "--service", "sleep", "--spec", `{"fail":true,"message":"bad model"}`)
 	_, errOut, code = bs(t, alice, "wait", strings.TrimSpace(out))
@@ -322,6 +341,29 @@ func TestFitCommand(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "out", "fit.svg")); err != nil {
 		t.Errorf("no plot: %v", err)
+	}
+	// An unconverged DREAM fit: still one JSON document on stdout, the
+	// warning on stderr.
+	os.WriteFile(filepath.Join(dir, "dream.json"), []byte(strings.Replace(spec, `"lm"`, `"dream","options":{"samples":100,"seed":1}`, 1)), 0o644)
+	out, errOut, code = bs(t, nil, "fit", filepath.Join(dir, "dream.json"))
+	dec = json.NewDecoder(strings.NewReader(out))
+	var dres struct {
+		Converged *bool
+		Warning   string
+		Seed      int64
+		Version   string
+	}
+	if err := dec.Decode(&dres); code != 0 || err != nil {
+		t.Fatalf("fit dream: %d %v\n%s", code, err, errOut)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		t.Errorf("fit dream: more than one JSON document on stdout")
+	}
+	if dres.Converged == nil || *dres.Converged || dres.Warning == "" || !strings.Contains(errOut, "warning: DREAM has not converged") {
+		t.Errorf("fit dream: converged %v, warning %q, stderr %s", dres.Converged, dres.Warning, errOut)
+	}
+	if ver, _, code := bs(t, nil, "version", "--short"); code != 0 || strings.TrimSpace(ver) != dres.Version || dres.Seed != 1 {
+		t.Errorf("version %q (exit %d), results say version %q and seed %d", ver, code, dres.Version, dres.Seed)
 	}
 	os.WriteFile(filepath.Join(dir, "bad.json"), []byte(`{"fitter":"lm","parameters":{"a":{"value":1,"min":2,"max":1}},"datasets":[{"model":"a*x","x":[1],"y":[1]}]}`), 0o644)
 	if _, errOut, code := bs(t, nil, "fit", filepath.Join(dir, "bad.json")); code != 2 || !strings.Contains(errOut, "parameters.a") {

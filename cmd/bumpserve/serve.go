@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strings"
 
 	"github.com/bumpserve/bumpserve/internal/controller"
 	"github.com/bumpserve/bumpserve/internal/job"
@@ -47,6 +48,7 @@ func runServe(ctx context.Context, args []string) error {
 	halfLife := fs.Duration("fair-share-half-life", queue.HalfLifeDefault, "how fast past usage is forgotten when ranking users")
 	maxRunning := fs.Int("max-running", 0, "running jobs per user (0: no cap)")
 	anonymous := fs.Bool("anonymous", false, "let anyone submit without a token under /api/v1/anonymous/jobs; the job is then reached only through the capability returned")
+	legacyServices := fs.String("legacy-worker-services", "", "comma-separated services handed to old Bumps workers at /jobs/nextjob.json (default: all); a name bumpserve does not run (the original's count, fitter) is run by old workers only")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines")
 	var sbf sandboxFlags
 	sbf.register(fs)
@@ -68,6 +70,14 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usagef("tls-cert and tls-key go together")
+	}
+	var oldServices []string
+	for _, name := range strings.Split(*legacyServices, ",") {
+		if name = strings.TrimSpace(name); strings.ContainsAny(name, " \t") {
+			return usagef("legacy-worker-services: %q is not a service name (a comma-separated list, e.g. count,fitter)", name)
+		} else if name != "" {
+			oldServices = append(oldServices, name)
+		}
 	}
 	log := newLogger(*logJSON)
 	slots, maxJobs, batch := *workers, 0, worker.Executor(nil)
@@ -95,8 +105,9 @@ func runServe(ctx context.Context, args []string) error {
 		Runner: runner,
 		Data:   *data, Workers: slots, Executor: batch, MaxJobs: maxJobs, Name: *name, Lease: *lease, Drain: *drain, FullSync: *fullSync,
 		HalfLife: *halfLife, MaxRunning: *maxRunning,
-		Caps:   job.Limits{WallSeconds: *wall, MemoryMB: *memory, Processes: *procs, DiskMB: *disk},
-		Server: server.Config{MaxQueued: *maxQueued, SubmitRate: *rate, Anonymous: *anonymous, MaxUpload: *maxUpload << 20},
+		Caps: job.Limits{WallSeconds: *wall, MemoryMB: *memory, Processes: *procs, DiskMB: *disk},
+		Server: server.Config{MaxQueued: *maxQueued, SubmitRate: *rate, Anonymous: *anonymous, MaxUpload: *maxUpload << 20,
+			LegacyWorkerServices: oldServices},
 		Logger: log,
 	})
 	if err != nil {

@@ -12,7 +12,9 @@ import (
 
 const submitUsage = `submit [flags] [JOB.json] [FILE...]
 
-Submits a job and prints its id. Either name the service with --service
+Submits a job and prints its id. --cpus, --wall and --memory-mb set the
+spec's resources and limits; a job without --name is named after its
+model script or spec file. Either name the service with --service
 (and give its spec with --spec or --spec-file), or pass a job document
 {"name", "service", "spec"} as the first argument. Further arguments are
 files uploaded into the job's input/ directory.
@@ -31,10 +33,12 @@ func runSubmit(ctx context.Context, args []string) error {
 	var cf clientFlags
 	cf.register(fs)
 	service := fs.String("service", "", "the job's service (fit, bumps, sleep)")
-	name := fs.String("name", "", "a name for the job")
+	name := fs.String("name", "", "a name for the job (default: the model script's or spec file's name)")
 	spec := fs.String("spec", "", "the spec as JSON text")
 	specFile := fs.String("spec-file", "", "a file holding the spec as JSON")
 	priority := fs.Int("priority", 0, "priority from -100 to 100 (higher runs sooner among your jobs)")
+	var rf resourceFlags
+	rf.register(fs)
 	var bf bumpsFlags
 	bf.register(fs)
 	pos, err := parseFlags(fs, args, clientEnv)
@@ -50,7 +54,9 @@ func runSubmit(ctx context.Context, args []string) error {
 	} else if bf.used(fs) {
 		return usagef("submit: --fit, --samples, --burn, --steps, --seed and --parallel go with --service bumps and no --spec")
 	}
-	sub, files, err := buildSubmission(*service, *name, *spec, *specFile, *priority, pos)
+	sub, files, err := buildSubmission(*service, *name, *spec, *specFile, *priority, pos, func(spec json.RawMessage) (json.RawMessage, error) {
+		return rf.apply(fs, spec)
+	})
 	if err != nil {
 		return err
 	}
@@ -67,7 +73,11 @@ func runSubmit(ctx context.Context, args []string) error {
 	return nil
 }
 
-func buildSubmission(service, name, spec, specFile string, priority int, pos []string) (client.Submission, []client.Upload, error) {
+// buildSubmission makes the job document from the flags and files;
+// resources merges --cpus, --wall and --memory-mb into its spec.
+func buildSubmission(service, name, spec, specFile string, priority int, pos []string,
+	resources func(json.RawMessage) (json.RawMessage, error)) (client.Submission, []client.Upload, error) {
+	docFile := ""
 	sub := client.Submission{Name: name, Service: service, Priority: priority}
 	if spec != "" && specFile != "" {
 		return sub, nil, usagef("submit: give --spec or --spec-file, not both")
@@ -102,12 +112,19 @@ func buildSubmission(service, name, spec, specFile string, priority int, pos []s
 		if priority != 0 {
 			doc.Priority = priority
 		}
-		sub, pos = doc, pos[1:]
+		sub, pos, docFile = doc, pos[1:], pos[0]
 	} else if spec != "" {
 		sub.Spec = json.RawMessage(spec)
 	}
 	if len(sub.Spec) > 0 && !json.Valid(sub.Spec) {
 		return sub, nil, usagef("spec: not valid JSON")
+	}
+	var err error
+	if sub.Spec, err = resources(sub.Spec); err != nil {
+		return sub, nil, err
+	}
+	if sub.Name == "" {
+		sub.Name = defaultName(sub.Spec, specFile, docFile)
 	}
 	files := make([]client.Upload, len(pos))
 	for i, p := range pos {

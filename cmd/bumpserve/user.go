@@ -17,9 +17,9 @@ import (
 const userUsage = `user SUBCOMMAND [flags] --data DIR
 
   user add NAME [--admin|--worker]   create a user; prints its token (last word)
-  user list                          list users
+  user list [--json]                 list users
   user token NAME [--label L]        issue another token for NAME
-  user tokens [NAME]                 list tokens (never the secrets)
+  user tokens [NAME] [--json]        list tokens (never the secrets)
   user revoke TOKEN-ID               revoke a token at once
 
 Works on the data directory directly, also while the server runs.`
@@ -30,12 +30,13 @@ func runUser(ctx context.Context, args []string) error {
 	admin := fs.Bool("admin", false, "with add: the user is an admin")
 	workerRole := fs.Bool("worker", false, "with add: a worker identity (worker routes only)")
 	label := fs.String("label", "", "with token: a label to tell tokens apart")
+	asJSON := fs.Bool("json", false, "with list and tokens: print one JSON document, {\"users\": [...]} or {\"tokens\": [...]}")
 	pos, err := parseFlags(fs, args, map[string]string{"data": "BUMPSERVE_DATA"})
 	if err != nil {
 		return err
 	}
 	if len(pos) == 0 {
-		printUsage(fs)
+		writeUsage(os.Stderr, fs)
 		return usagef("user: missing subcommand (add, list, token, tokens, revoke)")
 	}
 	if _, err := os.Stat(filepath.Join(*data, "bumpserve.db")); err != nil && pos[0] != "add" {
@@ -55,6 +56,9 @@ func runUser(ctx context.Context, args []string) error {
 			return usagef("user %s: expected %s", sub, form)
 		}
 		return nil
+	}
+	if *asJSON && sub != "list" && sub != "tokens" {
+		return usagef("user %s: --json goes with list and tokens", sub)
 	}
 	switch sub {
 	case "add":
@@ -89,6 +93,9 @@ func runUser(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		if *asJSON {
+			return printJSON(map[string]any{"users": nonNil(users)})
+		}
 		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "NAME\tROLE\tCREATED")
 		for _, u := range users {
@@ -103,6 +110,9 @@ func runUser(ctx context.Context, args []string) error {
 		toks, err := st.ListTokens(ctx, user)
 		if err != nil {
 			return err
+		}
+		if *asJSON {
+			return printJSON(map[string]any{"tokens": nonNil(toks)})
 		}
 		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tUSER\tLABEL\tCREATED\tREVOKED")

@@ -16,6 +16,7 @@ func runWait(ctx context.Context, args []string) error {
 	cf.register(fs)
 	timeout := fs.Duration("timeout", 0, "give up after this long (e.g. 10m); 0 waits for ever")
 	quiet := fs.Bool("quiet", false, "no progress line")
+	fs.Bool("json", false, jsonAlways)
 	pos, err := parseFlags(fs, args, clientEnv)
 	if err != nil {
 		return err
@@ -32,6 +33,11 @@ func runWait(ctx context.Context, args []string) error {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, *timeout)
 		defer cancel()
+	}
+	// An unreachable server or unknown job is an error at once; the
+	// event stream below retries through a server's restart.
+	if _, err := cl.Get(ctx, id); err != nil {
+		return err
 	}
 	line := newProgressLine(os.Stderr, *quiet)
 	final, err := cl.Watch(ctx, id, func(j *client.Job) error {
@@ -50,6 +56,11 @@ func runWait(ctx context.Context, args []string) error {
 	}
 	if final.State != "COMPLETE" {
 		return &exitError{code: 1, msg: fmt.Sprintf("job %d ended in %s: %s", id, final.State, final.Reason)}
+	}
+	// A finished fit whose sampler has not converged is still COMPLETE;
+	// say so beside the job rather than let it pass for a good result.
+	if r, err := cl.Results(ctx, id); err == nil {
+		warnIfUntrusted(fmt.Sprintf("job %d: ", id), r)
 	}
 	return nil
 }

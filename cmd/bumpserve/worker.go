@@ -60,6 +60,11 @@ func runWorker(ctx context.Context, args []string) error {
 			svcNames = append(svcNames, strings.TrimSpace(s))
 		}
 	}
+	if svcNames == nil {
+		// Every service this build runs, and never one only old Bumps
+		// workers run (serve --legacy-worker-services).
+		svcNames = registry.Names()
+	}
 	if *executor != "local" && *executor != "slurm" {
 		return usagef("executor: %q is not an executor (accepted: local, slurm)", *executor)
 	}
@@ -119,11 +124,16 @@ func runWorker(ctx context.Context, args []string) error {
 }
 
 func runWorkers(ctx context.Context, args []string) error {
-	fs := newFlags("workers", "workers [--server URL --token ADMIN-TOKEN]")
+	fs := newFlags("workers", "workers [--server URL --token ADMIN-TOKEN] [--json]")
 	var cf clientFlags
 	cf.register(fs)
-	if _, err := parseFlags(fs, args, clientEnv); err != nil {
+	asJSON := fs.Bool("json", false, "print one JSON document: {\"workers\": [...]}")
+	pos, err := parseFlags(fs, args, clientEnv)
+	if err != nil {
 		return err
+	}
+	if len(pos) > 0 {
+		return usagef("workers: unexpected argument %q", pos[0])
 	}
 	cl, err := cf.client()
 	if err != nil {
@@ -132,6 +142,9 @@ func runWorkers(ctx context.Context, args []string) error {
 	list, err := cl.Workers(ctx)
 	if err != nil {
 		return err
+	}
+	if *asJSON {
+		return printJSON(map[string]any{"workers": nonNil(list)})
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSLOTS\tRUNNING\tLAST HEARTBEAT\tUSER")

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 )
 
 // The testdata stores were written by Debian's bumps 0.9 fitting the
@@ -45,7 +47,7 @@ func close(a, b float64) bool { return a == b || math.Abs(a-b) <= 1e-12*math.Max
 func TestLoadDream(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join("testdata", "dream")
-	res, err := Load(dir, "curve", "dream")
+	res, err := loadDir(t, dir, "curve", "dream")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +86,7 @@ func TestLoadDream(t *testing.T) {
 func TestLoadAmoebaWithCurvature(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join("testdata", "amoeba")
-	res, err := Load(dir, "curve", "amoeba")
+	res, err := loadDir(t, dir, "curve", "amoeba")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +159,7 @@ func TestSeed(t *testing.T) {
 
 func TestLoadMissingPar(t *testing.T) {
 	t.Parallel()
-	if _, err := Load(t.TempDir(), "curve", "dream"); err == nil || !strings.Contains(err.Error(), "no parameters") {
+	if _, err := loadDir(t, t.TempDir(), "curve", "dream"); err == nil || !strings.Contains(err.Error(), "no parameters") {
 		t.Errorf("Load of an empty store: %v", err)
 	}
 }
@@ -209,4 +211,15 @@ func TestDigest(t *testing.T) {
 			t.Errorf("Digest(%s) is %d bytes", file, len(got))
 		}
 	}
+}
+
+// loadDir is Load on the store at dir.
+func loadDir(t *testing.T, dir, name, fitter string) (*Result, error) {
+	t.Helper()
+	d, err := jobfs.OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	return Load(d, name, fitter)
 }

@@ -4,22 +4,18 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
-	"os"
-	"path/filepath"
-	"sort"
 
 	"github.com/bumpserve/bumpserve/fit"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 )
 
-// Result is a Bumps fit presented like a native one (fit.Result), with
-// what only Bumps knows: the seed it used (read from bumps' stdout by the
-// caller, see Seed).
+// Result is a Bumps fit presented like a native one (fit.Result). The
+// seed bumps used (the spec's, or the one bumps chose and printed) goes in
+// fit.Result.Seed, read from bumps' stdout by the caller (see Seed).
 type Result struct {
 	fit.Result
-	// Seed is the random seed bumps used (the spec's, or the one bumps
-	// chose and printed), so the fit can be repeated by hand.
-	Seed *int64 `json:"seed,omitempty"`
 }
 
 // Load reads the fit of model name (the script's base name without .py)
@@ -33,25 +29,36 @@ type Result struct {
 // them as x y dy fy, else 2·nllf from the .err summary (equal for
 // Gaussian data); dof is the number of data rows less the fitted
 // parameters, or, without .dat rows, 2·nllf over the reduced chisq.
-func Load(store, name, fitter string) (*Result, error) {
-	base := filepath.Join(store, name)
-	parText, err := os.ReadFile(base + ".par")
-	if err != nil {
+//
+// The store was written by the job: its files are read through the one
+// door (package jobfs), each capped at maxStoreFile.
+func Load(store *jobfs.Dir, name, fitter string) (*Result, error) {
+	parText, err := store.ReadFile(name+".par", maxStoreFile)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("bumps wrote no parameters: %w", err)
+	}
+	if err != nil {
+		return nil, err
 	}
 	pars, err := ParsePar(bytes.NewReader(parText))
 	if err != nil {
 		return nil, err
 	}
-	errText, err := os.ReadFile(base + ".err")
-	if err != nil {
+	errText, err := store.ReadFile(name+".err", maxStoreFile)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("bumps wrote no summary: %w", err)
+	}
+	if err != nil {
+		return nil, err
 	}
 	sum, err := ParseSummary(string(errText))
 	if err != nil {
 		return nil, fmt.Errorf("%s.err: %v", name, err)
 	}
-	mon, _ := os.ReadFile(base + ".mon") // progress and --err table, optional
+	mon, err := optional(store, name+".mon") // progress and --err table
+	if err != nil {
+		return nil, err
+	}
 
 	res := &Result{Result: fit.Result{
 		Fitter:     fitter,
@@ -63,7 +70,7 @@ func Load(store, name, fitter string) (*Result, error) {
 	if n, ok := PlannedSteps(string(mon)); ok {
 		res.Steps = n
 	}
-	post, err := readPosterior(base + "-err.json")
+	post, err := readPosterior(store, name+"-err.json")
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +94,10 @@ func Load(store, name, fitter string) (*Result, error) {
 		res.Parameters[p.Label] = pr
 		res.ParameterOrder = append(res.ParameterOrder, p.Label)
 	}
-	chisq, rows := datChisq(store, name)
+	chisq, rows, err := datChisq(store, name)
+	if err != nil {
+		return nil, err
+	}
 	if rows == 0 || !agrees(chisq, 2*sum.NLLF) {
 		chisq, rows = 2*sum.NLLF, 0
 	}
@@ -107,12 +117,23 @@ func Load(store, name, fitter string) (*Result, error) {
 
 func ptr(f fit.Float) *float64 { v := float64(f); return &v }
 
-func readPosterior(path string) (map[string]Posterior, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil // only dream writes it
+// maxStoreFile bounds each store file read: a dream .mon or -err.json of
+// a long fit is a few MB.
+const maxStoreFile = 64 << 20
+
+// optional reads a store file that bumps may not write: a missing one is
+// empty, but one the door refuses (a link, a FIFO) is an error.
+func optional(store *jobfs.Dir, rel string) ([]byte, error) {
+	b, err := store.ReadFile(rel, maxStoreFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
 	}
-	if err != nil {
+	return b, err
+}
+
+func readPosterior(store *jobfs.Dir, rel string) (map[string]Posterior, error) {
+	b, err := optional(store, rel) // only dream writes it
+	if b == nil || err != nil {
 		return nil, err
 	}
 	return ParseErrJSON(b)
@@ -120,31 +141,31 @@ func readPosterior(path string) (map[string]Posterior, error) {
 
 // datChisq sums over <name>.dat or, for a MultiFitProblem, <name>-1.dat,
 // <name>-2.dat, ...; rows is 0 when any file is not in x y dy fy form.
-func datChisq(store, name string) (float64, int) {
-	files, _ := filepath.Glob(filepath.Join(store, name+"-[0-9]*.dat"))
-	sort.Strings(files)
-	if one := filepath.Join(store, name+".dat"); fileExists(one) {
-		files = []string{one}
+func datChisq(store *jobfs.Dir, name string) (float64, int, error) {
+	files := []string{name + ".dat"}
+	if _, err := store.Lstat(files[0]); err != nil {
+		files = nil
+		for i := 1; ; i++ {
+			f := fmt.Sprintf("%s-%d.dat", name, i)
+			if _, err := store.Lstat(f); err != nil {
+				break
+			}
+			files = append(files, f)
+		}
 	}
 	total, rows := 0.0, 0
 	for _, f := range files {
-		fh, err := os.Open(f)
+		b, err := store.ReadFile(f, maxStoreFile)
 		if err != nil {
-			return 0, 0
+			return 0, 0, err
 		}
-		s, n, ok := DatChisq(fh)
-		fh.Close()
+		s, n, ok := DatChisq(bytes.NewReader(b))
 		if !ok {
-			return 0, 0
+			return 0, 0, nil
 		}
 		total, rows = total+s, rows+n
 	}
-	return total, rows
-}
-
-func fileExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.Mode().IsRegular()
+	return total, rows, nil
 }
 
 // agrees checks the .dat sum against 2·nllf, which bumps prints with six

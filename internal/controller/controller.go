@@ -129,7 +129,8 @@ func Open(ctx context.Context, cfg Config) (*Controller, error) {
 	if cfg.Workers != 0 {
 		c.Pool, err = worker.NewPool(worker.Config{
 			Name: cfg.Name, Slots: max(cfg.Workers, 0), MaxJobs: cfg.MaxJobs, Services: services, Caps: cfg.Caps, Drain: cfg.Drain, Logger: log,
-			Runner: cfg.Runner, Executor: cfg.Executor, Source: &worker.LocalSource{Queue: c.Queue, Root: root, Name: cfg.Name},
+			Runner: cfg.Runner, Executor: cfg.Executor, Source: &worker.LocalSource{Queue: c.Queue, Root: root, Name: cfg.Name,
+				Services: services.Names()}, // never the services only old workers run
 		})
 		if err != nil {
 			st.Close()

@@ -2,24 +2,36 @@ package jobdir
 
 import (
 	"archive/tar"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
+	"log/slog"
+
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 )
 
 // WriteTar streams the regular files under dir as a tar archive with
-// relative names. Links and special files are left out, as in List.
+// clean relative names and their modification times. Links, special files
+// and unclean names are left out, as in List.
 func WriteTar(w io.Writer, dir string) error {
+	d, err := jobfs.OpenDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return tar.NewWriter(w).Close()
+	}
+	if err != nil {
+		return err
+	}
+	defer d.Close()
 	tw := tar.NewWriter(w)
-	err := walkFiles(dir, func(rel string, info fs.FileInfo) error {
-		f, err := os.Open(filepath.Join(dir, rel))
-		if err != nil {
-			return err
+	err = walkFiles(d, "", func(rel string, info fs.FileInfo) error {
+		f, info, err := d.Open(rel)
+		if err != nil { // replaced since it was listed
+			slog.Warn("archive: job file left out", "err", err)
+			return nil
 		}
 		defer f.Close()
-		hdr := &tar.Header{Name: filepath.ToSlash(rel), Mode: 0o644, Size: info.Size(), ModTime: info.ModTime(), Typeflag: tar.TypeReg}
+		hdr := &tar.Header{Name: rel, Mode: 0o644, Size: info.Size(), ModTime: info.ModTime(), Typeflag: tar.TypeReg}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err
 		}
@@ -29,7 +41,7 @@ func WriteTar(w io.Writer, dir string) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("archive %s: %w", dir, err)
+		return fmt.Errorf("archive: %w", err)
 	}
 	return tw.Close()
 }
@@ -38,7 +50,7 @@ func WriteTar(w io.Writer, dir string) error {
 // and directories with clean relative names (see CleanName), at most
 // maxFiles files and limit bytes in all. It never writes outside dir.
 func ExtractTar(r io.Reader, dir string, limit int64, maxFiles int) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := jobfs.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	tr := tar.NewReader(r)

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path"
-	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 )
 
 // File is one listed file of a job.
@@ -18,51 +21,54 @@ type File struct {
 	Size int64  `json:"size"`
 }
 
-// List returns the regular files under input/ and output/. Links are not
-// followed and not listed: a job cannot publish a link to something outside.
+// List returns the regular files under input/ and output/ (and the
+// running attempt's log as output/job.log). Links are not
+// followed and not listed, nor FIFOs or devices: a job cannot publish
+// anything but its own regular files. Names that are not clean (see
+// CleanName: a job may make "..\\x", "C:", or lines with escapes) are
+// left out and logged.
 func (d Dir) List() ([]File, error) { return d.list("input", "output") }
 
 // ListInput returns the uploaded files only.
 func (d Dir) ListInput() ([]File, error) { return d.list("input") }
 
 func (d Dir) list(tops ...string) ([]File, error) {
+	jd, err := jobfs.OpenDir(string(d))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list files: %w", err)
+	}
+	defer jd.Close()
 	var out []File
 	for _, top := range tops {
-		err := walkFiles(filepath.Join(string(d), top), func(rel string, info fs.FileInfo) error {
-			out = append(out, File{Path: path.Join(top, filepath.ToSlash(rel)), Size: info.Size()})
+		err := walkFiles(jd, top, func(rel string, info fs.FileInfo) error {
+			out = append(out, File{Path: top + "/" + rel, Size: info.Size()})
 			return nil
 		})
 		if err != nil {
 			return nil, fmt.Errorf("list files: %w", err)
+		}
+		if top == "output" && !slices.ContainsFunc(out, func(f File) bool { return f.Path == liveLog }) {
+			if info, err := jd.Lstat(LogName); err == nil && info.Mode().IsRegular() {
+				out = append(out, File{Path: liveLog, Size: info.Size()})
+			}
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
 }
 
-// walkFiles calls fn for each regular file under dir, with its path
-// relative to dir and its Lstat info. Links and special files are skipped
-// (links are not followed), and a missing dir has no files. A file that
-// goes away while being walked is left out.
-func walkFiles(dir string, fn func(rel string, info fs.FileInfo) error) error {
-	return filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return err
-		}
-		if !e.Type().IsRegular() {
+// walkFiles calls fn for each regular file under sub of d ("" for d)
+// whose name is clean, with its slash-separated path relative to sub and
+// its info; a missing sub has no files.
+func walkFiles(d *jobfs.Dir, sub string, fn func(rel string, info fs.FileInfo) error) error {
+	return d.Walk(sub, func(rel string, info fs.FileInfo) error {
+		if _, err := CleanName(rel); err != nil {
+			slog.Warn("job file left out: its name is not clean", "dir", path.Join(d.Name(), sub), "err", err)
 			return nil
 		}
-		info, err := e.Info()
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
 		return fn(rel, info)
 	})
 }
@@ -71,28 +77,35 @@ func walkFiles(dir string, fn func(rel string, info fs.FileInfo) error) error {
 var ErrBadPath = errors.New("no such file")
 
 // Open opens a listed file for reading. The path must lie under input/ or
-// output/; os.Root refuses any step (.., absolute, or a link) that would
-// leave the job directory, and a link inside is refused too.
+// output/, and be a regular file reached through no link (see jobfs).
 func (d Dir) Open(rel string) (*os.File, fs.FileInfo, error) {
 	rel = path.Clean(strings.TrimPrefix(rel, "/"))
 	if !strings.HasPrefix(rel, "input/") && !strings.HasPrefix(rel, "output/") {
 		return nil, nil, ErrBadPath
 	}
-	root, err := os.OpenRoot(string(d))
+	if _, err := CleanName(rel); err != nil {
+		return nil, nil, ErrBadPath
+	}
+	jd, err := jobfs.OpenDir(string(d))
 	if err != nil {
 		return nil, nil, ErrBadPath
 	}
-	defer root.Close()
-	info, err := root.Lstat(rel)
-	if err != nil || !info.Mode().IsRegular() {
-		return nil, nil, ErrBadPath
+	defer jd.Close()
+	f, info, err := jd.Open(rel)
+	if rel == liveLog && err != nil {
+		// Not published yet, or refused because of what the job left
+		// under the name: the root side's own log is the one shown.
+		f, info, err = jd.Open(LogName)
 	}
-	f, err := root.Open(rel)
 	if err != nil {
 		return nil, nil, ErrBadPath
 	}
 	return f, info, nil
 }
+
+// liveLog is the log's path as users see it, before and after the
+// attempt ends: until then it is served from the job directory.
+const liveLog = "output/" + LogName
 
 // CleanName checks an uploaded file's name and returns it in clean form:
 // a relative slash-separated path with no empty, "." or ".." parts, no NUL
@@ -107,7 +120,7 @@ func CleanName(name string) (string, error) {
 	if len(name) > 1024 {
 		return bad("longer than 1024 bytes")
 	}
-	if strings.HasPrefix(name, "/") {
+	if strings.HasPrefix(name, "/") || driveLetter(name) {
 		return bad("absolute paths are not accepted (use a relative name such as data.txt)")
 	}
 	for _, c := range name {
@@ -128,26 +141,32 @@ func CleanName(name string) (string, error) {
 	return name, nil
 }
 
+// driveLetter says name starts like a Windows path ("C:"), which an
+// extractor there would take as absolute.
+func driveLetter(name string) bool {
+	return len(name) >= 2 && name[1] == ':' && ('a' <= name[0]|0x20 && name[0]|0x20 <= 'z')
+}
+
 // WriteFile stores r as a new file name (already cleaned) under dir,
 // refusing to go through links or to replace an existing file, and failing
 // once more than limit bytes have been written.
 func WriteFile(dir, name string, r io.Reader, limit int64) (int64, error) {
-	root, err := os.OpenRoot(dir)
+	d, err := jobfs.OpenDir(dir)
 	if err != nil {
 		return 0, err
 	}
-	defer root.Close()
+	defer d.Close()
 	if parent := path.Dir(name); parent != "." {
-		if err := root.MkdirAll(parent, 0o755); err != nil {
-			return 0, fmt.Errorf("file %q: %w", name, err)
+		if err := d.MkdirAll(parent, 0o755); err != nil {
+			return 0, err
 		}
 	}
-	f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := d.Create(name, 0o644)
 	if err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return 0, fmt.Errorf("file %q: uploaded twice", name)
 		}
-		return 0, fmt.Errorf("file %q: %w", name, err)
+		return 0, err
 	}
 	n, err := io.Copy(f, io.LimitReader(r, limit+1))
 	if cerr := f.Close(); err == nil {

@@ -4,6 +4,12 @@
 //	<data>/jobs/<id>/output/   what the current attempt wrote
 //	<data>/jobs/<id>/previous/ earlier attempts' output, kept for inspection
 //	<data>/jobs/<id>/tmp/      the running job's private HOME and TMPDIR
+//	<data>/jobs/<id>/job.log   the running attempt's log, moved to output/
+//	                           once the job's processes are all dead
+//
+// The job directory itself belongs to root and no job process can write
+// it; output/ and tmp/ are the job's while it runs. Everything inside a
+// job directory is reached through package jobfs.
 //
 // Uploads are staged under <data>/tmp and moved in with one rename once the
 // job's id is known; deleted jobs are renamed into <data>/trash and removed
@@ -12,12 +18,16 @@
 package jobdir
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 )
 
 // Root is a data directory.
@@ -105,13 +115,13 @@ func (r *Root) discard(path string) {
 	select {
 	case r.trash <- path:
 	default:
-		go os.RemoveAll(path) // the remover is behind; don't block a request
+		go jobfs.RemoveTree(path) // the remover is behind; don't block a request
 	}
 }
 
 func (r *Root) remover() {
 	for p := range r.trash {
-		if err := os.RemoveAll(p); err != nil && r.log != nil {
+		if err := jobfs.RemoveTree(p); err != nil && r.log != nil {
 			r.log.Warn("remove", "path", p, "err", err)
 		}
 	}
@@ -129,24 +139,82 @@ func (d Dir) Output() string { return filepath.Join(string(d), "output") }
 // Temp is the running job's private temporary directory.
 func (d Dir) Temp() string { return filepath.Join(string(d), "tmp") }
 
+// LogName is the job log's name, in the job directory while the attempt
+// runs and in output/ once it has ended.
+const LogName = "job.log"
+
+// OpenLog opens the running attempt's log for appending. It lives in the
+// job directory, which the job cannot write, so nothing of the job's can
+// change it (see PublishLog).
+func (d Dir) OpenLog() (*os.File, error) {
+	jd, err := jobfs.OpenDir(string(d))
+	if err != nil {
+		return nil, err
+	}
+	defer jd.Close()
+	return jd.OpenAppend(LogName, 0o644)
+}
+
+// PublishLog moves the ended attempt's log to output/job.log. Call it once
+// the job's processes are all dead: a name the job took in output/ is
+// refused (fs.ErrExist), never replaced or written through.
+func (d Dir) PublishLog() error {
+	jd, err := jobfs.OpenDir(string(d))
+	if err != nil {
+		return err
+	}
+	defer jd.Close()
+	return jd.RenameNoReplace(LogName, "output/"+LogName)
+}
+
+// LogTail reads the end of the job's log: output/job.log once the attempt
+// ended, else the running attempt's.
+func (d Dir) LogTail(max int64) (text []byte, cut bool, err error) {
+	text, cut, err = jobfs.Tail(d.Output(), LogName, max)
+	if errors.Is(err, fs.ErrNotExist) {
+		return jobfs.Tail(string(d), LogName, max)
+	}
+	return text, cut, err
+}
+
 // Prepare readies the directory for a new attempt: an earlier attempt's
-// output is moved aside under previous/, so each attempt starts from an
-// empty output/. The temporary directory is cleared but created only when
-// a job starts a process (service.Env.Command): most jobs never need one, and
-// directory operations are what limits throughput.
+// output (and the log of one that did not end) is moved aside under
+// previous/, so each attempt starts from an empty output/. The temporary
+// directory is cleared but created only when a job starts a process
+// (service.Env.Command): most jobs never need one, and directory
+// operations are what limits throughput.
 func (d Dir) Prepare(attempt int) error {
-	if ents, err := os.ReadDir(d.Output()); err == nil && len(ents) > 0 {
-		prev := filepath.Join(string(d), "previous")
-		if err := os.MkdirAll(prev, 0o755); err != nil {
+	if err := jobfs.MkdirAll(string(d), 0o755); err != nil { // a job without uploads has none yet
+		return fmt.Errorf("prepare job dir: %w", err)
+	}
+	jd, err := jobfs.OpenDir(string(d))
+	if err != nil {
+		return fmt.Errorf("prepare job dir: %w", err)
+	}
+	defer jd.Close()
+	ents, _ := jd.Names("output")
+	_, lerr := jd.Lstat(LogName)
+	if len(ents) > 0 || lerr == nil {
+		aside := fmt.Sprintf("previous/attempt-%d-%d", attempt-1, time.Now().UnixNano())
+		if err := jd.MkdirAll("previous", 0o755); err != nil {
 			return fmt.Errorf("prepare job dir: %w", err)
 		}
-		aside := filepath.Join(prev, fmt.Sprintf("attempt-%d-%d", attempt-1, time.Now().UnixNano()))
-		if err := os.Rename(d.Output(), aside); err != nil {
+		if len(ents) > 0 {
+			err = jd.Rename("output", aside)
+		} else {
+			err = jd.MkdirAll(aside, 0o755)
+		}
+		if err == nil && lerr == nil {
+			err = jd.Rename(LogName, aside+"/"+LogName+".unfinished")
+		}
+		if err != nil {
 			return fmt.Errorf("prepare job dir: %w", err)
 		}
 	}
-	os.RemoveAll(d.Temp())
-	if err := os.MkdirAll(d.Output(), 0o755); err != nil {
+	if err := jd.RemoveAll("tmp"); err != nil {
+		return fmt.Errorf("prepare job dir: %w", err)
+	}
+	if err := jd.MkdirAll("output", 0o755); err != nil {
 		return fmt.Errorf("prepare job dir: %w", err)
 	}
 	return nil

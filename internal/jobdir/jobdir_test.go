@@ -17,7 +17,7 @@ func TestCleanName(t *testing.T) {
 			t.Errorf("CleanName(%q) = %q, %v", ok, got, err)
 		}
 	}
-	for _, bad := range []string{"", "/etc/passwd", "../x", "a/../../b", "a//b", "./a", "a/.", "a\x00b", `a\b`, strings.Repeat("x", 256)} {
+	for _, bad := range []string{"", "/etc/passwd", "../x", "a/../../b", "a//b", "./a", "a/.", "a\x00b", `a\b`, "C:x", "c:/x", "a\rb", strings.Repeat("x", 256)} {
 		if _, err := CleanName(bad); err == nil {
 			t.Errorf("CleanName(%q) accepted", bad)
 		}

@@ -11,10 +11,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 )
 
 // Record identifies a started process group across a restart of its
@@ -45,7 +48,7 @@ func Run(ctx context.Context, cmd *exec.Cmd, pidFile string) error {
 			cmd.Wait()
 			return err
 		}
-		defer os.Remove(pidFile)
+		defer removeRecord(pidFile)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -76,12 +79,14 @@ func writeRecord(path string, pid int) error {
 	if err != nil {
 		return fmt.Errorf("record process: %w", err)
 	}
-	b, _ := json.Marshal(Record{PID: pid, StartTime: st})
-	if err := os.WriteFile(path, b, 0o600); err != nil {
+	// In the job directory (proc.json): through the one door.
+	if err := jobfs.WriteJSON(path, Record{PID: pid, StartTime: st}, 0o600); err != nil {
 		return fmt.Errorf("record process: %w", err)
 	}
 	return nil
 }
+
+func removeRecord(path string) { jobfs.RemoveAll(filepath.Dir(path), filepath.Base(path)) }
 
 // Sweep kills the process group recorded in pidFile if its leader is still
 // the process that was recorded, and removes the file. It reports whether
@@ -92,12 +97,12 @@ func Sweep(pidFile string) (bool, error) {
 	case errors.Is(err, os.ErrNotExist):
 		return false, nil
 	case errors.Is(err, errBadRecord):
-		os.Remove(pidFile)
+		removeRecord(pidFile)
 		return false, fmt.Errorf("sweep %s: bad record", pidFile)
 	case err != nil:
 		return false, err
 	}
-	defer os.Remove(pidFile)
+	defer removeRecord(pidFile)
 	st, err := startTime(r.PID)
 	if err != nil || st != r.StartTime {
 		// Gone, or the pid now names another process; members of the
@@ -115,7 +120,7 @@ var errBadRecord = errors.New("bad process record")
 // no process group bumpserve could have started (pid 0 or 1) is bad.
 func ReadRecord(pidFile string) (Record, error) {
 	var r Record
-	b, err := os.ReadFile(pidFile)
+	b, err := jobfs.ReadFile(filepath.Dir(pidFile), filepath.Base(pidFile), 4096)
 	if err != nil {
 		return r, err
 	}

@@ -1,45 +1,93 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"io"
 	"net/http"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
-	"github.com/bumpserve/bumpserve/internal/queue"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/store"
 )
 
-// The old Bumps job queue's routes and JSON shapes, so an old client or
-// worker still works. They take the same tokens (an old client may send
-// one as the password of HTTP basic auth) and answer 200 on success, as
-// the old client expects; unknown ids are 404.
+// The original Bumps job queue's routes (extra/jobqueue: client.py, the
+// worker daemon, server.py), with its shapes, so its client and worker
+// work unchanged; docs/old-routes.md lists every exchange. They take the
+// same tokens, also as the password of HTTP basic auth, and answer 200 on
+// success, the only code the old client accepts; unknown ids are 404.
 
 func (s *Server) legacyRoutes() {
-	m, user, wk := s.mux, s.forUsers, s.forWorkers
-	m.Handle("GET /jobs.json", user(s.legacyList))
-	m.Handle("POST /jobs.json", user(s.legacySubmit))
-	m.Handle("GET /jobs/{name}", user(s.legacyShow))
-	m.Handle("DELETE /jobs/{name}", user(s.legacyDelete))
-	m.Handle("GET /jobs/{id}/status.json", user(s.legacyStatus))
-	m.Handle("GET /jobs/{id}/results.json", user(s.legacyResults))
-	m.Handle("GET /jobs/{id}/data/index.json", user(s.legacyFiles))
-	m.Handle("GET /jobs/{id}/data/{file}", user(s.legacyFile))
-	m.Handle("POST /jobs/nextjob.json", wk(s.legacyNextJob))
-	m.Handle("POST /jobs/{id}/postjob", wk(s.legacyPostJob))
+	m, user := s.mux, s.forUsers
+	old := func(h handlerFunc) http.Handler { return basicChallenge(user(h)) }
+	m.Handle("GET /jobs.json", old(s.legacyList))
+	m.Handle("POST /jobs.json", old(s.legacySubmit))
+	m.Handle("GET /jobs/{name}", old(s.legacyShow))
+	m.Handle("POST /jobs/{name}", old(s.legacyAction))
+	m.Handle("DELETE /jobs/{name}", old(s.legacyDelete))
+	m.Handle("GET /jobs/{id}/results.json", old(s.legacyResults))
+	m.Handle("GET /jobs/{id}/data/index.json", old(s.legacyFiles))
+	m.Handle("GET /jobs/{id}/data/{file}", old(s.legacyFile))
+	// The old worker polls status.json to learn of cancels.
+	m.Handle("GET /jobs/{id}/status.json", basicChallenge(s.authenticate(s.legacyStatus, store.RoleUser, store.RoleAdmin, store.RoleWorker)))
+	m.Handle("POST /jobs/nextjob.json", basicChallenge(s.forWorkers(s.legacyNextJob)))
+	m.Handle("POST /jobs/{id}/postjob", basicChallenge(s.forWorkers(s.legacyPostJob)))
 }
 
-// legacyRequest is the old job record: the submission as sent.
-func legacyRequest(j *job.Job) map[string]any {
-	return map[string]any{"id": j.ID, "name": j.Name, "service": j.Service, "data": j.Spec}
+// basicChallenge adds a Basic challenge to the 401s of the old routes:
+// httplib2, which the old client and worker use, sends credentials only
+// in answer to a challenge of a scheme it knows, and it knows no Bearer.
+func basicChallenge(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(challenger{w}, r)
+	})
+}
+
+type challenger struct{ http.ResponseWriter }
+
+func (c challenger) WriteHeader(code int) {
+	if code == http.StatusUnauthorized {
+		c.Header().Add("WWW-Authenticate", `Basic realm="bumpserve"`)
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+// The documents the old protocol passes through unchanged are kept in the
+// job's directory beside input/ and output/, so they are not among the
+// job's files: the request as the old client submitted it, and the
+// results as the old worker posted them.
+const (
+	oldRequestFile = "old-request.json"
+	oldResultsFile = "old-results.json"
+)
+
+// maxOldDoc bounds an old document read back.
+const maxOldDoc = 64 << 20
+
+func oldDoc(d jobdir.Dir, name string) (json.RawMessage, bool) {
+	b, err := jobfs.ReadFile(string(d), name, maxOldDoc)
+	return b, err == nil && json.Valid(b)
+}
+
+// legacyRequest is the old job record: the request as the old client sent
+// it, or for a job submitted otherwise, the same shape built from it.
+func (s *Server) legacyRequest(j *job.Job) json.RawMessage {
+	if b, ok := oldDoc(s.cfg.Root.Job(j.ID), oldRequestFile); ok {
+		return b
+	}
+	b, _ := json.Marshal(map[string]any{"name": j.Name, "service": j.Service, "data": j.Spec})
+	return b
+}
+
+// legacyState is a job's state as the old queue showed it: a cancelled job
+// is CANCEL at once, even while its executor is still stopping it.
+func legacyState(j *job.Job) job.State {
+	if j.State == job.Active && j.CancelRequested {
+		return job.Cancel
+	}
+	return j.State
 }
 
 func (s *Server) legacyIDs(w http.ResponseWriter, r *http.Request, u *store.User, state job.State) {
@@ -63,29 +111,49 @@ func (s *Server) legacyList(w http.ResponseWriter, r *http.Request, u *store.Use
 	s.legacyIDs(w, r, u, "")
 }
 
+// legacySubmit takes the old client's request, a JSON object with
+// "service", "name", "notify", "version" and "data" (any other keys are
+// kept): "data" is the spec of a bumpserve service; a service only old
+// workers run takes the whole request as its spec.
 func (s *Server) legacySubmit(w http.ResponseWriter, r *http.Request, u *store.User) {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, s.cfg.MaxJSON))
+	if err != nil {
+		s.replyError(w, err)
+		return
+	}
 	var req struct {
 		Name    string          `json:"name"`
 		Service string          `json:"service"`
 		Data    json.RawMessage `json:"data"`
 		Spec    json.RawMessage `json:"spec"`
-		Notify  string          `json:"notify"`
-		Version string          `json:"version"`
 	}
-	if err := decodeBody(r, &req, s.cfg.MaxJSON); err != nil {
-		s.replyError(w, err)
+	if err := json.Unmarshal(body, &req); err != nil || !strings.HasPrefix(strings.TrimSpace(string(body)), "{") {
+		writeError(w, http.StatusBadRequest, "body: the job request must be a JSON object with service, name and data (%v)", err)
 		return
 	}
 	spec := req.Spec
 	if len(spec) == 0 {
 		spec = req.Data
 	}
-	j, err := s.SubmitJob(r.Context(), u, &Submission{Name: req.Name, Service: req.Service, Spec: spec}, "")
+	if s.oldOnly[req.Service] {
+		spec = body
+	}
+	staging, err := s.cfg.Root.Stage()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	defer s.cfg.Root.Discard(staging) // gone already if the job adopted it
+	if err := jobfs.WriteFile(staging, oldRequestFile, body, 0o644); err != nil {
+		writeError(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	j, err := s.SubmitJob(r.Context(), u, &Submission{Name: req.Name, Service: req.Service, Spec: spec}, staging)
 	if err != nil {
 		s.replyError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": j.ID, "job": legacyRequest(j)})
+	writeJSON(w, http.StatusOK, map[string]any{"id": j.ID, "job": json.RawMessage(body)})
 }
 
 // legacyShow answers GET /jobs/{id}.json and /jobs/{state}.json.
@@ -101,7 +169,7 @@ func (s *Server) legacyShow(w http.ResponseWriter, r *http.Request, u *store.Use
 		return
 	}
 	if j := s.legacyJob(w, r, u, name); j != nil {
-		writeJSON(w, http.StatusOK, map[string]any{"id": j.ID, "job": legacyRequest(j)})
+		writeJSON(w, http.StatusOK, map[string]any{"id": j.ID, "job": s.legacyRequest(j)})
 	}
 }
 
@@ -109,6 +177,33 @@ func (s *Server) legacyShow(w http.ResponseWriter, r *http.Request, u *store.Use
 func (s *Server) legacyJob(w http.ResponseWriter, r *http.Request, u *store.User, raw string) *job.Job {
 	r.SetPathValue("id", raw)
 	return s.jobFor(w, r, u)
+}
+
+// legacyAction is the old client's stop: POST /jobs/{id}?action=stop,
+// which cancels the job and answers with its status (a finished job is
+// left as it is).
+func (s *Server) legacyAction(w http.ResponseWriter, r *http.Request, u *store.User) {
+	name, _ := strings.CutSuffix(r.PathValue("name"), ".json")
+	j := s.legacyJob(w, r, u, name)
+	if j == nil {
+		return
+	}
+	if a := r.URL.Query().Get("action"); a != "stop" {
+		writeError(w, http.StatusBadRequest, "action: %q is not an action (accepted: stop)", a)
+		return
+	}
+	c, err := s.cfg.Queue.Cancel(r.Context(), j.ID)
+	switch {
+	case errors.Is(err, store.ErrFinished):
+		c = j
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, "no job %q", name)
+		return
+	case err != nil:
+		writeError(w, http.StatusInternalServerError, "cancel: %v", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": c.ID, "status": legacyState(c)})
 }
 
 func (s *Server) legacyDelete(w http.ResponseWriter, r *http.Request, u *store.User) {
@@ -124,24 +219,30 @@ func (s *Server) legacyDelete(w http.ResponseWriter, r *http.Request, u *store.U
 	s.legacyIDs(w, r, u, "")
 }
 
-func (s *Server) legacyStatus(w http.ResponseWriter, r *http.Request, u *store.User) {
-	if j := s.jobFor(w, r, u); j != nil {
-		writeJSON(w, http.StatusOK, map[string]any{"id": j.ID, "status": j.State})
-	}
-}
-
+// legacyResults answers as the old server did: the results document as
+// the worker posted it, with "id" set; before that, only the status. A
+// job run by bumpserve's own executors gets the same shape: "result" when
+// COMPLETE, "error" and "trace" when ERROR.
 func (s *Server) legacyResults(w http.ResponseWriter, r *http.Request, u *store.User) {
 	j := s.jobFor(w, r, u)
 	if j == nil {
 		return
 	}
-	out := map[string]any{"id": j.ID, "status": j.State}
-	switch j.State {
-	case job.Complete:
-		out["result"] = j.Result
-	case job.Error, job.Cancel:
-		out["trace"] = j.Reason
+	out := map[string]any{}
+	if b, ok := oldDoc(s.cfg.Root.Job(j.ID), oldResultsFile); ok && j.State.Terminal() {
+		json.Unmarshal(b, &out)
+	} else {
+		out["status"] = legacyState(j)
+		switch j.State {
+		case job.Complete:
+			out["result"] = j.Result
+		case job.Error:
+			out["error"], out["trace"] = j.Reason, ""
+		case job.Cancel:
+			out["message"] = j.Reason
+		}
 	}
+	out["id"] = j.ID
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -171,113 +272,4 @@ func (s *Server) legacyFile(w http.ResponseWriter, r *http.Request, u *store.Use
 		}
 	}
 	writeError(w, http.StatusNotFound, "job %d has no file %q", j.ID, name)
-}
-
-// legacyWait is how long nextjob.json holds a request when the queue is
-// empty: short, since old workers do not expect a long poll, but enough
-// to save most of their polling.
-const legacyWait = 5 * time.Second
-
-// legacyNextJob hands the next job to an old worker. Old workers send no
-// heartbeats, so the lease lasts as long as the job may run.
-func (s *Server) legacyNextJob(w http.ResponseWriter, r *http.Request, u *store.User) {
-	var req struct {
-		Queue string `json:"queue"`
-	}
-	if err := decodeBody(r, &req, 64<<10); err != nil {
-		s.replyError(w, err)
-		return
-	}
-	if req.Queue == "" {
-		writeError(w, http.StatusBadRequest, "queue: the worker's queue name is required")
-		return
-	}
-	s.workers.touch(req.Queue, u.Name, 1, nil)
-	ctx, cancel := context.WithTimeout(r.Context(), legacyWait)
-	defer cancel()
-	js, err := s.cfg.Queue.ClaimWait(ctx, queue.ClaimRequest{Worker: req.Queue, WorkerUser: u.Name, FreeCPUs: s.cfg.MaxCPUs, Max: 1,
-		Lease: s.cfg.Caps.Wall() + time.Hour})
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "claim: %v", err)
-		return
-	}
-	if len(js) == 0 {
-		writeJSON(w, http.StatusOK, map[string]any{})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": js[0].ID, "request": legacyRequest(js[0])})
-}
-
-// legacyPostJob takes an old worker's results: form fields "queue" and
-// "results" (JSON with "status" and the result), and files "file".
-func (s *Server) legacyPostJob(w http.ResponseWriter, r *http.Request, u *store.User) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		writeError(w, http.StatusNotFound, "no job %q", r.PathValue("id"))
-		return
-	}
-	if err := r.ParseMultipartForm(32 << 20); err != nil {
-		if err := r.ParseForm(); err != nil {
-			writeError(w, http.StatusBadRequest, "form: %v", err)
-			return
-		}
-	}
-	j, err := s.cfg.Store.GetJob(r.Context(), id)
-	if err != nil || j.State != job.Active || j.Lease == nil || j.Worker != r.FormValue("queue") {
-		writeError(w, http.StatusConflict, "lease lost: job %d is not held by queue %q", id, r.FormValue("queue"))
-		return
-	}
-	var results struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Trace  string `json:"trace"`
-	}
-	raw := json.RawMessage(r.FormValue("results"))
-	if err := json.Unmarshal(raw, &results); err != nil {
-		writeError(w, http.StatusBadRequest, "results: not JSON: %v", err)
-		return
-	}
-	st, err := job.ParseState(results.Status)
-	if err != nil || !st.Terminal() {
-		writeError(w, http.StatusBadRequest, "results.status: %q is not COMPLETE, ERROR or CANCEL", results.Status)
-		return
-	}
-	res := queue.Result{State: st, Reason: strings.TrimSpace(results.Error + " " + results.Trace)}
-	if st == job.Complete {
-		res.Result = raw
-	}
-	dir := s.cfg.Root.Job(id)
-	_, err = s.cfg.Queue.FinishWith(r.Context(), id, j.Lease.Token, res, func() error {
-		if r.MultipartForm == nil {
-			return nil
-		}
-		if err := os.MkdirAll(dir.Output(), 0o755); err != nil {
-			return err
-		}
-		for _, fh := range r.MultipartForm.File["file"] {
-			name, err := jobdir.CleanName(filepath.Base(fh.Filename))
-			if err != nil {
-				return badRequest("file: %v", err)
-			}
-			f, err := fh.Open()
-			if err != nil {
-				return err
-			}
-			_, err = jobdir.WriteFile(dir.Output(), name, f, s.cfg.Caps.DiskMB<<20)
-			f.Close()
-			if err != nil {
-				return fmt.Errorf("file %s: %w", name, err)
-			}
-		}
-		return nil
-	})
-	if errors.Is(err, store.ErrLeaseLost) {
-		writeError(w, http.StatusConflict, "lease lost: the result of job %d came too late and was refused", id)
-		return
-	}
-	if err != nil {
-		s.replyError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{})
 }

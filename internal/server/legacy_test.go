@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bumpserve/bumpserve/internal/controller"
 	"github.com/bumpserve/bumpserve/internal/store"
@@ -17,7 +18,8 @@ import (
 // An old client and an old worker, speaking the old routes and shapes.
 func TestLegacyRoutes(t *testing.T) {
 	t.Parallel()
-	env := testenv.Start(t, controller.Config{Workers: 0})
+	// A short lease keeps nextjob's wait on an empty queue short.
+	env := testenv.Start(t, controller.Config{Workers: 0, Lease: 2 * time.Second})
 	user := env.User("olduser", store.RoleUser)
 	workerTok := env.User("oldworker", store.RoleWorker)
 	get := func(path, tok string) (int, map[string]any) {
@@ -64,7 +66,7 @@ func TestLegacyRoutes(t *testing.T) {
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	mw.WriteField("queue", "cluster-a")
-	mw.WriteField("results", `{"status":"COMPLETE","value":42}`)
+	mw.WriteField("results", `{"status":"COMPLETE","result":42,"note":"kept"}`)
 	fw, _ := mw.CreateFormFile("file", "answer.txt")
 	fw.Write([]byte("42\n"))
 	mw.Close()
@@ -76,7 +78,7 @@ func TestLegacyRoutes(t *testing.T) {
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("postjob: %v %v", resp.StatusCode, err)
 	}
-	if code, m := get("/jobs/"+id+"/results.json", user); code != 200 || m["status"] != "COMPLETE" || fmt.Sprint(m["result"]) != "map[status:COMPLETE value:42]" {
+	if code, m := get("/jobs/"+id+"/results.json", user); code != 200 || m["status"] != "COMPLETE" || m["result"] != 42.0 || m["note"] != "kept" || m["id"] != float64(sub.ID) {
 		t.Errorf("results = %d %v", code, m)
 	}
 	if code, m := get("/jobs/"+id+"/data/index.json", user); code != 200 || !strings.Contains(fmt.Sprint(m["files"]), "answer.txt 3") {
@@ -85,6 +87,11 @@ func TestLegacyRoutes(t *testing.T) {
 	code, body, hdr := call(t, "GET", env.URL+"/jobs/"+id+"/data/answer.txt", user, "", nil)
 	if code != 200 || string(body) != "42\n" || hdr.Get("X-Content-Type-Options") != "nosniff" {
 		t.Errorf("data file = %d %q", code, body)
+	}
+	// With nothing queued the old worker reads {"request": null}.
+	code, body, _ = call(t, "POST", env.URL+"/jobs/nextjob.json", workerTok, "application/json", strings.NewReader(`{"queue":"cluster-a"}`))
+	if code != 200 || strings.Join(strings.Fields(string(body)), "") != `{"request":null}` {
+		t.Errorf("nextjob on an empty queue = %d %s", code, body)
 	}
 	// A second postjob is refused.
 	code, _, _ = call(t, "POST", env.URL+"/jobs/"+id+"/postjob", workerTok, "application/x-www-form-urlencoded",

@@ -143,7 +143,11 @@ func routeTable() []routeCase {
 		{Pattern: "GET /jobs/{name}", Method: "GET", Path: "/jobs/{id}.json", Want: apiJob(200)},
 		{Pattern: "GET /jobs/{name}", Method: "GET", Path: "/jobs/pending.json", Want: apiUser(200)},
 		{Pattern: "DELETE /jobs/{name}", Method: "DELETE", Path: "/jobs/{id}.json", Prep: job, Want: apiJob(200)},
-		{Pattern: "GET /jobs/{id}/status.json", Method: "GET", Path: "/jobs/{id}/status.json", Want: apiJob(200)},
+		// A worker reads the status of the jobs it claimed (the fixture),
+		// so an old worker learns of cancels, and no other.
+		{Pattern: "GET /jobs/{id}/status.json", Method: "GET", Path: "/jobs/{id}/status.json", Want: want{401, 200, 404, 200, 200}},
+		{Pattern: "GET /jobs/{id}/status.json", Method: "GET", Path: "/jobs/{id}/status.json", Prep: job, Want: want{401, 200, 404, 200, 404}},
+		{Pattern: "POST /jobs/{name}", Method: "POST", Path: "/jobs/{id}?action=stop", Prep: job, Want: apiJob(200)},
 		{Pattern: "GET /jobs/{id}/results.json", Method: "GET", Path: "/jobs/{id}/results.json", Want: apiJob(200)},
 		{Pattern: "GET /jobs/{id}/data/index.json", Method: "GET", Path: "/jobs/{id}/data/index.json", Want: apiJob(200)},
 		{Pattern: "GET /jobs/{id}/data/{file}", Method: "GET", Path: "/jobs/{id}/data/result.txt", Want: apiJob(200)},

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/bumpserve/bumpserve/internal/diskspace"
 	"github.com/bumpserve/bumpserve/internal/job"
@@ -44,6 +45,11 @@ type Config struct {
 	// Anonymous lets anyone submit without a token and reach the job
 	// through the capability returned (see anonymous.go). Off by default.
 	Anonymous bool
+	// LegacyWorkerServices lists the services old Bumps workers are handed
+	// at POST /jobs/nextjob.json (nil: every service). A name Services does
+	// not know is a service only old workers run (the original's "count"
+	// or "fitter"): jobs of it are accepted, and only old workers get them.
+	LegacyWorkerServices []string
 	// Disk, if set, watches the data disk: while it is full, submissions
 	// are refused with 507.
 	Disk   *diskspace.Guard
@@ -59,6 +65,7 @@ type Server struct {
 	anonLimiter *rateLimiter // per client address, for anonymous submissions
 	metrics     *metrics
 	workers     workers
+	oldOnly     map[string]bool // services only old workers run
 }
 
 // New checks cfg and builds the routes.
@@ -85,6 +92,15 @@ func New(cfg Config) (*Server, error) {
 		mux:         http.NewServeMux(),
 		limiter:     newRateLimiter(cfg.SubmitRate),
 		anonLimiter: newRateLimiter(cfg.SubmitRate),
+	}
+	s.oldOnly = map[string]bool{}
+	for _, name := range cfg.LegacyWorkerServices {
+		if name == "" || strings.ContainsAny(name, ", ") {
+			return nil, fmt.Errorf("legacy-worker-services: %q is not a service name", name)
+		}
+		if _, err := cfg.Services.Lookup(name); err != nil {
+			s.oldOnly[name] = true
+		}
 	}
 	s.metrics = newMetrics(cfg.Store)
 	s.routes()

@@ -18,6 +18,7 @@ import (
 	"github.com/bumpserve/bumpserve/internal/diskspace"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/store"
 )
@@ -270,7 +271,7 @@ func (s *Server) workerComplete(w http.ResponseWriter, r *http.Request, u *store
 		return
 	}
 	dir := s.cfg.Root.Job(j.ID)
-	if err := os.MkdirAll(string(dir), 0o755); err != nil { // none yet for a job without uploads
+	if err := jobfs.MkdirAll(string(dir), 0o755); err != nil { // none yet for a job without uploads
 		storageError(w, err)
 		return
 	}
@@ -279,7 +280,7 @@ func (s *Server) workerComplete(w http.ResponseWriter, r *http.Request, u *store
 		storageError(w, err)
 		return
 	}
-	defer os.RemoveAll(upload)
+	defer jobfs.RemoveTree(upload) // gone by rename if the result was taken
 	if part, err = mr.NextPart(); err == nil && part.FormName() == "output" {
 		if err := jobdir.ExtractTar(part, upload, s.cfg.Caps.DiskMB<<20, 100000); err != nil {
 			if !diskspace.IsFull(err) {
@@ -330,20 +331,24 @@ func storageError(w http.ResponseWriter, err error) {
 	writeError(w, http.StatusInternalServerError, "%v", err)
 }
 
-// swapOutput makes upload the job's output/, keeping what was there under
-// previous/.
+// swapOutput makes upload (a directory in dir) the job's output/, keeping
+// what was there under previous/.
 func swapOutput(dir jobdir.Dir, upload string, attempt int) error {
-	if _, err := os.Stat(dir.Output()); err == nil {
-		prev := filepath.Join(string(dir), "previous")
-		if err := os.MkdirAll(prev, 0o755); err != nil {
+	jd, err := jobfs.OpenDir(string(dir))
+	if err != nil {
+		return err
+	}
+	defer jd.Close()
+	if _, err := jd.Lstat("output"); err == nil {
+		if err := jd.MkdirAll("previous", 0o755); err != nil {
 			return err
 		}
-		aside := filepath.Join(prev, fmt.Sprintf("replaced-%d-%d", attempt, time.Now().UnixNano()))
-		if err := os.Rename(dir.Output(), aside); err != nil {
+		aside := fmt.Sprintf("previous/replaced-%d-%d", attempt, time.Now().UnixNano())
+		if err := jd.Rename("output", aside); err != nil {
 			return err
 		}
 	}
-	return os.Rename(upload, dir.Output())
+	return jd.Rename(filepath.Base(upload), "output")
 }
 
 // decodeBody reads a small JSON body strictly.

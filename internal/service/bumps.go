@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -16,6 +15,8 @@ import (
 
 	"github.com/bumpserve/bumpserve/internal/bumps"
 	"github.com/bumpserve/bumpserve/internal/guard"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
+	"github.com/bumpserve/bumpserve/internal/version"
 )
 
 // DefaultBumpsPath is Debian's python3-bumps command line. It is called by
@@ -51,11 +52,11 @@ func (b Bumps) Run(ctx context.Context, env *Env) (json.RawMessage, error) {
 		return nil, err
 	}
 	model := filepath.Join(env.Input, spec.Model)
-	if st, err := os.Stat(model); err != nil || !st.Mode().IsRegular() {
+	if !uploaded(env.Input, spec.Model) {
 		return nil, fmt.Errorf("spec.model: no uploaded file %q", spec.Model)
 	}
 	path := cmp.Or(b.Path, DefaultBumpsPath)
-	if _, err := os.Stat(path); err != nil {
+	if _, err := exec.LookPath(path); err != nil {
 		return nil, fmt.Errorf("bumps: %s is not installed on this executor (Debian package python3-bumps)", path)
 	}
 	fitter, notes := spec.Fitter, []string(nil)
@@ -74,8 +75,13 @@ func (b Bumps) Run(ctx context.Context, env *Env) (json.RawMessage, error) {
 	for _, n := range notes {
 		fmt.Fprintln(env.Log, "bumps:", n)
 	}
+	out, err := jobfs.OpenDir(env.Output)
+	if err != nil {
+		return nil, fmt.Errorf("bumps: %w", err)
+	}
+	defer out.Close()
 	r := &bumpsRun{b: path, env: env, model: model, spec: spec, fitter: fitter, opts: opts,
-		store: filepath.Join(env.Output, storeDir)}
+		store: filepath.Join(env.Output, storeDir), out: out}
 	_, parallel := opts["parallel"]
 	parallel = parallel && opts["parallel"] != "1"
 	stderr, err := r.run(ctx, parallel)
@@ -98,24 +104,44 @@ type bumpsRun struct {
 	spec                    *BumpsSpec
 	opts                    map[string]string
 	cpu                     *cpuGuard
+	// out is output/, where the job's processes write too: every access
+	// to it goes through the one door (package jobfs).
+	out *jobfs.Dir
 }
+
+// The files bumpserve makes and reads in output/ for a bumps run.
+const (
+	stdoutFile  = "bumps-stdout.txt"
+	stderrFile  = "bumps-stderr.txt"
+	resultsFile = "results.json"
+	// maxStderr is how much of stderr is read for the reason: its end
+	// holds the traceback.
+	maxStderr = 256 << 10
+	// maxStdout bounds the stdout read for the seed bumps printed.
+	maxStdout = 16 << 20
+)
 
 // run runs bumps once into a fresh store and returns its stderr.
 func (r *bumpsRun) run(ctx context.Context, parallel bool) (string, error) {
-	if err := freshStore(r.store); err != nil {
-		return "", fmt.Errorf("prepare bumps store: %w", err)
+	// On the serial rerun these names hold what the first run's job
+	// left, maybe links or FIFOs: they go (never followed; the job's
+	// processes are all dead), and new files are made O_EXCL.
+	for _, name := range []string{storeDir, stdoutFile, stderrFile} {
+		if err := r.out.RemoveAll(name); err != nil {
+			return "", fmt.Errorf("prepare bumps output: %w", err)
+		}
 	}
-	if err := os.MkdirAll(filepath.Join(r.env.Temp, "matplotlib"), 0o700); err != nil {
-		return "", fmt.Errorf("prepare temp dir: %w", err)
+	if err := r.env.MkdirTemp("matplotlib"); err != nil {
+		return "", err
 	}
 	// Files, not pipes: a pipe would keep Wait waiting on any process
 	// that bumps forked and that still holds it.
-	out, err := os.Create(filepath.Join(r.env.Output, "bumps-stdout.txt"))
+	out, err := r.out.Create(stdoutFile, 0o644)
 	if err != nil {
 		return "", err
 	}
 	defer out.Close()
-	errf, err := os.Create(filepath.Join(r.env.Output, "bumps-stderr.txt"))
+	errf, err := r.out.Create(stderrFile, 0o644)
 	if err != nil {
 		return "", err
 	}
@@ -132,14 +158,26 @@ func (r *bumpsRun) run(ctx context.Context, parallel bool) (string, error) {
 	monDone := make(chan struct{})
 	// It parses what the job writes: a panic there must end only itself.
 	guard.Go(slog.Default(), "bumps progress watch", func() {
-		watchMon(filepath.Join(r.store, modelName(r.model)+".mon"), r.env.Progress, monDone)
+		watchMon(r.out, storeDir+"/"+modelName(r.model)+".mon", r.env.Progress, monDone)
 	})
 	err = r.env.Command(ctx, cmd)
 	close(monDone)
 	r.cpu.stop()
-	stderr, _ := os.ReadFile(errf.Name())
+	// What the job left under the name is read through the door: a
+	// link or FIFO there ends the job with that as its reason.
+	stderr, _, rerr := r.out.Tail(stderrFile, maxStderr)
+	if rerr != nil && ctx.Err() == nil {
+		return "", &refusedError{rerr}
+	}
 	return string(stderr), err
 }
+
+// refusedError is a file of the job the root side would not read: it is
+// the job's reason as it stands.
+type refusedError struct{ err error }
+
+func (e *refusedError) Error() string { return e.err.Error() }
+func (e *refusedError) Unwrap() error { return e.err }
 
 // cantPickle recognises bumps' --parallel failing to send a model whose
 // function is defined in the model file to its worker processes.
@@ -152,6 +190,10 @@ func cantPickle(stderr string) bool {
 func (r *bumpsRun) failure(ctx context.Context, stderr string, err error) error {
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
+	}
+	var refused *refusedError
+	if errors.As(err, &refused) {
+		return refused.err
 	}
 	if r.cpu.stoppedIt(err) {
 		return fmt.Errorf("limit exceeded: cpu_seconds (%g s)", r.env.Limits.CPUSeconds)
@@ -171,16 +213,31 @@ func (r *bumpsRun) failure(ctx context.Context, stderr string, err error) error 
 // results reads the store into the results document and also writes it
 // to output/results.json.
 func (r *bumpsRun) results(fitter string, notes []string) (json.RawMessage, error) {
-	res, err := bumps.Load(r.store, modelName(r.model), fitter)
+	store, err := r.out.Sub(storeDir)
 	if err != nil {
 		return nil, fmt.Errorf("read bumps results: %w", err)
 	}
-	if out, err := os.ReadFile(filepath.Join(r.env.Output, "bumps-stdout.txt")); err == nil {
-		if s, ok := bumps.Seed(string(out)); ok {
-			res.Seed = &s
-		}
+	defer store.Close()
+	res, err := bumps.Load(store, modelName(r.model), fitter)
+	if err != nil {
+		return nil, fmt.Errorf("read bumps results: %w", err)
+	}
+	out, err := r.out.ReadFile(stdoutFile, maxStdout)
+	if err != nil && !errors.Is(err, jobfs.ErrTooLarge) {
+		return nil, err
+	}
+	if s, ok := bumps.Seed(string(out)); ok {
+		res.Seed = &s
 	}
 	res.Message = strings.Join(notes, "; ")
+	res.Version, res.Engine = version.String(), "bumps"
+	info, err := loadBumpsInfo()
+	if err != nil {
+		fmt.Fprintf(r.env.Log, "bumps: %v\n", err) // the fit stands without them
+	} else {
+		res.Versions = info.Versions
+	}
+	res.Options = info.options(fitter, r.opts, res.Seed)
 	b, err := json.Marshal(res)
 	if err != nil {
 		return nil, err
@@ -188,8 +245,22 @@ func (r *bumpsRun) results(fitter string, notes []string) (json.RawMessage, erro
 	var pretty bytes.Buffer
 	json.Indent(&pretty, b, "", "  ")
 	pretty.WriteByte('\n')
-	if err := os.WriteFile(filepath.Join(r.env.Output, "results.json"), pretty.Bytes(), 0o644); err != nil {
+	// The job's processes are all dead: O_EXCL refuses whatever one of
+	// them left under the name, and nothing is written through a link.
+	if err := r.out.WriteFile(resultsFile, pretty.Bytes(), 0o644); err != nil {
 		return nil, fmt.Errorf("write results: %w", err)
 	}
 	return b, nil
+}
+
+// uploaded says whether input/ holds the regular file name, reached
+// through no link.
+func uploaded(input, name string) bool {
+	d, err := jobfs.OpenDir(input)
+	if err != nil {
+		return false
+	}
+	defer d.Close()
+	info, err := d.Lstat(name)
+	return err == nil && info.Mode().IsRegular()
 }

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -64,11 +63,4 @@ func bumpsEnv(env *Env) []string {
 // base name without .py.
 func modelName(model string) string {
 	return strings.TrimSuffix(filepath.Base(model), ".py")
-}
-
-// freshStore makes sure the store does not exist: bumps in batch mode
-// stops when it finds an earlier fit there, and the spec cannot ask for
-// --overwrite.
-func freshStore(store string) error {
-	return os.RemoveAll(store)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/bumpserve/bumpserve/client"
 	"github.com/bumpserve/bumpserve/internal/bumps"
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/testenv"
 )
@@ -125,7 +126,7 @@ func download(t *testing.T, cl *client.Client, id int64, path string) []byte {
 
 // sameAsDirect checks a finished job against a direct run's store: its
 // results equal what the same reader makes of the direct store (message
-// and seed aside), and the store files that hold numbers are byte for
+// seed and provenance aside), and the store files that hold numbers are byte for
 // byte the same. Every file of the direct store is among the job's files.
 func sameAsDirect(t *testing.T, cl *client.Client, j *client.Job, store, name, fitter string) map[string]any {
 	t.Helper()
@@ -133,7 +134,12 @@ func sameAsDirect(t *testing.T, cl *client.Client, j *client.Job, store, name, f
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := bumps.Load(store, name, fitter)
+	sd, err := jobfs.OpenDir(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sd.Close()
+	want, err := bumps.Load(sd, name, fitter)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,6 +148,7 @@ func sameAsDirect(t *testing.T, cl *client.Client, j *client.Job, store, name, f
 		t.Fatal(err)
 	}
 	got.Message, got.Seed = "", nil
+	got.Version, got.Engine, got.Versions, got.Options = "", "", nil, nil // checked by the callers
 	gb, _ := json.Marshal(got)
 	wb, _ := json.Marshal(want)
 	if !bytes.Equal(gb, wb) {

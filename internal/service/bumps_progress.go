@@ -1,12 +1,11 @@
 package service
 
 import (
-	"io"
-	"os"
 	"time"
 
 	"github.com/bumpserve/bumpserve/internal/bumps"
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 )
 
 // monEvery is how often the .mon file is read; bumps writes a step line
@@ -15,7 +14,7 @@ const monEvery = 250 * time.Millisecond
 
 // watchMon reports the step and cost of bumps' console monitor (the .mon
 // file in batch mode) as the job's progress until done is closed.
-func watchMon(path string, report func(job.Progress), done <-chan struct{}) {
+func watchMon(out *jobfs.Dir, rel string, report func(job.Progress), done <-chan struct{}) {
 	tick := time.NewTicker(monEvery)
 	defer tick.Stop()
 	var last bumps.Progress
@@ -25,7 +24,7 @@ func watchMon(path string, report func(job.Progress), done <-chan struct{}) {
 			return
 		case <-tick.C:
 		}
-		p, ok := readMon(path)
+		p, ok := readMon(out, rel)
 		if !ok || p == last {
 			continue
 		}
@@ -39,15 +38,10 @@ func watchMon(path string, report func(job.Progress), done <-chan struct{}) {
 // last step line is near its end.
 const maxMonRead = 64 << 10
 
-func readMon(path string) (bumps.Progress, bool) {
-	f, err := os.Open(path)
+func readMon(out *jobfs.Dir, rel string) (bumps.Progress, bool) {
+	b, _, err := out.Tail(rel, maxMonRead)
 	if err != nil {
 		return bumps.Progress{}, false
 	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Size() > maxMonRead {
-		f.Seek(st.Size()-maxMonRead, io.SeekStart)
-	}
-	b, _ := io.ReadAll(io.LimitReader(f, maxMonRead))
 	return bumps.LastProgress(string(b))
 }

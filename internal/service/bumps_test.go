@@ -88,6 +88,16 @@ func TestBumpsMatchesDirect(t *testing.T) {
 			if res["seed"] == nil {
 				t.Errorf("results carry no seed: %v", res)
 			}
+			// What repeats the fit: the versions and every option, the
+			// fitter's defaults included.
+			versions, _ := res["versions"].(map[string]any)
+			opts, _ := res["options"].(map[string]any)
+			if res["engine"] != "bumps" || res["version"] == "" || versions["bumps"] == nil || versions["numpy"] == nil || versions["scipy"] == nil {
+				t.Errorf("results lack engine or versions: engine %v, version %v, versions %v", res["engine"], res["version"], versions)
+			}
+			if opts["seed"] != res["seed"] || (c.fitter == "dream" && (opts["samples"] == nil || opts["burn"] == nil || opts["init"] == nil)) {
+				t.Errorf("results' options %v lack the seed %v or the defaults", opts, res["seed"])
+			}
 			png := 0
 			files, _ := cl.Files(context.Background(), j.ID)
 			for _, f := range files {

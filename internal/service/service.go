@@ -11,12 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"sort"
 	"strings"
 
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/proc"
 )
 
@@ -75,7 +75,7 @@ type Runner interface {
 func (e *Env) Command(ctx context.Context, cmd *exec.Cmd) error {
 	// Created here rather than for every job: most jobs start no process.
 	for _, dir := range []string{e.Input, e.Temp} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := jobfs.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("prepare job dir: %w", err)
 		}
 	}
@@ -83,6 +83,23 @@ func (e *Env) Command(ctx context.Context, cmd *exec.Cmd) error {
 		return e.Runner.Run(ctx, cmd, e)
 	}
 	return proc.Run(ctx, cmd, e.PIDFile)
+}
+
+// MkdirTemp makes the directory name (and its parents) in the job's temp
+// dir, which an earlier process of the job may have filled with links.
+func (e *Env) MkdirTemp(name string) error {
+	if err := jobfs.MkdirAll(e.Temp, 0o755); err != nil {
+		return fmt.Errorf("prepare temp dir: %w", err)
+	}
+	d, err := jobfs.OpenDir(e.Temp)
+	if err != nil {
+		return fmt.Errorf("prepare temp dir: %w", err)
+	}
+	defer d.Close()
+	if err := d.MkdirAll(name, 0o700); err != nil {
+		return fmt.Errorf("prepare temp dir: %w", err)
+	}
+	return nil
 }
 
 // Registry maps service names to services.

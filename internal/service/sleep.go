@@ -6,13 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 )
 
 // Sleep is the test service: it sleeps, reports progress, writes a small
@@ -71,7 +70,7 @@ func (Sleep) Run(ctx context.Context, env *Env) (json.RawMessage, error) {
 	}
 	slept := time.Since(start).Seconds()
 	out := fmt.Sprintf("slept %.3f s\n", slept)
-	if err := os.WriteFile(filepath.Join(env.Output, "sleep.txt"), []byte(out), 0o644); err != nil {
+	if err := jobfs.WriteFile(env.Output, "sleep.txt", []byte(out), 0o644); err != nil {
 		return nil, fmt.Errorf("write output: %w", err)
 	}
 	if s.Fail {
@@ -114,7 +113,8 @@ func sleepProcess(ctx context.Context, env *Env, seconds float64) error {
 	}
 	cmd := exec.Command(path, strconv.FormatFloat(seconds, 'f', -1, 64))
 	cmd.Dir = env.Temp
-	cmd.Stdout, cmd.Stderr = env.Log, env.Log
+	// No output to job.log: the log is the root side's account of the
+	// job, and nothing of the job's writes into it.
 	env.Progress(job.Progress{Step: 1, Message: "sleeping in a child process"})
 	return env.Command(ctx, cmd)
 }

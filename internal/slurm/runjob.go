@@ -10,6 +10,7 @@ import (
 
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/service"
 )
 
@@ -20,7 +21,7 @@ const progressEvery = 250 * time.Millisecond
 
 // RunJob is `bumpserve run-job`: it runs the job described by dir/run.json
 // in this process (on a compute node), with progress to dir/progress.json
-// and its log appended to output/job.log, and writes dir/exit.json as its
+// and its log appended to job.log (output/job.log once it ended), and writes dir/exit.json as its
 // last act. ctx ends on SIGTERM (scancel, Slurm's time limit); the record
 // then says the job was signalled, and Slurm's state says why. The record
 // is returned too; the error is for a job that could not be run at all.
@@ -46,12 +47,14 @@ func runJob(ctx context.Context, dir string, spec *RunSpec, services service.Reg
 	}
 	d := jobdir.Dir(dir)
 	for _, sub := range []string{d.Output(), d.Temp()} {
-		if err := os.MkdirAll(sub, 0o755); err != nil {
+		if err := jobfs.MkdirAll(sub, 0o755); err != nil {
 			rec.Reason = fmt.Sprintf("prepare job dir on %s: %v", hostname(), err)
 			return rec
 		}
 	}
-	logFile, err := os.OpenFile(filepath.Join(d.Output(), "job.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	// The executor that submitted the job publishes the log to output/
+	// once the job has ended.
+	logFile, err := d.OpenLog()
 	if err != nil {
 		rec.Reason = fmt.Sprintf("open job log on %s: %v", hostname(), err)
 		return rec
@@ -82,7 +85,7 @@ func runJob(ctx context.Context, dir string, spec *RunSpec, services service.Reg
 		rec.State, rec.Result = job.Complete, result
 		fmt.Fprintln(logFile, "run-job:", rec.State)
 	}
-	os.RemoveAll(d.Temp())
+	jobfs.RemoveAll(dir, "tmp")
 	return rec
 }
 

@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/bumpserve/bumpserve/internal/jobdir"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/service"
 )
 
@@ -93,8 +93,13 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 // submit writes what run-job needs into dir and sbatches the job; it
 // returns the Slurm job id, also recorded in dir/slurm.json.
 func (e *Executor) submit(ctx context.Context, svc service.Service, env *service.Env, dir string) (string, error) {
+	jd, err := jobfs.OpenDir(dir)
+	if err != nil {
+		return "", fmt.Errorf("slurm: %w", err)
+	}
+	defer jd.Close()
 	for _, f := range []string{exitFile, progressFile, slurmFile} {
-		os.Remove(filepath.Join(dir, f)) // an earlier attempt's
+		jd.Remove(f) // an earlier attempt's
 	}
 	spec := RunSpec{JobID: env.Job.ID, Attempt: env.Job.Attempt, Service: svc.Name(), Spec: env.Spec, CPUs: env.CPUs, Limits: env.Limits}
 	if err := jobdir.WriteJSON(filepath.Join(dir, runFile), spec, 0o644); err != nil {
@@ -102,11 +107,10 @@ func (e *Executor) submit(ctx context.Context, svc service.Service, env *service
 	}
 	args := sbatchArgs(e.options(svc.Name()), env, dir)
 	path := filepath.Join(dir, scriptFile)
-	if err := os.WriteFile(path, []byte(script(e.cfg.Bin, dir, args)), 0o755); err != nil {
+	if err := jd.Replace(scriptFile, []byte(script(e.cfg.Bin, dir, args)), 0o755); err != nil {
 		return "", fmt.Errorf("slurm: write batch script: %w", err)
 	}
 	var out string
-	var err error
 	for try := 0; try < 3; try++ {
 		// sbatch retries a busy slurmctld itself; a failure here is more
 		// likely a bad option, which we do not retry for long.

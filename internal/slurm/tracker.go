@@ -3,7 +3,6 @@ package slurm
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"github.com/bumpserve/bumpserve/internal/guard"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 )
 
 // tracker watches every Slurm job an executor has submitted with ONE
@@ -142,7 +142,7 @@ func (t *tracker) cycle(snap []*tracked) {
 // writes it by rename, so a read never sees half of it.
 func (tj *tracked) readProgress() {
 	path := filepath.Join(tj.dir, progressFile)
-	fi, err := os.Stat(path)
+	fi, err := jobfs.Lstat(tj.dir, progressFile)
 	if err != nil || (fi.ModTime().Equal(tj.progMod) && fi.Size() == tj.progSize) {
 		return
 	}

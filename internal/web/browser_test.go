@@ -188,7 +188,7 @@ func TestBrowser(t *testing.T) {
 			if !ok || err1 != nil || err2 != nil || math.Abs(v-want[r[0]]) > 0.1*want[r[0]] || e <= 0 {
 				t.Errorf("parameter %s: %q, want about %g ± a positive stderr", r[0], r[1], want[r[0]])
 			}
-			if len(r) != 7 { // value, mean, median, std, 68%, 95%
+			if len(r) != 9 { // value, mean, median, std, 68%, 95%, R-hat, ESS
 				t.Errorf("parameter %s: DREAM columns %q", r[0], r[1:])
 			}
 		}

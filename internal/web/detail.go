@@ -2,7 +2,6 @@ package web
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/store"
 )
 
@@ -127,31 +127,26 @@ func plotsOf(files []jobdir.File, base string) []plot {
 	return out
 }
 
-// logTail reads the end of the job's log: output/job.log, or else the
-// first .mon (Bumps' own log) under output/.
+// logTail reads the end of the job's log: job.log (output/job.log once
+// the attempt ended, the running attempt's before), or else the first
+// .mon (Bumps' own log) under output/.
 func logTail(dir jobdir.Dir, files []jobdir.File) (name, tail string, cut bool) {
-	for _, f := range files {
-		if f.Path == "output/job.log" {
-			name = f.Path
-			break
-		}
-		if name == "" && strings.HasPrefix(f.Path, "output/") && strings.HasSuffix(f.Path, ".mon") {
-			name = f.Path
-		}
-	}
-	if name == "" {
-		return "", "", false
-	}
-	fh, info, err := dir.Open(name)
+	name = "output/" + jobdir.LogName
+	b, cut, err := dir.LogTail(logTailBytes)
 	if err != nil {
-		return "", "", false
+		for _, f := range files {
+			if strings.HasPrefix(f.Path, "output/") && strings.HasSuffix(f.Path, ".mon") {
+				name = f.Path
+				break
+			}
+		}
+		if !strings.HasSuffix(name, ".mon") {
+			return "", "", false
+		}
+		if b, cut, err = jobfs.Tail(string(dir), name, logTailBytes); err != nil {
+			return "", "", false
+		}
 	}
-	defer fh.Close()
-	if info.Size() > logTailBytes {
-		cut = true
-		fh.Seek(info.Size()-logTailBytes, io.SeekStart)
-	}
-	b, _ := io.ReadAll(io.LimitReader(fh, logTailBytes))
 	text := strings.ToValidUTF8(string(b), "\uFFFD")
 	if cut {
 		// Start at a whole line.

@@ -2,6 +2,7 @@ package web
 
 import (
 	"archive/zip"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -43,7 +44,14 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request, s *session) {
 	hd.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": fmt.Sprintf("job-%d.zip", j.ID)}))
 	zw := zip.NewWriter(w)
 	for _, f := range files {
-		if err := addToZip(zw, dir, f.Path); err != nil {
+		err := addToZip(zw, dir, f.Path)
+		if errors.Is(err, jobdir.ErrBadPath) {
+			// Replaced by something that is not a regular file since
+			// it was listed: left out.
+			h.log.Warn("archive: file left out", "job", j.ID, "file", f.Path)
+			continue
+		}
+		if err != nil {
 			// Headers are gone; a truncated zip is what the client sees.
 			h.log.Warn("archive", "job", j.ID, "file", f.Path, "err", err)
 			return
@@ -52,16 +60,19 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request, s *session) {
 	zw.Close()
 }
 
+// addToZip adds a listed file with its modification time (zip's default
+// is 1980).
 func addToZip(zw *zip.Writer, dir jobdir.Dir, name string) error {
-	f, _, err := dir.Open(name)
+	f, info, err := dir.Open(name)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	dst, err := zw.Create(name)
+	dst, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: info.ModTime()})
 	if err != nil {
 		return err
 	}
-	_, err = io.Copy(dst, f)
+	// Exactly the size listed: a file still growing must not change it.
+	_, err = io.CopyN(dst, f, info.Size())
 	return err
 }

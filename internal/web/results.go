@@ -21,7 +21,10 @@ type results struct {
 	Evaluations  int64
 	Steps        int
 	Message      string
-	Params       []paramRow
+	// Warning is why the results are not to be trusted (DREAM that has
+	// not converged); the page shows it beside the intervals.
+	Warning string
+	Params  []paramRow
 	// Posterior is set when the fitter sampled a posterior (DREAM), which
 	// adds mean, median and credible intervals to the table.
 	Posterior bool
@@ -37,6 +40,7 @@ type paramRow struct {
 	Mean, Median   *float64
 	Std            *float64
 	P68, P95       *[2]float64
+	Rhat, ESS      *float64 // DREAM's convergence diagnostics
 	HasUncertainty bool
 }
 
@@ -51,7 +55,7 @@ func parseResults(raw json.RawMessage) (r *results, ok bool) {
 		return nil, false
 	}
 	r = &results{Fitter: fr.Fitter, Converged: fr.Converged, Chisq: fr.Chisq, ReducedChisq: float64(fr.ReducedChisq),
-		DOF: fr.DOF, Evaluations: fr.Evaluations, Steps: fr.Steps, Message: fr.Message}
+		DOF: fr.DOF, Evaluations: fr.Evaluations, Steps: fr.Steps, Message: fr.Message, Warning: fr.Warning}
 	names := fr.ParameterOrder
 	if len(names) != len(fr.Parameters) {
 		// A document without a usable order (a hand-made one): by name.
@@ -64,10 +68,14 @@ func parseResults(raw json.RawMessage) (r *results, ok bool) {
 	for _, n := range names {
 		p := fr.Parameters[n]
 		row := paramRow{Name: n, Value: p.Value, Stderr: float64(p.Stderr), Fixed: p.Fixed,
-			Mean: p.Mean, Median: p.Median, Std: p.Std, P68: p.P68, P95: p.P95}
+			Mean: p.Mean, Median: p.Median, Std: p.Std, P68: p.P68, P95: p.P95, Rhat: floatPtr(p.Rhat), ESS: floatPtr(p.ESS)}
 		row.HasUncertainty = !p.Fixed && !math.IsNaN(row.Stderr) && !math.IsInf(row.Stderr, 0)
 		r.Posterior = r.Posterior || p.Mean != nil
 		r.Params = append(r.Params, row)
+	}
+	if r.Posterior && !r.Converged && r.Warning == "" {
+		// A Bumps DREAM run has no warning of its own.
+		r.Warning = "the sampler reports that it has not converged; the intervals may be wrong"
 	}
 	if len(fr.Correlation) == len(names) {
 		r.Names = slices.Clone(names)
@@ -83,6 +91,14 @@ func parseResults(raw json.RawMessage) (r *results, ok bool) {
 		}
 	}
 	return r, true
+}
+
+func floatPtr(f *fit.Float) *float64 {
+	if f == nil {
+		return nil
+	}
+	v := float64(*f)
+	return &v
 }
 
 // prettyJSON indents a document for showing; anything unreadable is shown

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/server"
 	"github.com/bumpserve/bumpserve/internal/store"
 )
@@ -310,13 +310,13 @@ func (u *uploader) copyInput(j *job.Job, name string) error {
 }
 
 func (u *uploader) exists(name string) bool {
-	_, err := os.Lstat(filepath.Join(u.input, filepath.FromSlash(name)))
+	_, err := jobfs.Lstat(u.input, name)
 	return err == nil
 }
 
 // fieldCount reads how many fields the first data line of a staged file has.
 func (u *uploader) fieldCount(name string) int {
-	f, err := os.Open(filepath.Join(u.input, filepath.FromSlash(name)))
+	f, _, err := jobfs.Open(u.input, name)
 	if err != nil {
 		return 0
 	}

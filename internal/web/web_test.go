@@ -406,3 +406,33 @@ func TestListPagingAndDelete(t *testing.T) {
 		t.Errorf("deleted job over the API: %v", err)
 	}
 }
+
+// A DREAM fit too short to converge completes, and its page says so
+// beside the intervals, with each parameter's R-hat and ESS.
+func TestUnconvergedWarning(t *testing.T) {
+	t.Parallel()
+	env := testenv.Start(t, controller.Config{Workers: 1})
+	alice := env.User("alice", store.RoleUser)
+	c := env.Client(alice)
+	spec := `{"fitter": "dream", "options": {"samples": 100, "seed": 4}, "parameters": {"a": {"value": 1, "min": 0, "max": 5}},
+		"datasets": [{"model": "a*x", "x": [1, 2, 3], "y": [1.1, 1.9, 3.2], "dy": [0.1, 0.1, 0.1]}]}`
+	j, err := c.Submit(context.Background(), client.Submission{Service: "fit", Spec: []byte(spec)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 30*time.Second, "the fit completes", func() bool {
+		j, err := c.Get(context.Background(), j.ID)
+		return err == nil && j.State == "COMPLETE"
+	})
+	b := newBrowser(t, env.URL)
+	b.login(alice)
+	_, page := b.do("GET", "/ui/jobs/"+itoa(j.ID), nil)
+	for _, want := range []string{`id="not-converged" class="warning" role="alert"`, "DREAM has not converged", `<td class="rhat">`, `<td class="ess">`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("job page lacks %s:\n%s", want, grep(page, "converge"))
+		}
+	}
+	if i, k := strings.Index(page, `id="not-converged"`), strings.Index(page, `id="params"`); i < 0 || k < 0 || i > k {
+		t.Errorf("the warning is not shown before the intervals")
+	}
+}

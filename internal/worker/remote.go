@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"github.com/bumpserve/bumpserve/internal/diskspace"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/proc"
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/store"
@@ -108,7 +108,7 @@ func (s *RemoteSource) dir(j *job.Job) jobdir.Dir {
 // downloaded (retrying transient failures within the lease).
 func (s *RemoteSource) Dir(ctx context.Context, j *job.Job) (jobdir.Dir, error) {
 	d := s.dir(j)
-	os.RemoveAll(string(d))
+	jobfs.RemoveTree(string(d))
 	if n, ok := s.inputs.LoadAndDelete(j.ID); ok && n.(int) == 0 {
 		return d, s.prepare(j, d) // nothing to download
 	}
@@ -126,7 +126,7 @@ func (s *RemoteSource) Dir(ctx context.Context, j *job.Job) (jobdir.Dir, error) 
 			return d, fmt.Errorf("download input: %w", err)
 		}
 		failures++
-		os.RemoveAll(d.Input())
+		jobfs.RemoveTree(d.Input())
 		if client.Backoff(ctx, failures) != nil {
 			return d, ctx.Err()
 		}
@@ -157,8 +157,13 @@ func (s *RemoteSource) Heartbeat(ctx context.Context, j *job.Job, p *job.Progres
 func (s *RemoteSource) Finish(ctx context.Context, j *job.Job, r queue.Result, nextCPUs int) (*job.Job, error) {
 	d := s.dir(j)
 	out := d.Output()
-	if _, err := os.Stat(out); err != nil || r.Reason == reasonDiskFull {
-		out = "" // none, or the controller has no room for it
+	if od, err := jobfs.OpenDir(out); err != nil { // no output: a job that never ran
+		out = ""
+	} else {
+		od.Close()
+	}
+	if r.Reason == reasonDiskFull {
+		out = "" // the controller has no room for it
 	}
 	req := api.CompleteRequest{Token: j.Lease.Token, State: r.State, Reason: r.Reason, Result: r.Result, Protections: r.Protections}
 	if nextCPUs > 0 {
@@ -214,7 +219,7 @@ func (s *RemoteSource) reconcile(restarted bool) {
 
 func (s *RemoteSource) forget(d jobdir.Dir) {
 	proc.Sweep(filepath.Join(string(d), "proc.json"))
-	os.RemoveAll(string(d))
+	jobfs.RemoveTree(string(d))
 }
 
 // Watch implements Source: cancels arrive with heartbeats.
@@ -245,6 +250,6 @@ func (s *RemoteSource) Sweep() {
 		if killed, _ := proc.Sweep(filepath.Join(d, "proc.json")); killed {
 			s.Logger.Info("killed a job process left from before the restart", "dir", d)
 		}
-		os.RemoveAll(d)
+		jobfs.RemoveTree(d)
 	}
 }

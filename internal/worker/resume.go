@@ -49,16 +49,15 @@ func (s *RemoteSource) Resume(ctx context.Context) []Resumed {
 	if s.Resumable == nil {
 		return nil
 	}
-	files, _ := filepath.Glob(filepath.Join(s.WorkDir, "jobs", "*", heldFile))
 	var out []Resumed
-	for _, f := range files {
+	for _, dir := range s.jobDirs() {
 		var rec heldRecord
-		if jobdir.ReadJSON(f, &rec) != nil || rec.Job == nil {
+		if jobdir.ReadJSON(filepath.Join(dir, heldFile), &rec) != nil || rec.Job == nil {
 			continue
 		}
 		j := rec.Job
 		d := s.dir(j)
-		if filepath.Dir(f) != string(d) || !s.Resumable(string(d), j) {
+		if dir != string(d) || !s.Resumable(string(d), j) {
 			continue
 		}
 		lease := time.Duration(rec.LeaseSeconds * float64(time.Second))
@@ -79,14 +78,24 @@ func (s *RemoteSource) Resume(ctx context.Context) []Resumed {
 // leftovers lists the job directories in the work directory, but for the
 // jobs being taken up again.
 func (s *RemoteSource) leftovers() []string {
-	ents, _ := os.ReadDir(filepath.Join(s.WorkDir, "jobs"))
 	var dirs []string
-	for _, e := range ents {
-		if id, err := strconv.ParseInt(e.Name(), 10, 64); err == nil {
+	for _, d := range s.jobDirs() {
+		if id, err := strconv.ParseInt(filepath.Base(d), 10, 64); err == nil {
 			if _, held := s.held.Load(id); held {
 				continue
 			}
 		}
+		dirs = append(dirs, d)
+	}
+	return dirs
+}
+
+// jobDirs lists the entries of the work directory's jobs/, each a job's
+// directory (or a crash's leftover).
+func (s *RemoteSource) jobDirs() []string {
+	ents, _ := os.ReadDir(filepath.Join(s.WorkDir, "jobs"))
+	dirs := make([]string, 0, len(ents))
+	for _, e := range ents {
 		dirs = append(dirs, filepath.Join(s.WorkDir, "jobs", e.Name()))
 	}
 	return dirs

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/bumpserve/bumpserve/internal/guard"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/store"
@@ -119,12 +119,14 @@ func (p *Pool) execute(j *job.Job, log *slog.Logger) *queue.Result {
 	} else if dir, err = src.Dir(context.Background(), j); err != nil {
 		return fail("prepare job directory: %v", err)
 	}
-	logFile, err := os.OpenFile(filepath.Join(dir.Output(), "job.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	// The log is in the job directory, out of the job's reach, while
+	// the job runs, and moves to output/ once its processes are dead.
+	logFile, err := dir.OpenLog()
 	if err != nil {
 		return fail("open job log: %v", err)
 	}
 	defer logFile.Close()
-	defer os.RemoveAll(dir.Temp())
+	defer jobfs.RemoveAll(string(dir), "tmp")
 	if resumed {
 		fmt.Fprintf(logFile, "job %d attempt %d taken up again on %s after a restart\n", j.ID, j.Attempt, p.cfg.Name)
 	} else {
@@ -171,6 +173,12 @@ func (p *Pool) execute(j *job.Job, log *slog.Logger) *queue.Result {
 	res.Protections = env.Protections
 	if res.State == job.Complete {
 		res.Result = result
+	}
+	if err := dir.PublishLog(); err != nil && res.State != "" {
+		// The job left something named job.log in output/: it is not
+		// replaced, and the job fails for it.
+		fmt.Fprintln(logFile, "failed:", err)
+		res = &queue.Result{State: job.Error, Reason: err.Error(), Protections: res.Protections}
 	}
 	return res
 }

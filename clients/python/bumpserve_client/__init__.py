@@ -1,0 +1,80 @@
+"""A client for bumpserve, the remote fitting service, in the standard
+library only.
+
+    import bumpserve_client as bs
+    job = bs.submit("model.py", ["data.txt"], fit="dream", samples=10000, seed=1)
+    bs.wait(job)                 # raises bs.JobFailed if it ends in ERROR/CANCEL
+    print(bs.results(job)["parameters"])
+    bs.download(job, "out")      # the folder `bumps --store=out` would write
+
+The functions read the server, token and private CA from BUMPSERVE_SERVER,
+BUMPSERVE_TOKEN and BUMPSERVE_CA_FILE unless given server=, token=, ca=;
+anonymous=True submits without a token to a server started with
+--anonymous. For many calls, make one Client and use its methods.
+Every failure raises a BumpserveError carrying the HTTP status and the
+server's error text.
+"""
+
+from ._version import __version__
+from .client import Client, parse_ref
+from .errors import (BadRequest, BumpserveError, ConfigError, Conflict, ConnectionFailed, Forbidden, JobFailed, NotFound,
+                     ServerError, TooManyRequests, Unauthorized)
+
+__all__ = [
+    "Client", "submit", "wait", "results", "download", "cancel", "jobs", "job", "files", "delete",
+    "BumpserveError", "ConfigError", "BadRequest", "Unauthorized", "Forbidden", "NotFound", "Conflict", "TooManyRequests",
+    "ServerError", "ConnectionFailed", "JobFailed", "parse_ref", "__version__",
+]
+
+
+def _client(server, token, ca, anonymous=False):
+    return Client(server=server, token=token, ca=ca, anonymous=anonymous)
+
+
+def submit(model, files=(), fit=None, *, server=None, token=None, ca=None, anonymous=False, **options):
+    """Submit a Bumps fit of model (a .py script) with its data files;
+    options are bumps' (samples=, burn=, seed=, steps=, ...) plus args=,
+    name= and cpus=. Returns the job (a dict)."""
+    return _client(server, token, ca, anonymous).submit(model, files, fit=fit, **options)
+
+
+def wait(job, progress=None, timeout=None, *, server=None, token=None, ca=None):
+    """Wait for the job to end; return its final record, or raise
+    JobFailed (ERROR, CANCEL) with the reason."""
+    return _client(server, token, ca).wait(job, progress=progress, timeout=timeout)
+
+
+def job(job, *, server=None, token=None, ca=None):
+    """The job's current record."""
+    return _client(server, token, ca).job(job)
+
+
+def results(job, *, server=None, token=None, ca=None):
+    """The results of a completed job (parameters, uncertainties, chisq)."""
+    return _client(server, token, ca).results(job)
+
+
+def files(job, *, server=None, token=None, ca=None):
+    """The job's files as [{"path", "size"}]."""
+    return _client(server, token, ca).files(job)
+
+
+def download(job, dest, everything=False, *, server=None, token=None, ca=None):
+    """Write the job's bumps store (what `bumps --store=dest` writes) into
+    dest; everything=True writes all its files. Returns the paths."""
+    return _client(server, token, ca).download(job, dest, everything=everything)
+
+
+def cancel(job, *, server=None, token=None, ca=None):
+    """Ask the job to stop; returns its record."""
+    return _client(server, token, ca).cancel(job)
+
+
+def delete(job, *, server=None, token=None, ca=None):
+    """Delete the job and its files."""
+    return _client(server, token, ca).delete(job)
+
+
+def jobs(state=None, service=None, limit=None, *, server=None, token=None, ca=None):
+    """Your jobs, newest first, filtered by state and service."""
+    return _client(server, token, ca).jobs(state=state, service=service, limit=limit)

@@ -1,0 +1,275 @@
+"""The bumpserve API as Python calls: submit a Bumps fit, follow it, read
+its results and files, cancel it, list jobs."""
+
+import http.client
+import json
+import os
+import random
+import time
+import urllib.parse
+
+from . import errors
+from .transport import Transport, multipart
+
+TERMINAL = ("COMPLETE", "ERROR", "CANCEL")
+
+# What bumps writes with --store lives here among a bumps job's files.
+STORE_PREFIX = "output/store/"
+
+CAPABILITY_PREFIX = "cap_"
+ANONYMOUS_ROUTE = "/api/v1/anonymous/jobs/"
+
+
+class Client:
+    """A connection to one bumpserve server.
+
+    server, token and ca default to the environment variables
+    BUMPSERVE_SERVER, BUMPSERVE_TOKEN and BUMPSERVE_CA_FILE. ca is a PEM
+    file of a private certificate authority for HTTPS. With
+    anonymous=True, submissions go to the anonymous route (a server
+    started with --anonymous) and need no token; the job returned then
+    carries the capability that is its only handle.
+
+    A job is named by its id, by an anonymous job's capability (or its
+    capability URL), or by the job dict a call returned.
+    """
+
+    def __init__(self, server=None, token=None, ca=None, anonymous=False, timeout=60):
+        server = server or os.environ.get("BUMPSERVE_SERVER")
+        if not server:
+            raise errors.ConfigError(
+                "server: missing (pass server=URL or set BUMPSERVE_SERVER, e.g. http://127.0.0.1:8080)")
+        if token is None:
+            token = os.environ.get("BUMPSERVE_TOKEN") or None
+        if ca is None:
+            ca = os.environ.get("BUMPSERVE_CA_FILE") or None
+        self.anonymous = anonymous
+        self.http = Transport(server, token=None if anonymous else token, ca=ca, timeout=timeout)
+
+    # Submitting.
+
+    def submit(self, model, files=(), fit=None, args=(), name=None, cpus=None, **options):
+        """Submit a Bumps fit of the model script (a path ending in .py)
+        with the data files it reads, and return the job.
+
+        fit is the fitter (amoeba, de, dream, lm, newton, pt,
+        scipy.leastsq); options are bumps' own (samples=10000, burn=100,
+        seed=1, steps=..., parallel=...) and only those given reach bumps;
+        args are the model's arguments. parallel=N asks for N CPUs unless
+        cpus says otherwise.
+        """
+        paths = [model] + list(files)
+        spec = {"model": os.path.basename(model), "args": [str(a) for a in args]}
+        if fit:
+            spec["fitter"] = fit
+        if options:
+            spec["options"] = options
+        par = options.get("parallel")
+        if cpus is None and isinstance(par, int) and par > 1:
+            cpus = par
+        if cpus is not None:
+            spec["resources"] = {"cpus": cpus}
+        return self.submit_spec("bumps", spec, paths, name=name if name is not None else spec["model"])
+
+    def submit_spec(self, service, spec, files=(), name=None):
+        """Submit a job of any service (bumps, fit, sleep) with its spec as
+        a dict, uploading files under their base names."""
+        doc = {"service": service, "spec": spec}
+        if name:
+            doc["name"] = name
+        path = "/api/v1/anonymous/jobs" if self.anonymous else "/api/v1/jobs"
+        self._need_token(path)
+        uploads = _read_uploads(files)
+        if not uploads:
+            return self.http.json("POST", path, doc)
+        body, ctype = multipart(doc, uploads)
+        with self.http.open("POST", path, body, {"Content-Type": ctype}) as resp:
+            return json.loads(resp.read())
+
+    # Following a job.
+
+    def job(self, job):
+        """The job's current record."""
+        return self.http.json("GET", self._job_path(job))
+
+    def events(self, job):
+        """Yield the job's record at once and on every change until it
+        ends, reconnecting after a dropped connection or a server restart."""
+        path = self._job_path(job, "/events")
+        reached, failures = False, 0
+        while True:
+            try:
+                for event, data in self.http.events(path):
+                    if event == "deleted":
+                        raise errors.NotFound("job %s was deleted" % _label(job), status=404)
+                    if event != "job":
+                        continue
+                    last = json.loads(data)
+                    reached, failures = True, 0
+                    yield last
+                    if last.get("state") in TERMINAL:
+                        return
+            except (errors.ConnectionFailed, errors.ServerError, OSError, http.client.HTTPException):
+                # Give up at once on a server never reached (a wrong
+                # URL, a certificate refused); retry one that was.
+                if not reached or failures >= 20:
+                    raise
+            failures += 1
+            if failures > 20:
+                raise errors.ConnectionFailed("the event stream of job %s keeps ending before the job does" % _label(job))
+            time.sleep(min(10.0, 0.1 * 2 ** min(failures, 7)) * (0.5 + random.random()))
+
+    def wait(self, job, progress=None, timeout=None):
+        """Wait until the job ends and return its final record. progress,
+        if given, is called with every record on the way. A job that ends
+        in ERROR or CANCEL raises JobFailed with its reason. timeout (in
+        seconds) raises TimeoutError once passed; it is checked whenever
+        the job changes (a running fit reports progress every second or so)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        final = None
+        for j in self.events(job):
+            if progress is not None:
+                progress(j)
+            final = j
+            if deadline is not None and time.monotonic() > deadline and j.get("state") not in TERMINAL:
+                raise TimeoutError("job %s has not ended after %g s" % (_label(job), timeout))
+        if final.get("state") != "COMPLETE":
+            raise errors.JobFailed(final)
+        return final
+
+    def results(self, job):
+        """The results of a completed job: fitter, chisq, parameters with
+        their uncertainties, and more (see the server's documentation)."""
+        return self.http.json("GET", self._job_path(job, "/results"))
+
+    def files(self, job):
+        """The job's files: a list of {"path": "output/...", "size": N}."""
+        return self.http.json("GET", self._job_path(job, "/files"))["files"]
+
+    def read_file(self, job, path):
+        """One file of the job (a path from files()) as bytes."""
+        with self.http.open("GET", self._file_path(job, path), headers={"Accept": "*/*"}) as resp:
+            return resp.read()
+
+    def download(self, job, dest, everything=False):
+        """Write the job's files into the folder dest and return the paths
+        written. For a bumps job these are the files of its bumps store,
+        so dest holds what `bumps --store=dest` would have written; for
+        other jobs, the files of output/. With everything=True, all of the
+        job's files keep their paths (input/..., output/...)."""
+        listing = self.files(job)
+        if everything:
+            chosen = [(f["path"], f["path"]) for f in listing]
+        else:
+            prefix = STORE_PREFIX if any(f["path"].startswith(STORE_PREFIX) for f in listing) else "output/"
+            chosen = [(f["path"], f["path"][len(prefix):]) for f in listing if f["path"].startswith(prefix)]
+        written = []
+        for src, rel in chosen:
+            target = os.path.join(dest, *_safe_parts(rel))
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            tmp = target + ".part"
+            with self.http.open("GET", self._file_path(job, src), headers={"Accept": "*/*"}) as resp, \
+                    open(tmp, "wb") as out:
+                while chunk := resp.read(1 << 16):
+                    out.write(chunk)
+            os.replace(tmp, target)
+            written.append(target)
+        return written
+
+    # Changing a job.
+
+    def cancel(self, job):
+        """Ask the job to stop; it ends in CANCEL. Returns its record."""
+        return self.http.json("POST", self._job_path(job, "/cancel"))
+
+    def delete(self, job):
+        """Delete the job and its files."""
+        self.http.json("DELETE", self._job_path(job))
+
+    # Listing.
+
+    def jobs(self, state=None, service=None, limit=None):
+        """Your jobs, newest first (an admin sees everyone's), filtered by
+        state (PENDING, ACTIVE, COMPLETE, ERROR, CANCEL) and service;
+        every page unless limit caps the count."""
+        self._need_token("/api/v1/jobs")
+        out, before = [], None
+        while True:
+            page = min(limit - len(out), 1000) if limit else None
+            doc = self.http.json("GET", "/api/v1/jobs", query={
+                "state": state, "service": service, "limit": page, "before": before})
+            out.extend(doc["jobs"])
+            before = doc.get("next")
+            if not before or (limit and len(out) >= limit):
+                return out
+
+    def whoami(self):
+        """The user the token belongs to."""
+        return self.http.json("GET", "/api/v1/whoami")
+
+    # Paths.
+
+    def _job_path(self, job, suffix=""):
+        cap, ident = parse_ref(job)
+        if cap:
+            return ANONYMOUS_ROUTE + cap + suffix
+        self._need_token("/api/v1/jobs/%d" % ident)
+        return "/api/v1/jobs/%d%s" % (ident, suffix)
+
+    def _file_path(self, job, path):
+        return self._job_path(job, "/files/" + urllib.parse.quote(path))
+
+    def _need_token(self, path):
+        if self.http.token is None and not path.startswith("/api/v1/anonymous/"):
+            raise errors.ConfigError(
+                "token: missing (pass token=TOKEN or set BUMPSERVE_TOKEN; "
+                "on a server started with --anonymous, use anonymous=True)")
+
+
+def parse_ref(job):
+    """Split a job reference into (capability, None) or (None, id)."""
+    if isinstance(job, dict):
+        if job.get("capability"):
+            return job["capability"], None
+        job = job.get("id")
+    if isinstance(job, bool):
+        job = None
+    if isinstance(job, int) and job > 0:
+        return None, job
+    if isinstance(job, str):
+        text = job.strip()
+        if ANONYMOUS_ROUTE in text:
+            text = text.split(ANONYMOUS_ROUTE, 1)[1].split("/", 1)[0].split("?", 1)[0]
+        if text.startswith(CAPABILITY_PREFIX):
+            return text, None
+        if text.isdigit() and int(text) > 0:
+            return None, int(text)
+    raise errors.ConfigError(
+        "job: %r is not a job id (a positive number) nor an anonymous job's capability (cap_...)" % (job,))
+
+
+def _label(job):
+    cap, ident = parse_ref(job)
+    return ident if ident else cap[:12] + "..."
+
+
+def _read_uploads(paths):
+    uploads, seen = [], {}
+    for p in paths:
+        name = os.path.basename(p)
+        if name in seen:
+            raise errors.ConfigError("files: %s and %s would both be uploaded as %s" % (seen[name], p, name))
+        seen[name] = p
+        try:
+            with open(p, "rb") as f:
+                uploads.append((name, f.read()))
+        except OSError as e:
+            raise errors.ConfigError("file %s: %s" % (p, e.strerror or e)) from None
+    return uploads
+
+
+def _safe_parts(rel):
+    parts = rel.split("/")
+    if not rel or rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise errors.ConfigError("server listed a file with an unsafe path: %r" % rel)
+    return parts

@@ -1,0 +1,245 @@
+package fit
+
+import (
+	"math"
+	"slices"
+	"sort"
+
+	"gonum.org/v1/gonum/dsp/fourier"
+	"gonum.org/v1/gonum/stat/distuv"
+)
+
+// Convergence thresholds of a DREAM run (Vehtari et al. 2021 recommend
+// R-hat below 1.01 and a bulk ESS of at least 100 per chain of four; 400
+// in all is the figure they give for reliable intervals).
+const (
+	maxConvergedRhat = 1.01
+	minConvergedESS  = 400
+)
+
+// chainDiagnostics returns the rank-normalised split R-hat, the bulk
+// effective sample size and the tail effective sample size of one
+// parameter, whose draws are given as series[c][t]: chain c at its t-th
+// kept generation.
+//
+// Following Vehtari, Gelman, Simpson, Carpenter and Bürkner (2021): every
+// chain is split in halves (so a chain drifting within itself shows up as
+// disagreement between its halves), all draws are replaced by the normal
+// quantiles of their ranks (which makes the diagnostics insensitive to
+// heavy tails and monotone transformations), and R-hat is the larger of
+// the bulk value and that of the folded draws |x - median| (which catches
+// chains that agree in location but not in scale). The tail ESS is the
+// smaller ESS of the indicators x ≤ q5% and x ≤ q95%: the intervals come
+// from the tails, and chains that visit them seldom and stay long give
+// unreliable interval ends even when the bulk mixes well.
+func chainDiagnostics(series [][]float64) (rhat, bulk, tail float64) {
+	split := splitChains(series)
+	if split == nil {
+		return math.Inf(1), 0, 0
+	}
+	z, sorted := rankNormalize(split)
+	med := quantile(sorted, 0.5)
+	folded := make([][]float64, len(split))
+	for c, s := range split {
+		folded[c] = make([]float64, len(s))
+		for t, v := range s {
+			folded[c][t] = math.Abs(v - med)
+		}
+	}
+	zf, _ := rankNormalize(folded)
+	rhat = max(basicRhat(z), basicRhat(zf))
+	return rhat, essOf(z), tailESS(split, sorted)
+}
+
+// convergedDiagnostics applies the thresholds to one parameter.
+func convergedDiagnostics(rhat, bulk, tail float64) bool {
+	return rhat < maxConvergedRhat && bulk >= minConvergedESS && tail >= minConvergedESS
+}
+
+// tailESS is the smaller ESS of the indicator chains I(x ≤ q) at the 5%
+// and 95% quantiles q of all draws (sorted).
+func tailESS(split [][]float64, sorted []float64) float64 {
+	worst := math.Inf(1)
+	ind := make([][]float64, len(split))
+	for _, p := range []float64{0.05, 0.95} {
+		q := quantile(sorted, p)
+		for c, s := range split {
+			ind[c] = make([]float64, len(s))
+			for t, v := range s {
+				if v <= q {
+					ind[c][t] = 1
+				}
+			}
+		}
+		worst = min(worst, essOf(ind))
+	}
+	return worst
+}
+
+// splitChains halves every chain, dropping the middle draw of an odd
+// length; nil when there are fewer than two draws per half.
+func splitChains(series [][]float64) [][]float64 {
+	if len(series) == 0 {
+		return nil
+	}
+	n := len(series[0]) / 2
+	if n < 2 {
+		return nil
+	}
+	out := make([][]float64, 0, 2*len(series))
+	for _, s := range series {
+		out = append(out, s[:n], s[len(s)-n:])
+	}
+	return out
+}
+
+// rankNormalize replaces each draw by Φ⁻¹((r - 3/8)/(S + 1/4)) of its rank
+// r among all S draws (Blom's offsets), ties given their average rank.
+// Ranks come from binary search in one sorted copy, which is much faster
+// than sorting (value, position) records. It also returns that copy.
+func rankNormalize(chains [][]float64) (z [][]float64, sorted []float64) {
+	sorted = make([]float64, 0, len(chains)*len(chains[0]))
+	for _, s := range chains {
+		sorted = append(sorted, s...)
+	}
+	slices.Sort(sorted)
+	S := float64(len(sorted))
+	out := make([][]float64, len(chains))
+	for c, s := range chains {
+		out[c] = make([]float64, len(s))
+		for t, v := range s {
+			lo := sort.SearchFloat64s(sorted, v) // first index holding v
+			hi := lo + 1
+			for hi < len(sorted) && sorted[hi] == v {
+				hi++
+			}
+			rank := float64(lo+1+hi) / 2 // average of ranks lo+1..hi
+			out[c][t] = distuv.UnitNormal.Quantile((rank - 0.375) / (S + 0.25))
+		}
+	}
+	return out, sorted
+}
+
+// chainMoments returns the mean of the within-chain variances W and the
+// pooled variance estimate var+ = (n-1)/n W + B/n.
+func chainMoments(chains [][]float64) (w, varPlus float64) {
+	m, n := float64(len(chains)), float64(len(chains[0]))
+	means := make([]float64, len(chains))
+	for c, s := range chains {
+		mu, sq := 0.0, 0.0
+		for _, v := range s {
+			mu += v
+		}
+		mu /= n
+		for _, v := range s {
+			sq += (v - mu) * (v - mu)
+		}
+		means[c] = mu
+		w += sq / (n - 1) / m
+	}
+	grand := 0.0
+	for _, mu := range means {
+		grand += mu / m
+	}
+	bOverN := 0.0
+	for _, mu := range means {
+		bOverN += (mu - grand) * (mu - grand) / (m - 1)
+	}
+	return w, (n-1)/n*w + bOverN
+}
+
+func basicRhat(chains [][]float64) float64 {
+	w, vp := chainMoments(chains)
+	if w == 0 {
+		if vp == 0 {
+			return 1 // every draw equal: nothing disagrees
+		}
+		return math.Inf(1)
+	}
+	return math.Sqrt(vp / w)
+}
+
+// essOf is the effective sample size of the chains from their combined
+// autocorrelation, truncated by Geyer's initial monotone sequence, as in
+// Stan: ρ_t = 1 - (W - mean_c acov_c(t)) / var+.
+func essOf(chains [][]float64) float64 {
+	m, n := len(chains), len(chains[0])
+	w, vp := chainMoments(chains)
+	if w == 0 || vp == 0 {
+		return float64(m * n)
+	}
+	acov := make([][]float64, m)
+	fft := newPaddedFFT(n)
+	for c, s := range chains {
+		acov[c] = fft.autocovariance(s)
+	}
+	rho := func(t int) float64 {
+		mean := 0.0
+		for c := range acov {
+			mean += acov[c][t]
+		}
+		mean /= float64(m)
+		// acov(0) is the biased variance; rescale like W.
+		return 1 - (w-mean*float64(n)/float64(n-1))/vp
+	}
+	tau := -1.0
+	prev := math.Inf(1)
+	for k := 0; 2*k+1 < n; k++ {
+		pair := rho(2*k) + rho(2*k+1)
+		if k == 0 {
+			pair = 1 + rho(1)
+		}
+		if pair <= 0 {
+			break
+		}
+		pair = min(pair, prev) // initial monotone sequence
+		prev = pair
+		tau += 2 * pair
+	}
+	total := float64(m * n)
+	tau = max(tau, 1/math.Log10(total))
+	return total / tau
+}
+
+// paddedFFT computes autocovariances of series of one length n through
+// an FFT of twice that length (rounded up to a power of two), so that the
+// circular correlation equals the linear one; its twiddle factors are
+// computed once for all chains.
+type paddedFFT struct {
+	n, size int
+	fft     *fourier.FFT
+	padded  []float64
+	coef    []complex128
+	seq     []float64
+}
+
+func newPaddedFFT(n int) *paddedFFT {
+	size := 1
+	for size < 2*n {
+		size <<= 1
+	}
+	return &paddedFFT{n: n, size: size, fft: fourier.NewFFT(size), padded: make([]float64, size), seq: make([]float64, size)}
+}
+
+// autocovariance returns the biased autocovariance of x at every lag.
+func (f *paddedFFT) autocovariance(x []float64) []float64 {
+	mean := 0.0
+	for _, v := range x {
+		mean += v
+	}
+	mean /= float64(f.n)
+	clear(f.padded)
+	for i, v := range x {
+		f.padded[i] = v - mean
+	}
+	f.coef = f.fft.Coefficients(f.coef, f.padded)
+	for i, c := range f.coef {
+		f.coef[i] = complex(real(c)*real(c)+imag(c)*imag(c), 0)
+	}
+	f.seq = f.fft.Sequence(f.seq, f.coef)
+	out := make([]float64, f.n)
+	for t := range out {
+		out[t] = f.seq[t] / float64(f.size) / float64(f.n)
+	}
+	return out
+}

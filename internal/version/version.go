@@ -1,0 +1,40 @@
+// Package version holds bumpserve's version, recorded in every result so
+// that a fit can be repeated with the same code.
+package version
+
+import (
+	"runtime/debug"
+	"sync"
+)
+
+// Version is the release; builds set it with
+//
+//	go build -ldflags "-X github.com/bumpserve/bumpserve/internal/version.Version=1.2.3" ./cmd/bumpserve
+var Version = "0.1.0-dev"
+
+// String is Version, followed for development builds by the VCS revision
+// Go embedded in the binary (and "+dirty" for uncommitted changes), which
+// pins the code a result came from when there is no release number.
+var String = sync.OnceValue(func() string {
+	v := Version
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return v
+	}
+	rev, dirty := "", false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev != "" && len(v) > 4 && v[len(v)-4:] == "-dev" {
+		v += "+" + rev[:min(12, len(rev))]
+		if dirty {
+			v += ".dirty"
+		}
+	}
+	return v
+})
