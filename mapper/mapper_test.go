@@ -113,3 +113,51 @@ func TestNew(t *testing.T) {
 		m.Close()
 	}
 }
+
+// A panic in f, on the caller's goroutine or a helper's, comes back to
+// Map's caller, where it can be recovered, and the pool stays usable.
+func TestPoolPanicReachesCaller(t *testing.T) {
+	p := NewPool(4)
+	defer p.Close()
+	callerPanics := make(chan struct{})
+	onCaller := func(w, i int) {
+		if w != 0 { // hold the helpers until the caller's goroutine has panicked
+			<-callerPanics
+			return
+		}
+		select {
+		case <-callerPanics:
+		default:
+			close(callerPanics)
+		}
+		panic("boom")
+	}
+	helperPanics := make(chan struct{})
+	onHelper := func(w, i int) {
+		if w == 0 { // hold the caller's goroutine until a helper has panicked
+			<-helperPanics
+			return
+		}
+		select {
+		case <-helperPanics:
+		default:
+			close(helperPanics)
+		}
+		panic("boom")
+	}
+	for name, f := range map[string]func(int, int){"caller": onCaller, "helper": onHelper} {
+		got := func() (v any) {
+			defer func() { v = recover() }()
+			p.Map(context.Background(), 100, f)
+			return nil
+		}()
+		wp, ok := got.(*WorkerPanic)
+		if !ok || wp.Value != "boom" || len(wp.Stack) == 0 {
+			t.Fatalf("%s: recovered %#v", name, got)
+		}
+	}
+	var calls atomic.Int64
+	if err := p.Map(context.Background(), 50, func(_, _ int) { calls.Add(1) }); err != nil || calls.Load() != 50 {
+		t.Fatalf("after panics: %d calls, %v", calls.Load(), err)
+	}
+}

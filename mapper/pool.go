@@ -2,6 +2,8 @@ package mapper
 
 import (
 	"context"
+	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 )
@@ -26,6 +28,21 @@ type batch struct {
 	f    func(worker, i int)
 	next atomic.Int64
 	wg   sync.WaitGroup
+	// panicked holds the first panic of a call f, raised again in Map's
+	// caller: a panic on a helper goroutine could not be recovered by
+	// anyone and would end the whole process.
+	panicked atomic.Pointer[WorkerPanic]
+}
+
+// WorkerPanic is what Map panics with when a call f panicked on one of
+// the pool's goroutines: the value and the stack where it happened.
+type WorkerPanic struct {
+	Value any
+	Stack []byte
+}
+
+func (p *WorkerPanic) String() string {
+	return fmt.Sprintf("%v (in a mapper worker)\n%s", p.Value, p.Stack)
 }
 
 // NewPool starts cpus worker goroutines (at least one).
@@ -48,6 +65,12 @@ func (p *Pool) work(w int) {
 
 func (b *batch) run(w int) {
 	defer b.wg.Done()
+	defer func() {
+		if v := recover(); v != nil {
+			b.panicked.CompareAndSwap(nil, &WorkerPanic{Value: v, Stack: debug.Stack()})
+			b.next.Store(int64(b.n)) // the batch is lost: start no more calls
+		}
+	}()
 	for {
 		i := int(b.next.Add(1) - 1)
 		if i >= b.n || b.ctx.Err() != nil {
@@ -72,6 +95,9 @@ func (p *Pool) Map(ctx context.Context, n int, f func(worker, i int)) error {
 	}
 	b.run(0)
 	b.wg.Wait()
+	if p := b.panicked.Load(); p != nil {
+		panic(p)
+	}
 	return ctx.Err()
 }
 

@@ -43,6 +43,7 @@ func runServe(ctx context.Context, args []string) error {
 	procs := fs.Int64("max-processes", job.DefaultCaps.Processes, "cap on a job's processes")
 	disk := fs.Int64("max-disk-mb", job.DefaultCaps.DiskMB, "cap on a job's output")
 	maxQueued := fs.Int("max-queued", server.MaxQueuedDefault, "queued jobs per user")
+	maxUpload := fs.Int64("max-upload-mb", server.MaxUploadDefault>>20, "cap on one submission's uploaded files, in MB (larger answers 413)")
 	rate := fs.Float64("submit-rate", server.SubmitRateDefault, "submissions per second per user")
 	halfLife := fs.Duration("fair-share-half-life", queue.HalfLifeDefault, "how fast past usage is forgotten when ranking users")
 	maxRunning := fs.Int("max-running", 0, "running jobs per user (0: no cap)")
@@ -63,6 +64,9 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	if *workers < 0 {
 		return usagef("workers: %d is negative", *workers)
+	}
+	if *maxUpload < 1 {
+		return usagef("max-upload-mb: %d is not a positive number of MB", *maxUpload)
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usagef("tls-cert and tls-key go together")
@@ -103,7 +107,7 @@ func runServe(ctx context.Context, args []string) error {
 		Data:   *data, Workers: slots, Executor: batch, MaxJobs: maxJobs, Name: *name, Lease: *lease, Drain: *drain, FullSync: *fullSync,
 		HalfLife: *halfLife, MaxRunning: *maxRunning,
 		Caps: job.Limits{WallSeconds: *wall, MemoryMB: *memory, Processes: *procs, DiskMB: *disk},
-		Server: server.Config{MaxQueued: *maxQueued, SubmitRate: *rate, Anonymous: *anonymous,
+		Server: server.Config{MaxQueued: *maxQueued, SubmitRate: *rate, Anonymous: *anonymous, MaxUpload: *maxUpload << 20,
 			LegacyWorkerServices: oldServices},
 		Logger: log,
 	})

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bumpserve/bumpserve/internal/controller"
+	"github.com/bumpserve/bumpserve/internal/lograte"
 	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/worker"
 )
@@ -81,7 +83,8 @@ func runWorker(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(*logJSON).With("worker", *name)
+	// Retries against an unreachable or full controller log once a minute.
+	log := slog.New(lograte.New(newLogger(*logJSON).Handler(), lograte.EveryDefault)).With("worker", *name)
 	src := &worker.RemoteSource{Client: cl, Name: *name, Slots: *slots, Services: svcNames,
 		WorkDir: *workDir, MaxInput: 1 << 30, Logger: log}
 	var batch worker.Executor

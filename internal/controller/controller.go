@@ -18,8 +18,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bumpserve/bumpserve/internal/diskspace"
+	"github.com/bumpserve/bumpserve/internal/guard"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
+	"github.com/bumpserve/bumpserve/internal/lograte"
 	"github.com/bumpserve/bumpserve/internal/proc"
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/server"
@@ -54,6 +57,11 @@ type Config struct {
 	// MaxJobs, if positive, caps the local slots' (or the Executor's)
 	// jobs at once, beside the cap on CPUs.
 	MaxJobs int
+	// Timeouts bound slow and idle clients (zero fields: the defaults).
+	Timeouts server.Timeouts
+	// ExtraServices are registered beside the built-in ones, for tests
+	// (a service that panics, say); `serve` never sets it.
+	ExtraServices []service.Service
 }
 
 // DrainDefault is how long running jobs get to finish at shutdown before
@@ -81,7 +89,9 @@ func Services() service.Registry {
 
 // Open builds a controller over cfg.Data.
 func Open(ctx context.Context, cfg Config) (*Controller, error) {
-	log := cmp.Or(cfg.Logger, slog.Default())
+	// A failure that repeats (every retry against a full disk) is logged
+	// once a minute, with a count, not thousands of times a second.
+	log := slog.New(lograte.New(cmp.Or(cfg.Logger, slog.Default()).Handler(), lograte.EveryDefault))
 	if cfg.Data == "" {
 		return nil, errors.New("data: missing (the data directory)")
 	}
@@ -93,7 +103,9 @@ func Open(ctx context.Context, cfg Config) (*Controller, error) {
 		cfg.Name = "local@" + cmp.Or(host, "localhost")
 	}
 	cfg.Drain = cmp.Or(cfg.Drain, DrainDefault)
-	st, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "bumpserve.db"), sqlite.Options{FullSync: cfg.FullSync})
+	disk := diskspace.Open(cfg.Data, diskspace.ReserveDefault, log)
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "bumpserve.db"), sqlite.Options{FullSync: cfg.FullSync,
+		OnWriteError: func(err error) { disk.Full(err) }})
 	if err != nil {
 		return nil, err
 	}
@@ -103,10 +115,13 @@ func Open(ctx context.Context, cfg Config) (*Controller, error) {
 		return nil, err
 	}
 	c := &Controller{cfg: cfg, log: log.With("component", "controller"), Store: st, Root: root}
-	c.Queue = queue.New(queue.Config{Store: st, Lease: cfg.Lease, Logger: log, HalfLife: cfg.HalfLife, MaxRunning: cfg.MaxRunning})
+	c.Queue = queue.New(queue.Config{Store: st, Lease: cfg.Lease, Logger: log, HalfLife: cfg.HalfLife, MaxRunning: cfg.MaxRunning, Disk: disk})
 	services := Services()
+	for _, svc := range cfg.ExtraServices {
+		services[svc.Name()] = svc
+	}
 	sc := cfg.Server
-	sc.Store, sc.Queue, sc.Root, sc.Services, sc.Caps, sc.Logger = st, c.Queue, root, services, cfg.Caps, log
+	sc.Store, sc.Queue, sc.Root, sc.Services, sc.Caps, sc.Logger, sc.Disk = st, c.Queue, root, services, cfg.Caps, log, disk
 	if c.Server, err = server.New(sc); err != nil {
 		st.Close()
 		return nil, err
@@ -152,7 +167,7 @@ func (c *Controller) mountWeb(keyFile string, services []string) error {
 	mux.Handle("GET /{$}", http.RedirectHandler("/ui/jobs", http.StatusSeeOther))
 	mux.Handle("/ui/", ui)
 	mux.Handle("/", c.Server)
-	c.Handler = mux
+	c.Handler = guard.Handler(server.WithDeadlines(mux, c.cfg.Timeouts), c.log)
 	return nil
 }
 
@@ -227,9 +242,13 @@ func (c *Controller) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey
 	}
 	baseCtx, cancelBase := context.WithCancel(context.Background())
 	defer cancelBase()
+	timeouts := c.cfg.Timeouts.WithDefaults()
 	srv := &http.Server{
-		Handler:           c.Handler,
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler: c.Handler,
+		// The body and write limits are set per request (WithDeadlines),
+		// where long polls and event streams can be told apart.
+		ReadHeaderTimeout: timeouts.Header,
+		IdleTimeout:       timeouts.Idle,
 		BaseContext:       func(net.Listener) context.Context { return baseCtx },
 		ErrorLog:          slog.NewLogLogger(c.log.Handler(), slog.LevelWarn),
 	}
@@ -247,7 +266,7 @@ func (c *Controller) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey
 	bg, stopBg := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); c.Queue.RunReaper(bg) }()
+	go func() { defer wg.Done(); guard.Loop(bg, c.log, "lease reaper", c.Queue.RunReaper) }()
 	poolCtx, stopPool := context.WithCancel(context.Background())
 	poolDone := make(chan struct{})
 	go func() {

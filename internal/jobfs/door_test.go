@@ -37,6 +37,7 @@ var allowed = map[string]string{
 	"internal/controller/controller.go#Open":      "the data directory",
 	"internal/controller/users.go":                "the admin token file in the data directory",
 	"internal/web/session.go":                     "the session key in the data directory",
+	"internal/diskspace/diskspace.go":             "the space reserve files at the top of the data directory",
 	"internal/proc/proc.go#stat":                  "/proc/PID/stat",
 	"internal/proc/proc.go#GroupCPU":              "/proc",
 	"internal/jobdir/jobdir.go#Open":              "makes the data directory's jobs/, tmp/, trash/",

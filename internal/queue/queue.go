@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bumpserve/bumpserve/internal/diskspace"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/store"
 )
@@ -36,6 +37,9 @@ type Config struct {
 	// user's running jobs (0: no cap).
 	HalfLife   time.Duration
 	MaxRunning int
+	// Disk, if set, lends a space reserve to cancels and deletes that
+	// find the data disk full.
+	Disk *diskspace.Guard
 }
 
 // HalfLifeDefault is how fast past usage is forgotten in fair share.
@@ -50,6 +54,7 @@ type Queue struct {
 	log         *slog.Logger
 	halfLife    time.Duration
 	maxRunning  int
+	disk        *diskspace.Guard
 	Events      *Broker
 
 	mu      sync.Mutex
@@ -71,6 +76,7 @@ func New(cfg Config) *Queue {
 		now:         now,
 		halfLife:    cmp.Or(cfg.HalfLife, HalfLifeDefault),
 		maxRunning:  cfg.MaxRunning,
+		disk:        cfg.Disk,
 		log:         cmp.Or(cfg.Logger, slog.Default()).With("component", "queue"),
 		Events:      NewBroker(),
 		work:        make(chan struct{}),
@@ -250,7 +256,11 @@ func (q *Queue) Release(ctx context.Context, id int64, token string) error {
 // marked, its local runner is told now and a remote one at its next
 // heartbeat.
 func (q *Queue) Cancel(ctx context.Context, id int64) (*job.Job, error) {
-	j, err := q.store.CancelJob(ctx, id, q.now())
+	var j *job.Job
+	err := q.retryFull(func() (err error) {
+		j, err = q.store.CancelJob(ctx, id, q.now())
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -261,11 +271,26 @@ func (q *Queue) Cancel(ctx context.Context, id int64) (*job.Job, error) {
 
 // Delete removes a job's record, first stopping it if it runs.
 func (q *Queue) Delete(ctx context.Context, id int64) error {
-	if _, err := q.store.CancelJob(ctx, id, q.now()); err != nil && !errors.Is(err, store.ErrFinished) {
+	err := q.retryFull(func() error {
+		_, err := q.store.CancelJob(ctx, id, q.now())
+		return err
+	})
+	if err != nil && !errors.Is(err, store.ErrFinished) {
 		return err
 	}
 	q.fireCancel(id) // its runner's Finish, refused, drops the signal
-	return q.store.DeleteJob(ctx, id)
+	return q.retryFull(func() error { return q.store.DeleteJob(ctx, id) })
+}
+
+// retryFull runs a user's write (cancel, delete) again if the disk was
+// full, having given up a space reserve (see package diskspace): those
+// must work on a full disk, since they are how users free space.
+func (q *Queue) retryFull(write func() error) error {
+	err := write()
+	if q.disk != nil && q.disk.Rescue(err) {
+		err = write()
+	}
+	return err
 }
 
 // CancelSignal returns a channel closed when job id is cancelled or

@@ -9,11 +9,16 @@ import (
 // lease wakes it sooner.
 const reaperIdle = time.Minute
 
+// reaperRetry is the first pause after a failed requeue; it doubles with
+// each failure in a row.
+const reaperRetry = 100 * time.Millisecond
+
 // RunReaper requeues jobs whose leases expired until ctx ends. It sleeps
 // until the earliest lease end (re-planning whenever a lease is granted),
 // so expiry is noticed within milliseconds of a lease's end rather than at
 // the next tick of a poll.
 func (q *Queue) RunReaper(ctx context.Context) {
+	failures := 0
 	for {
 		wake := q.leaseSignal()
 		js, err := q.store.RequeueExpired(ctx, q.now())
@@ -23,9 +28,18 @@ func (q *Queue) RunReaper(ctx context.Context) {
 		q.requeued(js, "lease expired")
 
 		wait := reaperIdle
-		if next, ok, err := q.store.NextLeaseExpiry(ctx); err == nil && ok {
-			// Wake just after the end, so that the lease is strictly past.
-			wait = min(max(next.Sub(q.now())+time.Millisecond, time.Millisecond), reaperIdle)
+		if err != nil {
+			// The expired leases are still there: retrying at once would
+			// spin (a full disk fails every write). Back off, up to the
+			// idle pause.
+			failures++
+			wait = min(reaperRetry<<min(failures-1, 10), reaperIdle)
+		} else {
+			failures = 0
+			if next, ok, err := q.store.NextLeaseExpiry(ctx); err == nil && ok {
+				// Wake just after the end, so that the lease is strictly past.
+				wait = min(max(next.Sub(q.now())+time.Millisecond, time.Millisecond), reaperIdle)
+			}
 		}
 		timer := time.NewTimer(wait)
 		select {

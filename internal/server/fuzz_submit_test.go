@@ -103,7 +103,7 @@ var (
 	jobFile     = regexp.MustCompile(`^data/jobs/[1-9][0-9]*/input/.+$`)
 	stagingFile = regexp.MustCompile(`^data/tmp/upload-[^/]+/input/.+$`)
 	dataTop     = map[string]bool{"bumpserve.db": true, "bumpserve.db-wal": true, "bumpserve.db-shm": true,
-		"session.key": true, "admin.token": true, "jobs": true, "tmp": true, "trash": true}
+		"session.key": true, "admin.token": true, "disk.reserve": true, "disk.reserve-users": true, "jobs": true, "tmp": true, "trash": true}
 )
 
 // checkData walks everything under the fuzz target's temp dir: every

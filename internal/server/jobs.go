@@ -5,7 +5,9 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
+	"github.com/bumpserve/bumpserve/internal/diskspace"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/store"
 )
@@ -127,6 +129,8 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request, u *store.User) {
 		writeError(w, http.StatusConflict, "job is already finished")
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, "no job %q", r.PathValue("id"))
+	case diskspace.IsFull(err):
+		writeError(w, http.StatusInsufficientStorage, "cancel: %v", diskspace.ErrFull)
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, "cancel: %v", err)
 	case j.State == job.Cancel:
@@ -146,6 +150,10 @@ func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request, u *store.User
 			writeError(w, http.StatusNotFound, "no job %q", r.PathValue("id"))
 			return
 		}
+		if diskspace.IsFull(err) {
+			writeError(w, http.StatusInsufficientStorage, "delete: %v", diskspace.ErrFull)
+			return
+		}
 		writeError(w, http.StatusInternalServerError, "delete: %v", err)
 		return
 	}
@@ -157,6 +165,15 @@ func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request, u *store.User
 // means someone deleted it first.
 func (s *Server) DeleteJob(ctx context.Context, id int64) error {
 	err := s.cfg.Queue.Delete(ctx, id)
+	for try := 0; diskspace.IsFull(err) && try < 20; try++ {
+		// Not even the space reserves left room to record it: the job's
+		// files, going anyway, go first and free theirs.
+		if try == 0 {
+			s.cfg.Root.Remove(id)
+		}
+		time.Sleep(250 * time.Millisecond) // files are removed in the background
+		err = s.cfg.Queue.Delete(ctx, id)
+	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/bumpserve/bumpserve/internal/diskspace"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/queue"
@@ -49,7 +50,10 @@ type Config struct {
 	// not know is a service only old workers run (the original's "count"
 	// or "fitter"): jobs of it are accepted, and only old workers get them.
 	LegacyWorkerServices []string
-	Logger               *slog.Logger
+	// Disk, if set, watches the data disk: while it is full, submissions
+	// are refused with 507.
+	Disk   *diskspace.Guard
+	Logger *slog.Logger
 }
 
 // Server serves the HTTP API.

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/bumpserve/bumpserve/internal/diskspace"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
@@ -64,6 +65,9 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, u *store.User) {
 // amend it first. Without files there is no staging directory, and the
 // job's directory is made when it first runs.
 func (s *Server) receive(r *http.Request, u *store.User, adjust func(*Submission)) (*job.Job, error) {
+	if err := s.checkDisk(); err != nil {
+		return nil, err // before an upload is written to the full disk
+	}
 	staging, input := "", ""
 	if ctype, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ctype == "multipart/form-data" {
 		var err error
@@ -92,6 +96,9 @@ type SubmitError = httpError
 // Root.Stage whose input/ holds the uploaded files; it becomes the job's
 // directory. Errors are *SubmitError for anything the caller got wrong.
 func (s *Server) SubmitJob(ctx context.Context, u *store.User, sub *Submission, staging string) (*job.Job, error) {
+	if err := s.checkDisk(); err != nil {
+		return nil, err
+	}
 	if !s.limiter.allow(u.Name) {
 		return nil, &httpError{http.StatusTooManyRequests, fmt.Sprintf("too many submissions: at most %g per second", s.cfg.SubmitRate)}
 	}
@@ -111,6 +118,9 @@ func (s *Server) SubmitJob(ctx context.Context, u *store.User, sub *Submission, 
 		}
 		return s.cfg.Root.Adopt(staging, id)
 	})
+	if diskspace.IsFull(err) {
+		return nil, diskFull()
+	}
 	if err != nil {
 		// A directory adopted by a transaction that then failed is an
 		// orphan; Adopt replaces it when the id comes round again.
@@ -119,15 +129,29 @@ func (s *Server) SubmitJob(ctx context.Context, u *store.User, sub *Submission, 
 	return j, nil
 }
 
+// checkDisk refuses new work while the data disk is full.
+func (s *Server) checkDisk() error {
+	if s.cfg.Disk != nil && s.cfg.Disk.Low() {
+		return diskFull()
+	}
+	return nil
+}
+
+func diskFull() error { return &httpError{http.StatusInsufficientStorage, diskspace.ErrFull.Error()} }
+
 // replyError reports an error from reading or checking a request.
 func (s *Server) replyError(w http.ResponseWriter, err error) {
 	var he *httpError
 	var mbe *http.MaxBytesError
 	switch {
+	case errors.As(err, &mbe) && mbe.Limit == s.cfg.MaxUpload, errors.Is(err, jobdir.ErrTooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, "%s", UploadTooLarge(s.cfg.MaxUpload))
 	case errors.As(err, &mbe):
 		writeError(w, http.StatusRequestEntityTooLarge, "request body exceeds %d bytes", mbe.Limit)
-	case errors.Is(err, jobdir.ErrTooLarge):
-		writeError(w, http.StatusRequestEntityTooLarge, "uploaded files exceed %d bytes", s.cfg.MaxUpload)
+	case diskspace.IsFull(err):
+		writeError(w, http.StatusInsufficientStorage, "%v", diskspace.ErrFull)
+	case errors.Is(err, ErrSlowBody):
+		writeError(w, http.StatusRequestTimeout, "%v", err)
 	case errors.As(err, &he):
 		writeError(w, he.code, "%s", he.msg)
 	default:
@@ -157,6 +181,9 @@ func (s *Server) readMultipart(mr *multipart.Reader, input string) (*Submission,
 		part, err := mr.NextPart()
 		if err == io.EOF {
 			break
+		}
+		if errors.Is(err, ErrSlowBody) {
+			return nil, err
 		}
 		if err != nil {
 			return nil, badRequest("multipart: %v", err)
@@ -265,6 +292,12 @@ func (s *Server) checkSubmission(ctx context.Context, u *store.User, sub *Submis
 		return &httpError{http.StatusTooManyRequests, fmt.Sprintf("quota: %d jobs already queued (at most %d)", queued, s.cfg.MaxQueued)}
 	}
 	return nil
+}
+
+// UploadTooLarge says that a submission's uploads passed limit bytes,
+// naming the flag that sets it.
+func UploadTooLarge(limit int64) string {
+	return fmt.Sprintf("upload too large: a submission's files may total at most %d MB (the server's serve --max-upload-mb)", limit>>20)
 }
 
 // Code is the HTTP status a refused submission deserves (400, 413, 429...).

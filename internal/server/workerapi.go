@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/bumpserve/bumpserve/internal/diskspace"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
@@ -271,18 +272,21 @@ func (s *Server) workerComplete(w http.ResponseWriter, r *http.Request, u *store
 	}
 	dir := s.cfg.Root.Job(j.ID)
 	if err := jobfs.MkdirAll(string(dir), 0o755); err != nil { // none yet for a job without uploads
-		writeError(w, http.StatusInternalServerError, "%v", err)
+		storageError(w, err)
 		return
 	}
 	upload, err := os.MkdirTemp(string(dir), "upload-")
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "%v", err)
+		storageError(w, err)
 		return
 	}
 	defer jobfs.RemoveTree(upload) // gone by rename if the result was taken
 	if part, err = mr.NextPart(); err == nil && part.FormName() == "output" {
 		if err := jobdir.ExtractTar(part, upload, s.cfg.Caps.DiskMB<<20, 100000); err != nil {
-			s.replyError(w, badRequest("output: %v", err))
+			if !diskspace.IsFull(err) {
+				err = badRequest("output: %v", err)
+			}
+			s.replyError(w, err)
 			return
 		}
 	} else if err != nil && err != io.EOF {
@@ -295,6 +299,8 @@ func (s *Server) workerComplete(w http.ResponseWriter, r *http.Request, u *store
 	switch {
 	case errors.Is(err, store.ErrLeaseLost):
 		writeError(w, http.StatusConflict, "lease lost: the result of job %d came too late and was refused", j.ID)
+	case diskspace.IsFull(err):
+		writeError(w, http.StatusInsufficientStorage, "complete: %v", diskspace.ErrFull)
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, "complete: %v", err)
 	case req.Next == nil:
@@ -314,6 +320,15 @@ func (s *Server) workerComplete(w http.ResponseWriter, r *http.Request, u *store
 		}
 		s.handOver(w, r, js)
 	}
+}
+
+// storageError answers a failure to store: 507 if the disk is full.
+func storageError(w http.ResponseWriter, err error) {
+	if diskspace.IsFull(err) {
+		writeError(w, http.StatusInsufficientStorage, "%v", diskspace.ErrFull)
+		return
+	}
+	writeError(w, http.StatusInternalServerError, "%v", err)
 }
 
 // swapOutput makes upload (a directory in dir) the job's output/, keeping

@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/bumpserve/bumpserve/internal/bumps"
+	"github.com/bumpserve/bumpserve/internal/guard"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/version"
@@ -161,7 +163,10 @@ func (r *bumpsRun) run(ctx context.Context, parallel bool) (string, error) {
 
 	r.cpu = watchCPU(r.env.Limits.CPUSeconds, r.env.PIDFile)
 	monDone := make(chan struct{})
-	go watchMon(r.out, storeDir+"/"+modelName(r.model)+".mon", r.env.Progress, monDone)
+	// It parses what the job writes: a panic there must end only itself.
+	guard.Go(slog.Default(), "bumps progress watch", func() {
+		watchMon(r.out, storeDir+"/"+modelName(r.model)+".mon", r.env.Progress, monDone)
+	})
 	err = r.env.Command(ctx, cmd)
 	close(monDone)
 	r.cpu.stop()

@@ -2,6 +2,7 @@ package service
 
 import (
 	"errors"
+	"log/slog"
 	"math"
 	"os/exec"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/bumpserve/bumpserve/internal/guard"
 	"github.com/bumpserve/bumpserve/internal/proc"
 )
 
@@ -32,7 +34,7 @@ type cpuGuard struct {
 // Runner) records in pidFile once it has started it.
 func watchCPU(limit float64, pidFile string) *cpuGuard {
 	g := &cpuGuard{limit: limit, pidFile: pidFile, done: make(chan struct{}), finished: make(chan struct{})}
-	go g.run()
+	guard.Go(slog.Default(), "bumps cpu watch", g.run)
 	return g
 }
 

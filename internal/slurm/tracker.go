@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bumpserve/bumpserve/internal/guard"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
@@ -87,7 +88,9 @@ func (t *tracker) loop() {
 		}
 		t.mu.Unlock()
 		if len(snap) > 0 {
-			t.cycle(snap)
+			// A panic (reading a job's progress, say) costs one cycle,
+			// not the process that runs every job.
+			guard.Call(t.e.log, "slurm tracker", func() error { t.cycle(snap); return nil })
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/bumpserve/bumpserve/internal/auth"
+	"github.com/bumpserve/bumpserve/internal/server"
 	"github.com/bumpserve/bumpserve/internal/store"
 )
 
@@ -147,7 +148,7 @@ func (h *Handler) form(next sessionHandler) http.Handler {
 		if err := parseForm(r); err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				h.errorPage(w, r, s, http.StatusRequestEntityTooLarge, fmt.Sprintf("The upload exceeds %d bytes.", h.cfg.MaxUpload))
+				h.errorPage(w, r, s, http.StatusRequestEntityTooLarge, server.UploadTooLarge(h.cfg.MaxUpload))
 				return
 			}
 			h.errorPage(w, r, s, http.StatusBadRequest, "The form could not be read: "+err.Error())

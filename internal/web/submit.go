@@ -264,7 +264,7 @@ func (u *uploader) saveHeader(fh *multipart.FileHeader) (string, error) {
 	defer f.Close()
 	n, err := jobdir.WriteFile(u.input, name, f, u.budget)
 	if errors.Is(err, jobdir.ErrTooLarge) {
-		return "", fmt.Errorf("file %s: the uploads exceed %d bytes", name, u.h.cfg.MaxUpload)
+		return "", fmt.Errorf("file %s: %s", name, server.UploadTooLarge(u.h.cfg.MaxUpload))
 	}
 	if err != nil {
 		return "", fmt.Errorf("file %s: %v", name, err)

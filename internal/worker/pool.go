@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bumpserve/bumpserve/internal/guard"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/service"
@@ -46,11 +47,19 @@ type Executor interface {
 	Execute(ctx context.Context, svc service.Service, env *service.Env) (json.RawMessage, error)
 }
 
-func (p *Pool) runService(ctx context.Context, svc service.Service, env *service.Env) (json.RawMessage, error) {
-	if p.cfg.Executor != nil {
-		return p.cfg.Executor.Execute(ctx, svc, env)
-	}
-	return svc.Run(ctx, env)
+// runService runs the job's service (through the Executor, if any). The
+// native fit runs in this process: a panic in it ends this job with
+// guard.ErrInternal, not the worker with every other job.
+func (p *Pool) runService(ctx context.Context, svc service.Service, env *service.Env) (result json.RawMessage, err error) {
+	err = guard.Call(p.log.With("job", env.Job.ID), "service "+svc.Name(), func() error {
+		if p.cfg.Executor != nil {
+			result, err = p.cfg.Executor.Execute(ctx, svc, env)
+		} else {
+			result, err = svc.Run(ctx, env)
+		}
+		return err
+	})
+	return result, err
 }
 
 // Pool runs jobs in a fixed number of CPU slots.
@@ -115,7 +124,11 @@ func (p *Pool) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		jobs, err := p.cfg.Source.Claim(ctx, free, maxJobs, p.freed)
+		var jobs []*job.Job
+		err := guard.Call(p.log, "claim", func() (err error) {
+			jobs, err = p.cfg.Source.Claim(ctx, free, maxJobs, p.freed)
+			return err
+		})
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -161,7 +174,10 @@ func (p *Pool) start(j *job.Job) {
 func (p *Pool) runChain(j *job.Job) {
 	for j != nil {
 		held := j.CPUs
-		next := p.run(j)
+		var next *job.Job
+		// A panic delivering the result must not cost the slot; the
+		// job's lease then runs out and puts it back in the queue.
+		guard.Call(p.log.With("job", j.ID), "job run", func() error { next = p.run(j); return nil })
 		if next == nil {
 			p.give(held)
 			return

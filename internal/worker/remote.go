@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/bumpserve/bumpserve/api"
 	"github.com/bumpserve/bumpserve/client"
+	"github.com/bumpserve/bumpserve/internal/diskspace"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
@@ -160,13 +162,20 @@ func (s *RemoteSource) Finish(ctx context.Context, j *job.Job, r queue.Result, n
 	} else {
 		od.Close()
 	}
+	if r.Reason == reasonDiskFull {
+		out = "" // the controller has no room for it
+	}
 	req := api.CompleteRequest{Token: j.Lease.Token, State: r.State, Reason: r.Reason, Result: r.Result, Protections: r.Protections}
 	if nextCPUs > 0 {
 		req.Next = &api.NextRequest{Name: s.Name, Free: nextCPUs, Services: s.Services}
 	}
 	got, err := s.Client.Complete(ctx, j.ID, req, out)
-	if errors.Is(err, client.ErrLeaseLost) {
+	var ce *client.Error
+	switch {
+	case errors.Is(err, client.ErrLeaseLost):
 		err = store.ErrLeaseLost
+	case errors.As(err, &ce) && ce.Status == http.StatusInsufficientStorage:
+		err = fmt.Errorf("%w (%v)", diskspace.ErrFull, err)
 	}
 	if err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ import (
 	"github.com/bumpserve/bumpserve/client"
 	"github.com/bumpserve/bumpserve/internal/controller"
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/store"
 	"github.com/bumpserve/bumpserve/internal/testenv"
 	"github.com/bumpserve/bumpserve/internal/worker"
@@ -29,7 +30,7 @@ type bundle struct {
 }
 
 func setup(t *testing.T, lease time.Duration) *bundle {
-	env := testenv.Start(t, controller.Config{Workers: 0, Lease: lease})
+	env := testenv.Start(t, controller.Config{Workers: 0, Lease: lease, ExtraServices: []service.Service{testenv.PanicService{}}})
 	return &bundle{env: env, user: env.Client(env.AdminToken), worker: env.Client(env.User("cluster1", store.RoleWorker))}
 }
 
@@ -38,7 +39,9 @@ func setup(t *testing.T, lease time.Duration) *bundle {
 func (b *bundle) runPool(t *testing.T, name string, slots int) {
 	src := &worker.RemoteSource{Client: b.worker, Name: name, Slots: slots, WorkDir: t.TempDir(), MaxInput: 1 << 20,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	pool, err := worker.NewPool(worker.Config{Name: name, Slots: slots, Source: src, Services: controller.Services(),
+	services := controller.Services()
+	services["panic"] = testenv.PanicService{}
+	pool, err := worker.NewPool(worker.Config{Name: name, Slots: slots, Source: src, Services: services,
 		Drain: time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bumpserve/bumpserve/internal/diskspace"
+	"github.com/bumpserve/bumpserve/internal/guard"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
@@ -40,6 +42,9 @@ func (e *limitError) Error() string {
 	return fmt.Sprintf("limit exceeded: %s (%s)", e.limit, e.value)
 }
 
+// reasonDiskFull ends a job whose result the controller had no room for.
+const reasonDiskFull = "disk full: the job's result could not be stored"
+
 // progressEvery bounds how often progress is shown to watchers; fitters
 // may report thousands of steps a second.
 const progressEvery = 100 * time.Millisecond
@@ -49,7 +54,11 @@ const progressEvery = 100 * time.Millisecond
 func (p *Pool) run(j *job.Job) *job.Job {
 	log := p.log.With("job", j.ID, "attempt", j.Attempt)
 	src := p.cfg.Source
-	res := p.execute(j, log)
+	var res *queue.Result
+	if guard.Call(log, "job run", func() error { res = p.execute(j, log); return nil }) != nil {
+		// Not requeued: it would only panic again on the next attempt.
+		res = &queue.Result{State: job.Error, Reason: guard.ErrInternal.Error()}
+	}
 	switch {
 	case res == nil:
 		log.Warn("job handed back unfinished: the executor shut down")
@@ -77,6 +86,11 @@ func (p *Pool) run(j *job.Job) *job.Job {
 		case time.Now().After(deadline):
 			log.Error("result not delivered", "err", err)
 			return nil
+		case diskspace.IsFull(err) && res.Reason != reasonDiskFull:
+			// The controller's disk cannot take this result: end the
+			// job with a small one saying so, rather than leave it
+			// ACTIVE to be run again onto the same full disk.
+			res = &queue.Result{State: job.Error, Reason: reasonDiskFull, Protections: res.Protections}
 		}
 		log.Warn("deliver result; retrying", "err", err)
 		time.Sleep(time.Second)
@@ -130,7 +144,12 @@ func (p *Pool) execute(j *job.Job, log *slog.Logger) *queue.Result {
 
 	hb := &heartbeat{src: src, job: j, stop: stop}
 	hbDone := make(chan struct{})
-	go func() { defer close(hbDone); hb.loop(ctx) }()
+	go func() {
+		defer close(hbDone)
+		if guard.Call(log, "heartbeat", func() error { hb.loop(ctx); return nil }) != nil {
+			stop(guard.ErrInternal)
+		}
+	}()
 
 	env := &service.Env{
 		Job: j, Spec: j.Spec, Input: dir.Input(), Output: dir.Output(), Temp: dir.Temp(),
@@ -174,6 +193,9 @@ func outcome(cause, err error, logFile io.Writer) *queue.Result {
 	case errors.Is(cause, errLeaseLost):
 		fmt.Fprintln(logFile, "stopped: the lease was lost")
 		return &queue.Result{} // no state: nothing to report
+	case errors.Is(cause, guard.ErrInternal):
+		fmt.Fprintln(logFile, "failed: internal error")
+		return &queue.Result{State: job.Error, Reason: guard.ErrInternal.Error()}
 	case errors.Is(cause, errCancelled):
 		fmt.Fprintln(logFile, "stopped: cancelled")
 		return &queue.Result{State: job.Cancel, Reason: "cancelled while running"}

@@ -32,7 +32,11 @@ func (s *Store) tx(ctx context.Context, fn func(*wtx) error) error {
 	}
 	// Once queued the op will run; wait for it even if ctx ends, so the
 	// caller never returns while its fn may still be running.
-	return <-op.done
+	err := <-op.done
+	if err != nil && s.onWriteError != nil {
+		s.onWriteError(err)
+	}
+	return err
 }
 
 // writer runs batches until the store is closed.

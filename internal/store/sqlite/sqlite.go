@@ -30,6 +30,9 @@ type Options struct {
 	// FullSync asks for synchronous=FULL: durable across power loss, not
 	// only across a crash of the process (NORMAL, the default).
 	FullSync bool
+	// OnWriteError, if set, hears of every failed write, so that a full
+	// disk can be noticed (and room made) before the caller retries.
+	OnWriteError func(error)
 }
 
 // Store is a SQLite-backed store.Store.
@@ -39,6 +42,8 @@ type Store struct {
 
 	reads  readStmts  // prepared reader statements
 	wstmts writeStmts // the writer's, touched only by the writer goroutine
+
+	onWriteError func(error)
 
 	writes     chan *writeOp
 	closed     chan struct{}
@@ -74,6 +79,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	r.SetMaxOpenConns(8)
 	s := &Store{w: w, r: r, writes: make(chan *writeOp, maxBatch), closed: make(chan struct{}), writerDone: make(chan struct{}),
 		reads: readStmts{db: r, m: map[string]*sql.Stmt{}}, wstmts: writeStmts{db: w, m: map[string]*sql.Stmt{}}}
+	s.onWriteError = opt.OnWriteError
 	go s.writer()
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
