@@ -36,6 +36,7 @@ func (s *Server) anonymousRoutes() {
 	m.Handle("GET /api/v1/anonymous/jobs/{cap}/results", s.byCapability(s.results))
 	m.Handle("GET /api/v1/anonymous/jobs/{cap}/files", s.byCapability(s.listFiles))
 	m.Handle("GET /api/v1/anonymous/jobs/{cap}/files/{path...}", s.byCapability(s.getFile))
+	m.Handle("GET /api/v1/anonymous/jobs/{cap}/archive", s.byCapability(s.archive))
 	m.Handle("GET /api/v1/anonymous/jobs/{cap}/events", s.byCapability(s.events))
 	m.Handle("POST /api/v1/anonymous/jobs/{cap}/cancel", s.byCapability(s.cancel))
 	m.Handle("DELETE /api/v1/anonymous/jobs/{cap}", s.byCapability(s.deleteJob))

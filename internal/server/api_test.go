@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -144,6 +145,24 @@ func TestSubmitRunResults(t *testing.T) {
 	}
 	if hdr.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(hdr.Get("Content-Security-Policy"), "sandbox") {
 		t.Errorf("file headers = %v", hdr)
+	}
+	// The archive holds exactly the listed files, byte for byte, with
+	// their real modification times.
+	code, body, hdr = call(t, "GET", env.URL+fmt.Sprintf("/api/v1/jobs/%d/archive", j.ID), env.AdminToken, "", nil)
+	if code != 200 || hdr.Get("Content-Type") != "application/zip" {
+		t.Fatalf("archive: %d %s", code, hdr)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(zr.File) != len(files) {
+		t.Errorf("archive holds %d files, the listing %d", len(zr.File), len(files))
+	}
+	for _, zf := range zr.File {
+		if paths[zf.Name] != int64(zf.UncompressedSize64) || zf.Modified.Year() < 2000 {
+			t.Errorf("archive entry %s: %d bytes, modified %v; listed %d bytes", zf.Name, zf.UncompressedSize64, zf.Modified, paths[zf.Name])
+		}
 	}
 	for _, bad := range []string{"output/../input", "output/nope.txt", "..%2F..%2Fbumpserve.db", "bumpserve.db", "output"} {
 		code, body, _ := call(t, "GET", env.URL+fmt.Sprintf("/api/v1/jobs/%d/files/%s", j.ID, bad), env.AdminToken, "", nil)
@@ -308,6 +327,7 @@ func TestAuthAndVisibility(t *testing.T) {
 	routes := []struct{ method, path string }{
 		{"GET", "/api/v1/jobs/" + id}, {"GET", "/api/v1/jobs/" + id + "/results"},
 		{"GET", "/api/v1/jobs/" + id + "/files"}, {"GET", "/api/v1/jobs/" + id + "/files/output/job.log"},
+		{"GET", "/api/v1/jobs/" + id + "/archive"},
 		{"GET", "/api/v1/jobs/" + id + "/events"}, {"POST", "/api/v1/jobs/" + id + "/cancel"},
 		{"DELETE", "/api/v1/jobs/" + id},
 	}
@@ -316,7 +336,7 @@ func TestAuthAndVisibility(t *testing.T) {
 		wantError(t, code, b, 404)
 	}
 	for _, bad := range []string{"abc", "0", "-1", "99999", "1.5", "1e3", "%20", "9223372036854775808"} {
-		for _, r := range []string{"", "/results", "/files", "/events", "/cancel"} {
+		for _, r := range []string{"", "/results", "/files", "/archive", "/events", "/cancel"} {
 			method := "GET"
 			if r == "/cancel" {
 				method = "POST"

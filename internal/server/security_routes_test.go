@@ -124,6 +124,7 @@ func routeTable() []routeCase {
 		{Pattern: "GET /api/v1/jobs/{id}/files/{path...}", Method: "GET", Path: j + "/files/input/data.txt", Want: apiJob(200)},
 		{Pattern: "GET /api/v1/jobs/{id}/files/{path...}", Method: "GET", Path: j + "/files/output/result.txt", Want: apiJob(200)},
 		{Pattern: "GET /api/v1/jobs/{id}/files/{path...}", Method: "GET", Path: j + "/files/output/%2e%2e/%2e%2e/%2e%2e/bumpserve.db", Want: apiJob(404)},
+		{Pattern: "GET /api/v1/jobs/{id}/archive", Method: "GET", Path: j + "/archive", Want: apiJob(200)},
 		{Pattern: "GET /api/v1/jobs/{id}/events", Method: "GET", Path: j + "/events", Stream: true, Want: apiJob(200)},
 		{Pattern: "POST /api/v1/jobs/{id}/cancel", Method: "POST", Path: j + "/cancel", Prep: job, Want: apiJob(200)},
 		{Pattern: "POST /api/v1/jobs/{id}/cancel", Method: "POST", Path: j + "/cancel", Want: apiJob(409)}, // finished
@@ -161,6 +162,7 @@ func routeTable() []routeCase {
 		{Pattern: "GET /api/v1/anonymous/jobs/{cap}/results", Method: "GET", Path: "/api/v1/anonymous/jobs/x/results", Want: public(404)},
 		{Pattern: "GET /api/v1/anonymous/jobs/{cap}/files", Method: "GET", Path: "/api/v1/anonymous/jobs/x/files", Want: public(404)},
 		{Pattern: "GET /api/v1/anonymous/jobs/{cap}/files/{path...}", Method: "GET", Path: "/api/v1/anonymous/jobs/x/files/input/data.txt", Want: public(404)},
+		{Pattern: "GET /api/v1/anonymous/jobs/{cap}/archive", Method: "GET", Path: "/api/v1/anonymous/jobs/x/archive", Want: public(404)},
 		{Pattern: "GET /api/v1/anonymous/jobs/{cap}/events", Method: "GET", Path: "/api/v1/anonymous/jobs/x/events", Want: public(404)},
 		{Pattern: "POST /api/v1/anonymous/jobs/{cap}/cancel", Method: "POST", Path: "/api/v1/anonymous/jobs/x/cancel", Want: public(404)},
 		{Pattern: "DELETE /api/v1/anonymous/jobs/{cap}", Method: "DELETE", Path: "/api/v1/anonymous/jobs/x", Want: public(404)},

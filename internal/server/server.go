@@ -127,6 +127,7 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/jobs/{id}/results", user(s.results))
 	m.Handle("GET /api/v1/jobs/{id}/files", user(s.listFiles))
 	m.Handle("GET /api/v1/jobs/{id}/files/{path...}", user(s.getFile))
+	m.Handle("GET /api/v1/jobs/{id}/archive", user(s.archive))
 	m.Handle("GET /api/v1/jobs/{id}/events", user(s.events))
 	m.Handle("POST /api/v1/jobs/{id}/cancel", user(s.cancel))
 	m.Handle("DELETE /api/v1/jobs/{id}", user(s.deleteJob))
