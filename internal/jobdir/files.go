@@ -11,6 +11,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/bumpserve/bumpserve/internal/jobfs"
 )
@@ -123,9 +125,14 @@ func CleanName(name string) (string, error) {
 	if strings.HasPrefix(name, "/") || driveLetter(name) {
 		return bad("absolute paths are not accepted (use a relative name such as data.txt)")
 	}
+	if !utf8.ValidString(name) {
+		// Shown as U+FFFD in JSON listings and archives, such a name
+		// would not lead back to its file.
+		return bad("not valid UTF-8")
+	}
 	for _, c := range name {
-		if c < 0x20 || c == 0x7f || c == '\\' {
-			return bad("control characters and backslashes are not accepted")
+		if c == '\\' || unsafeRune(c) {
+			return bad("control characters, line separators, direction overrides and backslashes are not accepted")
 		}
 	}
 	for _, part := range strings.Split(name, "/") {
@@ -139,6 +146,13 @@ func CleanName(name string) (string, error) {
 		}
 	}
 	return name, nil
+}
+
+// unsafeRune says c would forge what a listing or a log shows: C0 and C1
+// controls (newlines, escapes), line and paragraph separators, and the
+// direction controls that show "gpj.exe" as "exe.jpg".
+func unsafeRune(c rune) bool {
+	return unicode.IsControl(c) || unicode.In(c, unicode.Zl, unicode.Zp, unicode.Bidi_Control)
 }
 
 // driveLetter says name starts like a Windows path ("C:"), which an
