@@ -65,14 +65,25 @@ func (d Dir) list(tops ...string) ([]File, error) {
 // walkFiles calls fn for each regular file under sub of d ("" for d)
 // whose name is clean, with its slash-separated path relative to sub and
 // its info; a missing sub has no files.
+// Files with unclean names are logged once per walk, with their number and
+// the first: a job can leave a hundred thousand of them, and every
+// listing, archive and page view walks them again.
 func walkFiles(d *jobfs.Dir, sub string, fn func(rel string, info fs.FileInfo) error) error {
-	return d.Walk(sub, func(rel string, info fs.FileInfo) error {
+	var left int
+	var first error
+	err := d.Walk(sub, func(rel string, info fs.FileInfo) error {
 		if _, err := CleanName(rel); err != nil {
-			slog.Warn("job file left out: its name is not clean", "dir", path.Join(d.Name(), sub), "err", err)
+			if left++; first == nil {
+				first = err
+			}
 			return nil
 		}
 		return fn(rel, info)
 	})
+	if left > 0 {
+		slog.Warn("job files left out: their names are not clean", "dir", path.Join(d.Name(), sub), "files", left, "first", first)
+	}
+	return err
 }
 
 // ErrBadPath is returned for a path that does not name a file of the job.
