@@ -159,6 +159,10 @@ func CleanName(name string) (string, error) {
 	return name, nil
 }
 
+// UnsafeText says s holds a rune that would forge what a listing, a
+// terminal or a log shows (see unsafeRune): for names users give.
+func UnsafeText(s string) bool { return strings.ContainsFunc(s, unsafeRune) }
+
 // unsafeRune says c would forge what a listing or a log shows: C0 and C1
 // controls (newlines, escapes), line and paragraph separators, and the
 // direction controls that show "gpj.exe" as "exe.jpg".
