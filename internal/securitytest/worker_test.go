@@ -66,7 +66,7 @@ func TestHostileOutputOnRemoteWorker(t *testing.T) {
 
 	cases := []struct {
 		what  string
-		leave string // leave.json
+		leave string // attack.json (see testdata/hostile.py)
 		spec  string // limits
 		want  string // in the reason; "" means COMPLETE
 	}{
@@ -76,13 +76,13 @@ func TestHostileOutputOnRemoteWorker(t *testing.T) {
 	}
 	jobs := make([]*client.Job, len(cases))
 	for i, c := range cases {
-		conf := filepath.Join(t.TempDir(), "leave.json")
+		conf := filepath.Join(t.TempDir(), "attack.json")
 		if err := os.WriteFile(conf, []byte(c.leave), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		spec := `{"model":"leave.py","fitter":"amoeba","options":{"steps":20},"limits":` + c.spec + `}`
+		spec := `{"model":"hostile.py","fitter":"amoeba","options":{"steps":20},"limits":` + c.spec + `}`
 		jobs[i], err = cl.Submit(context.Background(), client.Submission{Service: "bumps", Spec: json.RawMessage(spec)},
-			[]client.Upload{{Name: "leave.py", Path: filepath.Join("testdata", "leave.py")}, {Name: "leave.json", Path: conf}})
+			[]client.Upload{{Name: "hostile.py", Path: filepath.Join("testdata", "hostile.py")}, {Name: "attack.json", Path: conf}})
 		if err != nil {
 			t.Fatalf("submit %s: %v", c.what, err)
 		}
