@@ -11,6 +11,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/bumpserve/bumpserve/internal/jobfs"
 )
@@ -63,14 +65,25 @@ func (d Dir) list(tops ...string) ([]File, error) {
 // walkFiles calls fn for each regular file under sub of d ("" for d)
 // whose name is clean, with its slash-separated path relative to sub and
 // its info; a missing sub has no files.
+// Files with unclean names are logged once per walk, with their number and
+// the first: a job can leave a hundred thousand of them, and every
+// listing, archive and page view walks them again.
 func walkFiles(d *jobfs.Dir, sub string, fn func(rel string, info fs.FileInfo) error) error {
-	return d.Walk(sub, func(rel string, info fs.FileInfo) error {
+	var left int
+	var first error
+	err := d.Walk(sub, func(rel string, info fs.FileInfo) error {
 		if _, err := CleanName(rel); err != nil {
-			slog.Warn("job file left out: its name is not clean", "dir", path.Join(d.Name(), sub), "err", err)
+			if left++; first == nil {
+				first = err
+			}
 			return nil
 		}
 		return fn(rel, info)
 	})
+	if left > 0 {
+		slog.Warn("job files left out: their names are not clean", "dir", path.Join(d.Name(), sub), "files", left, "first", first)
+	}
+	return err
 }
 
 // ErrBadPath is returned for a path that does not name a file of the job.
@@ -123,9 +136,14 @@ func CleanName(name string) (string, error) {
 	if strings.HasPrefix(name, "/") || driveLetter(name) {
 		return bad("absolute paths are not accepted (use a relative name such as data.txt)")
 	}
+	if !utf8.ValidString(name) {
+		// Shown as U+FFFD in JSON listings and archives, such a name
+		// would not lead back to its file.
+		return bad("not valid UTF-8")
+	}
 	for _, c := range name {
-		if c < 0x20 || c == 0x7f || c == '\\' {
-			return bad("control characters and backslashes are not accepted")
+		if c == '\\' || unsafeRune(c) {
+			return bad("control characters, line separators, direction overrides and backslashes are not accepted")
 		}
 	}
 	for _, part := range strings.Split(name, "/") {
@@ -139,6 +157,17 @@ func CleanName(name string) (string, error) {
 		}
 	}
 	return name, nil
+}
+
+// UnsafeText says s holds a rune that would forge what a listing, a
+// terminal or a log shows (see unsafeRune): for names users give.
+func UnsafeText(s string) bool { return strings.ContainsFunc(s, unsafeRune) }
+
+// unsafeRune says c would forge what a listing or a log shows: C0 and C1
+// controls (newlines, escapes), line and paragraph separators, and the
+// direction controls that show "gpj.exe" as "exe.jpg".
+func unsafeRune(c rune) bool {
+	return unicode.IsControl(c) || unicode.In(c, unicode.Zl, unicode.Zp, unicode.Bidi_Control)
 }
 
 // driveLetter says name starts like a Windows path ("C:"), which an

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // A worker unpacks tars the controller sends, and the controller unpacks
@@ -179,7 +180,7 @@ func FuzzExtractTar(f *testing.F) {
 func FuzzCleanName(f *testing.F) {
 	for _, s := range []string{
 		"a.txt", "sub/b.dat", "x..y", ".hidden", "", "/etc/passwd", "../x", "a/../../b",
-		"a//b", "./a", "a/.", "a\x00b", `a\b`, "a/", "..", ".", "...", "a\u202eb", "\xff\xfe",
+		"a//b", "./a", "a/.", "a\x00b", `a\b`, "a/", "..", ".", "...", "a\u202eb", "\xff\xfe", "a\u0085b", "a\u2028b", "a\u2066b", "\xc0\xaf",
 		strings.Repeat("x", 256), strings.Repeat("a/", 600), "C:/x", "~/x", "a\x7fb",
 	} {
 		f.Add(s)
@@ -196,7 +197,10 @@ func FuzzCleanName(f *testing.F) {
 		if got != name {
 			t.Fatalf("CleanName(%q) accepted it as %q: a name is accepted as sent or refused", name, got)
 		}
-		if path.Clean(got) != got || path.IsAbs(got) || strings.ContainsAny(got, "\\\x00") {
+		if path.Clean(got) != got || path.IsAbs(got) || strings.ContainsAny(got, "\\\x00") || !utf8.ValidString(got) ||
+			strings.ContainsFunc(got, func(c rune) bool {
+				return c < 0x20 || (c >= 0x7f && c < 0xa0) || c == 0x2028 || c == 0x2029 || c == 0x202e || c == 0x2066
+			}) {
 			t.Fatalf("CleanName accepted %q, which is not clean and relative", got)
 		}
 		joined := filepath.Join(base, filepath.FromSlash(got))

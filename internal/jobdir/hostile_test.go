@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -147,5 +149,29 @@ func TestRunningLogIsServedAsOutputJobLog(t *testing.T) {
 	}
 	if files, _ = d.List(); len(files) != 0 {
 		t.Fatalf("a new attempt starts with %v", files)
+	}
+}
+
+// A job that leaves many files with unclean names costs one log line per
+// listing, not one per file.
+func TestUncleanNamesLoggedOncePerListing(t *testing.T) {
+	d := Dir(t.TempDir())
+	if err := os.MkdirAll(d.Output(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 500; i++ {
+		if err := os.WriteFile(filepath.Join(d.Output(), fmt.Sprintf("x\n%d", i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var logged bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logged, nil)))
+	defer slog.SetDefault(prev)
+	if _, err := d.List(); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(logged.String(), "\n"); n != 1 || !strings.Contains(logged.String(), "files=500") {
+		t.Fatalf("one listing logged %d lines:\n%.500s", n, logged.String())
 	}
 }

@@ -237,3 +237,27 @@ func TestRemoveAllDeepTree(t *testing.T) {
 		t.Fatalf("tmp/ is still there: %v", err)
 	}
 }
+
+// A job can nest directories far deeper than a path can name (mkdir and
+// chdir, a few KB a level); removing them must neither fail nor hold a
+// descriptor per level.
+func TestRemoveAllDeeperThanAnyPath(t *testing.T) {
+	top := t.TempDir()
+	must(t, os.Mkdir(filepath.Join(top, "tmp"), 0o755))
+	fd, err := syscall.Open(filepath.Join(top, "tmp"), syscall.O_RDONLY|syscall.O_DIRECTORY, 0)
+	must(t, err)
+	for i := 0; i < 5000; i++ {
+		must(t, syscall.Mkdirat(fd, "d", 0o755))
+		sub, err := syscall.Openat(fd, "d", syscall.O_RDONLY|syscall.O_DIRECTORY, 0)
+		must(t, err)
+		syscall.Close(fd)
+		fd = sub
+	}
+	syscall.Close(fd)
+	must(t, RemoveAll(top, "tmp"))
+	ents, err := os.ReadDir(top)
+	must(t, err)
+	if len(ents) != 0 {
+		t.Fatalf("left behind: %v", ents)
+	}
+}

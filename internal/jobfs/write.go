@@ -2,6 +2,7 @@ package jobfs
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"strings"
@@ -156,18 +157,35 @@ func (d *Dir) RemoveAll(rel string) error {
 		return err
 	}
 	defer closeParent(d, parent)
-	if err := removeAllAt(parent, base, 0); err != nil {
+	r := &remover{top: parent}
+	err = r.removeAt(parent, base, 0)
+	// Subtrees deeper than maxRemoveDepth were moved up beside rel, each
+	// under a fresh name, and go now, with the descriptors above freed.
+	for err == nil && len(r.deep) > 0 {
+		name := r.deep[0]
+		r.deep = r.deep[1:]
+		err = r.removeAt(parent, name, 0)
+	}
+	if err != nil {
 		return d.err(rel, err)
 	}
 	return nil
 }
 
-// maxRemoveDepth bounds RemoveAll's descent, which holds a descriptor per
-// level (as os.RemoveAll does): deeper than any job makes within disk_mb
-// in practice, far below the descriptor limit Go raises at start.
-const maxRemoveDepth = 4096
+// maxRemoveDepth bounds how many directories' descriptors a removal holds
+// at once (one per level, as os.RemoveAll does). A job can nest
+// directories without bound (mkdir and chdir, a few KB a level), so a
+// subtree found this deep is moved up to the top and removed from there.
+const maxRemoveDepth = 1024
 
-func removeAllAt(parent int, name string, depth int) error {
+// remover removes trees beneath top, the directory RemoveAll started in.
+type remover struct {
+	top  int
+	deep []string // subtrees moved up beside the tree, still to remove
+	n    int
+}
+
+func (r *remover) removeAt(parent int, name string, depth int) error {
 	err := unix.Unlinkat(parent, name, 0)
 	if err == nil || err == unix.ENOENT {
 		return nil
@@ -176,7 +194,7 @@ func removeAllAt(parent int, name string, depth int) error {
 		return err
 	}
 	if depth >= maxRemoveDepth {
-		return unix.ELOOP
+		return r.moveUp(parent, name)
 	}
 	fd, err := unix.Openat(parent, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -184,7 +202,7 @@ func removeAllAt(parent int, name string, depth int) error {
 	}
 	names, err := readNames(fd)
 	for _, n := range names {
-		if rerr := removeAllAt(fd, n, depth+1); rerr != nil && err == nil {
+		if rerr := r.removeAt(fd, n, depth+1); rerr != nil && err == nil {
 			err = rerr
 		}
 	}
@@ -196,4 +214,28 @@ func removeAllAt(parent int, name string, depth int) error {
 		return err
 	}
 	return nil
+}
+
+// moveUp renames the directory name in parent to a fresh name in r.top,
+// to be removed once the descent that found it has unwound.
+func (r *remover) moveUp(parent int, name string) error {
+	for {
+		r.n++
+		to := fmt.Sprintf(".bumpserve-removing-%d-%d", os.Getpid(), r.n)
+		err := unix.Renameat2(parent, name, r.top, to, unix.RENAME_NOREPLACE)
+		if err == unix.EEXIST {
+			continue
+		}
+		if err == unix.EINVAL || err == unix.ENOSYS { // no RENAME_NOREPLACE
+			if unix.Fstatat(r.top, to, new(unix.Stat_t), unix.AT_SYMLINK_NOFOLLOW) == nil {
+				continue
+			}
+			err = unix.Renameat(parent, name, r.top, to)
+		}
+		if err != nil {
+			return err
+		}
+		r.deep = append(r.deep, to)
+		return nil
+	}
 }

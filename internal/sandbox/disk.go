@@ -48,8 +48,13 @@ func watchDisk(ctx context.Context, limitMB int64, dirs []string, stop context.C
 	}
 }
 
-// diskUsage is the space the files under dir occupy (allocated blocks,
-// so sparse files count what they really take), not following links.
+// diskUsage is the space the files under dir occupy, not following
+// links: each file counts the larger of its allocated blocks and its
+// length. A sparse file takes no blocks, but the root side reads it whole
+// (a remote worker's upload, the archive, the file routes), and the
+// controller stores a worker's upload densely: counted by blocks alone, a
+// job could leave many sparse files of disk_mb each and have gigabytes
+// of zeros copied and written for it.
 func diskUsage(dir string) int64 {
 	var total int64
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -58,7 +63,7 @@ func diskUsage(dir string) int64 {
 		}
 		var st syscall.Stat_t
 		if syscall.Lstat(p, &st) == nil {
-			total += st.Blocks * 512
+			total += max(st.Blocks*512, st.Size)
 		}
 		return nil
 	})

@@ -283,6 +283,8 @@ func TestBadSubmissions(t *testing.T) {
 		{`{"service":"sleep","spec":{"limits":{"wall_seconds":1e9}}}`, 400, []string{"spec.limits.wall_seconds", "cap"}},
 		{`{"service":"sleep","spec":{"resources":{"cpus":1000}}}`, 400, []string{"spec.resources.cpus"}},
 		{`{"service":"sleep","priority":1000}`, 400, []string{"priority"}},
+		{`{"service":"sleep","name":"a\u001b[2J\nforged"}`, 400, []string{"name", "control characters"}},
+		{`{"service":"sleep","name":"x\u202egpj.exe"}`, 400, []string{"name", "direction"}},
 		{`not json`, 400, []string{"JSON"}},
 		{`{"service":"sleep","name":"` + strings.Repeat("x", 2000) + `"}`, 413, nil},
 	} {

@@ -271,6 +271,10 @@ func (s *Server) checkSubmission(ctx context.Context, u *store.User, sub *Submis
 	if len(sub.Name) > 200 || !utf8.ValidString(sub.Name) {
 		return badRequest("name: must be valid UTF-8 of at most 200 bytes")
 	}
+	if jobdir.UnsafeText(sub.Name) {
+		// Shown in every listing, the admin's terminal included.
+		return badRequest("name: control characters, line separators and direction overrides are not accepted")
+	}
 	if sub.Priority < -100 || sub.Priority > 100 {
 		return badRequest("priority: %d is not between -100 and 100", sub.Priority)
 	}

@@ -282,7 +282,7 @@ func (s *Server) workerComplete(w http.ResponseWriter, r *http.Request, u *store
 	}
 	defer jobfs.RemoveTree(upload) // gone by rename if the result was taken
 	if part, err = mr.NextPart(); err == nil && part.FormName() == "output" {
-		if err := jobdir.ExtractTar(part, upload, s.cfg.Caps.DiskMB<<20, 100000); err != nil {
+		if err := jobdir.ExtractTar(part, upload, s.outputLimit(j), 100000); err != nil {
 			if !diskspace.IsFull(err) {
 				err = badRequest("output: %v", err)
 			}
@@ -329,6 +329,17 @@ func storageError(w http.ResponseWriter, err error) {
 		return
 	}
 	writeError(w, http.StatusInternalServerError, "%v", err)
+}
+
+// outputLimit is how many bytes a worker may upload as j's output: the
+// job's own disk_mb (its files were held to it while it ran; sparse ones
+// arrive dense), with room for the log and results bumpserve adds.
+func (s *Server) outputLimit(j *job.Job) int64 {
+	limits, _, err := job.ReadEnvelope(j.Spec, s.cfg.Caps, 0)
+	if err != nil || limits.DiskMB <= 0 {
+		return s.cfg.Caps.DiskMB << 20
+	}
+	return limits.DiskMB<<20 + s.cfg.MaxJSON
 }
 
 // swapOutput makes upload (a directory in dir) the job's output/, keeping

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -169,7 +170,22 @@ func (s *RemoteSource) Finish(ctx context.Context, j *job.Job, r queue.Result, n
 	if nextCPUs > 0 {
 		req.Next = &api.NextRequest{Name: s.Name, Free: nextCPUs, Services: s.Services}
 	}
+	stop := s.keepLease(ctx, j)
 	got, err := s.Client.Complete(ctx, j.ID, req, out)
+	stop()
+	if why := outputRefused(err); out != "" && why != "" {
+		// What the job left is refused for good (too many files, too
+		// large): sent again it would be refused until the lease ended
+		// and the job ran anew, holding a slot each time. The job's
+		// output is its own fault, so the job ends in ERROR without it.
+		s.Logger.Warn("job output refused by the controller; reporting the job failed", "job", j.ID, "err", err)
+		reason := "output not accepted by the controller: " + why
+		if req.State == job.Error && req.Reason != "" {
+			reason = req.Reason + "; " + reason // the job's own fault first
+		}
+		req.State, req.Result, req.Reason = job.Error, nil, reason
+		got, err = s.Client.Complete(ctx, j.ID, req, "")
+	}
 	var ce *client.Error
 	switch {
 	case errors.Is(err, client.ErrLeaseLost):
@@ -186,6 +202,44 @@ func (s *RemoteSource) Finish(ctx context.Context, j *job.Job, r queue.Result, n
 		return nil, nil
 	}
 	return s.adopt(got[0]), nil
+}
+
+// keepLease renews j's lease while its output goes up: a job can leave
+// enough files that tarring and unpacking them outlasts the lease, and a
+// result that arrives after it is refused and the job run again.
+func (s *RemoteSource) keepLease(ctx context.Context, j *job.Job) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(s.HeartbeatEvery())
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				s.Client.Heartbeat(ctx, j.ID, api.HeartbeatRequest{Token: j.Lease.Token, Name: s.Name})
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// outputRefused says why the controller refused a job's uploaded output
+// (400 "output: ...", or 413 past its size cap), or "" for any other
+// failure.
+func outputRefused(err error) string {
+	var ce *client.Error
+	switch {
+	case !errors.As(err, &ce):
+		return ""
+	case ce.Status == http.StatusRequestEntityTooLarge:
+		return "the files are too large"
+	case ce.Status == http.StatusBadRequest && strings.HasPrefix(ce.Message, "output: "):
+		return strings.TrimPrefix(ce.Message, "output: ")
+	}
+	return ""
 }
 
 // Abandon implements Source: the local copy goes.

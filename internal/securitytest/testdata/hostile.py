@@ -3,12 +3,16 @@
 # attack.json, uploaded beside it, says: links to host files and FIFOs
 # under the names bumpserve reads and writes. With "fake_pickle", a
 # --parallel run plants and then claims the pickling failure after which
-# bumpserve runs the fit again serially.
+# bumpserve runs the fit again serially. As it is imported it also
+# leaves "sparse" files of "sparse_mb" each (holes: no blocks on disk) and
+# "files" empty files, then waits "sleep" seconds so that the run's disk
+# watch sees them.
 import atexit
 import json
 import os
 import shutil
 import sys
+import time
 
 import numpy as np
 from bumps.names import Curve, FitProblem
@@ -31,9 +35,18 @@ def plant(name, kind, target):
 
 
 def leave():
-    for a in attack["plant"]:
+    for a in attack.get("plant", []):
         plant(a["name"], a["kind"], a.get("target"))
 
+
+for i in range(attack.get("sparse", 0)):
+    with open(os.path.join(out, "sparse-%d.bin" % i), "wb") as f:
+        f.truncate(attack["sparse_mb"] << 20)
+if attack.get("files"):
+    os.makedirs(os.path.join(out, "many"), exist_ok=True)
+for i in range(attack.get("files", 0)):
+    os.close(os.open(os.path.join(out, "many", str(i)), os.O_CREAT | os.O_WRONLY, 0o644))
+time.sleep(attack.get("sleep", 0))
 
 parallel = any(a.startswith("--parallel") for a in sys.argv)
 if attack.get("fake_pickle"):
