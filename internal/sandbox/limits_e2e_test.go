@@ -47,6 +47,10 @@ func TestLimitsAreFinal(t *testing.T) {
 		{name: "numpy at 200 MB", limits: `{"memory_mb": 200}`},
 		{name: "past 200 MB", prelude: "hog = b'x' * (400 << 20)\n", limits: `{"memory_mb": 200}`,
 			reason: "limit exceeded: memory_mb (200 MB)"},
+		// One allocation past the address-space backstop is a
+		// MemoryError in Python, not an OOM kill: still memory_mb.
+		{name: "one allocation of 2 GB", prelude: "hog = bytearray(2000 << 20)\n", limits: `{"memory_mb": 200}`,
+			reason: "limit exceeded: memory_mb (200 MB)"},
 		{name: "past 50 MB of files", limits: `{"disk_mb": 50}`, reason: "limit exceeded: disk_mb (50 MB)",
 			prelude: "import os, time\nfor i in range(8):\n    open(os.environ['BUMPSERVE_OUTPUT'] + '/fill%d' % i, 'wb').write(b'x' * (10 << 20))\ntime.sleep(60)\n"},
 		{name: "past 3 s", prelude: "import time\ntime.sleep(60)\n", limits: `{"wall_seconds": 3}`,

@@ -221,6 +221,13 @@ func (r *bumpsRun) failure(ctx context.Context, stderr string, err error) error 
 	if digest == "" {
 		digest = "no message on stderr (see output/bumps-stdout.txt)"
 	}
+	// One allocation past the address-space backstop (see package
+	// sandbox) fails in Python as MemoryError (numpy's _ArrayMemoryError
+	// too) before the memory cgroup sees it: memory_mb ended the job all
+	// the same, and another attempt would end the same way.
+	if m := r.env.Limits.MemoryMB; m > 0 && strings.Contains(digest, "MemoryError") {
+		return &LimitError{Key: "memory_mb", Value: fmt.Sprintf("%d MB", m), Detail: digest, Err: err}
+	}
 	return fmt.Errorf("bumps failed (%v): %s", err, digest)
 }
 
