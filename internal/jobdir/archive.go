@@ -11,6 +11,38 @@ import (
 	"github.com/bumpserve/bumpserve/internal/jobfs"
 )
 
+// MaxOutputFiles is how many files a job's output may hold when a worker
+// sends it to the controller; ExtractTar refuses more.
+const MaxOutputFiles = 100000
+
+// errTooMany stops a count once it has passed its bound.
+var errTooMany = errors.New("too many files")
+
+// TooManyFiles says whether dir holds more than max files WriteTar would
+// send, walking no further than that: a worker asks before it uploads an
+// output the controller would refuse only after reading it all.
+func TooManyFiles(dir string, max int) (bool, error) {
+	d, err := jobfs.OpenDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer d.Close()
+	n := 0
+	err = walkFiles(d, "", func(string, fs.FileInfo) error {
+		if n++; n > max {
+			return errTooMany
+		}
+		return nil
+	})
+	if errors.Is(err, errTooMany) {
+		return true, nil
+	}
+	return false, err
+}
+
 // WriteTar streams the regular files under dir as a tar archive with
 // clean relative names and their modification times. Links, special files
 // and unclean names are left out, as in List.

@@ -70,7 +70,7 @@ func TestHostileOutputOnRemoteWorker(t *testing.T) {
 		spec  string // limits
 		want  string // in the reason; "" means COMPLETE
 	}{
-		{"more files than an upload takes", `{"files":100001}`, `{}`, "output not accepted by the controller: archive: more than 100000 files"},
+		{"more files than an upload takes", `{"files":100001}`, `{}`, "output not accepted by the controller: more than 100000 files"},
 		{"sparse files past disk_mb", `{"sparse":40,"sparse_mb":4,"sleep":3}`, `{"disk_mb":5}`, "limit exceeded: disk_mb (5 MB)"},
 		{"normal job", `{}`, `{}`, ""},
 	}

@@ -282,7 +282,7 @@ func (s *Server) workerComplete(w http.ResponseWriter, r *http.Request, u *store
 	}
 	defer jobfs.RemoveTree(upload) // gone by rename if the result was taken
 	if part, err = mr.NextPart(); err == nil && part.FormName() == "output" {
-		if err := jobdir.ExtractTar(part, upload, s.outputLimit(j), 100000); err != nil {
+		if err := jobdir.ExtractTar(part, upload, s.outputLimit(j), jobdir.MaxOutputFiles); err != nil {
 			if !diskspace.IsFull(err) {
 				err = badRequest("output: %v", err)
 			}

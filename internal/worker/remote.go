@@ -170,20 +170,20 @@ func (s *RemoteSource) Finish(ctx context.Context, j *job.Job, r queue.Result, n
 	if nextCPUs > 0 {
 		req.Next = &api.NextRequest{Name: s.Name, Free: nextCPUs, Services: s.Services}
 	}
+	if out != "" {
+		// Counted before sending: on a slow link, uploading more files
+		// than the controller takes could outlast every try.
+		if many, err := jobdir.TooManyFiles(out, jobdir.MaxOutputFiles); err == nil && many {
+			s.refuseOutput(j, &req, fmt.Sprintf("more than %d files", jobdir.MaxOutputFiles))
+			out = ""
+		}
+	}
 	stop := s.keepLease(ctx, j)
 	got, err := s.Client.Complete(ctx, j.ID, req, out)
 	stop()
 	if why := outputRefused(err); out != "" && why != "" {
-		// What the job left is refused for good (too many files, too
-		// large): sent again it would be refused until the lease ended
-		// and the job ran anew, holding a slot each time. The job's
-		// output is its own fault, so the job ends in ERROR without it.
 		s.Logger.Warn("job output refused by the controller; reporting the job failed", "job", j.ID, "err", err)
-		reason := "output not accepted by the controller: " + why
-		if req.State == job.Error && req.Reason != "" {
-			reason = req.Reason + "; " + reason // the job's own fault first
-		}
-		req.State, req.Result, req.Reason = job.Error, nil, reason
+		s.refuseOutput(j, &req, why)
 		got, err = s.Client.Complete(ctx, j.ID, req, "")
 	}
 	var ce *client.Error
@@ -229,6 +229,19 @@ func (s *RemoteSource) keepLease(ctx context.Context, j *job.Job) (stop func()) 
 // outputRefused says why the controller refused a job's uploaded output
 // (400 "output: ...", or 413 past its size cap), or "" for any other
 // failure.
+// refuseOutput makes req report the job failed without its output, which
+// the controller refuses for good (too many files, too large): sent again
+// it would be refused until the lease ended and the job ran anew, holding
+// a slot each time. The output is the job's own fault, so the job ends in
+// ERROR.
+func (s *RemoteSource) refuseOutput(j *job.Job, req *api.CompleteRequest, why string) {
+	reason := "output not accepted by the controller: " + why
+	if req.State == job.Error && req.Reason != "" {
+		reason = req.Reason + "; " + reason // the job's own fault first
+	}
+	req.State, req.Result, req.Reason = job.Error, nil, reason
+}
+
 func outputRefused(err error) string {
 	var ce *client.Error
 	switch {
