@@ -1,6 +1,7 @@
 package fit
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"sort"
@@ -242,4 +243,38 @@ func (f *paddedFFT) autocovariance(x []float64) []float64 {
 		out[t] = f.seq[t] / float64(f.size) / float64(f.n)
 	}
 	return out
+}
+
+// Diagnosis is what the convergence checks say of a set of chains.
+type Diagnosis struct {
+	Rhat, ESS, TailESS []float64 // per parameter
+	Converged          bool
+	Warning            string // why the intervals may be wrong; "" when converged
+}
+
+// Diagnose applies the checks DREAM results carry to the draws of another
+// sampler (Bumps' DREAM): series[p][c][t] is parameter p in chain c at
+// its t-th kept generation. hint ends the warning, saying what to do.
+func Diagnose(series [][][]float64, hint string) Diagnosis {
+	d := Diagnosis{Rhat: make([]float64, len(series)), ESS: make([]float64, len(series)), TailESS: make([]float64, len(series))}
+	d.Converged = len(series) > 0 && len(series[0]) > 0 && len(series[0][0]) > 0
+	if !d.Converged {
+		d.Warning = "no draws to judge convergence by: " + hint
+		return d
+	}
+	for p, s := range series {
+		d.Rhat[p], d.ESS[p], d.TailESS[p] = chainDiagnostics(s)
+		d.Converged = d.Converged && convergedDiagnostics(d.Rhat[p], d.ESS[p], d.TailESS[p])
+	}
+	if !d.Converged {
+		d.Warning = notConvergedWarning(slices.Max(d.Rhat), slices.Min(d.ESS), slices.Min(d.TailESS), hint)
+	}
+	return d
+}
+
+// notConvergedWarning says plainly that a run's intervals are not to be
+// trusted, with the figures that fail and what to do (hint).
+func notConvergedWarning(worstR, leastESS, leastTail float64, hint string) string {
+	return fmt.Sprintf("DREAM has not converged (max R-hat %.3f, want < %g; min ESS %.0f, tail ESS %.0f, want >= %d): "+
+		"the intervals may be wrong; %s", worstR, maxConvergedRhat, leastESS, leastTail, minConvergedESS, hint)
 }

@@ -402,9 +402,7 @@ func (st *dreamState) outcome(r *runner, cfg dreamConfig) *outcome {
 	out := &outcome{x: st.BestX, converged: st.Converged, steps: st.Gen, message: msg,
 		samples: st.Draws, logp: st.LogP, rhat: st.Rhat, ess: st.ESS}
 	if !st.Converged {
-		out.warning = fmt.Sprintf("DREAM has not converged (max R-hat %.3f, want < %g; min ESS %.0f, tail ESS %.0f, want >= %d): "+
-			"the intervals may be wrong; draw more samples or set options.until_converged",
-			worstR, maxConvergedRhat, leastESS, leastTail, minConvergedESS)
+		out.warning = notConvergedWarning(worstR, leastESS, leastTail, "draw more samples or set options.until_converged")
 	}
 	return out
 }

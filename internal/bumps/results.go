@@ -99,6 +99,9 @@ func Load(store *jobfs.Dir, name, fitter string) (*Result, error) {
 		res.Parameters[p.Label] = pr
 		res.ParameterOrder = append(res.ParameterOrder, p.Label)
 	}
+	if post != nil {
+		diagnose(store, name, res)
+	}
 	dataNLLF := sum.NLLF - sum.Constraints
 	chisq, rows, err := datChisq(store, name)
 	if err != nil {

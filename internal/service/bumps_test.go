@@ -98,6 +98,19 @@ func TestBumpsMatchesDirect(t *testing.T) {
 			if opts["seed"] != res["seed"] || (c.fitter == "dream" && (opts["samples"] == nil || opts["burn"] == nil || opts["init"] == nil)) {
 				t.Errorf("results' options %v lack the seed %v or the defaults", opts, res["seed"])
 			}
+			// Every DREAM result carries its convergence checks, Bumps'
+			// as well as the native engine's.
+			if c.fitter == "dream" {
+				params, _ := res["parameters"].(map[string]any)
+				for name, p := range params {
+					if pm, _ := p.(map[string]any); pm["rhat"] == nil || pm["ess"] == nil {
+						t.Errorf("parameter %s lacks rhat or ess: %v", name, p)
+					}
+				}
+				if res["converged"] != true && res["warning"] == nil {
+					t.Errorf("not converged and no warning: %v", res)
+				}
+			}
 			png := 0
 			files, _ := cl.Files(context.Background(), j.ID)
 			for _, f := range files {
