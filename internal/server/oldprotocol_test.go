@@ -101,7 +101,7 @@ type oldEnv struct {
 
 func startOld(t *testing.T, services []string) *oldEnv {
 	needOldPython(t)
-	env := testenv.Start(t, controller.Config{Workers: 0, Lease: 4 * time.Second,
+	env := testenv.Start(t, controller.Config{Workers: 0, Lease: 8 * time.Second,
 		Server: server.Config{LegacyWorkerServices: services}})
 	e := &oldEnv{Env: env, t: t, tokens: map[string]string{}}
 	e.client = oldParty{t, env.URL, "alice", env.User("alice", store.RoleUser), oldScript(t, "oldclient.py")}
@@ -214,7 +214,7 @@ func TestOldProtocolRunsJobs(t *testing.T) {
 
 	// The job fetched ahead keeps its lease while the first one runs past
 	// it: the status polls renew both.
-	long, ahead := e.submit("snooze", 6), e.submit("count", 7)
+	long, ahead := e.submit("snooze", 10), e.submit("count", 7)
 	w = e.worker("w1", "q1", "--jobs", "2")
 	w.WaitLog(t, regexp.MustCompile(`fetched job `+ahead+` ahead`), time.Minute)
 	if res := e.client.doc("wait", ahead); res["status"] != "COMPLETE" || res["result"] != 7.0 {
