@@ -24,10 +24,15 @@ class ServerError(IOError):
 
 class Remote:
     def __init__(self, url, user, token):
-        self.url = url.rstrip("/")
+        self.url, self.user, self.token = url.rstrip("/"), user, token
         self.http = httplib2.Http()
         self.http.follow_all_redirects = True
         self.http.add_credentials(user, token)
+
+    def private(self):
+        """A connection of its own, for another thread: one httplib2.Http
+        shared between threads can hand one request the other's answer."""
+        return Remote(self.url, self.user, self.token)
 
     def call(self, method, path, body=None, ctype=None):
         headers = {"User-Agent": "oldprotocol-test"}

@@ -121,7 +121,9 @@ class Worker:
     def post(self, jobid, doc, path):
         files = sorted(os.path.join(path, f) for f in os.listdir(path))
         try:
-            self.remote.post_form("/jobs/%s/postjob" % jobid, {"queue": self.queue, "results": json.dumps(doc)}, files)
+            # On a connection of its own, as the original posts from its
+            # thread while the next job runs.
+            self.remote.private().post_form("/jobs/%s/postjob" % jobid, {"queue": self.queue, "results": json.dumps(doc)}, files)
             log("posted job %s %s" % (jobid, doc["status"]))
         except ServerError as e:
             log("posting job %s refused: %s" % (jobid, e))
