@@ -307,7 +307,13 @@ func TestAuthAndVisibility(t *testing.T) {
 	workerTok := env.User("w1", store.RoleWorker)
 	ctx := context.Background()
 
-	code, b, _ := call(t, "GET", env.URL+"/api/v1/jobs", "", "", nil)
+	// The worker protocol names an unknown field by its path, as a job's
+	// fields are named.
+	code, b, _ := call(t, "POST", env.URL+"/api/v1/worker/claim", workerTok, "application/json",
+		strings.NewReader(`{"name":"n1","free":1,"wait_seconds":0,"bogus":1}`))
+	wantError(t, code, b, 400, "body.bogus: unknown field", "accepted: name, slots, free")
+
+	code, b, _ = call(t, "GET", env.URL+"/api/v1/jobs", "", "", nil)
 	wantError(t, code, b, 401, "token")
 	code, b, _ = call(t, "GET", env.URL+"/api/v1/jobs", "bst_not-a-token", "", nil)
 	wantError(t, code, b, 401)

@@ -21,6 +21,7 @@ import (
 	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/store"
+	"github.com/bumpserve/bumpserve/internal/strictjson"
 )
 
 // The worker protocol, used by `bumpserve worker` (see package worker):
@@ -364,14 +365,18 @@ func swapOutput(dir jobdir.Dir, upload string, attempt int) error {
 
 // decodeBody reads a small JSON body strictly.
 func decodeBody(r *http.Request, v any, limit int64) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, limit))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	data, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return err
 		}
 		return badRequest("body: %v", err)
+	}
+	// Worded by path like a job's fields ("body.next.bogus: unknown
+	// field (accepted: ...)").
+	if err := strictjson.Decode(data, "body", v); err != nil {
+		return badRequest("%v", err)
 	}
 	return nil
 }
