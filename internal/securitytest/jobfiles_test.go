@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -72,7 +71,7 @@ func TestHostileJobFilesFailSafely(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sb.Close() })
-	serverLog := &syncBuffer{}
+	serverLog := &testenv.Log{}
 	env := testenv.Start(t, controller.Config{Workers: 2, Runner: sb, Logger: slog.New(slog.NewTextHandler(serverLog, nil))})
 	alice := env.User("alice", store.RoleUser)
 	cl := env.Client(alice)
@@ -259,22 +258,4 @@ func archive(t *testing.T, env *testenv.Env, userToken string, id int64) []byte 
 		rc.Close()
 	}
 	return all.Bytes()
-}
-
-// syncBuffer is a log destination shared by the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

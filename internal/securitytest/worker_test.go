@@ -46,7 +46,7 @@ func TestHostileOutputOnRemoteWorker(t *testing.T) {
 	cl := env.Client(env.User("alice", store.RoleUser))
 	wc := env.Client(env.User("cluster1", store.RoleWorker))
 
-	workerLog := &syncBuffer{}
+	workerLog := &testenv.Log{}
 	wlog := slog.New(slog.NewTextHandler(workerLog, nil))
 	t.Cleanup(func() {
 		if t.Failed() {
