@@ -367,20 +367,19 @@ func (st *dreamState) diagnose(cfg dreamConfig) {
 	if st.Checked {
 		return
 	}
-	st.Rhat, st.ESS, st.TailESS = make([]float64, cfg.d), make([]float64, cfg.d), make([]float64, cfg.d)
 	n := len(st.Draws) / cfg.nc
-	st.Converged = n > 0
-	for j := range cfg.d {
-		series := make([][]float64, cfg.nc)
-		for c := range series {
-			series[c] = make([]float64, n)
+	series := make([][][]float64, cfg.d)
+	for j := range series {
+		series[j] = make([][]float64, cfg.nc)
+		for c := range series[j] {
+			series[j][c] = make([]float64, n)
 			for t := range n {
-				series[c][t] = st.Draws[t*cfg.nc+c][j]
+				series[j][c][t] = st.Draws[t*cfg.nc+c][j]
 			}
 		}
-		st.Rhat[j], st.ESS[j], st.TailESS[j] = chainDiagnostics(series)
-		st.Converged = st.Converged && convergedDiagnostics(st.Rhat[j], st.ESS[j], st.TailESS[j])
 	}
+	d := Diagnose(series, "")
+	st.Rhat, st.ESS, st.TailESS, st.Converged = d.Rhat, d.ESS, d.TailESS, d.Converged
 	st.Checked = true
 }
 
