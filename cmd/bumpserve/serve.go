@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 
@@ -80,6 +81,9 @@ func runServe(ctx context.Context, args []string) error {
 		}
 	}
 	log := newLogger(*logJSON)
+	// Say at once what is happening: opening the store and probing the
+	// sandbox take a moment, and a silent terminal looks hung.
+	log.Info("starting: opening the store and checking what confinement this host offers", "data", *data)
 	slots, maxJobs, batch := *workers, 0, worker.Executor(nil)
 	if *executor == "slurm" {
 		// The slots then count CPUs handed to Slurm, not CPUs here.
@@ -128,8 +132,18 @@ func runServe(ctx context.Context, args []string) error {
 	if *tlsCert != "" {
 		scheme = "https"
 	}
-	log.Info("bumpserve listening", "url", scheme+"://"+ln.Addr().String(), "data", *data, "workers", *workers)
+	url := scheme + "://" + ln.Addr().String()
+	ready := "ready at " + url
+	if tok := filepath.Join(*data, "admin.token"); fileExists(tok) {
+		ready += ", admin token in " + tok
+	}
+	log.Info(ready, "url", url, "data", *data, "workers", *workers)
 	return c.Serve(ctx, ln, *tlsCert, *tlsKey)
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func newLogger(asJSON bool) *slog.Logger {
