@@ -10,6 +10,9 @@ import (
 
 type adminData struct {
 	Workers     []server.WorkerInfo // sorted by name
+	// Local are the server's own slots, Remote the workers that call in,
+	// each with the protections its latest job ran under.
+	Local, Remote []workerRow
 	WorkerError string
 	LocalName   string
 	LocalSlots  int
@@ -25,10 +28,12 @@ type userQueue struct {
 }
 
 // adminPage shows the executors and the queue's depth, per state and per
-// user. Only admins see it; to anyone else it does not exist.
+// user. Only admins see it; anyone else is told so (the page's existence
+// is no secret, unlike another user's job).
 func (h *Handler) adminPage(w http.ResponseWriter, r *http.Request, s *session) {
 	if s.User.Role != store.RoleAdmin {
-		h.notFound(w, r, s)
+		h.errorPage(w, r, s, http.StatusForbidden, "The administration page is only for administrators; "+
+			"you are signed in as "+s.User.Name+". Ask an administrator if you need to see the workers or the queue.")
 		return
 	}
 	ctx := r.Context()
@@ -40,7 +45,12 @@ func (h *Handler) adminPage(w http.ResponseWriter, r *http.Request, s *session) 
 		}
 		d.Workers = ws
 	}
-	var err error
+	recent, err := h.cfg.Store.ListJobs(ctx, &store.ListJobsParams{Limit: protectionScan})
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	d.Local, d.Remote = splitWorkers(d.Workers, recent)
 	if d.Total, err = h.cfg.Store.CountJobs(ctx, ""); err != nil {
 		h.serverError(w, r, err)
 		return

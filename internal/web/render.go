@@ -104,15 +104,22 @@ func staticHandler() http.Handler {
 
 // funcs are the helpers templates may call.
 var funcs = template.FuncMap{
-	"num":       num,
-	"time":      fmtTime,
-	"duration":  duration,
-	"bytes":     fmtBytes,
-	"lower":     strings.ToLower,
-	"live":      func(s job.State) bool { return !s.Terminal() },
-	"pct":       func(v float64) string { return fmt.Sprintf("%.0f%%", 100*v) },
-	"corrclass": corrClass,
-	"add":       func(a, b int) int { return a + b },
+	"num":        num,
+	"pm":         plusMinus,
+	"roundto":    roundTo,
+	"chi":        chi,
+	"corr":       func(v float64) string { return fmtFixed(&v, 2) },
+	"fixed3":     func(v *float64) string { return fmtFixed(v, 3) },
+	"fixed0":     func(v *float64) string { return fmtFixed(v, 0) },
+	"searchScan": func() int { return searchScan },
+	"time":       fmtTime,
+	"duration":   duration,
+	"bytes":      fmtBytes,
+	"lower":      strings.ToLower,
+	"live":       func(s job.State) bool { return !s.Terminal() },
+	"pct":        func(v float64) string { return fmt.Sprintf("%.0f%%", 100*v) },
+	"corrclass":  corrClass,
+	"add":        func(a, b int) int { return a + b },
 	// dict passes several values to a sub-template.
 	"dict": func(kv ...any) map[string]any {
 		m := map[string]any{}

@@ -220,8 +220,10 @@ func TestAdminPage(t *testing.T) {
 			t.Errorf("GET %s lacks %q", path, want)
 		}
 	}
-	if resp, _ := b.do("GET", "/ui/admin", nil); resp.StatusCode != http.StatusNotFound {
-		t.Errorf("a user's GET /ui/admin = %s, want 404", resp.Status)
+	// The admin page is no secret: a user is told it is for admins.
+	if resp, page := b.do("GET", "/ui/admin", nil); resp.StatusCode != http.StatusForbidden ||
+		!strings.Contains(page, "only for administrators") {
+		t.Errorf("a user's GET /ui/admin = %s, want 403 saying it is for administrators:\n%s", resp.Status, page)
 	}
 	a := newBrowser(t, env.URL)
 	a.login(env.AdminToken)
