@@ -172,7 +172,7 @@ func (f *fitForm) spec(dataset map[string]any) (json.RawMessage, error) {
 // "spec.datasets[0].model: …" or "spec.parameters.b1: …".
 func (f *fitForm) placeError(msg string) {
 	field, _, _ := strings.Cut(strings.TrimPrefix(msg, "spec."), ":")
-	show := strings.TrimPrefix(msg, "spec.")
+	show := humane(msg)
 	switch {
 	case field == "name":
 		f.Errors["name"] = show
