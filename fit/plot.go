@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"image/color"
+	"io"
 	"math"
 	"path/filepath"
 	"slices"
@@ -87,39 +88,89 @@ func positive(pts plotter.XYs, xlog, ylog bool) plotter.XYs {
 // plotFit draws the data with error bars and the model over them, and
 // below, on the same x axis, the normalised residuals.
 func (f *fitDetail) plotFit(base string) error {
-	top, bottom := newPlot(), newPlot()
 	full := make([]float64, len(f.p.names))
 	f.p.fill(f.x, full)
-	multi := len(f.p.sets) > 1
+	var sets []Curve
+	for _, d := range f.p.sets {
+		xs, xname := d.abscissa()
+		c := Curve{Name: d.name, X: xs, Y: d.y, DY: make([]float64, len(d.y)), Resid: f.r[d.off : d.off+len(d.y)],
+			XLabel: cmp.Or(d.plot.XLabel, xname), YLabel: cmp.Or(d.plot.YLabel, "y"), XScale: d.plot.XScale, YScale: d.plot.YScale}
+		for j := range d.y {
+			c.DY[j] = 1 / d.w[j]
+		}
+		for _, pt := range f.curve(&d, full, xs) {
+			c.FitX, c.FitY = append(c.FitX, pt.X), append(c.FitY, pt.Y)
+		}
+		sets = append(sets, c)
+	}
+	fig, err := fitFigure(sets)
+	if err != nil {
+		return err
+	}
+	return saveBoth(base, fitW, fitH, fig)
+}
+
+// The size of a data-and-fit figure.
+const (
+	fitW = 6.4 * vg.Inch
+	fitH = 5 * vg.Inch
+)
+
+// Curve is one dataset of a data-and-fit figure: its points with error
+// bars, the fit drawn through FitX, FitY, and the normalised residuals
+// (fit − y)/dy at the points. The first curve's labels and scales are the
+// figure's.
+type Curve struct {
+	Name            string
+	X, Y, DY, Resid []float64
+	FitX, FitY      []float64
+	XLabel, YLabel  string
+	XScale, YScale  string // "", "linear" or "log"
+}
+
+// PlotCurves writes a data-and-fit figure with its residuals panel, as
+// format "svg" or "png", for data fitted elsewhere (a Bumps model's .dat).
+func PlotCurves(w io.Writer, format string, sets []Curve) error {
+	if len(sets) == 0 {
+		return fmt.Errorf("no data to plot")
+	}
+	fig, err := fitFigure(sets)
+	if err != nil {
+		return err
+	}
+	return render(w, format, fitW, fitH, fig)
+}
+
+// fitFigure lays out the data-and-fit figure: data in cool colours with
+// error bars, each fit a warm line, a legend, and the residuals below on
+// the same x axis with lines at ±1.
+func fitFigure(sets []Curve) (func(draw.Canvas), error) {
+	top, bottom := newPlot(), newPlot()
+	multi := len(sets) > 1
 	// The y axis turns logarithmic by itself only when every point stands
 	// clear of zero by its error bar: a span of decades made by a few noisy
 	// points near zero is better read on a linear axis.
 	var allX, allY, lows []float64
-	for _, d := range f.p.sets {
-		xs, _ := d.abscissa()
-		allX, allY = append(allX, xs...), append(allY, d.y...)
-		for j, y := range d.y {
-			lows = append(lows, y-1/d.w[j])
+	for _, c := range sets {
+		allX, allY = append(allX, c.X...), append(allY, c.Y...)
+		for j, y := range c.Y {
+			lows = append(lows, y-c.DY[j])
 		}
 	}
-	first := f.p.sets[0]
-	xlog := logAxis(first.plot.XScale, allX)
-	ylog := logAxis(first.plot.YScale, allY, lows)
-	for i, d := range f.p.sets {
-		xs, xname := d.abscissa()
-		if i == 0 {
-			bottom.X.Label.Text = cmp.Or(d.plot.XLabel, xname)
-			top.Y.Label.Text = cmp.Or(d.plot.YLabel, "y")
-		}
-		var pts plotter.XYs
+	first := sets[0]
+	xlog := logAxis(first.XScale, allX)
+	ylog := logAxis(first.YScale, allY, lows)
+	bottom.X.Label.Text = cmp.Or(first.XLabel, "x")
+	top.Y.Label.Text = cmp.Or(first.YLabel, "y")
+	for i, c := range sets {
+		var pts, res plotter.XYs
 		var errs plotter.YErrors
-		var res plotter.XYs
-		for j := range d.y {
-			pt := plotter.XY{X: xs[j], Y: d.y[j]}
+		for j := range c.Y {
+			pt := plotter.XY{X: c.X[j], Y: c.Y[j]}
 			if (xlog && pt.X <= 0) || (ylog && pt.Y <= 0) {
 				continue
 			}
-			dy := 1 / d.w[j]
+			dy := c.DY[j]
 			lo := dy
 			if ylog {
 				// A bar reaching zero or below runs off a log axis.
@@ -127,12 +178,16 @@ func (f *fitDetail) plotFit(base string) error {
 			}
 			pts = append(pts, pt)
 			errs = append(errs, struct{ Low, High float64 }{lo, dy})
-			res = append(res, plotter.XY{X: xs[j], Y: f.r[d.off+j]})
+			res = append(res, plotter.XY{X: c.X[j], Y: c.Resid[j]})
+		}
+		fitPts := make(plotter.XYs, len(c.FitX))
+		for j := range c.FitX {
+			fitPts[j] = plotter.XY{X: c.FitX[j], Y: c.FitY[j]}
 		}
 		dataCol, fitCol := dataColors[i%len(dataColors)], fitColors[i%len(fitColors)]
 		sc, err := plotter.NewScatter(pts)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		sc.Color, sc.GlyphStyle.Radius, sc.GlyphStyle.Shape = dataCol, vg.Points(2.6), draw.CircleGlyph{}
 		eb, err := plotter.NewYErrorBars(struct {
@@ -140,33 +195,38 @@ func (f *fitDetail) plotFit(base string) error {
 			plotter.YErrors
 		}{pts, errs})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		eb.Color, eb.CapWidth = dataCol, vg.Points(4)
-		line, err := plotter.NewLine(positive(f.curve(&d, full, xs), xlog, ylog))
+		line, err := plotter.NewLine(positive(fitPts, xlog, ylog))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		line.Color, line.Width = fitCol, vg.Points(2)
 		top.Add(eb, sc, line)
 		name := ""
 		if multi {
-			name = d.name + " "
+			name = c.Name + " "
 		}
 		top.Legend.Add(name+"data", sc)
 		top.Legend.Add(name+"fit", line)
 
 		rs, err := plotter.NewScatter(res)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rs.Color, rs.GlyphStyle.Radius, rs.GlyphStyle.Shape = dataCol, vg.Points(2.2), draw.CircleGlyph{}
 		bottom.Add(rs)
 	}
 	bottom.Y.Label.Text = "(fit − y)/dy"
-	zero := plotter.NewFunction(func(float64) float64 { return 0 })
-	zero.Color, zero.Width = color.Gray{Y: 120}, vg.Points(1)
-	bottom.Add(zero)
+	for _, level := range []float64{-1, 0, 1} {
+		l := plotter.NewFunction(func(float64) float64 { return level })
+		l.Color, l.Width = color.Gray{Y: 120}, vg.Points(1)
+		if level != 0 {
+			l.Dashes = []vg.Length{vg.Points(2), vg.Points(3)}
+		}
+		bottom.Add(l)
+	}
 	if xlog {
 		top.X.Scale, top.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
 		bottom.X.Scale, bottom.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
@@ -185,15 +245,12 @@ func (f *fitDetail) plotFit(base string) error {
 	bottom.Y.Min, bottom.Y.Max = -1.1*m, 1.1*m
 	top.X.Tick.Label.Color = color.Transparent // the residuals' axis below says it
 	top.Legend.Top = true
-	return saveBoth(base, 6.4*vg.Inch, 5*vg.Inch, func(dc draw.Canvas) {
-		h := dc.Max.Y - dc.Min.Y
-		split := dc.Min.Y + 0.3*h
-		upper := dc
-		upper.Min.Y = split
-		lower := dc
-		lower.Max.Y = split
+	return func(dc draw.Canvas) {
+		split := dc.Min.Y + 0.3*(dc.Max.Y-dc.Min.Y)
+		upper, lower := dc, dc
+		upper.Min.Y, lower.Max.Y = split, split
 		alignX([]*plot.Plot{top, bottom}, []draw.Canvas{upper, lower})
-	})
+	}, nil
 }
 
 // alignX draws plots stacked in canvases so their data areas share left and

@@ -2,6 +2,7 @@ package fit
 
 import (
 	"bufio"
+	"fmt"
 	"image/color"
 	"io"
 	"os"
@@ -61,16 +62,31 @@ func newPlot() *plot.Plot {
 // pngDPI makes PNGs sharp on high-density screens.
 const pngDPI = 144
 
-// saveBoth draws a figure of w × h once as base.svg and once as base.png.
+// saveBoth draws a figure of w × h as base.svg and as base.png.
 func saveBoth(base string, w, h vg.Length, drawFig func(draw.Canvas)) error {
-	svg := vgsvg.New(w, h)
-	drawFig(whiteCanvas(svg, w, h))
-	if err := writeTo(base+".svg", svg); err != nil {
+	for _, format := range []string{"svg", "png"} {
+		if err := writeFile(base+"."+format, func(out io.Writer) error { return render(out, format, w, h, drawFig) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// render draws a figure into w as "svg" or "png".
+func render(w io.Writer, format string, wd, ht vg.Length, drawFig func(draw.Canvas)) error {
+	switch format {
+	case "svg":
+		c := vgsvg.New(wd, ht)
+		drawFig(whiteCanvas(c, wd, ht))
+		_, err := c.WriteTo(w)
+		return err
+	case "png":
+		c := vgimg.NewWith(vgimg.UseWH(wd, ht), vgimg.UseDPI(pngDPI))
+		drawFig(whiteCanvas(c, wd, ht))
+		_, err := vgimg.PngCanvas{Canvas: c}.WriteTo(w)
 		return err
 	}
-	img := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(pngDPI))
-	drawFig(whiteCanvas(img, w, h))
-	return writeTo(base+".png", vgimg.PngCanvas{Canvas: img})
+	return fmt.Errorf("format %q: accepted svg, png", format)
 }
 
 // whiteCanvas paints the background, so a figure downloaded and shown on
@@ -88,13 +104,13 @@ func whiteCanvas(c vg.CanvasSizer, w, h vg.Length) draw.Canvas {
 	return dc
 }
 
-func writeTo(path string, w io.WriterTo) error {
+func writeFile(path string, write func(io.Writer) error) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	b := bufio.NewWriter(f)
-	if _, err := w.WriteTo(b); err != nil {
+	if err := write(b); err != nil {
 		f.Close()
 		return err
 	}

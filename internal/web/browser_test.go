@@ -26,7 +26,7 @@ import (
 // README links one). A test run writes its pictures to a temporary
 // directory (named in the log) unless BUMPSERVE_SCREENSHOTS names a
 // directory; set it to this path to refresh the committed ones.
-const screenshots = "testdata/screenshots"
+const screenshots = "../../docs/screenshots"
 
 func screenshotDir(t *testing.T) string {
 	if d := os.Getenv("BUMPSERVE_SCREENSHOTS"); d != "" {
@@ -199,7 +199,7 @@ func TestBrowser(t *testing.T) {
 		waitFor(t, ctx, 10*time.Second, "the plots load",
 			`[...document.querySelectorAll("#plots img")].every(img => img.complete && img.naturalWidth > 0)`)
 		alts := testenv.Eval[[]string](t, ctx, `[...document.querySelectorAll("#plots img")].map(i => i.alt)`)
-		for _, want := range []string{"Data with the fit", "Residuals", "Parameter histograms", "Pairwise correlations", "Trace"} {
+		for _, want := range []string{"Data, fit and residuals", "Parameter histograms", "Pairwise correlations", "Trace of the log posterior"} {
 			if !contains(alts, want) {
 				t.Errorf("plots %q lack %q", alts, want)
 			}
@@ -246,7 +246,7 @@ func TestBrowser(t *testing.T) {
 		if want := []string{"COMPLETE", "CANCEL", "COMPLETE"}; strings.Join(states, " ") != strings.Join(want, " ") {
 			t.Errorf("list states %q, want alice's jobs only, newest first: %q", states, want)
 		}
-		screenshot(t, ctx, "jobs", false)
+		screenshot(t, ctx, "jobs-live", false)
 		sleepJob(t, env.Client(alice), 0)
 		waitFor(t, ctx, 10*time.Second, "the list offers the new job", `!document.getElementById("new-jobs").hidden && window.stayed`)
 	})
@@ -299,7 +299,7 @@ func TestBrowser(t *testing.T) {
 		if s := testenv.Eval[string](t, ctx, `document.getElementById("local-slots").textContent`); !strings.Contains(s, "Local slots: 2") {
 			t.Errorf("admin page: %q", s)
 		}
-		screenshot(t, ctx, "admin", false)
+		screenshot(t, ctx, "admin-slots", false)
 	})
 }
 
