@@ -9,16 +9,16 @@ import (
 )
 
 type adminData struct {
-	Workers     []server.WorkerInfo // sorted by name
+	Workers []server.WorkerInfo // sorted by name
 	// Local are the server's own slots, Remote the workers that call in,
 	// each with the protections its latest job ran under.
 	Local, Remote []workerRow
-	WorkerError string
-	LocalName   string
-	LocalSlots  int
-	States      []job.State
-	Total       map[job.State]int
-	Users       []userQueue
+	WorkerError   string
+	LocalName     string
+	LocalSlots    int
+	States        []job.State
+	Total         map[job.State]int
+	Users         []userQueue
 }
 
 // userQueue is one user's jobs per state.

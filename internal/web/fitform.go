@@ -29,6 +29,10 @@ type fitForm struct {
 	From        string
 	Errors      map[string]string // by field name
 	Note        string
+	// Kept names an uploaded data file whose text, after a refused
+	// submission, fills the data box (a browser cannot refill a file field).
+	Kept     string
+	uploaded string
 }
 
 type paramField struct {

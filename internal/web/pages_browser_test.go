@@ -237,6 +237,30 @@ func TestBrowserPages(t *testing.T) {
 			t.Error("the data field is not marked invalid and tied to its message")
 		}
 		screenshot(t, ctx, "submit-error", true)
+
+		// An uploaded file cannot be put back in a file field: its text
+		// comes back in the data box, where the bad cell can be corrected.
+		bad := filepath.Join(t.TempDir(), "bad.txt")
+		if err := os.WriteFile(bad, []byte("1 2 0.1\n2 abc 0.1\n3 6 0.1\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		step(t, ctx, "upload a data file with a bad cell",
+			chromedp.Navigate(env.URL+"/ui/submit"), chromedp.WaitVisible(chromedp.ID("model")),
+			chromedp.SendKeys(chromedp.ID("model"), "a*x + b"),
+			chromedp.SendKeys(chromedp.CSS("input[name=p0_name]"), "a"), chromedp.SendKeys(chromedp.CSS("input[name=p0_value]"), "1"),
+			chromedp.SendKeys(chromedp.CSS("input[name=p1_name]"), "b"), chromedp.SendKeys(chromedp.CSS("input[name=p1_value]"), "0"),
+			chromedp.SetUploadFiles(chromedp.ID("datafile"), []string{bad}),
+			chromedp.Click(chromedp.ID("submit-fit")), chromedp.WaitVisible(chromedp.ID("data-kept")))
+		msg = testenv.Eval[string](t, ctx, `document.getElementById("data-error").textContent`)
+		if !strings.Contains(msg, `data file: bad.txt line 2, column 2: "abc" is not a number`) {
+			t.Errorf("uploaded file's error %q", msg)
+		}
+		if v := testenv.Eval[string](t, ctx, `document.getElementById("data").value`); !strings.Contains(v, "2 abc 0.1") {
+			t.Errorf("the uploaded file's text is not kept: %q", v)
+		}
+		step(t, ctx, "correct the cell in place and submit",
+			chromedp.SetValue(chromedp.ID("data"), "1 2 0.1\n2 4 0.1\n3 6 0.1\n"),
+			chromedp.Click(chromedp.ID("submit-fit")), chromedp.WaitVisible(chromedp.ID("state")))
 	})
 
 	t.Run("admin is 403 for a user", func(t *testing.T) {
