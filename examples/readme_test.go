@@ -21,7 +21,7 @@ import (
 
 // readmeUIDs is the job user range of the server the README test starts
 // (each test server on a host needs its own).
-const readmeUIDs = "67600-67699"
+const readmeUIDs = "67650-67699"
 
 func TestShellBlocks(t *testing.T) {
 	t.Parallel()
