@@ -116,3 +116,12 @@ func fmtFixed(v *float64, d int) string {
 	}
 	return strconv.FormatFloat(*v, 'f', d, 64)
 }
+
+// fmtCorr writes a correlation to two decimals, without the "-0.00" that
+// a tiny negative value would otherwise show.
+func fmtCorr(v float64) string {
+	if math.Abs(v) < 0.005 {
+		v = 0
+	}
+	return fmtFixed(&v, 2)
+}

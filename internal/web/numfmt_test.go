@@ -33,6 +33,9 @@ func TestRoundToAndChi(t *testing.T) {
 	if got := roundTo(1.23456, 0.0); got != "1.23456" {
 		t.Errorf("roundTo without an error = %q", got)
 	}
+	if got := fmtCorr(-0.0004); got != "0.00" {
+		t.Errorf("fmtCorr(-0.0004) = %q", got)
+	}
 	for v, want := range map[float64]string{36.18045130400627: "36.18", 0.952117: "0.9521", 123456.7: "123457", 1.2e-6: "1.200e-06"} {
 		if got := chi(v); got != want {
 			t.Errorf("chi(%v) = %q, want %q", v, got, want)

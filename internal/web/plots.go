@@ -18,6 +18,7 @@ import (
 type plot struct {
 	URL, Caption, Name string
 	SVG, PNG           string // download links; "" when the format is missing
+	Main               bool   // the data and the fit: shown wide, first
 }
 
 // knownPlots are the figures native fits write (each as .svg and .png),
@@ -61,7 +62,7 @@ func plotsOf(files []jobdir.File, base, drawn string) []plot {
 		if !have[svg] && !have[png] {
 			continue
 		}
-		p := plot{Caption: k.caption, Name: svg}
+		p := plot{Caption: k.caption, Name: svg, Main: k.name == "fit"}
 		if have[svg] {
 			p.SVG, p.URL = base+escapePath(svg), base+escapePath(svg)
 		}
@@ -75,7 +76,7 @@ func plotsOf(files []jobdir.File, base, drawn string) []plot {
 	for _, f := range files {
 		if stem, ok := bumpsDat(f.Path); ok {
 			u := drawn + escapePath(stem)
-			out = append(out, plot{URL: u + ".svg", SVG: u + ".svg", PNG: u + ".png", Name: f.Path,
+			out = append(out, plot{URL: u + ".svg", SVG: u + ".svg", PNG: u + ".png", Name: f.Path, Main: true,
 				Caption: "Data, fit and residuals (drawn from " + path.Base(f.Path) + ")"})
 		}
 	}

@@ -108,7 +108,7 @@ var funcs = template.FuncMap{
 	"pm":         plusMinus,
 	"roundto":    roundTo,
 	"chi":        chi,
-	"corr":       func(v float64) string { return fmtFixed(&v, 2) },
+	"corr":       fmtCorr,
 	"fixed3":     func(v *float64) string { return fmtFixed(v, 3) },
 	"fixed0":     func(v *float64) string { return fmtFixed(v, 0) },
 	"searchScan": func() int { return searchScan },
