@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bumpserve/bumpserve/internal/archive"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
@@ -253,7 +254,7 @@ func (u *uploader) has(field string) bool { return len(u.files(field)) > 0 }
 func (u *uploader) save(field string) (string, error) { return u.saveHeader(u.files(field)[0]) }
 
 func (u *uploader) saveHeader(fh *multipart.FileHeader) (string, error) {
-	name, err := jobdir.CleanName(fh.Filename)
+	name, err := archive.CleanName(fh.Filename)
 	if err != nil {
 		return "", fmt.Errorf("file: %v", err)
 	}
@@ -262,8 +263,8 @@ func (u *uploader) saveHeader(fh *multipart.FileHeader) (string, error) {
 		return "", err
 	}
 	defer f.Close()
-	n, err := jobdir.WriteFile(u.input, name, f, u.budget)
-	if errors.Is(err, jobdir.ErrTooLarge) {
+	n, err := archive.WriteFile(u.input, name, f, u.budget)
+	if errors.Is(err, archive.ErrTooLarge) {
 		return "", fmt.Errorf("file %s: %s", name, server.UploadTooLarge(u.h.cfg.MaxUpload))
 	}
 	if err != nil {
@@ -301,7 +302,7 @@ func (u *uploader) copyInput(j *job.Job, name string) error {
 		return fmt.Errorf("file %s: job %d no longer has it; upload it again", name, j.ID)
 	}
 	defer f.Close()
-	n, err := jobdir.WriteFile(u.input, name, f, u.budget)
+	n, err := archive.WriteFile(u.input, name, f, u.budget)
 	if err != nil {
 		return fmt.Errorf("file %s: %v", name, err)
 	}
