@@ -48,7 +48,7 @@ type Config struct {
 	Caps       job.Limits
 	Server     server.Config // limits for the API; store, queue and the like are filled in
 	Logger     *slog.Logger
-	// Runner confines the local slots' job processes (a *sandbox.Sandbox);
+	// Runner confines the local slots' job processes (a sandbox, through package confine);
 	// nil runs them with process-group control only.
 	Runner service.Runner
 	// Executor, if set, runs the slots' jobs elsewhere (Slurm) instead of
