@@ -155,7 +155,7 @@ func (c *Controller) mountWeb(keyFile string, services []string) error {
 		slots = c.Pool.Slots()
 	}
 	ui, err := web.New(web.Config{
-		API: c.Server, Store: c.Store, Queue: c.Queue, Root: c.Root, Services: services,
+		API: c.Server, Queue: c.Queue, Root: c.Root, Services: services,
 		SecretFile: keyFile, LocalName: c.cfg.Name, LocalSlots: slots,
 		MaxUpload: c.cfg.Server.MaxUpload, Logger: c.log,
 		Workers: c.Server.Workers,

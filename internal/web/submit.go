@@ -15,7 +15,6 @@ import (
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/server"
-	"github.com/bumpserve/bumpserve/internal/store"
 )
 
 type submitData struct {
@@ -69,16 +68,11 @@ func (h *Handler) visibleJob(r *http.Request, s *session, id string) (*job.Job, 
 	if err != nil || n < 1 {
 		return nil, nil
 	}
-	j, err := h.cfg.Store.GetJob(r.Context(), n)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil, nil
-	case err != nil:
-		return nil, err
-	case !server.CanSee(s.User, j.Owner):
+	j, err := h.cfg.API.Job(r.Context(), s.User, n)
+	if errors.Is(err, server.ErrNotFound) {
 		return nil, nil
 	}
-	return j, nil
+	return j, err
 }
 
 // submit takes either form. Uploads are staged like the API's: the
