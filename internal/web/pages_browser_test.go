@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/bumpserve/bumpserve/client"
+	"github.com/bumpserve/bumpserve/internal/confine"
 	"github.com/bumpserve/bumpserve/internal/controller"
 	"github.com/bumpserve/bumpserve/internal/sandbox"
 	"github.com/bumpserve/bumpserve/internal/store"
@@ -62,7 +63,7 @@ func TestBrowserPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sb.Close() })
-	env := testenv.Start(t, controller.Config{Workers: 2, Runner: sb})
+	env := testenv.Start(t, controller.Config{Workers: 2, Runner: confine.New(sb)})
 	alice := env.User("alice", store.RoleUser)
 	c := env.Client(alice)
 
