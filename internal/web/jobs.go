@@ -72,7 +72,7 @@ func (h *Handler) jobsPage(w http.ResponseWriter, r *http.Request, s *session) {
 				}
 			}
 			nq.Set("before", strconv.FormatInt(js[len(js)-1].ID, 10))
-			d.Next = "/ui/jobs?" + nq.Encode()
+			d.Next = h.cfg.BasePath + "/ui/jobs?" + nq.Encode()
 		}
 		d.Jobs = js
 		for _, j := range js {
