@@ -183,6 +183,9 @@ func proxySuite(t *testing.T, s *site) {
 		if code != 200 || !strings.Contains(body, "carol") {
 			t.Fatalf("the pages with the site's login: %d, want carol's jobs", code)
 		}
+		if code, _ := get("/metrics", func(*http.Request) {}); code != 403 {
+			t.Errorf("/queue/metrics through the proxy: %d, want 403 (for local monitoring only)", code)
+		}
 		// A client cannot name itself through the proxy's token routes...
 		code, body = get("/api/v1/whoami", func(r *http.Request) { r.Header.Set("X-Remote-User", "admin") })
 		if code != 401 {
