@@ -74,7 +74,9 @@ func proxySuite(t *testing.T, s *site) {
 			t.Fatalf("job %d: %v %v", j.ID, final, err)
 		}
 		res, err := cl.Results(ctx, j.ID)
-		var r struct{ Parameters map[string]struct{ Value float64 } }
+		var r struct {
+			Parameters map[string]struct{ Value float64 }
+		}
 		if err != nil || json.Unmarshal(res, &r) != nil || r.Parameters["a"].Value < 1.9 || r.Parameters["a"].Value > 2.1 {
 			t.Fatalf("results %s (%v)", res, err)
 		}
