@@ -44,19 +44,7 @@ func browserThroughProxy(t *testing.T, s *site, base string) {
 	}
 	waitFor := func(what, script string) {
 		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			ok, err := chromedp.Run(sctx, chromedp.Evaluate[bool](script))
-			cancel()
-			if err == nil && ok {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("not within 30 s: %s (last error: %v)", what, err)
-			}
-			time.Sleep(50 * time.Millisecond) // a poll interval, not a wait for state
-		}
+		testenv.WaitScript(t, ctx, 30*time.Second, what, script)
 	}
 
 	do("open the site", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("nav a[href='/queue/ui/submit']")))
