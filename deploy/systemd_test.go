@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -199,7 +200,9 @@ func TestUnitsStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, err := cl.Submit(context.Background(), client.Submission{Service: "sleep", Spec: json.RawMessage(`{"seconds": 0.1}`)}, nil)
+	// A native fit: a job process of its own, confined by the pool's sandbox.
+	j, err := cl.Submit(context.Background(), client.Submission{Service: "fit", Spec: json.RawMessage(`{"fitter": "lm",
+		"parameters": {"a": {"value": 1}}, "datasets": [{"model": "a*x", "x": [1, 2, 3], "y": [2, 4.1, 5.9]}]}`)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,6 +210,11 @@ func TestUnitsStart(t *testing.T) {
 	host, _ := os.Hostname()
 	if err != nil || final.State != "COMPLETE" || final.Worker != host+"-pool1" {
 		t.Fatalf("job through the pool: %+v %v", final, err)
+	}
+	// As root (as the unit runs it), the pool's config asks for the strict
+	// sandbox: a uid per job, namespaces, cgroups.
+	if os.Geteuid() == 0 && !regexp.MustCompile(`job processes are confined.*uid,netns,mountns`).MatchString(wk.Log()) {
+		t.Errorf("the pool did not confine its jobs strictly: %s", wk.Log())
 	}
 	stop(t, "bumpserve-worker@pool1.service", wk, wkCh)
 	stop(t, "bumpserve.service", ctl, ctlCh)

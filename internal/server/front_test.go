@@ -125,6 +125,22 @@ func TestBasePath(t *testing.T) {
 			t.Errorf("page %s does not load its style from under the base path", page)
 		}
 	}
+	// The admin's pages too, and the list's event stream.
+	code, _, hdr = send(t, "POST", base+"/ui/login", map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+		strings.NewReader(url.Values{"token": {env.AdminToken}}.Encode()))
+	admin := map[string]string{"Cookie": strings.Split(hdr.Get("Set-Cookie"), ";")[0]}
+	if code, body, _ := send(t, "GET", base+"/ui/admin", admin, nil); code != 200 || unprefixed.MatchString(body) {
+		t.Errorf("admin page under the base path: %d, unprefixed links %q", code, unprefixed.FindAllString(body, -1))
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ = http.NewRequestWithContext(sctx, "GET", base+"/ui/jobs/events", nil)
+	req.Header.Set("Cookie", session["Cookie"])
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		t.Errorf("the job list's event stream under the base path: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	if code, _, _ := send(t, "GET", base+"/ui/static/style.css", nil, nil); code != 200 {
 		t.Errorf("style sheet under the base path: %d", code)
 	}
