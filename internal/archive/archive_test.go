@@ -1,4 +1,4 @@
-package jobdir
+package archive
 
 import (
 	"archive/tar"
