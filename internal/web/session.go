@@ -64,7 +64,7 @@ var errNoSession = errors.New("not signed in")
 func (h *Handler) lookup(r *http.Request) (*session, error) {
 	c, err := r.Cookie(cookieName)
 	if err != nil || c.Value == "" {
-		if u := server.RemoteUser(r); u != nil && (u.Role == store.RoleUser || u.Role == store.RoleAdmin) {
+		if u := server.RemoteUser(r); u != nil && server.IsPerson(u) {
 			return &session{User: u, CSRF: h.csrfToken(auth.Hash("remote-user\x00" + u.Name))}, nil
 		}
 		return nil, errNoSession
