@@ -88,7 +88,8 @@ func (h *Handler) lookupToken(r *http.Request, token string) (*session, error) {
 
 // setSession stores token in the cookie: HttpOnly so no script can read
 // it, SameSite=Strict so no other site's page can send it, Secure under
-// TLS (here or at a trusted proxy), and only for /ui so the API keeps demanding bearer tokens.
+// TLS (here or at a trusted proxy), and only for /ui (under the base
+// path: server.WithBasePath) so the API keeps demanding bearer tokens.
 func setSession(w http.ResponseWriter, r *http.Request, token string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{
 		Name: cookieName, Value: token, Path: "/ui", MaxAge: maxAge,
