@@ -51,9 +51,15 @@ func runServe(ctx context.Context, args []string) error {
 	anonymous := fs.Bool("anonymous", false, "let anyone submit without a token under /api/v1/anonymous/jobs; the job is then reached only through the capability returned")
 	legacyServices := fs.String("legacy-worker-services", "", "comma-separated services handed to old Bumps workers at /jobs/nextjob.json (default: all); a name bumpserve does not run (the original's count, fitter) is run by old workers only")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines")
+	var ff frontFlags
+	ff.register(fs)
 	var sbf sandboxFlags
 	sbf.register(fs)
 	pos, err := parseFlags(fs, args, map[string]string{"data": "BUMPSERVE_DATA", "addr": "BUMPSERVE_ADDR"})
+	if err != nil {
+		return err
+	}
+	front, err := ff.front()
 	if err != nil {
 		return err
 	}
@@ -113,6 +119,8 @@ func runServe(ctx context.Context, args []string) error {
 		Caps: job.Limits{WallSeconds: *wall, MemoryMB: *memory, Processes: *procs, DiskMB: *disk},
 		Server: server.Config{MaxQueued: *maxQueued, SubmitRate: *rate, Anonymous: *anonymous, MaxUpload: *maxUpload << 20,
 			LegacyWorkerServices: oldServices},
+		Front:  front,
+		Notify: notifier(log),
 		Logger: log,
 	})
 	if err != nil {
@@ -132,7 +140,7 @@ func runServe(ctx context.Context, args []string) error {
 	if *tlsCert != "" {
 		scheme = "https"
 	}
-	url := scheme + "://" + ln.Addr().String()
+	url := scheme + "://" + ln.Addr().String() + front.BasePath
 	ready := "ready at " + url
 	if tok := filepath.Join(*data, "admin.token"); fileExists(tok) {
 		ready += ", admin token in " + tok

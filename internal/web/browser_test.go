@@ -61,26 +61,10 @@ func step(t *testing.T, ctx context.Context, what string, actions ...chromedp.Ac
 	}
 }
 
-// waitFor polls a script until it is true. It survives the page reloading
-// itself in between (a job page does when its job ends), which a poll run
-// inside the page would not.
+// waitFor polls a script until it is true (testenv.WaitScript).
 func waitFor(t *testing.T, ctx context.Context, timeout time.Duration, what, script string) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		ok, err := chromedp.Run(sctx, chromedp.Evaluate[bool](script))
-		cancel()
-		if err == nil && ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s (last error: %v)", timeout, what, err)
-		}
-		<-tick.C
-	}
+	testenv.WaitScript(t, ctx, timeout, what, script)
 }
 
 // screenshot saves the viewport, or the whole page, as a PNG.

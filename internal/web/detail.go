@@ -47,18 +47,18 @@ func (h *Handler) jobPage(w http.ResponseWriter, r *http.Request, s *session) {
 		d.RawResult = prettyJSON(j.Result)
 	}
 	if j.Service == "fit" || j.Service == "bumps" {
-		d.Resubmit = fmt.Sprintf("/ui/submit?from=%d", j.ID)
+		d.Resubmit = fmt.Sprintf("%s/ui/submit?from=%d", h.cfg.BasePath, j.ID)
 	}
 	dir := h.cfg.Root.Job(j.ID)
 	files, err := dir.List()
 	if err != nil {
 		h.log.Warn("list job files", "job", j.ID, "err", err)
 	}
-	base := fmt.Sprintf("/ui/jobs/%d/files/", j.ID)
+	base := fmt.Sprintf("%s/ui/jobs/%d/files/", h.cfg.BasePath, j.ID)
 	for _, f := range files {
 		d.Files = append(d.Files, fileLink{Path: f.Path, Size: f.Size, URL: base + escapePath(f.Path)})
 	}
-	d.Plots = plotsOf(files, base, fmt.Sprintf("/ui/jobs/%d/plot/", j.ID))
+	d.Plots = plotsOf(files, base, fmt.Sprintf("%s/ui/jobs/%d/plot/", h.cfg.BasePath, j.ID))
 	d.LogPath, d.LogTail, d.LogCut = logTail(dir, files)
 	v := &view{Title: fmt.Sprintf("Job %d", j.ID), S: s, Nav: "jobs", Data: d}
 	if !j.State.Terminal() {

@@ -80,7 +80,7 @@ func (h *Handler) jobsPage(w http.ResponseWriter, r *http.Request, s *session) {
 				}
 			}
 			nq.Set("before", strconv.FormatInt(next, 10))
-			d.Next = "/ui/jobs?" + nq.Encode()
+			d.Next = h.cfg.BasePath + "/ui/jobs?" + nq.Encode()
 		}
 		d.SearchCut = cut
 		d.Rows = rowsOf(js, time.Now())

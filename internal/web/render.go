@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"math"
 	"net/http"
 	"strings"
@@ -36,11 +37,15 @@ type view struct {
 	Data    any
 }
 
-func parsePages() (*pages, error) {
+// parsePages parses the templates; {{base}} in them is the base path,
+// written before every site-absolute link ("{{base}}/ui/jobs").
+func parsePages(base string) (*pages, error) {
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}
+	funcs := maps.Clone(funcs)
+	funcs["base"] = func() string { return base }
 	p := &pages{sets: map[string]*template.Template{}}
 	for _, n := range names {
 		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")

@@ -47,7 +47,10 @@ type Config struct {
 	LocalName  string // the local slots' worker name
 	LocalSlots int    // the local slots in CPUs (0: dispatch only)
 	MaxUpload  int64
-	Logger     *slog.Logger
+	// BasePath is the prefix the site is served under (serve --base-path),
+	// put in front of every link the pages write; "" at the root.
+	BasePath string
+	Logger   *slog.Logger
 }
 
 // Handler serves the pages. Mount it at /ui/.
@@ -74,7 +77,7 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := parsePages()
+	p, err := parsePages(cfg.BasePath)
 	if err != nil {
 		return nil, err
 	}
