@@ -206,7 +206,7 @@ func baselineInserts(ctx context.Context, path string, full bool) (float64, erro
 	const n = 2000
 	start := time.Now()
 	for range n {
-		if _, err := st.CreateJob(ctx, &store.CreateJobParams{Owner: "b", Service: "sleep", Now: time.Now()}, nil); err != nil {
+		if _, err := st.CreateJob(ctx, &store.CreateJobParams{Owner: "b", Service: "sleep", Now: time.Now()}); err != nil {
 			return 0, err
 		}
 	}

@@ -21,7 +21,7 @@ func (s *Server) authenticate(h func(http.ResponseWriter, *http.Request, *store.
 			writeError(w, http.StatusUnauthorized, "missing token: send Authorization: Bearer TOKEN")
 			return
 		}
-		u, _, err := s.cfg.Store.LookupToken(r.Context(), auth.Hash(token))
+		u, err := s.tokens.Lookup(r.Context(), auth.Hash(token))
 		if errors.Is(err, store.ErrNotFound) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="bumpserve", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "invalid or revoked token")

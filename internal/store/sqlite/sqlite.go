@@ -44,6 +44,7 @@ type Store struct {
 	wstmts writeStmts // the writer's, touched only by the writer goroutine
 
 	onWriteError func(error)
+	authStamp    string // see AuthVersion
 
 	writes     chan *writeOp
 	closed     chan struct{}
@@ -80,6 +81,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	s := &Store{w: w, r: r, writes: make(chan *writeOp, maxBatch), closed: make(chan struct{}), writerDone: make(chan struct{}),
 		reads: readStmts{db: r, m: map[string]*sql.Stmt{}}, wstmts: writeStmts{db: w, m: map[string]*sql.Stmt{}}}
 	s.onWriteError = opt.OnWriteError
+	s.authStamp = path + authStampSuffix
 	go s.writer()
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
