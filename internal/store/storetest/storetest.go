@@ -462,4 +462,3 @@ func testFairShare(t *testing.T, newStore func(t *testing.T) store.Store) {
 		t.Fatalf("claim past MaxRunning = %d jobs", len(js))
 	}
 }
-
