@@ -311,4 +311,3 @@ func quantile(d []time.Duration, q float64) time.Duration {
 	slices.Sort(d)
 	return d[min(int(q*float64(len(d))), len(d)-1)]
 }
-
