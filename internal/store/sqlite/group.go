@@ -101,14 +101,16 @@ func (s *Store) runBatch(batch []*writeOp) {
 
 // runIsolated runs one write of a batch inside a savepoint.
 func (s *Store) runIsolated(tx *wtx, op *writeOp) error {
-	if _, err := tx.Exec(`SAVEPOINT op`); err != nil {
+	// Through the prepared statements: these run for every write.
+	bg := context.Background()
+	if _, err := tx.ExecContext(bg, `SAVEPOINT op`); err != nil {
 		return err
 	}
 	err := runOp(tx, op)
 	if err != nil {
-		tx.Exec(`ROLLBACK TO op`)
+		tx.ExecContext(bg, `ROLLBACK TO op`)
 	}
-	tx.Exec(`RELEASE op`)
+	tx.ExecContext(bg, `RELEASE op`)
 	return err
 }
 

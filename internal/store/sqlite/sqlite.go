@@ -25,6 +25,9 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+// readers is the size of the reader pool.
+const readers = 8
+
 // Options tune the database.
 type Options struct {
 	// FullSync asks for synchronous=FULL: durable across power loss, not
@@ -77,7 +80,12 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	r.SetMaxOpenConns(8)
+	// Keep every reader open: database/sql keeps only 2 idle by default,
+	// so under load readers were closed and reopened all the time, each
+	// reopening applying the pragmas and preparing its statements anew.
+	r.SetMaxOpenConns(readers)
+	r.SetMaxIdleConns(readers)
+	r.SetConnMaxLifetime(0)
 	s := &Store{w: w, r: r, writes: make(chan *writeOp, maxBatch), closed: make(chan struct{}), writerDone: make(chan struct{}),
 		reads: readStmts{db: r, m: map[string]*sql.Stmt{}}, wstmts: writeStmts{db: w, m: map[string]*sql.Stmt{}}}
 	s.onWriteError = opt.OnWriteError
