@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"runtime"
 )
 
 // Group commit: every write goes through one goroutine that takes all the
@@ -49,18 +50,30 @@ func (s *Store) writer() {
 		case <-s.closed:
 			return
 		}
-		batch := []*writeOp{first}
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case op := <-s.writes:
-				batch = append(batch, op)
-			default:
-				break fill
-			}
+		batch := s.fill([]*writeOp{first})
+		if len(batch) < maxBatch {
+			// Let the writes about to be sent (a slot finishing, a
+			// submission decoded) join this commit: one yield costs far
+			// less than a commit of their own.
+			runtime.Gosched()
+			batch = s.fill(batch)
 		}
 		s.runBatch(batch)
+		s.wrote()
 	}
+}
+
+// fill adds the writes waiting now to batch, up to maxBatch.
+func (s *Store) fill(batch []*writeOp) []*writeOp {
+	for len(batch) < maxBatch {
+		select {
+		case op := <-s.writes:
+			batch = append(batch, op)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 func (s *Store) runBatch(batch []*writeOp) {

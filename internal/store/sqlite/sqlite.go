@@ -40,8 +40,9 @@ type Options struct {
 
 // Store is a SQLite-backed store.Store.
 type Store struct {
-	w *sql.DB // the one writer connection, used by the writer goroutine
-	r *sql.DB // readers
+	w  *sql.DB // the one writer connection, used by the writer goroutine
+	r  *sql.DB // readers
+	cp *sql.DB // the checkpointer's connection
 
 	reads  readStmts  // prepared reader statements
 	wstmts writeStmts // the writer's, touched only by the writer goroutine
@@ -52,6 +53,9 @@ type Store struct {
 	writes     chan *writeOp
 	closed     chan struct{}
 	writerDone chan struct{}
+
+	dirty            chan struct{} // the WAL grew since the last checkpoint
+	checkpointerDone chan struct{}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -69,7 +73,8 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	}
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + path + "?" + q.Encode()
-	w, err := sql.Open("sqlite", dsn)
+	// The writer leaves checkpoints to the checkpointer (checkpoint.go).
+	w, err := sql.Open("sqlite", dsn+"&_pragma=wal_autocheckpoint(0)")
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -80,17 +85,27 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	cp, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	cp.SetMaxOpenConns(1)
+	cp.SetConnMaxLifetime(0)
 	// Keep every reader open: database/sql keeps only 2 idle by default,
 	// so under load readers were closed and reopened all the time, each
 	// reopening applying the pragmas and preparing its statements anew.
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 	r.SetConnMaxLifetime(0)
-	s := &Store{w: w, r: r, writes: make(chan *writeOp, maxBatch), closed: make(chan struct{}), writerDone: make(chan struct{}),
+	s := &Store{w: w, r: r, cp: cp, writes: make(chan *writeOp, maxBatch), closed: make(chan struct{}), writerDone: make(chan struct{}),
+		dirty: make(chan struct{}, 1), checkpointerDone: make(chan struct{}),
 		reads: readStmts{db: r, m: map[string]*sql.Stmt{}}, wstmts: writeStmts{db: w, m: map[string]*sql.Stmt{}}}
 	s.onWriteError = opt.OnWriteError
 	s.authStamp = path + authStampSuffix
 	go s.writer()
+	go s.checkpointer(cp)
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -102,9 +117,11 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 func (s *Store) Close() error {
 	close(s.closed)
 	<-s.writerDone
+	<-s.checkpointerDone
 	s.wstmts.close()
 	s.reads.close()
-	return errors.Join(s.r.Close(), s.w.Close())
+	// The last connection to close checkpoints the whole WAL.
+	return errors.Join(s.r.Close(), s.cp.Close(), s.w.Close())
 }
 
 // migrate applies the embedded migrations in order, each in its own
