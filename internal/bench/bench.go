@@ -59,6 +59,19 @@ type Phase struct {
 	// bench's own clients) per job.
 	CPUPerJob  time.Duration
 	PeakQueued int // most jobs PENDING at once (sampled)
+	// WritesPerCommit is how many store writes shared a commit, on
+	// average (0 if the store does not say).
+	WritesPerCommit float64
+}
+
+// writeStats is what the SQLite store tells of its group commit.
+type writeStats interface{ WriteStats() (commits, writes int64) }
+
+func commitStats(st any) (commits, writes int64) {
+	if ws, ok := st.(writeStats); ok {
+		return ws.WriteStats()
+	}
+	return 0, 0
 }
 
 // Report is what a run measured.
@@ -199,6 +212,7 @@ func (m *measurer) phase(ctx context.Context, floor int64, per int, submit func(
 	go func() { peak <- m.samplePeak(ctx, stopSampling) }()
 
 	cpu0 := cpuTime()
+	commits0, writes0 := commitStats(m.c.Store)
 	start := time.Now()
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -240,9 +254,13 @@ func (m *measurer) phase(ctx context.Context, floor int64, per int, submit func(
 	}
 	elapsed := time.Since(start)
 	cpu := cpuTime() - cpu0
+	commits1, writes1 := commitStats(m.c.Store)
 	close(stopSampling)
 	ph := &Phase{JobsPerSecond: float64(n) / elapsed.Seconds(), SubmitPerSecond: float64(n) / submitted.Seconds(),
 		CPUPerJob: cpu / time.Duration(n), PeakQueued: <-peak}
+	if commits1 > commits0 {
+		ph.WritesPerCommit = float64(writes1-writes0) / float64(commits1-commits0)
+	}
 	last, err := latencies(ctx, m.c.Store, floor, ph)
 	return ph, last, err
 }

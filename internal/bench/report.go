@@ -46,7 +46,7 @@ func (p *Phase) print(w io.Writer, r *Report, prefix string) {
 	fmt.Fprintf(w, "  %-28s%8.0f jobs/s  (%.2f × HTTP baseline)\n", prefix+"submissions accepted", p.SubmitPerSecond, p.SubmitPerSecond/r.httpBaseline())
 	fmt.Fprintf(w, "  %-28sp50 %v  p99 %v\n", prefix+"submit→start latency", p.StartLatencyP50.Round(time.Microsecond), p.StartLatencyP99.Round(time.Microsecond))
 	fmt.Fprintf(w, "  %-28sp50 %v  p99 %v\n", prefix+"submit→finish latency", p.EndToEndP50.Round(time.Microsecond), p.EndToEndP99.Round(time.Microsecond))
-	fmt.Fprintf(w, "  %-28s%v wall, %v CPU (peak %d queued; wall × HTTP baseline = %.1f requests' worth)\n", prefix+"cost per job",
-		(time.Second / time.Duration(max(p.JobsPerSecond, 1))).Round(time.Microsecond), p.CPUPerJob.Round(time.Microsecond), p.PeakQueued,
-		r.httpBaseline()/p.JobsPerSecond)
+	fmt.Fprintf(w, "  %-28s%v wall, %v CPU (peak %d queued; %.1f store writes per commit; wall × HTTP baseline = %.1f requests' worth)\n",
+		prefix+"cost per job", (time.Second / time.Duration(max(p.JobsPerSecond, 1))).Round(time.Microsecond), p.CPUPerJob.Round(time.Microsecond),
+		p.PeakQueued, p.WritesPerCommit, r.httpBaseline()/p.JobsPerSecond)
 }

@@ -15,6 +15,9 @@ import (
 
 const maxBatch = 128
 
+// maxYields bounds how often the writer yields to fill one batch.
+const maxYields = 3
+
 type writeOp struct {
 	ctx  context.Context
 	fn   func(*wtx) error
@@ -51,16 +54,31 @@ func (s *Store) writer() {
 			return
 		}
 		batch := s.fill([]*writeOp{first})
-		if len(batch) < maxBatch {
-			// Let the writes about to be sent (a slot finishing, a
-			// submission decoded) join this commit: one yield costs far
-			// less than a commit of their own.
+		// Let the writes about to be sent (a slot finishing, a submission
+		// decoded) join this commit: a yield costs far less than a commit
+		// of their own. Yield again only while yielding brings some.
+		for range maxYields {
+			n := len(batch)
+			if n >= maxBatch {
+				break
+			}
 			runtime.Gosched()
-			batch = s.fill(batch)
+			if batch = s.fill(batch); len(batch) == n {
+				break
+			}
 		}
 		s.runBatch(batch)
+		s.commits.Add(1)
+		s.writesDone.Add(int64(len(batch)))
 		s.wrote()
 	}
+}
+
+// WriteStats returns how many write batches (commits) the writer has run
+// and how many writes they held: their ratio says how well group commit
+// shares commits under the load at hand.
+func (s *Store) WriteStats() (commits, writes int64) {
+	return s.commits.Load(), s.writesDone.Load()
 }
 
 // fill adds the writes waiting now to batch, up to maxBatch.

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
@@ -56,6 +57,8 @@ type Store struct {
 
 	dirty            chan struct{} // the WAL grew since the last checkpoint
 	checkpointerDone chan struct{}
+
+	commits, writesDone atomic.Int64 // see WriteStats
 }
 
 var _ store.Store = (*Store)(nil)
@@ -68,7 +71,10 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		sync = "FULL"
 	}
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(" + sync + ")", "foreign_keys(1)"} {
+	// mmap: pages are read in place, without a read(2) and a copy each;
+	// readers reread pages whenever the writer has committed.
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(" + sync + ")", "foreign_keys(1)",
+		"mmap_size(1073741824)", "cache_size(-32768)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
