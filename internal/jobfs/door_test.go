@@ -59,6 +59,7 @@ var allowed = map[string]string{
 	"cmd/bumpserve/jobs.go":                                "a download's destination (-o), the user's own",
 	"cmd/bumpserve/download.go":                            "the download directory on the user's machine, the user's own",
 	"cmd/bumpserve/submit.go":                              "the user's spec and upload files",
+	"cmd/bumpserve/submit_batch.go#batchDocument":          "the user's batch job document",
 	"cmd/bumpserve/submit_bumps.go#warnUnsent":             "the user's model script, read on their machine before it is sent",
 	// The native fit runs in the server process and starts no process:
 	// no job code ever had output/, and input/ is the uploads (never
