@@ -65,7 +65,9 @@ type Phase struct {
 }
 
 // writeStats is what the SQLite store tells of its group commit.
-type writeStats interface{ WriteStats() (commits, writes int64) }
+type writeStats interface {
+	WriteStats() (commits, writes int64)
+}
 
 func commitStats(st any) (commits, writes int64) {
 	if ws, ok := st.(writeStats); ok {
