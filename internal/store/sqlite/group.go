@@ -16,7 +16,7 @@ import (
 const maxBatch = 128
 
 // maxYields bounds how often the writer yields to fill one batch.
-const maxYields = 3
+const maxYields = 1
 
 type writeOp struct {
 	ctx  context.Context
