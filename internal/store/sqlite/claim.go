@@ -249,17 +249,14 @@ func finish(ctx context.Context, tx *wtx, p *store.FinishParams) (*job.Job, erro
 	if err != nil || j.Started == nil {
 		return j, err
 	}
+	// The owner's usage decays to now, then gains what this run used: one
+	// statement (pow is SQLite's), as decay computes it.
 	used := float64(j.CPUs) * p.Now.Sub(*j.Started).Seconds()
-	var value float64
-	var updated int64
-	err = tx.QueryRowContext(ctx, `SELECT value, updated FROM usage WHERE owner = ?`, j.Owner).Scan(&value, &updated)
-	if err != nil && err != sql.ErrNoRows {
-		return nil, err
-	}
-	value = decay(value, fromNanos(updated), p.Now, p.HalfLife) + used
 	_, err = tx.ExecContext(ctx, `INSERT INTO usage (owner, value, updated) VALUES (?, ?, ?)
-		ON CONFLICT (owner) DO UPDATE SET value = excluded.value, updated = excluded.updated`,
-		j.Owner, value, nanos(p.Now))
+		ON CONFLICT (owner) DO UPDATE SET updated = excluded.updated, value = excluded.value +
+			CASE WHEN ? > 0 AND excluded.updated > usage.updated
+			     THEN usage.value * pow(2, -(excluded.updated - usage.updated) / ?) ELSE usage.value END`,
+		j.Owner, used, nanos(p.Now), p.HalfLife.Nanoseconds(), float64(p.HalfLife.Nanoseconds()))
 	if err != nil {
 		return nil, err
 	}
