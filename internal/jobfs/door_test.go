@@ -44,6 +44,7 @@ var allowed = map[string]string{
 	"internal/jobdir/jobdir.go#Stage":                      "a new staging directory in <data>/tmp",
 	"internal/jobdir/jobdir.go#Adopt":                      "moves a staging directory to <data>/jobs/<id>, as a whole",
 	"internal/jobdir/jobdir.go#Remove":                     "moves <data>/jobs/<id> to the trash, as a whole",
+	"internal/jobdir/jobdir.go#Prepare":                    "makes a job's directory, and output/ inside it, when the directory did not exist: nothing of a job's is there",
 	"internal/jobdir/jobdir.go#JobIDs":                     "lists the names in <data>/jobs/, opening none",
 	"internal/store/sqlite/authversion.go#AuthVersion":     "the store's own auth stamp beside the database",
 	"internal/store/sqlite/authversion.go#bumpAuthVersion": "the store's own auth stamp beside the database",
