@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"time"
 )
 
 // Checkpoints (copying the WAL back into the database file, and on a
@@ -13,33 +12,30 @@ import (
 // checkpoints never block the writer or readers; the writer starts the
 // WAL over once a checkpoint has caught up.
 
-// checkpointEvery is how often the WAL is checkpointed while it grows.
-const checkpointEvery = 200 * time.Millisecond
+// checkpointCommits is how many commits the WAL takes before a
+// checkpoint: about what SQLite's own default (1000 pages) amounts to at
+// a few pages a commit, so the WAL grows and is reused as it would be.
+const checkpointCommits = 256
 
-// wrote tells the checkpointer that the WAL grew.
+// wrote tells the checkpointer that the writer committed once more.
 func (s *Store) wrote() {
+	if s.commits.Load()%checkpointCommits != 0 {
+		return
+	}
 	select {
 	case s.dirty <- struct{}{}:
 	default:
 	}
 }
 
-// checkpointer checkpoints after writes, at most every checkpointEvery,
-// until the store closes.
+// checkpointer checkpoints when told to, until the store closes.
 func (s *Store) checkpointer(db *sql.DB) {
 	defer close(s.checkpointerDone)
-	tick := time.NewTicker(checkpointEvery)
-	defer tick.Stop()
 	for {
 		select {
 		case <-s.closed:
 			return
 		case <-s.dirty:
-		}
-		select {
-		case <-s.closed:
-			return
-		case <-tick.C:
 		}
 		if _, err := db.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`); err != nil && s.onWriteError != nil {
 			s.onWriteError(err)
