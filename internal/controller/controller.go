@@ -48,7 +48,7 @@ type Config struct {
 	Caps       job.Limits
 	Server     server.Config // limits for the API; store, queue and the like are filled in
 	Logger     *slog.Logger
-	// Runner confines the local slots' job processes (a *sandbox.Sandbox);
+	// Runner confines the local slots' job processes (a sandbox, through package confine);
 	// nil runs them with process-group control only.
 	Runner service.Runner
 	// Executor, if set, runs the slots' jobs elsewhere (Slurm) instead of
@@ -160,7 +160,7 @@ func (c *Controller) mountWeb(keyFile string, services []string) error {
 		slots = c.Pool.Slots()
 	}
 	ui, err := web.New(web.Config{
-		API: c.Server, Store: c.Store, Queue: c.Queue, Root: c.Root, Services: services,
+		API: c.Server, Queue: c.Queue, Root: c.Root, Services: services,
 		SecretFile: keyFile, LocalName: c.cfg.Name, LocalSlots: slots,
 		MaxUpload: c.cfg.Server.MaxUpload, Logger: c.log,
 		Workers: c.Server.Workers,

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/bumpserve/bumpserve/internal/auth"
 	"github.com/bumpserve/bumpserve/internal/store"
 )
 
@@ -21,8 +20,8 @@ func (s *Server) authenticate(h func(http.ResponseWriter, *http.Request, *store.
 			writeError(w, http.StatusUnauthorized, "missing token: send Authorization: Bearer TOKEN")
 			return
 		}
-		u, err := s.tokens.Lookup(r.Context(), auth.Hash(token))
-		if errors.Is(err, store.ErrNotFound) {
+		u, err := s.UserOf(r.Context(), token)
+		if errors.Is(err, ErrNotFound) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="bumpserve", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "invalid or revoked token")
 			return
@@ -56,6 +55,6 @@ func bearer(r *http.Request) string {
 }
 
 // CanSee reports whether u may see jobs owned by owner.
-func CanSee(u *store.User, owner string) bool {
-	return u.Role == store.RoleAdmin || u.Name == owner
+func CanSee(u *User, owner string) bool {
+	return IsAdmin(u) || u.Name == owner
 }

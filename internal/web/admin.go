@@ -5,7 +5,6 @@ import (
 
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/server"
-	"github.com/bumpserve/bumpserve/internal/store"
 )
 
 type adminData struct {
@@ -15,19 +14,13 @@ type adminData struct {
 	LocalSlots  int
 	States      []job.State
 	Total       map[job.State]int
-	Users       []userQueue
-}
-
-// userQueue is one user's jobs per state.
-type userQueue struct {
-	Name   string
-	Counts map[job.State]int
+	Users       []server.UserJobs // users with jobs
 }
 
 // adminPage shows the executors and the queue's depth, per state and per
 // user. Only admins see it; to anyone else it does not exist.
 func (h *Handler) adminPage(w http.ResponseWriter, r *http.Request, s *session) {
-	if s.User.Role != store.RoleAdmin {
+	if !server.IsAdmin(s.User) {
 		h.notFound(w, r, s)
 		return
 	}
@@ -41,27 +34,9 @@ func (h *Handler) adminPage(w http.ResponseWriter, r *http.Request, s *session) 
 		d.Workers = ws
 	}
 	var err error
-	if d.Total, err = h.cfg.Store.CountJobs(ctx, ""); err != nil {
+	if d.Total, d.Users, err = h.cfg.API.QueueDepth(ctx); err != nil {
 		h.serverError(w, r, err)
 		return
-	}
-	users, err := h.cfg.Store.ListUsers(ctx)
-	if err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	for _, u := range users {
-		if u.Role == store.RoleWorker {
-			continue
-		}
-		c, err := h.cfg.Store.CountJobs(ctx, u.Name)
-		if err != nil {
-			h.serverError(w, r, err)
-			return
-		}
-		if len(c) > 0 {
-			d.Users = append(d.Users, userQueue{Name: u.Name, Counts: c})
-		}
 	}
 	h.render(w, r, http.StatusOK, "admin", &view{Title: "Administration", S: s, Nav: "admin", Refresh: 10, Data: d})
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
-	"github.com/bumpserve/bumpserve/internal/store"
+	"github.com/bumpserve/bumpserve/internal/server"
 )
 
 // logTailBytes is how much of the end of a job's log its page shows.
@@ -66,7 +66,7 @@ func (h *Handler) jobPage(w http.ResponseWriter, r *http.Request, s *session) {
 	if j == nil {
 		return
 	}
-	d := jobData{Job: j, Admin: s.User.Role == store.RoleAdmin, Submitted: r.URL.Query().Has("submitted")}
+	d := jobData{Job: j, Admin: server.IsAdmin(s.User), Submitted: r.URL.Query().Has("submitted")}
 	if res, ok := parseResults(j.Result); ok {
 		d.Results = res
 	} else if len(j.Result) > 0 {

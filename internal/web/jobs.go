@@ -8,7 +8,7 @@ import (
 	"strconv"
 
 	"github.com/bumpserve/bumpserve/internal/job"
-	"github.com/bumpserve/bumpserve/internal/store"
+	"github.com/bumpserve/bumpserve/internal/server"
 )
 
 // pageSize is how many jobs one page of the list shows.
@@ -31,34 +31,31 @@ type jobsData struct {
 // jobsPage lists the user's jobs (an admin's: everyone's), newest first.
 func (h *Handler) jobsPage(w http.ResponseWriter, r *http.Request, s *session) {
 	q := r.URL.Query()
-	admin := s.User.Role == store.RoleAdmin
+	admin := server.IsAdmin(s.User)
 	d := jobsData{Admin: admin, States: job.States, Services: h.cfg.Services,
 		Service: q.Get("service"), Owner: q.Get("owner")}
 	if n, err := strconv.ParseInt(q.Get("deleted"), 10, 64); err == nil {
 		d.Deleted = strconv.FormatInt(n, 10)
 	}
-	p := store.ListJobsParams{Owner: s.User.Name, Service: d.Service, Limit: pageSize + 1}
-	if admin {
-		p.Owner = d.Owner
-	}
+	o := server.ListOptions{Owner: d.Owner, Service: d.Service, Limit: pageSize + 1}
 	if v := q.Get("state"); v != "" {
 		st, err := job.ParseState(v)
 		if err != nil {
 			d.Error = "state: " + err.Error()
 		}
-		p.State, d.State = st, string(st)
+		o.State, d.State = st, string(st)
 	}
 	if v := q.Get("before"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1 {
 			d.Error = fmt.Sprintf("before: %q is not a job id", v)
 		}
-		p.BeforeID = n
+		o.Before = n
 	}
-	d.Filtered = d.State != "" || d.Service != "" || d.Owner != "" || p.BeforeID != 0
+	d.Filtered = d.State != "" || d.Service != "" || d.Owner != "" || o.Before != 0
 	live := false
 	if d.Error == "" {
-		js, err := h.cfg.Store.ListJobs(r.Context(), &p)
+		js, err := h.cfg.API.ListJobs(r.Context(), s.User, o)
 		if err != nil {
 			h.serverError(w, r, err)
 			return
@@ -114,9 +111,9 @@ func (h *Handler) cancel(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	_, err := h.cfg.Queue.Cancel(r.Context(), j.ID)
 	switch {
-	case errors.Is(err, store.ErrFinished):
+	case errors.Is(err, server.ErrFinished):
 		// Finished meanwhile: its page says how it ended.
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, server.ErrNotFound):
 		h.notFound(w, r, s)
 		return
 	case err != nil:
@@ -132,7 +129,7 @@ func (h *Handler) deleteJob(w http.ResponseWriter, r *http.Request, s *session) 
 	if j == nil {
 		return
 	}
-	if err := h.cfg.API.DeleteJob(r.Context(), j.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := h.cfg.API.DeleteJob(r.Context(), j.ID); err != nil && !errors.Is(err, server.ErrNotFound) {
 		h.serverError(w, r, err)
 		return
 	}

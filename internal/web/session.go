@@ -14,7 +14,6 @@ import (
 
 	"github.com/bumpserve/bumpserve/internal/auth"
 	"github.com/bumpserve/bumpserve/internal/server"
-	"github.com/bumpserve/bumpserve/internal/store"
 )
 
 // cookieName is the session cookie. It holds the API token itself: the
@@ -23,7 +22,7 @@ const cookieName = "bumpserve_session"
 
 // session is a signed-in request.
 type session struct {
-	User *store.User
+	User *server.User
 	// CSRF is the token every state-changing form must send back.
 	CSRF string
 }
@@ -70,18 +69,17 @@ func (h *Handler) lookup(r *http.Request) (*session, error) {
 }
 
 func (h *Handler) lookupToken(r *http.Request, token string) (*session, error) {
-	hash := auth.Hash(token)
-	u, _, err := h.cfg.Store.LookupToken(r.Context(), hash)
-	if errors.Is(err, store.ErrNotFound) {
+	u, err := h.cfg.API.UserOf(r.Context(), token)
+	if errors.Is(err, server.ErrNotFound) {
 		return nil, errNoSession
 	}
 	if err != nil {
 		return nil, err
 	}
-	if u.Role != store.RoleUser && u.Role != store.RoleAdmin {
+	if !server.IsPerson(u) {
 		return nil, errNoSession
 	}
-	return &session{User: u, CSRF: h.csrfToken(hash)}, nil
+	return &session{User: u, CSRF: h.csrfToken(auth.Hash(token))}, nil
 }
 
 // setSession stores token in the cookie: HttpOnly so no script can read

@@ -10,11 +10,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bumpserve/bumpserve/internal/archive"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/server"
-	"github.com/bumpserve/bumpserve/internal/store"
 )
 
 type submitData struct {
@@ -68,16 +68,11 @@ func (h *Handler) visibleJob(r *http.Request, s *session, id string) (*job.Job, 
 	if err != nil || n < 1 {
 		return nil, nil
 	}
-	j, err := h.cfg.Store.GetJob(r.Context(), n)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil, nil
-	case err != nil:
-		return nil, err
-	case !server.CanSee(s.User, j.Owner):
+	j, err := h.cfg.API.Job(r.Context(), s.User, n)
+	if errors.Is(err, server.ErrNotFound) {
 		return nil, nil
 	}
-	return j, nil
+	return j, err
 }
 
 // submit takes either form. Uploads are staged like the API's: the
@@ -253,7 +248,7 @@ func (u *uploader) has(field string) bool { return len(u.files(field)) > 0 }
 func (u *uploader) save(field string) (string, error) { return u.saveHeader(u.files(field)[0]) }
 
 func (u *uploader) saveHeader(fh *multipart.FileHeader) (string, error) {
-	name, err := jobdir.CleanName(fh.Filename)
+	name, err := archive.CleanName(fh.Filename)
 	if err != nil {
 		return "", fmt.Errorf("file: %v", err)
 	}
@@ -262,8 +257,8 @@ func (u *uploader) saveHeader(fh *multipart.FileHeader) (string, error) {
 		return "", err
 	}
 	defer f.Close()
-	n, err := jobdir.WriteFile(u.input, name, f, u.budget)
-	if errors.Is(err, jobdir.ErrTooLarge) {
+	n, err := archive.WriteFile(u.input, name, f, u.budget)
+	if errors.Is(err, archive.ErrTooLarge) {
 		return "", fmt.Errorf("file %s: %s", name, server.UploadTooLarge(u.h.cfg.MaxUpload))
 	}
 	if err != nil {
@@ -301,7 +296,7 @@ func (u *uploader) copyInput(j *job.Job, name string) error {
 		return fmt.Errorf("file %s: job %d no longer has it; upload it again", name, j.ID)
 	}
 	defer f.Close()
-	n, err := jobdir.WriteFile(u.input, name, f, u.budget)
+	n, err := archive.WriteFile(u.input, name, f, u.budget)
 	if err != nil {
 		return fmt.Errorf("file %s: %v", name, err)
 	}

@@ -6,10 +6,12 @@
 //
 // The pages are another face of the JSON API, not a second implementation:
 // submissions go through (*server.Server).SubmitJob, job files through
-// server.ServeFile, event streams through server.StreamJob. What the pages
-// add is a cookie session (the cookie holds the API token itself, looked
-// up on every request so a revoked token stops working at once) and a
-// CSRF token on every state-changing form.
+// server.ServeFile, event streams through (*server.Server).StreamJob, and
+// who may see which job is the server's to say (Job, ListJobs): the pages
+// never speak to the store. What the pages add is a cookie session (the
+// cookie holds the API token itself, looked up on every request so a
+// revoked token stops working at once) and a CSRF token on every
+// state-changing form.
 package web
 
 import (
@@ -22,7 +24,6 @@ import (
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/server"
-	"github.com/bumpserve/bumpserve/internal/store"
 )
 
 // MaxUploadDefault bounds one submission's uploaded files, as the API's
@@ -32,7 +33,6 @@ const MaxUploadDefault = server.MaxUploadDefault
 // Config configures the pages.
 type Config struct {
 	API   *server.Server // checks and queues submissions
-	Store store.Store
 	Queue *queue.Queue
 	Root  *jobdir.Root
 	// Services are the service names this server runs, for the filters
@@ -64,8 +64,6 @@ func New(cfg Config) (*Handler, error) {
 	switch {
 	case cfg.API == nil:
 		return nil, errors.New("web: Config.API is required")
-	case cfg.Store == nil:
-		return nil, errors.New("web: Config.Store is required")
 	case cfg.Queue == nil:
 		return nil, errors.New("web: Config.Queue is required")
 	case cfg.Root == nil:

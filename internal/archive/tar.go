@@ -1,4 +1,9 @@
-package jobdir
+// Package archive holds what crosses between the controller and its
+// workers, and between them and users' machines: the rule for a clean file
+// name, bounded writes of new files, and tar streams of a directory's
+// regular files. Both sides use it, so neither reaches into the other's
+// packages (the client never imports the server's job directories).
+package archive
 
 import (
 	"archive/tar"
@@ -7,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"path"
 
 	"github.com/bumpserve/bumpserve/internal/jobfs"
 )
@@ -31,7 +37,7 @@ func TooManyFiles(dir string, max int) (bool, error) {
 	}
 	defer d.Close()
 	n := 0
-	err = walkFiles(d, "", func(string, fs.FileInfo) error {
+	err = WalkFiles(d, "", func(string, fs.FileInfo) error {
 		if n++; n > max {
 			return errTooMany
 		}
@@ -56,7 +62,7 @@ func WriteTar(w io.Writer, dir string) error {
 	}
 	defer d.Close()
 	tw := tar.NewWriter(w)
-	err = walkFiles(d, "", func(rel string, info fs.FileInfo) error {
+	err = WalkFiles(d, "", func(rel string, info fs.FileInfo) error {
 		f, info, err := d.Open(rel)
 		if err != nil { // replaced since it was listed
 			slog.Warn("archive: job file left out", "err", err)
@@ -118,4 +124,28 @@ func ExtractTar(r io.Reader, dir string, limit int64, maxFiles int) error {
 		}
 		limit -= n
 	}
+}
+
+// WalkFiles calls fn for each regular file under sub of d ("" for d)
+// whose name is clean, with its slash-separated path relative to sub and
+// its info; a missing sub has no files.
+// Files with unclean names are logged once per walk, with their number and
+// the first: a job can leave a hundred thousand of them, and every
+// listing, archive and page view walks them again.
+func WalkFiles(d *jobfs.Dir, sub string, fn func(rel string, info fs.FileInfo) error) error {
+	var left int
+	var first error
+	err := d.Walk(sub, func(rel string, info fs.FileInfo) error {
+		if _, err := CleanName(rel); err != nil {
+			if left++; first == nil {
+				first = err
+			}
+			return nil
+		}
+		return fn(rel, info)
+	})
+	if left > 0 {
+		slog.Warn("job files left out: their names are not clean", "dir", path.Join(d.Name(), sub), "files", left, "first", first)
+	}
+	return err
 }

@@ -1,4 +1,4 @@
-package jobdir
+package archive
 
 import (
 	"archive/tar"
@@ -21,8 +21,8 @@ import (
 // In CI only the seeds run (as plain tests). To search for longer (a
 // short minimization: the default 60s stalls these slow targets):
 //
-//	go test ./internal/jobdir -run '^$' -fuzz '^FuzzExtractTar$' -fuzztime 10m -fuzzminimizetime 10s
-//	go test ./internal/jobdir -run '^$' -fuzz '^FuzzCleanName$' -fuzztime 10m -fuzzminimizetime 10s
+//	go test ./internal/archive -run '^$' -fuzz '^FuzzExtractTar$' -fuzztime 10m -fuzzminimizetime 10s
+//	go test ./internal/archive -run '^$' -fuzz '^FuzzCleanName$' -fuzztime 10m -fuzzminimizetime 10s
 
 // Limits the fuzzed extraction runs under: small, so the size and count
 // checks are reachable from short inputs.
