@@ -136,6 +136,11 @@ func Open(ctx context.Context, cfg Config) (*Controller, error) {
 		st.Close()
 		return nil, err
 	}
+	if n, err := server.SweepOrphans(ctx, root, st, time.Now()); err != nil {
+		log.Warn("sweep job dirs without a job", "err", err)
+	} else if n > 0 {
+		log.Info("removed job dirs without a job", "count", n)
+	}
 	if cfg.Workers != 0 {
 		c.Pool, err = worker.NewPool(worker.Config{
 			Name: cfg.Name, Slots: max(cfg.Workers, 0), MaxJobs: cfg.MaxJobs, Services: services, Caps: cfg.Caps, Drain: cfg.Drain, Logger: log,

@@ -94,7 +94,7 @@ func TestUnknownFieldsNamePath(t *testing.T) {
 		{`{"service":"sleep","spec":{"resources":{"cpus":"two"}}}`,
 			`spec.resources.cpus: expected a whole number, got string`},
 		{`{"service":"sleep","spec":{"secs":1}}`,
-			`spec.secs: unknown field (accepted: seconds, fail, message, exec, limits, resources)`},
+			`spec.secs: unknown field (accepted: seconds, fail, message, exec, files, limits, resources)`},
 		{`{"service":"fit","spec":{"fiter":"lm",` + params + `,"datasets":[{"model":"a*x",` + data + `}]}}`,
 			`spec.fiter: unknown field (accepted: fitter, options, scale_errors, parameters, datasets, limits, resources)`},
 		{`{"service":"fit","spec":{` + params + `,"datasets":[{"model":"a*x",` + data + `}],"resources":{"cpus":1,"bogus":2}}}`,

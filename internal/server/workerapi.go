@@ -239,8 +239,9 @@ func (s *Server) workerRelease(w http.ResponseWriter, r *http.Request, u *store.
 
 // workerComplete takes a job's end: first the "result" part, whose lease
 // is checked before any upload is read; then the "output" tar, unpacked
-// beside the job's output/ and swapped in by the same transaction that
-// records the result, so a refused (late) result changes nothing.
+// beside the job's output/ and swapped in once the lease is checked again,
+// just before the result is recorded (queue.FinishWith), so a refused
+// (late) result changes nothing.
 func (s *Server) workerComplete(w http.ResponseWriter, r *http.Request, u *store.User) {
 	ctype, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ctype != "multipart/form-data" {

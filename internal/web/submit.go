@@ -78,8 +78,8 @@ func (h *Handler) visibleJob(r *http.Request, s *session, id string) (*job.Job, 
 }
 
 // submit takes either form. Uploads are staged like the API's: the
-// staging directory becomes the job's directory in the transaction that
-// creates the job.
+// staging directory becomes the job's directory just before the
+// transaction that creates the job (see queue.SubmitAll).
 func (h *Handler) submit(w http.ResponseWriter, r *http.Request, s *session) {
 	staging, err := h.cfg.Root.Stage()
 	if err != nil {
