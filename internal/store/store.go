@@ -30,6 +30,7 @@ var (
 type Store interface {
 	JobStore
 	UserStore
+	AdminStore
 	Close() error
 }
 
