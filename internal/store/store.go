@@ -30,12 +30,12 @@ var (
 type Store interface {
 	JobStore
 	UserStore
-	AdminStore
 	Close() error
 }
 
 // JobStore holds jobs and runs their transitions.
 type JobStore interface {
+	AdminStore // the operators' writes (admin.go)
 	// CreateJob inserts a PENDING job. prepare, if not nil, runs inside the
 	// transaction once the id is known (to move uploaded files into place);
 	// if it fails nothing is stored.
