@@ -148,9 +148,16 @@ func runWorkers(ctx context.Context, args []string) error {
 		return printJSON(map[string]any{"workers": nonNil(list)})
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSLOTS\tRUNNING\tLAST HEARTBEAT\tUSER")
+	fmt.Fprintln(tw, "NAME\tSLOTS\tRUNNING\tLAST HEARTBEAT\tUSER\tDRAINED")
 	for _, w := range list {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s ago\t%s\n", w.Name, w.Slots, w.Running, time.Since(w.LastHeartbeat).Round(time.Second), w.User)
+		seen, drained := "never", ""
+		if !w.LastHeartbeat.IsZero() {
+			seen = time.Since(w.LastHeartbeat).Round(time.Second).String() + " ago"
+		}
+		if w.Drained {
+			drained = "drained"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\n", w.Name, w.Slots, w.Running, seen, w.User, drained)
 	}
 	return tw.Flush()
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"github.com/bumpserve/bumpserve/api"
 	"net/http"
 	"slices"
 	"strings"
@@ -106,17 +107,12 @@ func (s *Server) requeueJob(w http.ResponseWriter, r *http.Request, u *store.Use
 	s.answerJob(w, r, j, err)
 }
 
-// PriorityChange is the body of POST /api/v1/jobs/{id}/priority.
-type PriorityChange struct {
-	Priority *int `json:"priority"`
-}
-
 func (s *Server) setPriority(w http.ResponseWriter, r *http.Request, u *store.User) {
 	j := s.jobFor(w, r, u)
 	if j == nil {
 		return
 	}
-	var req PriorityChange
+	var req api.PriorityChange
 	if err := decodeBody(r, &req, 4<<10); err != nil {
 		s.replyError(w, err)
 		return
@@ -147,15 +143,6 @@ func (s *Server) answerJob(w http.ResponseWriter, r *http.Request, j *job.Job, e
 	}
 }
 
-// UserCancel is the answer of POST /api/v1/users/{name}/cancel: the jobs
-// cancelled at once (they were PENDING) and those whose executors are
-// told to stop (ACTIVE).
-type UserCancel struct {
-	User      string  `json:"user"`
-	Cancelled []int64 `json:"cancelled"`
-	Stopping  []int64 `json:"stopping"`
-}
-
 func (s *Server) cancelUserJobs(w http.ResponseWriter, r *http.Request, u *store.User) {
 	name := r.PathValue("name")
 	target, err := s.cfg.Store.GetUser(r.Context(), name)
@@ -172,7 +159,7 @@ func (s *Server) cancelUserJobs(w http.ResponseWriter, r *http.Request, u *store
 		storageError(w, err)
 		return
 	}
-	out := UserCancel{User: target.Name, Cancelled: []int64{}, Stopping: []int64{}}
+	out := api.UserCancel{User: target.Name, Cancelled: []int64{}, Stopping: []int64{}}
 	for _, j := range js {
 		if j.State == job.Cancel {
 			out.Cancelled = append(out.Cancelled, j.ID)

@@ -254,7 +254,7 @@ func exerciseAPI(t *testing.T, c *apiCheck, env *testenv.Env) {
 	post(fmt.Sprintf("/api/v1/jobs/%d/requeue", j1.ID), alice, "", 403)
 	post(fmt.Sprintf("/api/v1/jobs/%d/requeue", j2.ID), admin, "", 200)
 	post("/api/v1/users/nosuch/cancel", admin, "", 404)
-	cancelled := decode[server.UserCancel](t, post("/api/v1/users/alice/cancel", admin, "", 200))
+	cancelled := decode[api.UserCancel](t, post("/api/v1/users/alice/cancel", admin, "", 200))
 	if len(cancelled.Cancelled) != 2 {
 		t.Errorf("cancelling alice's jobs = %+v, want her 2 pending jobs", cancelled)
 	}
