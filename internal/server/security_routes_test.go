@@ -195,6 +195,7 @@ func routeTable() []routeCase {
 		{Pattern: "GET /ui/submit", Method: "GET", Path: "/ui/submit?from={id}", Page: true, Want: pageJob(200)},
 		{Pattern: "POST /ui/submit", Method: "POST", Path: "/ui/submit", Page: true, Body: fitForm, CType: "application/x-www-form-urlencoded", Want: formUser(303)},
 		{Pattern: "GET /ui/admin", Method: "GET", Path: "/ui/admin", Page: true, Want: want{303, 404, 404, 200, 303}},
+		{Pattern: "POST /ui/admin", Method: "POST", Path: "/ui/admin", Page: true, Body: "csrf_token={csrf}&action=priority&job={id}&priority=2", CType: "application/x-www-form-urlencoded", Prep: job, Want: want{403, 404, 404, 303, 403}},
 	}
 }
 

@@ -1,7 +1,12 @@
 package web
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
 
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/server"
@@ -9,6 +14,7 @@ import (
 )
 
 type adminData struct {
+	Error       string              // what was wrong with the last form sent
 	Workers     []server.WorkerInfo // sorted by name
 	WorkerError string
 	LocalName   string
@@ -27,12 +33,18 @@ type userQueue struct {
 // adminPage shows the executors and the queue's depth, per state and per
 // user. Only admins see it; to anyone else it does not exist.
 func (h *Handler) adminPage(w http.ResponseWriter, r *http.Request, s *session) {
+	h.renderAdmin(w, r, s, http.StatusOK, "")
+}
+
+// renderAdmin shows the page, with an error about the form just sent if
+// there was one.
+func (h *Handler) renderAdmin(w http.ResponseWriter, r *http.Request, s *session, code int, formError string) {
 	if s.User.Role != store.RoleAdmin {
 		h.notFound(w, r, s)
 		return
 	}
 	ctx := r.Context()
-	d := adminData{LocalName: h.cfg.LocalName, LocalSlots: h.cfg.LocalSlots, States: job.States}
+	d := adminData{Error: formError, LocalName: h.cfg.LocalName, LocalSlots: h.cfg.LocalSlots, States: job.States}
 	if h.cfg.Workers != nil {
 		ws, err := h.cfg.Workers(ctx)
 		if err != nil {
@@ -63,5 +75,79 @@ func (h *Handler) adminPage(w http.ResponseWriter, r *http.Request, s *session) 
 			d.Users = append(d.Users, userQueue{Name: u.Name, Counts: c})
 		}
 	}
-	h.render(w, r, http.StatusOK, "admin", &view{Title: "Administration", S: s, Nav: "admin", Refresh: 10, Data: d})
+	h.render(w, r, code, "admin", &view{Title: "Administration", S: s, Nav: "admin", Refresh: 10, Data: d})
 }
+
+// adminAction runs one of the admin page's forms (POST /ui/admin): field
+// "action" is drain or resume (field "worker"), requeue or priority
+// (fields "job" and "priority"), or cancel-user (field "user"). Each goes
+// through the queue, as the API's routes do, and is logged with the
+// admin's name; then the page showing the result follows.
+func (h *Handler) adminAction(w http.ResponseWriter, r *http.Request, s *session) {
+	if s.User.Role != store.RoleAdmin {
+		h.notFound(w, r, s)
+		return
+	}
+	ctx, q, by := r.Context(), h.cfg.Queue, s.User.Name
+	field := func(name string) string { return strings.TrimSpace(r.PostFormValue(name)) }
+	var err error
+	next := "/ui/admin"
+	switch action := field("action"); action {
+	case "drain", "resume":
+		name := field("worker")
+		if name == "" {
+			err = badForm("worker: missing (the worker's name)")
+		} else if action == "drain" {
+			err = q.Drain(ctx, name, by)
+		} else {
+			err = q.ResumeWorker(ctx, name, by)
+		}
+	case "requeue", "priority":
+		id, perr := strconv.ParseInt(field("job"), 10, 64)
+		if perr != nil || id <= 0 {
+			err = badForm(fmt.Sprintf("job: %q is not a job id", field("job")))
+			break
+		}
+		if action == "requeue" {
+			_, err = q.Requeue(ctx, id, by)
+		} else {
+			p, perr := strconv.Atoi(field("priority"))
+			if perr != nil || p < -100 || p > 100 {
+				err = badForm(fmt.Sprintf("priority: %q is not a whole number from -100 to 100", field("priority")))
+				break
+			}
+			_, err = q.SetPriority(ctx, id, p, by)
+		}
+		next = fmt.Sprintf("/ui/jobs/%d", id)
+	case "cancel-user":
+		name := field("user")
+		if u, uerr := h.cfg.Store.GetUser(ctx, name); uerr != nil || u.Role == store.RoleWorker {
+			err = badForm(fmt.Sprintf("user: no user %q", name))
+			break
+		}
+		_, err = q.CancelOwner(ctx, name, by)
+		next = "/ui/jobs?owner=" + url.QueryEscape(name)
+	default:
+		err = badForm(fmt.Sprintf("action: %q is not an action (accepted: drain, resume, requeue, priority, cancel-user)", action))
+	}
+	var bad formError
+	switch {
+	case errors.As(err, &bad):
+		h.renderAdmin(w, r, s, http.StatusBadRequest, string(bad))
+	case errors.Is(err, store.ErrNotFound):
+		h.renderAdmin(w, r, s, http.StatusNotFound, "job: no job "+field("job"))
+	case errors.Is(err, store.ErrFinished):
+		h.renderAdmin(w, r, s, http.StatusConflict, "job "+field("job")+" is already finished: its priority no longer matters")
+	case err != nil:
+		h.serverError(w, r, err)
+	default:
+		http.Redirect(w, r, next, http.StatusSeeOther)
+	}
+}
+
+// formError is a mistake in a form, shown on the page it came from.
+type formError string
+
+func (e formError) Error() string { return string(e) }
+
+func badForm(msg string) error { return formError(msg) }
