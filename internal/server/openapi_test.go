@@ -28,6 +28,10 @@ var routesWithoutDescription = map[string]string{
 // other; every route gets real requests, and every answer, errors
 // included, must be one the description allows. It also is what
 // GET /api/v1/openapi.json serves.
+//
+// A new route: add its operation under "paths" in api/openapi.json
+// (reusing components: the Error responses, Job, the id parameter), then
+// a request that succeeds to the exercise functions below.
 func TestOpenAPI(t *testing.T) {
 	t.Parallel()
 	// No local slots: this test is the only worker, over HTTP, so every

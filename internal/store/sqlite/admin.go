@@ -13,6 +13,28 @@ import (
 	"github.com/bumpserve/bumpserve/internal/store"
 )
 
+// cancelLive is the cancel rule, for CancelJob and CancelOwnerJobs: a
+// PENDING job ends in CANCEL at once, an ACTIVE one is marked for its
+// executor to stop. Its one argument is the time; WHERE follows.
+const cancelLive = `UPDATE jobs SET version = version + 1,
+	state = CASE state WHEN 'PENDING' THEN 'CANCEL' ELSE state END,
+	finished = CASE state WHEN 'PENDING' THEN ? ELSE finished END,
+	reason = CASE state WHEN 'PENDING' THEN 'cancelled before it started' ELSE reason END,
+	cancel_requested = 1`
+
+// finishedOrMissing says why a write to a live job id changed nothing:
+// ErrNotFound if there is no such job, else ErrFinished.
+func finishedOrMissing(ctx context.Context, tx *wtx, id int64) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM jobs WHERE id = ?`, id).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return store.ErrFinished
+}
+
 // SetDrained implements store.AdminStore.
 func (s *Store) SetDrained(ctx context.Context, worker string, drained bool, now time.Time) error {
 	err := s.tx(ctx, func(tx *wtx) error {
@@ -79,14 +101,7 @@ func (s *Store) SetPriority(ctx context.Context, id int64, priority int) (*job.J
 		j, err = scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET version = version + 1, priority = ?
 			WHERE id = ? AND state IN ('PENDING', 'ACTIVE') RETURNING `+jobColumns, priority, id))
 		if errors.Is(err, sql.ErrNoRows) {
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM jobs WHERE id = ?`, id).Scan(&n); err != nil {
-				return err
-			}
-			if n == 0 {
-				return store.ErrNotFound
-			}
-			return store.ErrFinished
+			return finishedOrMissing(ctx, tx, id)
 		}
 		return err
 	})
@@ -100,12 +115,7 @@ func (s *Store) SetPriority(ctx context.Context, id int64, priority int) (*job.J
 func (s *Store) CancelOwnerJobs(ctx context.Context, owner string, now time.Time) ([]*job.Job, error) {
 	var js []*job.Job
 	err := s.tx(ctx, func(tx *wtx) error {
-		rows, err := tx.QueryContext(ctx, `UPDATE jobs SET version = version + 1,
-			state = CASE state WHEN 'PENDING' THEN 'CANCEL' ELSE state END,
-			finished = CASE state WHEN 'PENDING' THEN ? ELSE finished END,
-			reason = CASE state WHEN 'PENDING' THEN 'cancelled before it started' ELSE reason END,
-			cancel_requested = 1
-			WHERE owner = ? AND state IN ('PENDING', 'ACTIVE') RETURNING `+jobColumns, nanos(now), owner)
+		rows, err := tx.QueryContext(ctx, cancelLive+` WHERE owner = ? AND state IN ('PENDING', 'ACTIVE') RETURNING `+jobColumns, nanos(now), owner)
 		if err != nil {
 			return err
 		}
