@@ -94,6 +94,11 @@ func (c *apiCheck) basic(method, path, token, ctype string, body io.Reader) (int
 func (c *apiCheck) send(method, path, ctype string, body io.Reader, auth func(*http.Request)) (int, []byte, http.Header) {
 	t := c.t
 	t.Helper()
+	var sent []byte // the body, kept to check the request too
+	if body != nil {
+		sent, _ = io.ReadAll(body)
+		body = bytes.NewReader(sent)
+	}
 	req, err := http.NewRequest(method, c.base+path, body)
 	if err != nil {
 		t.Fatal(err)
@@ -117,6 +122,20 @@ func (c *apiCheck) send(method, path, ctype string, body io.Reader, auth func(*h
 		t.Errorf("%s %s: no operation in api/openapi.json describes it (answered %d %s)", method, path, resp.StatusCode, b)
 		return resp.StatusCode, b, resp.Header
 	}
+	if resp.StatusCode/100 == 2 {
+		// A request the server took must be one the description
+		// allows, or a client written from it could not make it.
+		check, _ := http.NewRequest(method, c.base+path, bytes.NewReader(sent))
+		check.Header = req.Header.Clone()
+		_, params := matchParams(c.ops[pattern].Path, req)
+		if err := openapi3filter.ValidateRequest(context.Background(), &openapi3filter.RequestValidationInput{
+			Request: check, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true},
+		}); err != nil {
+			t.Errorf("%s %s with %s was taken (%d), but api/openapi.json (%s %s) does not allow the request: %v",
+				method, path, trim(sent), resp.StatusCode, route.Method, route.Path, err)
+		}
+	}
 	err = openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, Route: route},
 		Status:                 resp.StatusCode,
@@ -131,6 +150,27 @@ func (c *apiCheck) send(method, path, ctype string, body io.Reader, auth func(*h
 	c.seen[pattern] = append(c.seen[pattern], resp.StatusCode)
 	c.mu.Unlock()
 	return resp.StatusCode, b, resp.Header
+}
+
+// matchParams reads the path parameters of req by the description's
+// path (a trailing {path} takes the rest).
+func matchParams(docPath string, req *http.Request) (bool, map[string]string) {
+	params := map[string]string{}
+	want, got := strings.Split(docPath, "/"), strings.Split(req.URL.Path, "/")
+	for i, seg := range want {
+		if i >= len(got) {
+			return false, params
+		}
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			name := seg[1 : len(seg)-1]
+			if i == len(want)-1 && name == "path" {
+				params[name] = strings.Join(got[i:], "/")
+			} else {
+				params[name] = got[i]
+			}
+		}
+	}
+	return true, params
 }
 
 func trim(b []byte) string {
