@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"sync"
 
 	"github.com/bumpserve/bumpserve/api"
 )
@@ -47,4 +48,26 @@ func (c *Client) SetPriority(ctx context.Context, id int64, priority int) (*Job,
 func (c *Client) CancelUserJobs(ctx context.Context, user string) (*api.UserCancel, error) {
 	var out api.UserCancel
 	return &out, c.do(ctx, http.MethodPost, "/api/v1/users/"+url.PathEscape(user)+"/cancel", nil, "", nil, &out)
+}
+
+// drainNotice passes changes of the drain flag in a worker's answers to
+// Options.OnDrain: the first answer only if it says drained, then every
+// change.
+type drainNotice struct {
+	mu            sync.Mutex
+	seen, drained bool
+	fn            func(drained bool)
+}
+
+func (d *drainNotice) note(drained bool) {
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	changed := d.seen && d.drained != drained || !d.seen && drained
+	d.seen, d.drained = true, drained
+	d.mu.Unlock()
+	if changed {
+		d.fn(drained)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/bumpserve/bumpserve/client"
 	"github.com/bumpserve/bumpserve/internal/controller"
 	"github.com/bumpserve/bumpserve/internal/lograte"
 	"github.com/bumpserve/bumpserve/internal/service"
@@ -79,12 +80,18 @@ func runWorker(ctx context.Context, args []string) error {
 	if *workDir, err = filepath.Abs(*workDir); err != nil {
 		return usagef("work-dir: %v", err)
 	}
-	cl, err := cf.client()
+	// Retries against an unreachable or full controller log once a minute.
+	log := slog.New(lograte.New(newLogger(*logJSON).Handler(), lograte.EveryDefault)).With("worker", *name)
+	cl, err := cf.clientWith(client.Options{OnDrain: func(drained bool) {
+		if drained {
+			log.Warn("an admin drained this worker: it finishes the jobs it holds and takes no new ones")
+		} else {
+			log.Info("an admin resumed this worker: it takes jobs again")
+		}
+	}})
 	if err != nil {
 		return err
 	}
-	// Retries against an unreachable or full controller log once a minute.
-	log := slog.New(lograte.New(newLogger(*logJSON).Handler(), lograte.EveryDefault)).With("worker", *name)
 	src := &worker.RemoteSource{Client: cl, Name: *name, Slots: *slots, Services: svcNames,
 		WorkDir: *workDir, MaxInput: 1 << 30, Logger: log}
 	var batch worker.Executor

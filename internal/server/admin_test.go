@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bumpserve/bumpserve/api"
+	"github.com/bumpserve/bumpserve/client"
 	"github.com/bumpserve/bumpserve/internal/controller"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/store"
@@ -222,4 +223,37 @@ func (w *walk) idleWorker(t *testing.T) map[string]string {
 		t.Fatal(err)
 	}
 	return map[string]string{"name": "idle-walker"}
+}
+
+// TestDrainNotice: a worker's client hears of its drain and resume in the
+// answers to its claims, once per change, as `bumpserve worker` logs it.
+func TestDrainNotice(t *testing.T) {
+	t.Parallel()
+	env := testenv.Start(t, controller.Config{Workers: 0})
+	var heard []bool
+	cl, err := client.New(env.URL, env.User("farm", store.RoleWorker), client.Options{OnDrain: func(d bool) { heard = append(heard, d) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	claim := func() {
+		t.Helper()
+		if _, err := cl.Claim(ctx, api.ClaimRequest{Name: "n1", Slots: 1, Free: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claim() // not drained: nothing to hear
+	admin := env.Client(env.AdminToken)
+	if _, err := admin.DrainWorker(ctx, "n1"); err != nil {
+		t.Fatal(err)
+	}
+	claim()
+	claim()
+	if _, err := admin.ResumeWorker(ctx, "n1"); err != nil {
+		t.Fatal(err)
+	}
+	claim()
+	if fmt.Sprint(heard) != "[true false]" {
+		t.Errorf("the worker heard %v, want [true false]", heard)
+	}
 }
