@@ -60,10 +60,11 @@ var allowed = map[string]string{
 	// The native fit runs in the server process and starts no process:
 	// no job code ever had output/, and input/ is the uploads (never
 	// writable by a job; os.Root keeps the names inside).
-	"fit/output.go#WriteOutputs": "the native fit's results in a fresh output/",
-	"fit/plot.go#saveGrid":       "the native fit's plots in a fresh output/",
-	"fit/data.go#scanFile":       "uploaded datasets in input/, through os.Root",
-	"fit/internal/":              "developer tools run by hand",
+	"fit/output.go#WriteOutputs":        "the native fit's results in a fresh output/",
+	"fit/plotstyle.go#writeFile":        "the native fit's plots in a fresh output/",
+	"cmd/bumpserve/serve.go#fileExists": "whether the admin token file exists in the data directory, for the ready line; not a job's file",
+	"fit/data.go#scanFile":              "uploaded datasets in input/, through os.Root",
+	"fit/internal/":                     "developer tools run by hand",
 	// The sandbox runs the job; these are host files (cgroups, /proc,
 	// the helper) or the job's new mount namespace being built.
 	"internal/sandbox/claim.go":       "uid-range claims in /run/bumpserve/uids and /proc/self/cmdline",

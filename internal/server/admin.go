@@ -145,21 +145,33 @@ func (s *Server) answerJob(w http.ResponseWriter, r *http.Request, j *job.Job, e
 
 func (s *Server) cancelUserJobs(w http.ResponseWriter, r *http.Request, u *store.User) {
 	name := r.PathValue("name")
-	target, err := s.cfg.Store.GetUser(r.Context(), name)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && target.Role == store.RoleWorker) {
+	out, err := s.CancelUserJobs(r.Context(), name, u.Name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, "no user %q", name)
-		return
-	}
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "%v", err)
-		return
-	}
-	js, err := s.cfg.Queue.CancelOwner(r.Context(), target.Name, u.Name)
-	if err != nil {
+	case err != nil:
 		storageError(w, err)
-		return
+	default:
+		writeJSON(w, http.StatusOK, out)
 	}
-	out := api.UserCancel{User: target.Name, Cancelled: []int64{}, Stopping: []int64{}}
+}
+
+// CancelUserJobs cancels every live job of the user (a person, not a
+// worker) called name, for the admin by; ErrNotFound if there is none.
+// The API's route and the admin page share it.
+func (s *Server) CancelUserJobs(ctx context.Context, name, by string) (*api.UserCancel, error) {
+	target, err := s.cfg.Store.GetUser(ctx, name)
+	if err == nil && !IsPerson(target) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	js, err := s.cfg.Queue.CancelOwner(ctx, target.Name, by)
+	if err != nil {
+		return nil, err
+	}
+	out := &api.UserCancel{User: target.Name, Cancelled: []int64{}, Stopping: []int64{}}
 	for _, j := range js {
 		if j.State == job.Cancel {
 			out.Cancelled = append(out.Cancelled, j.ID)
@@ -169,5 +181,5 @@ func (s *Server) cancelUserJobs(w http.ResponseWriter, r *http.Request, u *store
 	}
 	slices.Sort(out.Cancelled)
 	slices.Sort(out.Stopping)
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }

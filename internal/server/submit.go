@@ -13,9 +13,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/bumpserve/bumpserve/internal/archive"
 	"github.com/bumpserve/bumpserve/internal/diskspace"
 	"github.com/bumpserve/bumpserve/internal/job"
-	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/store"
@@ -144,7 +144,7 @@ func (s *Server) replyError(w http.ResponseWriter, err error) {
 	var he *httpError
 	var mbe *http.MaxBytesError
 	switch {
-	case errors.As(err, &mbe) && mbe.Limit == s.cfg.MaxUpload, errors.Is(err, jobdir.ErrTooLarge):
+	case errors.As(err, &mbe) && mbe.Limit == s.cfg.MaxUpload, errors.Is(err, archive.ErrTooLarge):
 		writeError(w, http.StatusRequestEntityTooLarge, "%s", UploadTooLarge(s.cfg.MaxUpload))
 	case errors.As(err, &mbe):
 		writeError(w, http.StatusRequestEntityTooLarge, "request body exceeds %d bytes", mbe.Limit)
@@ -207,11 +207,11 @@ func (s *Server) readMultipart(mr *multipart.Reader, input string) (*Submission,
 			if files++; files > maxFiles {
 				return nil, badRequest("file: more than %d files", maxFiles)
 			}
-			name, err := jobdir.CleanName(rawFileName(part))
+			name, err := archive.CleanName(rawFileName(part))
 			if err != nil {
 				return nil, badRequest("file: %v", err)
 			}
-			n, err := jobdir.WriteFile(input, name, part, budget)
+			n, err := archive.WriteFile(input, name, part, budget)
 			if err != nil {
 				return nil, err
 			}
@@ -271,7 +271,7 @@ func (s *Server) checkSubmission(ctx context.Context, u *store.User, sub *Submis
 	if len(sub.Name) > 200 || !utf8.ValidString(sub.Name) {
 		return badRequest("name: must be valid UTF-8 of at most 200 bytes")
 	}
-	if jobdir.UnsafeText(sub.Name) {
+	if archive.UnsafeText(sub.Name) {
 		// Shown in every listing, the admin's terminal included.
 		return badRequest("name: control characters, line separators and direction overrides are not accepted")
 	}

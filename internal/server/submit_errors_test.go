@@ -102,7 +102,7 @@ func TestUnknownFieldsNamePath(t *testing.T) {
 		{`{"service":"fit","spec":{"parameters":{"a":{"value":1,"fixd":true}},"datasets":[{"model":"a*x",` + data + `}]}}`,
 			`spec.parameters.a.fixd: unknown field (accepted: value, min, max, fixed, prior)`},
 		{`{"service":"fit","spec":{` + params + `,"datasets":[{"model":"a*x",` + data + `,"sigma":[1,1]}]}}`,
-			`spec.datasets[0].sigma: unknown field (accepted: name, model, x, y, dy, vars, file, columns)`},
+			`spec.datasets[0].sigma: unknown field (accepted: name, model, x, y, dy, vars, file, columns, plot)`},
 		{`{"service":"fit","spec":{` + params + `,"options":{"step":5},"datasets":[{"model":"a*x",` + data + `}]}}`,
 			`spec.options.step: unknown field (accepted: steps, seed, cpus, samples,`},
 		{`{"service":"bumps","spec":{"model":"m.py","fiter":"dream"}}`,

@@ -10,37 +10,43 @@ import (
 
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/server"
-	"github.com/bumpserve/bumpserve/internal/store"
 )
 
 type adminData struct {
-	Error       string              // what was wrong with the last form sent
-	Workers     []server.WorkerInfo // sorted by name
-	WorkerError string
-	LocalName   string
-	LocalSlots  int
-	States      []job.State
-	Total       map[job.State]int
-	Users       []userQueue
-}
-
-// userQueue is one user's jobs per state.
-type userQueue struct {
-	Name   string
-	Counts map[job.State]int
+	Error   string              // what was wrong with the last form sent
+	Workers []server.WorkerInfo // sorted by name
+	// Local are the server's own slots, Remote the workers that call in,
+	// each with the protections its latest job ran under.
+	Local, Remote []workerRow
+	WorkerError   string
+	LocalName     string
+	LocalSlots    int
+	States        []job.State
+	Total         map[job.State]int
+	Users         []server.UserJobs // users with jobs
 }
 
 // adminPage shows the executors and the queue's depth, per state and per
-// user. Only admins see it; to anyone else it does not exist.
+// user. Only admins see it; anyone else is told so (the page's existence
+// is no secret, unlike another user's job).
 func (h *Handler) adminPage(w http.ResponseWriter, r *http.Request, s *session) {
 	h.renderAdmin(w, r, s, http.StatusOK, "")
+}
+
+// notAdmin answers anyone but an admin, and says whether it did.
+func (h *Handler) notAdmin(w http.ResponseWriter, r *http.Request, s *session) bool {
+	if server.IsAdmin(s.User) {
+		return false
+	}
+	h.errorPage(w, r, s, http.StatusForbidden, "The administration page is only for administrators; "+
+		"you are signed in as "+s.User.Name+". Ask an administrator if you need to see the workers or the queue.")
+	return true
 }
 
 // renderAdmin shows the page, with an error about the form just sent if
 // there was one.
 func (h *Handler) renderAdmin(w http.ResponseWriter, r *http.Request, s *session, code int, formError string) {
-	if s.User.Role != store.RoleAdmin {
-		h.notFound(w, r, s)
+	if h.notAdmin(w, r, s) {
 		return
 	}
 	ctx := r.Context()
@@ -52,28 +58,15 @@ func (h *Handler) renderAdmin(w http.ResponseWriter, r *http.Request, s *session
 		}
 		d.Workers = ws
 	}
-	var err error
-	if d.Total, err = h.cfg.Store.CountJobs(ctx, ""); err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	users, err := h.cfg.Store.ListUsers(ctx)
+	recent, err := h.cfg.API.ListJobs(ctx, s.User, server.ListOptions{Limit: protectionScan})
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	for _, u := range users {
-		if u.Role == store.RoleWorker {
-			continue
-		}
-		c, err := h.cfg.Store.CountJobs(ctx, u.Name)
-		if err != nil {
-			h.serverError(w, r, err)
-			return
-		}
-		if len(c) > 0 {
-			d.Users = append(d.Users, userQueue{Name: u.Name, Counts: c})
-		}
+	d.Local, d.Remote = splitWorkers(d.Workers, recent)
+	if d.Total, d.Users, err = h.cfg.API.QueueDepth(ctx); err != nil {
+		h.serverError(w, r, err)
+		return
 	}
 	h.render(w, r, code, "admin", &view{Title: "Administration", S: s, Nav: "admin", Refresh: 10, Data: d})
 }
@@ -84,8 +77,7 @@ func (h *Handler) renderAdmin(w http.ResponseWriter, r *http.Request, s *session
 // through the queue, as the API's routes do, and is logged with the
 // admin's name; then the page showing the result follows.
 func (h *Handler) adminAction(w http.ResponseWriter, r *http.Request, s *session) {
-	if s.User.Role != store.RoleAdmin {
-		h.notFound(w, r, s)
+	if h.notAdmin(w, r, s) {
 		return
 	}
 	ctx, q, by := r.Context(), h.cfg.Queue, s.User.Name
@@ -121,11 +113,9 @@ func (h *Handler) adminAction(w http.ResponseWriter, r *http.Request, s *session
 		next = fmt.Sprintf("/ui/jobs/%d", id)
 	case "cancel-user":
 		name := field("user")
-		if u, uerr := h.cfg.Store.GetUser(ctx, name); uerr != nil || u.Role == store.RoleWorker {
+		if _, err = h.cfg.API.CancelUserJobs(ctx, name, by); errors.Is(err, server.ErrNotFound) {
 			err = badForm(fmt.Sprintf("user: no user %q", name))
-			break
 		}
-		_, err = q.CancelOwner(ctx, name, by)
 		next = "/ui/jobs?owner=" + url.QueryEscape(name)
 	default:
 		err = badForm(fmt.Sprintf("action: %q is not an action (accepted: drain, resume, requeue, priority, cancel-user)", action))
@@ -134,9 +124,9 @@ func (h *Handler) adminAction(w http.ResponseWriter, r *http.Request, s *session
 	switch {
 	case errors.As(err, &bad):
 		h.renderAdmin(w, r, s, http.StatusBadRequest, string(bad))
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, server.ErrNotFound):
 		h.renderAdmin(w, r, s, http.StatusNotFound, "job: no job "+field("job"))
-	case errors.Is(err, store.ErrFinished):
+	case errors.Is(err, server.ErrFinished):
 		h.renderAdmin(w, r, s, http.StatusConflict, "job "+field("job")+" is already finished: its priority no longer matters")
 	case err != nil:
 		h.serverError(w, r, err)

@@ -65,11 +65,11 @@ func TestAdminForms(t *testing.T) {
 		return j.State == job.Complete && j.Attempt == 2
 	})
 
-	// A user's session: the form does not exist for it.
+	// A user's session: the form is refused (403), as the page is.
 	b := newBrowser(t, env.URL)
 	b.login(alice)
 	csrf = b.csrf("/ui/submit")
-	post(b, url.Values{"action": {"drain"}, "worker": {"slots"}}, http.StatusNotFound)
+	post(b, url.Values{"action": {"drain"}, "worker": {"slots"}}, http.StatusForbidden)
 	for _, line := range []string{"audit: worker drained", "audit: job priority set", "audit: user's jobs cancelled", "audit: job requeued", "audit: worker resumed"} {
 		if log.Lines(line) != 1 {
 			t.Errorf("log lines with %q: %d, want 1", line, log.Lines(line))
