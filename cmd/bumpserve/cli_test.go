@@ -85,6 +85,7 @@ func TestUnreachableServer(t *testing.T) {
 		{"jobs"}, {"show", "1"}, {"wait", "1"}, {"logs", "1"}, {"logs", "-f", "1"}, {"results", "1"},
 		{"files", "1"}, {"files", "1", "output/job.log"}, {"download", "1", t.TempDir()},
 		{"cancel", "1"}, {"delete", "1"}, {"workers"}, {"submit", "--service", "sleep"},
+		{"admin", "drain", "w"}, {"admin", "priority", "1", "5"}, {"admin", "cancel-user", "bob"},
 	} {
 		out, errOut, code := bs(t, env, args...)
 		if code != 1 || errOut != want || out != "" {

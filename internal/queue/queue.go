@@ -56,6 +56,7 @@ type Queue struct {
 	maxRunning  int
 	disk        *diskspace.Guard
 	Events      *Broker
+	drains      drainSet // executors that may claim nothing (admin.go)
 
 	mu      sync.Mutex
 	work    chan struct{}           // closed when new work may be claimable
@@ -196,6 +197,9 @@ type ClaimRequest struct {
 
 // Claim leases up to r.Max jobs fitting r.FreeCPUs, without waiting.
 func (q *Queue) Claim(ctx context.Context, r ClaimRequest) ([]*job.Job, error) {
+	if drained, err := q.drained(ctx, r.Worker); drained || err != nil {
+		return nil, err
+	}
 	js, err := q.store.ClaimJobs(ctx, &store.ClaimParams{
 		Worker: r.Worker, WorkerUser: r.WorkerUser, Services: r.Services, FreeCPUs: r.FreeCPUs, Max: r.Max, Lease: cmp.Or(r.Lease, q.lease), Now: q.now(),
 		HalfLife: q.halfLife, MaxRunning: q.maxRunning,

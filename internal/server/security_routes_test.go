@@ -130,6 +130,13 @@ func routeTable() []routeCase {
 		{Pattern: "POST /api/v1/jobs/{id}/cancel", Method: "POST", Path: j + "/cancel", Want: apiJob(409)}, // finished
 		{Pattern: "DELETE /api/v1/jobs/{id}", Method: "DELETE", Path: j, Prep: job, Want: apiJob(204)},
 		{Pattern: "GET /api/v1/workers", Method: "GET", Path: "/api/v1/workers", Want: apiAdmin(200)},
+		{Pattern: "GET /api/v1/openapi.json", Method: "GET", Path: "/api/v1/openapi.json", Want: public(200)},
+		// The operators' routes (admin.go).
+		{Pattern: "POST /api/v1/workers/{name}/drain", Method: "POST", Path: "/api/v1/workers/{name}/drain", Prep: (*walk).idleWorker, Want: apiAdmin(200)},
+		{Pattern: "POST /api/v1/workers/{name}/resume", Method: "POST", Path: "/api/v1/workers/{name}/resume", Prep: (*walk).idleWorker, Want: apiAdmin(200)},
+		{Pattern: "POST /api/v1/jobs/{id}/requeue", Method: "POST", Path: j + "/requeue", Prep: job, Want: apiAdmin(200)},
+		{Pattern: "POST /api/v1/jobs/{id}/priority", Method: "POST", Path: j + "/priority", Body: `{"priority":3}`, CType: "application/json", Prep: job, Want: apiAdmin(200)},
+		{Pattern: "POST /api/v1/users/{name}/cancel", Method: "POST", Path: "/api/v1/users/bob/cancel", Want: apiAdmin(200)},
 		// The worker protocol, on a job the walker holds.
 		{Pattern: "POST /api/v1/worker/claim", Method: "POST", Path: "/api/v1/worker/claim", Body: `{"name":"walker","free":0}`, CType: "application/json", Want: apiWork(200)},
 		{Pattern: "GET /api/v1/worker/jobs/{id}/input", Method: "GET", Path: "/api/v1/worker/jobs/{id}/input", Lease: true, Prep: hold, Want: apiWork(200)},
@@ -190,6 +197,7 @@ func routeTable() []routeCase {
 		{Pattern: "GET /ui/submit", Method: "GET", Path: "/ui/submit?from={id}", Page: true, Want: pageJob(200)},
 		{Pattern: "POST /ui/submit", Method: "POST", Path: "/ui/submit", Page: true, Body: fitForm, CType: "application/x-www-form-urlencoded", Want: formUser(303)},
 		{Pattern: "GET /ui/admin", Method: "GET", Path: "/ui/admin", Page: true, Want: want{303, 403, 403, 200, 303}},
+		{Pattern: "POST /ui/admin", Method: "POST", Path: "/ui/admin", Page: true, Body: "csrf_token={csrf}&action=priority&job={id}&priority=2", CType: "application/x-www-form-urlencoded", Prep: job, Want: want{403, 403, 403, 303, 403}},
 	}
 }
 

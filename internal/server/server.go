@@ -61,7 +61,7 @@ type Config struct {
 type Server struct {
 	cfg         Config
 	log         *slog.Logger
-	mux         *http.ServeMux
+	mux         *routeMux
 	limiter     *rateLimiter
 	anonLimiter *rateLimiter // per client address, for anonymous submissions
 	metrics     *metrics
@@ -91,7 +91,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:         cfg,
 		log:         cmp.Or(cfg.Logger, slog.Default()).With("component", "server"),
-		mux:         http.NewServeMux(),
+		mux:         newRouteMux(),
 		limiter:     newRateLimiter(cfg.SubmitRate),
 		anonLimiter: newRateLimiter(cfg.SubmitRate),
 		tokens:      &auth.Cache{Store: cfg.Store},
@@ -141,6 +141,8 @@ func (s *Server) routes() {
 	m.Handle("POST /api/v1/worker/jobs/{id}/complete", wk(s.workerComplete))
 	m.Handle("POST /api/v1/worker/jobs/{id}/release", wk(s.workerRelease))
 	m.Handle("POST /api/v1/worker/reconcile", wk(s.workerReconcile))
+	s.adminRoutes()
+	m.HandleFunc("GET /api/v1/openapi.json", s.openAPI)
 	s.legacyRoutes()
 	if s.cfg.Anonymous {
 		s.anonymousRoutes()

@@ -38,6 +38,7 @@ type Store interface {
 
 // JobStore holds jobs and runs their transitions.
 type JobStore interface {
+	AdminStore // the operators' writes (admin.go)
 	// CreateJob inserts a PENDING job.
 	CreateJob(ctx context.Context, p *CreateJobParams) (*job.Job, error)
 	// CreateJobs inserts PENDING jobs in one transaction: all of them or,

@@ -115,6 +115,7 @@ func (h *Handler) routes() {
 	m.Handle("GET /ui/submit", h.page(h.submitPage))
 	m.Handle("POST /ui/submit", h.form(h.submit))
 	m.Handle("GET /ui/admin", h.page(h.adminPage))
+	m.Handle("POST /ui/admin", h.form(h.adminAction))
 	m.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r, nil)
 	})

@@ -293,21 +293,9 @@ func (s *Store) CancelJob(ctx context.Context, id int64, now time.Time) (*job.Jo
 	var j *job.Job
 	err := s.tx(ctx, func(tx *wtx) error {
 		var err error
-		j, err = scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET version = version + 1,
-			state = CASE state WHEN 'PENDING' THEN 'CANCEL' ELSE state END,
-			finished = CASE state WHEN 'PENDING' THEN ? ELSE finished END,
-			reason = CASE state WHEN 'PENDING' THEN 'cancelled before it started' ELSE reason END,
-			cancel_requested = 1
-			WHERE id = ? AND state IN ('PENDING', 'ACTIVE') RETURNING `+jobColumns, nanos(now), id))
+		j, err = scanJob(tx.QueryRowContext(ctx, cancelLive+` WHERE id = ? AND state IN ('PENDING', 'ACTIVE') RETURNING `+jobColumns, nanos(now), id))
 		if errors.Is(err, sql.ErrNoRows) {
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM jobs WHERE id = ?`, id).Scan(&n); err != nil {
-				return err
-			}
-			if n == 0 {
-				return store.ErrNotFound
-			}
-			return store.ErrFinished
+			return finishedOrMissing(ctx, tx, id)
 		}
 		return err
 	})
