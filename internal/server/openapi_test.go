@@ -178,6 +178,12 @@ func exerciseAPI(t *testing.T, c *apiCheck, env *testenv.Env) {
 	expect(t, "multipart submit", code, b, 201)
 	j2 := decode[idOnly](t, b)
 	post("/api/v1/jobs", alice, `{"service":"nosuch","spec":{}}`, 400)
+	// A batch: the array of jobs (cancelled at once, to leave the claim
+	// below its two), or one error naming the index.
+	for _, j := range decode[[]idOnly](t, post("/api/v1/jobs", alice, "["+sleepJob+","+sleepJob+"]", 201)) {
+		post(fmt.Sprintf("/api/v1/jobs/%d/cancel", j.ID), alice, "", 200)
+	}
+	post("/api/v1/jobs", alice, "["+sleepJob+`,{"service":"nosuch","spec":{}}]`, 400)
 	post("/api/v1/jobs", wk, sleepJob, 403)
 
 	get("/api/v1/jobs", alice, 200)
