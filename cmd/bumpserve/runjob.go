@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/bumpserve/bumpserve/internal/controller"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/sandbox"
 	"github.com/bumpserve/bumpserve/internal/service"
@@ -42,7 +41,7 @@ func runRunJob(ctx context.Context, args []string) error {
 		}
 		runner = sb
 	}
-	rec, err := slurm.RunJob(ctx, *dir, controller.Services(), runner)
+	rec, err := slurm.RunJob(ctx, *dir, service.Builtin(), runner)
 	if err != nil {
 		return err
 	}

@@ -66,7 +66,7 @@ type Config struct {
 
 // DrainDefault is how long running jobs get to finish at shutdown before
 // they are handed back.
-const DrainDefault = 30 * time.Second
+const DrainDefault = worker.DrainDefault
 
 // Controller is an assembled, not yet running, job controller.
 type Controller struct {
@@ -80,11 +80,6 @@ type Controller struct {
 	// /ui/ is the pages (package web), the rest is the API server.
 	Handler http.Handler
 	Pool    *worker.Pool // nil with no local slots
-}
-
-// Services is the registry of every service this build runs.
-func Services() service.Registry {
-	return service.NewRegistry(service.Sleep{}, service.Fit{}, service.Bumps{})
 }
 
 // Open builds a controller over cfg.Data.
@@ -116,7 +111,7 @@ func Open(ctx context.Context, cfg Config) (*Controller, error) {
 	}
 	c := &Controller{cfg: cfg, log: log.With("component", "controller"), Store: st, Root: root}
 	c.Queue = queue.New(queue.Config{Store: st, Lease: cfg.Lease, Logger: log, HalfLife: cfg.HalfLife, MaxRunning: cfg.MaxRunning, Disk: disk})
-	services := Services()
+	services := service.Builtin()
 	for _, svc := range cfg.ExtraServices {
 		services[svc.Name()] = svc
 	}
@@ -129,7 +124,7 @@ func Open(ctx context.Context, cfg Config) (*Controller, error) {
 	if cfg.Workers != 0 {
 		c.Pool, err = worker.NewPool(worker.Config{
 			Name: cfg.Name, Slots: max(cfg.Workers, 0), MaxJobs: cfg.MaxJobs, Services: services, Caps: cfg.Caps, Drain: cfg.Drain, Logger: log,
-			Runner: cfg.Runner, Executor: cfg.Executor, Source: &worker.LocalSource{Queue: c.Queue, Root: root, Name: cfg.Name,
+			Runner: cfg.Runner, Executor: cfg.Executor, Source: &queue.LocalSource{Queue: c.Queue, Root: root, Name: cfg.Name,
 				Services: services.Names()}, // never the services only old workers run
 		})
 		if err != nil {
@@ -215,7 +210,7 @@ func (c *Controller) Recover(ctx context.Context) ([]*job.Job, error) {
 		if canResume {
 			rs.Sweep(dir)
 		}
-		if _, err := c.Queue.ExpireLease(ctx, j.ID, j.Lease.Token); err != nil && !errors.Is(err, store.ErrLeaseLost) {
+		if _, err := c.Queue.ExpireLease(ctx, j.ID, j.Lease.Token); err != nil && !errors.Is(err, job.ErrLeaseLost) {
 			return nil, err
 		}
 		requeued++

@@ -16,6 +16,7 @@ import (
 
 	"github.com/bumpserve/bumpserve/internal/diskspace"
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/queue/lease"
 	"github.com/bumpserve/bumpserve/internal/store"
 )
 
@@ -192,7 +193,7 @@ func (q *Queue) ClaimWait(ctx context.Context, r ClaimRequest) ([]*job.Job, erro
 }
 
 // Heartbeat renews a lease and records progress; it reports whether the
-// job should stop because it was cancelled, or store.ErrLeaseLost.
+// job should stop because it was cancelled, or job.ErrLeaseLost.
 func (q *Queue) Heartbeat(ctx context.Context, id int64, token string, p *job.Progress) (cancel bool, err error) {
 	if p != nil && p.Updated.IsZero() {
 		p.Updated = q.now()
@@ -213,14 +214,9 @@ func (q *Queue) PublishProgress(j *job.Job, p *job.Progress) {
 }
 
 // Result is how a run ended.
-type Result struct {
-	State       job.State
-	Reason      string
-	Result      json.RawMessage
-	Protections []string
-}
+type Result = lease.Result
 
-// Finish records a job's end under its lease; store.ErrLeaseLost means the
+// Finish records a job's end under its lease; job.ErrLeaseLost means the
 // lease had expired and the result was refused.
 func (q *Queue) Finish(ctx context.Context, id int64, token string, r Result) (*job.Job, error) {
 	return q.FinishWith(ctx, id, token, r, nil)

@@ -39,7 +39,7 @@ func setup(t *testing.T, lease time.Duration) *bundle {
 func (b *bundle) runPool(t *testing.T, name string, slots int) {
 	src := &worker.RemoteSource{Client: b.worker, Name: name, Slots: slots, WorkDir: t.TempDir(), MaxInput: 1 << 20,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	services := controller.Services()
+	services := service.Builtin()
 	services["panic"] = testenv.PanicService{}
 	pool, err := worker.NewPool(worker.Config{Name: name, Slots: slots, Source: src, Services: services,
 		Drain: time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -116,10 +116,10 @@ func TestRemoteCancelAndTokens(t *testing.T) {
 		t.Errorf("worker list: %v", err)
 	}
 	other, _ := b.user.Submit(ctx, client.Submission{Service: "sleep", Spec: json.RawMessage(`{"seconds":0}`)}, nil)
-	if _, err := b.worker.Heartbeat(ctx, other.ID, api.HeartbeatRequest{Token: "guess"}); !errors.Is(err, client.ErrLeaseLost) {
+	if _, err := b.worker.Heartbeat(ctx, other.ID, api.HeartbeatRequest{Token: "guess"}); !errors.Is(err, job.ErrLeaseLost) {
 		t.Errorf("heartbeat on a job not held: %v", err)
 	}
-	if _, err := b.worker.Complete(ctx, other.ID, api.CompleteRequest{Token: "guess", State: job.Complete}, ""); !errors.Is(err, client.ErrLeaseLost) {
+	if _, err := b.worker.Complete(ctx, other.ID, api.CompleteRequest{Token: "guess", State: job.Complete}, ""); !errors.Is(err, job.ErrLeaseLost) {
 		t.Errorf("complete on a job not held: %v", err)
 	}
 }
@@ -141,7 +141,7 @@ func TestLateResultRefused(t *testing.T) {
 	out := t.TempDir()
 	os.WriteFile(filepath.Join(out, "evil.txt"), []byte("late"), 0o644)
 	_, err = b.worker.Complete(ctx, j.ID, api.CompleteRequest{Token: got[0].LeaseToken, State: job.Complete, Result: json.RawMessage(`{"late":true}`)}, out)
-	if !errors.Is(err, client.ErrLeaseLost) {
+	if !errors.Is(err, job.ErrLeaseLost) {
 		t.Fatalf("late complete: %v", err)
 	}
 	g, _ := b.user.Get(ctx, j.ID)
