@@ -59,6 +59,9 @@ type Config struct {
 	MaxJobs int
 	// Timeouts bound slow and idle clients (zero fields: the defaults).
 	Timeouts server.Timeouts
+	// Now is the queue's clock (time.Now by default): tests move it to
+	// end leases without waiting for them.
+	Now func() time.Time
 	// ExtraServices are registered beside the built-in ones, for tests
 	// (a service that panics, say); `serve` never sets it.
 	ExtraServices []service.Service
@@ -110,7 +113,7 @@ func Open(ctx context.Context, cfg Config) (*Controller, error) {
 		return nil, err
 	}
 	c := &Controller{cfg: cfg, log: log.With("component", "controller"), Store: st, Root: root}
-	c.Queue = queue.New(queue.Config{Store: st, Lease: cfg.Lease, Logger: log, HalfLife: cfg.HalfLife, MaxRunning: cfg.MaxRunning, Disk: disk})
+	c.Queue = queue.New(queue.Config{Store: st, Lease: cfg.Lease, Now: cfg.Now, Logger: log, HalfLife: cfg.HalfLife, MaxRunning: cfg.MaxRunning, Disk: disk})
 	services := service.Builtin()
 	for _, svc := range cfg.ExtraServices {
 		services[svc.Name()] = svc

@@ -283,11 +283,7 @@ func (s *Server) workerComplete(w http.ResponseWriter, r *http.Request, u *store
 		return
 	}
 	dir := s.cfg.Root.Job(j.ID)
-	if err := jobfs.MkdirAll(string(dir), 0o755); err != nil { // none yet for a job without uploads
-		storageError(w, err)
-		return
-	}
-	upload, err := os.MkdirTemp(string(dir), "upload-")
+	upload, err := stageJobOutput(dir)
 	if err != nil {
 		storageError(w, err)
 		return
@@ -375,6 +371,15 @@ func (s *Server) outputLimit(j *job.Job) int64 {
 		return s.cfg.Caps.DiskMB << 20
 	}
 	return limits.DiskMB<<20 + s.cfg.MaxJSON
+}
+
+// stageJobOutput makes a fresh directory in dir for a worker's upload of the
+// job's output, to be swapped in (swapOutput) when its end is recorded.
+func stageJobOutput(dir jobdir.Dir) (string, error) {
+	if err := jobfs.MkdirAll(string(dir), 0o755); err != nil { // none yet for a job without uploads
+		return "", err
+	}
+	return os.MkdirTemp(string(dir), "upload-")
 }
 
 // swapOutput makes upload (a directory in dir) the job's output/, keeping

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
-	"os"
 
 	"github.com/bumpserve/bumpserve/api"
 	"github.com/bumpserve/bumpserve/internal/diskspace"
@@ -139,10 +138,7 @@ func (s *Server) prepareCompletion(r *http.Request, c api.Completion) (queue.Com
 		return queue.Completion{}, none, err
 	}
 	dir := s.cfg.Root.Job(j.ID)
-	if err := jobfs.MkdirAll(string(dir), 0o755); err != nil { // none yet for a job without uploads
-		return queue.Completion{}, none, err
-	}
-	upload, err := os.MkdirTemp(string(dir), "upload-")
+	upload, err := stageJobOutput(dir)
 	if err != nil {
 		return queue.Completion{}, none, err
 	}
