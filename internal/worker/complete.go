@@ -2,8 +2,10 @@ package worker
 
 import (
 	"context"
+	"sync"
 	"time"
 
+	"github.com/bumpserve/bumpserve/internal/guard"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/queue/lease"
 )
@@ -41,11 +43,24 @@ func (p *Pool) finish(ctx context.Context, j *job.Job, res lease.Result) (*job.J
 	return r.next, r.err
 }
 
-// completer reports ends in batches until ctx ends: all the ends waiting
-// when the previous call returns go in the next one (group commit), which
-// also leases the slots' next jobs.
+// maxInFlight is how many completion calls may be under way at once: the
+// slots whose runs end while calls are in flight go together in the next
+// call, and no slot waits for a call it is not part of.
+const maxInFlight = 4
+
+// completer reports ends in batches until ctx ends (then waits for the
+// calls under way): every end waiting when a call may start goes in it,
+// and the call also leases the slots' next jobs.
 func (p *Pool) completer(ctx context.Context) {
+	flights := make(chan struct{}, maxInFlight)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for {
+		select {
+		case flights <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
 		var batch []*ending
 		select {
 		case e := <-p.ends:
@@ -62,7 +77,18 @@ func (p *Pool) completer(ctx context.Context) {
 				break fill
 			}
 		}
-		p.report(batch)
+		wg.Add(1)
+		go func() {
+			defer func() { <-flights; wg.Done() }()
+			if guard.Call(p.log, "report ends", func() error { p.report(batch); return nil }) != nil {
+				for _, e := range batch { // those not answered yet retry
+					select {
+					case e.reply <- endReply{err: guard.ErrInternal}:
+					default:
+					}
+				}
+			}
+		}()
 	}
 }
 
