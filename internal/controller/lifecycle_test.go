@@ -16,7 +16,7 @@ import (
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/proc"
 	"github.com/bumpserve/bumpserve/internal/queue"
-	"github.com/bumpserve/bumpserve/internal/store"
+	"github.com/bumpserve/bumpserve/internal/queue/leasetest"
 	"github.com/bumpserve/bumpserve/internal/testenv"
 )
 
@@ -145,10 +145,12 @@ func TestWallLimit(t *testing.T) {
 
 // An executor that stops renewing its lease loses the job: it goes back to
 // PENDING with attempt+1, then ends in ERROR "lost" past max attempts, and
-// a late result from an old lease is refused and changes nothing.
+// a late result from an old lease is refused and changes nothing. The
+// queue's clock moves; the running reaper notices at the next lease.
 func TestLeaseExpiry(t *testing.T) {
 	t.Parallel()
-	env := testenv.Start(t, controller.Config{Workers: 0, Lease: 150 * time.Millisecond})
+	clock := leasetest.NewClock()
+	env := testenv.Start(t, controller.Config{Workers: 0, Now: clock.Now})
 	cl := env.Client(env.AdminToken)
 	ctx := context.Background()
 	j := submit(t, cl, `{"seconds":1}`)
@@ -162,6 +164,10 @@ func TestLeaseExpiry(t *testing.T) {
 		if first == nil {
 			first = js[0]
 		}
+		clock.Advance(q.Lease() + time.Second)
+		if _, err := q.Reap(ctx); err != nil {
+			t.Fatal(err)
+		}
 		if attempt < queue.MaxAttemptsDefault {
 			waitFor(t, cl, j.ID, "requeued", func(g *client.Job) bool { return g.State == job.Pending && g.Attempt == attempt+1 })
 		}
@@ -170,7 +176,7 @@ func TestLeaseExpiry(t *testing.T) {
 	if end.Reason != job.ReasonLost {
 		t.Errorf("reason = %q", end.Reason)
 	}
-	if _, err := q.Finish(ctx, j.ID, first.Lease.Token, queue.Result{State: job.Complete}); !errors.Is(err, store.ErrLeaseLost) {
+	if _, err := q.Finish(ctx, j.ID, first.Lease.Token, queue.Result{State: job.Complete}); !errors.Is(err, job.ErrLeaseLost) {
 		t.Fatalf("late result: %v", err)
 	}
 	if got, _ := cl.Get(ctx, j.ID); got.State != job.Error {

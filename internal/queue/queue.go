@@ -265,17 +265,31 @@ func (q *Queue) Cancel(ctx context.Context, id int64) (*job.Job, error) {
 	return j, nil
 }
 
-// Delete removes a job's record, first stopping it if it runs.
+// Delete removes a job's record, first stopping it if it runs; watchers
+// get a last snapshot marked Deleted.
 func (q *Queue) Delete(ctx context.Context, id int64) error {
-	err := q.retryFull(func() error {
-		_, err := q.store.CancelJob(ctx, id, q.now())
+	last, err := q.store.GetJob(ctx, id)
+	if err != nil {
+		return err
+	}
+	err = q.retryFull(func() error {
+		j, err := q.store.CancelJob(ctx, id, q.now())
+		if err == nil {
+			last = j
+		}
 		return err
 	})
 	if err != nil && !errors.Is(err, store.ErrFinished) {
 		return err
 	}
 	q.fireCancel(id) // its runner's Finish, refused, drops the signal
-	return q.retryFull(func() error { return q.store.DeleteJob(ctx, id) })
+	if err := q.retryFull(func() error { return q.store.DeleteJob(ctx, id) }); err != nil {
+		return err
+	}
+	gone := *last
+	gone.Deleted, gone.Version = true, last.Version+1
+	q.Events.Publish(&gone)
+	return nil
 }
 
 // retryFull runs a user's write (cancel, delete) again if the disk was

@@ -52,7 +52,8 @@ func StreamJob(w http.ResponseWriter, r *http.Request, st store.JobStore, events
 		case <-r.Context().Done():
 			return
 		case <-tick.C:
-			// A deleted job publishes nothing more; notice it here.
+			// A job deleted by another controller sharing the store
+			// publishes nothing here; notice it at the keep-alive.
 			if _, err := st.GetJob(r.Context(), id); errors.Is(err, store.ErrNotFound) {
 				es.Send("deleted", map[string]int64{"id": id})
 				return
@@ -62,6 +63,10 @@ func StreamJob(w http.ResponseWriter, r *http.Request, st store.JobStore, events
 			}
 		case <-sub.Ready():
 			for _, snap := range sub.Take() {
+				if snap.Deleted {
+					es.Send("deleted", map[string]int64{"id": id})
+					return
+				}
 				if !es.Send("job", snap) || snap.State.Terminal() {
 					return
 				}

@@ -17,6 +17,7 @@ import (
 	"github.com/bumpserve/bumpserve/client"
 	"github.com/bumpserve/bumpserve/internal/controller"
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/queue/leasetest"
 	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/store"
 	"github.com/bumpserve/bumpserve/internal/testenv"
@@ -127,17 +128,22 @@ func TestRemoteCancelAndTokens(t *testing.T) {
 // A late result from an expired lease is refused and changes nothing.
 func TestLateResultRefused(t *testing.T) {
 	t.Parallel()
-	b := setup(t, 200*time.Millisecond)
+	clock := leasetest.NewClock()
+	env := testenv.Start(t, controller.Config{Workers: 0, Now: clock.Now})
+	b := &bundle{env: env, user: env.Client(env.AdminToken), worker: env.Client(env.User("cluster1", store.RoleWorker))}
 	ctx := context.Background()
 	j, _ := b.user.Submit(ctx, client.Submission{Service: "sleep", Spec: json.RawMessage(`{"seconds":0}`)}, nil)
 	got, err := b.worker.Claim(ctx, api.ClaimRequest{Name: "slow", Free: 1})
 	if err != nil || len(got) != 1 {
 		t.Fatalf("claim = %v, %v", got, err)
 	}
-	testenv.Eventually(t, 5*time.Second, "lease expires and the job is requeued", func() bool {
-		g, _ := b.user.Get(ctx, j.ID)
-		return g.State == job.Pending && g.Attempt == 2
-	})
+	clock.Advance(env.C.Queue.Lease() + time.Second)
+	if _, err := env.C.Queue.Reap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if g, _ := b.user.Get(ctx, j.ID); g.State != job.Pending || g.Attempt != 2 {
+		t.Fatalf("after its lease the job is %s attempt %d, want PENDING attempt 2", g.State, g.Attempt)
+	}
 	out := t.TempDir()
 	os.WriteFile(filepath.Join(out, "evil.txt"), []byte("late"), 0o644)
 	_, err = b.worker.Complete(ctx, j.ID, api.CompleteRequest{Token: got[0].LeaseToken, State: job.Complete, Result: json.RawMessage(`{"late":true}`)}, out)
