@@ -50,16 +50,29 @@ type Completion struct {
 // claims as usual.
 func (q *Queue) Complete(ctx context.Context, cs []Completion, next *ClaimRequest) (errs []error, claimed []*job.Job) {
 	errs = make([]error, len(cs))
-	each(len(cs), func(i int) {
-		c := cs[i]
-		_, errs[i] = q.FinishWith(ctx, c.ID, c.Token, c.Result, c.Before)
-	})
-	// Claimed after the ends are recorded, so that the room they leave
-	// (a user's cap on running jobs) counts.
+	finish := func() {
+		each(len(cs), func(i int) {
+			c := cs[i]
+			_, errs[i] = q.FinishWith(ctx, c.ID, c.Token, c.Result, c.Before)
+		})
+	}
 	if next == nil || next.FreeCPUs <= 0 || next.Max <= 0 {
+		finish()
 		return errs, nil
 	}
-	js, err := q.Claim(ctx, *next)
+	var js []*job.Job
+	var err error
+	claim := func() { js, err = q.Claim(ctx, *next) }
+	if q.maxRunning > 0 {
+		// Claimed after the ends are recorded, so that the room they
+		// leave under a user's cap on running jobs counts.
+		finish()
+		claim()
+	} else {
+		// Issued together, the ends and the claim share one commit of
+		// the store's group commit rather than wait for two.
+		each(2, func(i int) { [2]func(){finish, claim}[i]() })
+	}
 	if err != nil {
 		q.log.Warn("claim with completion", "err", err)
 		return errs, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"sync"
 
 	"github.com/bumpserve/bumpserve/api"
 	"github.com/bumpserve/bumpserve/internal/diskspace"
@@ -71,17 +72,31 @@ func (s *Server) workerCompletions(w http.ResponseWriter, r *http.Request, u *st
 		return
 	}
 	answers := make([]api.CompletionAnswer, len(req.Jobs))
+	prepared := make([]queue.Completion, len(req.Jobs))
+	cleanups := make([]func(), len(req.Jobs))
+	// Each end's lease check and unpacking is its own work: done side by
+	// side, as the single-job route's calls would be.
+	var wg sync.WaitGroup
+	for i, c := range req.Jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[i].ID = c.ID
+			var err error
+			prepared[i], cleanups[i], err = s.prepareCompletion(r, c)
+			if err != nil {
+				answers[i].Status, answers[i].Error = completionStatus(c.ID, err)
+			}
+		}()
+	}
+	wg.Wait()
 	var cs []queue.Completion
 	var at []int // answers[at[k]] answers cs[k]
-	for i, c := range req.Jobs {
-		answers[i].ID = c.ID
-		comp, cleanup, err := s.prepareCompletion(r, c)
-		defer cleanup()
-		if err != nil {
-			answers[i].Status, answers[i].Error = completionStatus(c.ID, err)
-			continue
+	for i := range req.Jobs {
+		defer cleanups[i]()
+		if answers[i].Status == 0 {
+			cs, at = append(cs, prepared[i]), append(at, i)
 		}
-		cs, at = append(cs, comp), append(at, i)
 	}
 	errs, claimed := s.cfg.Queue.Complete(r.Context(), cs, s.nextClaim(u, req.Next))
 	for k, err := range errs {
