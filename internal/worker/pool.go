@@ -1,3 +1,10 @@
+// Package worker runs jobs in slots: it claims as many jobs as it has free
+// CPUs, runs each under its service, renews all their leases in one
+// heartbeat that carries progress, stops a job when it is cancelled or
+// passes its wall limit, and reports ends in batches that bring the next
+// jobs. It speaks only the lease protocol (lease.Source): inside the
+// server through queue.LocalSource, and in `bumpserve worker` over HTTP
+// through RemoteSource, which knows only the client.
 package worker
 
 import (
