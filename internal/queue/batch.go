@@ -62,7 +62,7 @@ func (q *Queue) Complete(ctx context.Context, cs []Completion, next *ClaimReques
 	}
 	var js []*job.Job
 	var err error
-	claim := func() { js, err = q.Claim(ctx, *next) }
+	claim := func() { js, err = q.claimQuiet(ctx, *next) }
 	if q.maxRunning > 0 {
 		// Claimed after the ends are recorded, so that the room they
 		// leave under a user's cap on running jobs counts.
@@ -77,6 +77,9 @@ func (q *Queue) Complete(ctx context.Context, cs []Completion, next *ClaimReques
 		q.log.Warn("claim with completion", "err", err)
 		return errs, nil
 	}
+	// Announced once the ends are: watchers never see an executor hold
+	// the next jobs before it has given up the last ones.
+	q.announce(js)
 	return errs, js
 }
 

@@ -155,12 +155,27 @@ type ClaimRequest struct {
 
 // Claim leases up to r.Max jobs fitting r.FreeCPUs, without waiting.
 func (q *Queue) Claim(ctx context.Context, r ClaimRequest) ([]*job.Job, error) {
-	js, err := q.store.ClaimJobs(ctx, &store.ClaimParams{
+	js, err := q.claimQuiet(ctx, r)
+	if err != nil || len(js) == 0 {
+		return nil, err
+	}
+	q.announce(js)
+	return js, nil
+}
+
+// claimQuiet is Claim's store transition, announced by the caller.
+func (q *Queue) claimQuiet(ctx context.Context, r ClaimRequest) ([]*job.Job, error) {
+	return q.store.ClaimJobs(ctx, &store.ClaimParams{
 		Worker: r.Worker, WorkerUser: r.WorkerUser, Services: r.Services, FreeCPUs: r.FreeCPUs, Max: r.Max, Lease: cmp.Or(r.Lease, q.lease), Now: q.now(),
 		HalfLife: q.halfLife, MaxRunning: q.maxRunning,
 	})
-	if err != nil || len(js) == 0 {
-		return nil, err
+}
+
+// announce tells watchers, the jobs' cancel signals and the reaper of
+// jobs just claimed.
+func (q *Queue) announce(js []*job.Job) {
+	if len(js) == 0 {
+		return
 	}
 	for _, j := range js {
 		// Arm the job's cancel signal now: a cancel may arrive before its
@@ -169,7 +184,6 @@ func (q *Queue) Claim(ctx context.Context, r ClaimRequest) ([]*job.Job, error) {
 		q.Events.Publish(j)
 	}
 	q.signal(&q.leases)
-	return js, nil
 }
 
 // ClaimWait is Claim that waits, up to ctx's end, until there is work.
