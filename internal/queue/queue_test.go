@@ -16,8 +16,8 @@ import (
 	"github.com/bumpserve/bumpserve/internal/store/sqlite"
 )
 
-// newQueue is a queue over a fresh SQLite store, on clock.
-func newQueue(t *testing.T, clock *leasetest.Clock, maxAttempts int) *queue.Queue {
+// newClockQueue is a queue over a fresh SQLite store, on clock.
+func newClockQueue(t *testing.T, clock *leasetest.Clock, maxAttempts int) *queue.Queue {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "bumpserve.db"), sqlite.Options{})
 	if err != nil {
@@ -70,7 +70,7 @@ func await(t *testing.T, sub *queue.Subscription, id int64, what string, ok func
 func TestLeaseExpiryByClock(t *testing.T) {
 	t.Parallel()
 	clock := leasetest.NewClock()
-	q := newQueue(t, clock, 2)
+	q := newClockQueue(t, clock, 2)
 	ctx := context.Background()
 	j := submit(t, q)
 	first := claimOne(t, q)
@@ -100,7 +100,7 @@ func TestLeaseExpiryByClock(t *testing.T) {
 func TestReaperFollowsTheClock(t *testing.T) {
 	t.Parallel()
 	clock := leasetest.NewClock()
-	q := newQueue(t, clock, 3)
+	q := newClockQueue(t, clock, 3)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); q.RunReaper(ctx) }()
@@ -122,7 +122,7 @@ func TestReaperFollowsTheClock(t *testing.T) {
 // Deleting a job publishes a last snapshot, so event streams end at once.
 func TestDeletePublishes(t *testing.T) {
 	t.Parallel()
-	q := newQueue(t, leasetest.NewClock(), 3)
+	q := newClockQueue(t, leasetest.NewClock(), 3)
 	ctx := context.Background()
 	for _, running := range []bool{false, true} {
 		j := submit(t, q)

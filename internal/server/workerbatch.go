@@ -7,9 +7,9 @@ import (
 	"sync"
 
 	"github.com/bumpserve/bumpserve/api"
+	"github.com/bumpserve/bumpserve/internal/archive"
 	"github.com/bumpserve/bumpserve/internal/diskspace"
 	"github.com/bumpserve/bumpserve/internal/job"
-	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/store"
@@ -159,7 +159,7 @@ func (s *Server) prepareCompletion(r *http.Request, c api.Completion) (queue.Com
 	}
 	cleanup := func() { jobfs.RemoveTree(upload) } // gone by rename if the result was taken
 	if len(c.Output) > 0 {
-		if err := jobdir.ExtractTar(bytes.NewReader(c.Output), upload, s.outputLimit(j), jobdir.MaxOutputFiles); err != nil {
+		if err := archive.ExtractTar(bytes.NewReader(c.Output), upload, s.outputLimit(j), archive.MaxOutputFiles); err != nil {
 			if !diskspace.IsFull(err) {
 				err = badRequest("output: %v", err)
 			}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bumpserve/bumpserve/api"
 	"github.com/bumpserve/bumpserve/client"
+	"github.com/bumpserve/bumpserve/internal/archive"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
@@ -118,7 +119,7 @@ func (s *RemoteSource) Dir(ctx context.Context, j *job.Job) (jobdir.Dir, error) 
 		if err == nil {
 			break
 		}
-		if errors.Is(err, job.ErrLeaseLost) || errors.Is(err, jobdir.ErrTooLarge) || time.Now().After(deadline) {
+		if errors.Is(err, job.ErrLeaseLost) || errors.Is(err, archive.ErrTooLarge) || time.Now().After(deadline) {
 			return d, fmt.Errorf("download input: %w", err)
 		}
 		var ce *client.Error

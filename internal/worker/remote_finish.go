@@ -12,9 +12,9 @@ import (
 
 	"github.com/bumpserve/bumpserve/api"
 	"github.com/bumpserve/bumpserve/client"
+	"github.com/bumpserve/bumpserve/internal/archive"
 	"github.com/bumpserve/bumpserve/internal/diskspace"
 	"github.com/bumpserve/bumpserve/internal/job"
-	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/queue/lease"
 )
@@ -76,8 +76,8 @@ func (s *RemoteSource) completion(e lease.End) (api.Completion, string) {
 	}
 	// Counted before sending: on a slow link, uploading more files than
 	// the controller takes could outlast every try.
-	if many, err := jobdir.TooManyFiles(out, jobdir.MaxOutputFiles); err == nil && many {
-		refuseOutput(&c, fmt.Sprintf("more than %d files", jobdir.MaxOutputFiles))
+	if many, err := archive.TooManyFiles(out, archive.MaxOutputFiles); err == nil && many {
+		refuseOutput(&c, fmt.Sprintf("more than %d files", archive.MaxOutputFiles))
 		return c, ""
 	}
 	return c, out
@@ -87,7 +87,7 @@ func (s *RemoteSource) completion(e lease.End) (api.Completion, string) {
 // api.InlineOutputMax, and says whether it did.
 func (s *RemoteSource) tarSmall(out string, c *api.Completion) bool {
 	var buf bytes.Buffer
-	if err := jobdir.WriteTar(&capped{w: &buf, left: api.InlineOutputMax}, out); err != nil {
+	if err := archive.WriteTar(&capped{w: &buf, left: api.InlineOutputMax}, out); err != nil {
 		return false // too large (or unreadable: the streaming call says why)
 	}
 	c.Output = buf.Bytes()
