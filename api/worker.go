@@ -69,11 +69,95 @@ type CompleteRequest struct {
 	Next *NextRequest `json:"next,omitempty"`
 }
 
-// NextRequest is a claim for one job riding on a completion.
+// NextRequest is a claim riding on a completion: jobs fitting Free CPUs,
+// at most MaxJobs of them (default one).
 type NextRequest struct {
 	Name     string   `json:"name"`
 	Free     int      `json:"free"`
+	MaxJobs  int      `json:"max_jobs,omitempty"`
 	Services []string `json:"services,omitempty"`
+}
+
+// HeartbeatsRequest renews the leases of several of a worker's jobs in
+// one call (POST /api/v1/worker/heartbeats).
+type HeartbeatsRequest struct {
+	Name string    `json:"name"`
+	Jobs []JobBeat `json:"jobs"`
+}
+
+// JobBeat is one job's heartbeat in a HeartbeatsRequest.
+type JobBeat struct {
+	ID       int64         `json:"id"`
+	Token    string        `json:"token"`
+	Progress *job.Progress `json:"progress,omitempty"`
+}
+
+// HeartbeatsResponse answers a HeartbeatsRequest one job for one.
+type HeartbeatsResponse struct {
+	Jobs []BeatAnswer `json:"jobs"`
+	// Drain: as in ClaimResponse.
+	Drain bool `json:"drain,omitempty"`
+}
+
+// BeatAnswer tells the worker to stop a job (Cancel), that its lease is
+// lost (stop and forget it), or that its heartbeat failed (Error: try
+// again within the lease).
+type BeatAnswer struct {
+	ID        int64  `json:"id"`
+	Cancel    bool   `json:"cancel,omitempty"`
+	LeaseLost bool   `json:"lease_lost,omitempty"`
+	Error     string `json:"error,omitempty"`
+}
+
+// InlineOutputMax is the largest output (as a tar stream) a worker sends
+// inline with a batched completion; a larger one goes up by itself, as
+// the multipart body of POST /api/v1/worker/jobs/{id}/complete, so that
+// one big upload does not hold up the other ends.
+const InlineOutputMax = 64 << 10
+
+// MaxCompletions is how many ends one CompletionsRequest may report.
+const MaxCompletions = 64
+
+// CompletionsRequest reports several ends at once and may lease the
+// worker's next jobs in the same call (POST /api/v1/worker/completions).
+type CompletionsRequest struct {
+	Name string       `json:"name"`
+	Jobs []Completion `json:"jobs"`
+	// Next, if set, leases jobs for the CPUs these ends free, answered in
+	// CompletionsResponse.Next.
+	Next *NextRequest `json:"next,omitempty"`
+}
+
+// Completion is one end in a CompletionsRequest, with the job's output
+// as a tar stream of at most InlineOutputMax bytes (base64 in JSON). A
+// job's output/ on the controller becomes what Output holds (nothing, if
+// it is empty).
+type Completion struct {
+	ID          int64           `json:"id"`
+	Token       string          `json:"token"`
+	State       job.State       `json:"state"`
+	Reason      string          `json:"reason"`
+	Result      json.RawMessage `json:"result,omitempty"`
+	Protections []string        `json:"protections,omitempty"`
+	Output      []byte          `json:"output,omitempty"`
+}
+
+// CompletionsResponse answers a CompletionsRequest: one answer per end,
+// in order, and the jobs leased for Next.
+type CompletionsResponse struct {
+	Jobs []CompletionAnswer `json:"jobs"`
+	Next []ClaimedJob       `json:"next"`
+	// Drain: as in ClaimResponse.
+	Drain bool `json:"drain,omitempty"`
+}
+
+// CompletionAnswer says whether one end was recorded: Status 200, or the
+// status and message the single-job route would have answered (409 for a
+// lease lost, 400 for output refused, 507 for a full disk).
+type CompletionAnswer struct {
+	ID     int64  `json:"id"`
+	Status int    `json:"status"`
+	Error  string `json:"error,omitempty"`
 }
 
 // WorkerInfo is what the controller knows of one executor

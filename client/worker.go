@@ -12,19 +12,57 @@ import (
 
 	"github.com/bumpserve/bumpserve/api"
 	"github.com/bumpserve/bumpserve/internal/archive"
+	"github.com/bumpserve/bumpserve/internal/job"
 )
 
-// ErrLeaseLost means the controller no longer holds the job for this
-// worker (expired, cancelled elsewhere, deleted): stop and forget it.
-var ErrLeaseLost = errors.New("lease lost")
-
-// leaseErr turns the controller's 409 into ErrLeaseLost.
+// leaseErr turns the controller's 409 into job.ErrLeaseLost, the one
+// lease-lost error: the controller no longer holds the job for this
+// worker (expired, cancelled elsewhere, deleted); stop and forget it.
 func leaseErr(err error) error {
 	var e *Error
 	if errors.As(err, &e) && e.Status == http.StatusConflict {
-		return ErrLeaseLost
+		return job.ErrLeaseLost
 	}
 	return err
+}
+
+// Heartbeats renews the leases of several held jobs in one call; the
+// answer says, job by job, which to stop.
+func (c *Client) Heartbeats(ctx context.Context, req api.HeartbeatsRequest) ([]api.BeatAnswer, error) {
+	body, err := jsonBody(req)
+	if err != nil {
+		return nil, err
+	}
+	var out api.HeartbeatsResponse
+	err = c.do(ctx, http.MethodPost, "/api/v1/worker/heartbeats", nil, "application/json", body, &out)
+	if err == nil {
+		c.drain.note(out.Drain)
+	}
+	return out.Jobs, err
+}
+
+// Completions reports several held jobs' ends in one call, with their
+// small outputs inline; it may bring the worker's next jobs (req.Next).
+func (c *Client) Completions(ctx context.Context, req api.CompletionsRequest) (*api.CompletionsResponse, error) {
+	body, err := jsonBody(req)
+	if err != nil {
+		return nil, err
+	}
+	var out api.CompletionsResponse
+	err = c.do(ctx, http.MethodPost, "/api/v1/worker/completions", nil, "application/json", body, &out)
+	if err == nil {
+		c.drain.note(out.Drain)
+	}
+	return &out, err
+}
+
+// AnswerError is the error one end in a batch met, as the single-job
+// route would have returned it: nil, job.ErrLeaseLost, or an *Error.
+func AnswerError(a api.CompletionAnswer) error {
+	if a.Status < 400 {
+		return nil
+	}
+	return leaseErr(&Error{Status: a.Status, Message: a.Error})
 }
 
 // Claim asks for jobs for a worker, waiting up to req.WaitSeconds.
@@ -72,7 +110,7 @@ func workerPath(id int64, rest string) string {
 	return "/api/v1/worker/jobs/" + strconv.FormatInt(id, 10) + rest
 }
 
-// Heartbeat renews a lease; it reports a cancel, or ErrLeaseLost.
+// Heartbeat renews a lease; it reports a cancel, or job.ErrLeaseLost.
 func (c *Client) Heartbeat(ctx context.Context, id int64, req api.HeartbeatRequest) (bool, error) {
 	body, err := jsonBody(req)
 	if err != nil {
@@ -93,7 +131,7 @@ func (c *Client) Release(ctx context.Context, id int64, token string) error {
 }
 
 // Complete reports a held job's end and uploads outputDir ("" for none)
-// as one stream; ErrLeaseLost means the result came too late. With
+// as one stream; job.ErrLeaseLost means the result came too late. With
 // req.Next set it returns the slot's next job, if one was leased.
 func (c *Client) Complete(ctx context.Context, id int64, req api.CompleteRequest, outputDir string) ([]api.ClaimedJob, error) {
 	pr, pw := io.Pipe()

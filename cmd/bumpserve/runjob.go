@@ -7,7 +7,6 @@ import (
 	"os"
 
 	"github.com/bumpserve/bumpserve/internal/confine"
-	"github.com/bumpserve/bumpserve/internal/controller"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/sandbox"
 	"github.com/bumpserve/bumpserve/internal/service"
@@ -43,7 +42,7 @@ func runRunJob(ctx context.Context, args []string) error {
 		}
 		runner = confine.New(sb)
 	}
-	rec, err := slurm.RunJob(ctx, *dir, controller.Services(), runner)
+	rec, err := slurm.RunJob(ctx, *dir, service.Builtin(), runner)
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/bumpserve/bumpserve/client"
-	"github.com/bumpserve/bumpserve/internal/controller"
 	"github.com/bumpserve/bumpserve/internal/lograte"
 	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/worker"
@@ -35,7 +34,7 @@ func runWorker(ctx context.Context, args []string) error {
 	name := fs.String("name", host, "this worker's name (one token may serve several names)")
 	services := fs.String("services", "", "comma-separated services to run (default: all this build has)")
 	workDir := fs.String("work-dir", "", "where job directories live here (default: a folder under the system temp dir)")
-	drain := fs.Duration("drain-timeout", controller.DrainDefault, "at shutdown, how long running jobs may finish before they are handed back")
+	drain := fs.Duration("drain-timeout", worker.DrainDefault, "at shutdown, how long running jobs may finish before they are handed back")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines")
 	var sbf sandboxFlags
 	sbf.register(fs)
@@ -52,7 +51,7 @@ func runWorker(ctx context.Context, args []string) error {
 	if *slots < 1 {
 		return usagef("slots: %d is not a positive number", *slots)
 	}
-	registry := controller.Services()
+	registry := service.Builtin()
 	var svcNames []string
 	if *services != "" {
 		for _, s := range strings.Split(*services, ",") {

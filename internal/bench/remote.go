@@ -7,6 +7,7 @@ import (
 
 	"github.com/bumpserve/bumpserve/client"
 	"github.com/bumpserve/bumpserve/internal/controller"
+	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/store"
 	"github.com/bumpserve/bumpserve/internal/worker"
 )
@@ -24,7 +25,7 @@ func startRemote(ctx context.Context, c *controller.Controller, base string, slo
 		return nil, err
 	}
 	src := &worker.RemoteSource{Client: cl, Name: "bench", Slots: slots, WorkDir: workDir, MaxInput: 1 << 20, Logger: quiet}
-	pool, err := worker.NewPool(worker.Config{Name: "bench", Slots: slots, Source: src, Services: controller.Services(),
+	pool, err := worker.NewPool(worker.Config{Name: "bench", Slots: slots, Source: src, Services: service.Builtin(),
 		Drain: time.Second, Logger: quiet})
 	if err != nil {
 		return nil, err

@@ -59,6 +59,9 @@ type Config struct {
 	MaxJobs int
 	// Timeouts bound slow and idle clients (zero fields: the defaults).
 	Timeouts server.Timeouts
+	// Now is the queue's clock (time.Now by default): tests move it to
+	// end leases without waiting for them.
+	Now func() time.Time
 	// Notify, if set, hears the controller's state for the service
 	// manager: "READY=1" once it serves, "STOPPING=1" when it drains.
 	Notify func(state string)
@@ -72,7 +75,7 @@ type Config struct {
 
 // DrainDefault is how long running jobs get to finish at shutdown before
 // they are handed back.
-const DrainDefault = 30 * time.Second
+const DrainDefault = worker.DrainDefault
 
 // Controller is an assembled, not yet running, job controller.
 type Controller struct {
@@ -87,11 +90,6 @@ type Controller struct {
 	// it under the base path, behind the front door (server.Front).
 	Handler http.Handler
 	Pool    *worker.Pool // nil with no local slots
-}
-
-// Services is the registry of every service this build runs.
-func Services() service.Registry {
-	return service.NewRegistry(service.Sleep{}, service.Fit{}, service.Bumps{})
 }
 
 // Open builds a controller over cfg.Data.
@@ -125,8 +123,8 @@ func Open(ctx context.Context, cfg Config) (*Controller, error) {
 		return nil, err
 	}
 	c := &Controller{cfg: cfg, log: log.With("component", "controller"), Store: st, Root: root}
-	c.Queue = queue.New(queue.Config{Store: st, Lease: cfg.Lease, Logger: log, HalfLife: cfg.HalfLife, MaxRunning: cfg.MaxRunning, Disk: disk})
-	services := Services()
+	c.Queue = queue.New(queue.Config{Store: st, Lease: cfg.Lease, Now: cfg.Now, Logger: log, HalfLife: cfg.HalfLife, MaxRunning: cfg.MaxRunning, Disk: disk})
+	services := service.Builtin()
 	for _, svc := range cfg.ExtraServices {
 		services[svc.Name()] = svc
 	}
@@ -144,7 +142,7 @@ func Open(ctx context.Context, cfg Config) (*Controller, error) {
 	if cfg.Workers != 0 {
 		c.Pool, err = worker.NewPool(worker.Config{
 			Name: cfg.Name, Slots: max(cfg.Workers, 0), MaxJobs: cfg.MaxJobs, Services: services, Caps: cfg.Caps, Drain: cfg.Drain, Logger: log,
-			Runner: cfg.Runner, Executor: cfg.Executor, Source: &worker.LocalSource{Queue: c.Queue, Root: root, Name: cfg.Name,
+			Runner: cfg.Runner, Executor: cfg.Executor, Source: &queue.LocalSource{Queue: c.Queue, Root: root, Name: cfg.Name,
 				Services: services.Names()}, // never the services only old workers run
 		})
 		if err != nil {
@@ -231,7 +229,7 @@ func (c *Controller) Recover(ctx context.Context) ([]*job.Job, error) {
 		if canResume {
 			rs.Sweep(dir)
 		}
-		if _, err := c.Queue.ExpireLease(ctx, j.ID, j.Lease.Token); err != nil && !errors.Is(err, store.ErrLeaseLost) {
+		if _, err := c.Queue.ExpireLease(ctx, j.ID, j.Lease.Token); err != nil && !errors.Is(err, job.ErrLeaseLost) {
 			return nil, err
 		}
 		requeued++

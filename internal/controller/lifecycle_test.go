@@ -16,7 +16,6 @@ import (
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/proc"
 	"github.com/bumpserve/bumpserve/internal/queue"
-	"github.com/bumpserve/bumpserve/internal/store"
 	"github.com/bumpserve/bumpserve/internal/testenv"
 )
 
@@ -140,41 +139,6 @@ func TestWallLimit(t *testing.T) {
 	end := waitFor(t, cl, j.ID, "stopped by its limit", inState(job.Error))
 	if !strings.Contains(end.Reason, "wall_seconds") {
 		t.Errorf("reason = %q", end.Reason)
-	}
-}
-
-// An executor that stops renewing its lease loses the job: it goes back to
-// PENDING with attempt+1, then ends in ERROR "lost" past max attempts, and
-// a late result from an old lease is refused and changes nothing.
-func TestLeaseExpiry(t *testing.T) {
-	t.Parallel()
-	env := testenv.Start(t, controller.Config{Workers: 0, Lease: 150 * time.Millisecond})
-	cl := env.Client(env.AdminToken)
-	ctx := context.Background()
-	j := submit(t, cl, `{"seconds":1}`)
-	q := env.C.Queue
-	var first *job.Job
-	for attempt := 1; attempt <= queue.MaxAttemptsDefault; attempt++ {
-		js, err := q.Claim(ctx, queue.ClaimRequest{Worker: "ghost", FreeCPUs: 1, Max: 1})
-		if err != nil || len(js) != 1 || js[0].Attempt != attempt {
-			t.Fatalf("claim %d = %v, %v", attempt, js, err)
-		}
-		if first == nil {
-			first = js[0]
-		}
-		if attempt < queue.MaxAttemptsDefault {
-			waitFor(t, cl, j.ID, "requeued", func(g *client.Job) bool { return g.State == job.Pending && g.Attempt == attempt+1 })
-		}
-	}
-	end := waitFor(t, cl, j.ID, "lost", inState(job.Error))
-	if end.Reason != job.ReasonLost {
-		t.Errorf("reason = %q", end.Reason)
-	}
-	if _, err := q.Finish(ctx, j.ID, first.Lease.Token, queue.Result{State: job.Complete}); !errors.Is(err, store.ErrLeaseLost) {
-		t.Fatalf("late result: %v", err)
-	}
-	if got, _ := cl.Get(ctx, j.ID); got.State != job.Error {
-		t.Errorf("late result changed the job to %s", got.State)
 	}
 }
 

@@ -88,6 +88,10 @@ type Job struct {
 	// WorkerUser is the identity whose token claimed the job ("" for the
 	// server's own slots).
 	WorkerUser string `json:"-"`
+	// Deleted marks the last snapshot of a job, published when it is
+	// deleted: watchers learn of it at once rather than at their next
+	// look at the store.
+	Deleted bool `json:"deleted,omitempty"`
 }
 
 // Lease is an executor's time-limited claim on an ACTIVE job. The token

@@ -44,7 +44,7 @@ var allowed = map[string]string{
 	"internal/jobdir/jobdir.go#Stage":             "a new staging directory in <data>/tmp",
 	"internal/jobdir/jobdir.go#Adopt":             "moves a staging directory to <data>/jobs/<id>, as a whole",
 	"internal/jobdir/jobdir.go#Remove":            "moves <data>/jobs/<id> to the trash, as a whole",
-	"internal/server/workerapi.go#workerComplete": "a new, randomly named upload directory (O_EXCL) in the root-owned job directory",
+	"internal/server/workerapi.go#stageJobOutput": "a new, randomly named upload directory (O_EXCL) in the root-owned job directory",
 	"internal/worker/resume.go#jobDirs":           "lists the work directory's jobs/",
 	"internal/testenv/":                           "test support",
 	"internal/bench/":                             "benchmarks' own temporary directories",

@@ -16,6 +16,7 @@ import (
 
 	"github.com/bumpserve/bumpserve/internal/diskspace"
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/queue/lease"
 	"github.com/bumpserve/bumpserve/internal/store"
 )
 
@@ -197,15 +198,31 @@ type ClaimRequest struct {
 
 // Claim leases up to r.Max jobs fitting r.FreeCPUs, without waiting.
 func (q *Queue) Claim(ctx context.Context, r ClaimRequest) ([]*job.Job, error) {
+	js, err := q.claimQuiet(ctx, r)
+	if err != nil || len(js) == 0 {
+		return nil, err
+	}
+	q.announce(js)
+	return js, nil
+}
+
+// claimQuiet is Claim's store transition, announced by the caller.
+// A drained worker gets none.
+func (q *Queue) claimQuiet(ctx context.Context, r ClaimRequest) ([]*job.Job, error) {
 	if drained, err := q.drained(ctx, r.Worker); drained || err != nil {
 		return nil, err
 	}
-	js, err := q.store.ClaimJobs(ctx, &store.ClaimParams{
+	return q.store.ClaimJobs(ctx, &store.ClaimParams{
 		Worker: r.Worker, WorkerUser: r.WorkerUser, Services: r.Services, FreeCPUs: r.FreeCPUs, Max: r.Max, Lease: cmp.Or(r.Lease, q.lease), Now: q.now(),
 		HalfLife: q.halfLife, MaxRunning: q.maxRunning,
 	})
-	if err != nil || len(js) == 0 {
-		return nil, err
+}
+
+// announce tells watchers, the jobs' cancel signals and the reaper of
+// jobs just claimed.
+func (q *Queue) announce(js []*job.Job) {
+	if len(js) == 0 {
+		return
 	}
 	for _, j := range js {
 		// Arm the job's cancel signal now: a cancel may arrive before its
@@ -214,7 +231,6 @@ func (q *Queue) Claim(ctx context.Context, r ClaimRequest) ([]*job.Job, error) {
 		q.Events.Publish(j)
 	}
 	q.signal(&q.leases)
-	return js, nil
 }
 
 // ClaimWait is Claim that waits, up to ctx's end, until there is work.
@@ -238,7 +254,7 @@ func (q *Queue) ClaimWait(ctx context.Context, r ClaimRequest) ([]*job.Job, erro
 }
 
 // Heartbeat renews a lease and records progress; it reports whether the
-// job should stop because it was cancelled, or store.ErrLeaseLost.
+// job should stop because it was cancelled, or job.ErrLeaseLost.
 func (q *Queue) Heartbeat(ctx context.Context, id int64, token string, p *job.Progress) (cancel bool, err error) {
 	if p != nil && p.Updated.IsZero() {
 		p.Updated = q.now()
@@ -259,14 +275,9 @@ func (q *Queue) PublishProgress(j *job.Job, p *job.Progress) {
 }
 
 // Result is how a run ended.
-type Result struct {
-	State       job.State
-	Reason      string
-	Result      json.RawMessage
-	Protections []string
-}
+type Result = lease.Result
 
-// Finish records a job's end under its lease; store.ErrLeaseLost means the
+// Finish records a job's end under its lease; job.ErrLeaseLost means the
 // lease had expired and the result was refused.
 func (q *Queue) Finish(ctx context.Context, id int64, token string, r Result) (*job.Job, error) {
 	return q.FinishWith(ctx, id, token, r, nil)
@@ -339,17 +350,31 @@ func (q *Queue) Cancel(ctx context.Context, id int64) (*job.Job, error) {
 	return j, nil
 }
 
-// Delete removes a job's record, first stopping it if it runs.
+// Delete removes a job's record, first stopping it if it runs; watchers
+// get a last snapshot marked Deleted.
 func (q *Queue) Delete(ctx context.Context, id int64) error {
-	err := q.retryFull(func() error {
-		_, err := q.store.CancelJob(ctx, id, q.now())
+	last, err := q.store.GetJob(ctx, id)
+	if err != nil {
+		return err
+	}
+	err = q.retryFull(func() error {
+		j, err := q.store.CancelJob(ctx, id, q.now())
+		if err == nil {
+			last = j
+		}
 		return err
 	})
 	if err != nil && !errors.Is(err, store.ErrFinished) {
 		return err
 	}
 	q.fireCancel(id) // its runner's Finish, refused, drops the signal
-	return q.retryFull(func() error { return q.store.DeleteJob(ctx, id) })
+	if err := q.retryFull(func() error { return q.store.DeleteJob(ctx, id) }); err != nil {
+		return err
+	}
+	gone := *last
+	gone.Deleted, gone.Version = true, last.Version+1
+	q.Events.Publish(&gone)
+	return nil
 }
 
 // retryFull runs a user's write (cancel, delete) again if the disk was

@@ -3,6 +3,8 @@ package queue
 import (
 	"context"
 	"time"
+
+	"github.com/bumpserve/bumpserve/internal/job"
 )
 
 // reaperIdle is how long the reaper sleeps when no lease is held; a new
@@ -21,11 +23,10 @@ func (q *Queue) RunReaper(ctx context.Context) {
 	failures := 0
 	for {
 		wake := q.leaseSignal()
-		js, err := q.store.RequeueExpired(ctx, q.now())
+		_, err := q.Reap(ctx)
 		if err != nil && ctx.Err() == nil {
 			q.log.Error("requeue expired leases", "err", err)
 		}
-		q.requeued(js, "lease expired")
 
 		wait := reaperIdle
 		if err != nil {
@@ -51,4 +52,14 @@ func (q *Queue) RunReaper(ctx context.Context) {
 			timer.Stop()
 		}
 	}
+}
+
+// Reap requeues, once, every job whose lease ended by the queue's clock
+// (back to PENDING with attempt+1, or ERROR "lost" past its attempts), and
+// returns them. RunReaper calls it whenever a lease may have ended; tests
+// that drive Config.Now call it after moving the clock.
+func (q *Queue) Reap(ctx context.Context) ([]*job.Job, error) {
+	js, err := q.store.RequeueExpired(ctx, q.now())
+	q.requeued(js, "lease expired")
+	return js, err
 }

@@ -55,7 +55,7 @@ func TestHostileOutputOnRemoteWorker(t *testing.T) {
 		}
 	})
 	src := &worker.RemoteSource{Client: wc, Name: "node1", Slots: 1, WorkDir: t.TempDir(), MaxInput: 1 << 20, Logger: wlog}
-	pool, err := worker.NewPool(worker.Config{Name: "node1", Slots: 1, Source: src, Services: controller.Services(),
+	pool, err := worker.NewPool(worker.Config{Name: "node1", Slots: 1, Source: src, Services: service.Builtin(),
 		Runner: confine.New(sb), Caps: job.DefaultCaps, Drain: time.Second, Logger: wlog})
 	if err != nil {
 		t.Fatal(err)

@@ -51,7 +51,8 @@ func (s *Server) StreamJob(w http.ResponseWriter, r *http.Request, id int64) {
 		case <-r.Context().Done():
 			return
 		case <-tick.C:
-			// A deleted job publishes nothing more; notice it here.
+			// A job deleted by another controller sharing the store
+			// publishes nothing here; notice it at the keep-alive.
 			if _, err := s.cfg.Store.GetJob(r.Context(), id); errors.Is(err, store.ErrNotFound) {
 				es.Send("deleted", map[string]int64{"id": id})
 				return
@@ -61,6 +62,10 @@ func (s *Server) StreamJob(w http.ResponseWriter, r *http.Request, id int64) {
 			}
 		case <-sub.Ready():
 			for _, snap := range sub.Take() {
+				if snap.Deleted {
+					es.Send("deleted", map[string]int64{"id": id})
+					return
+				}
 				if !es.Send("job", snap) || snap.State.Terminal() {
 					return
 				}

@@ -167,7 +167,7 @@ func (s *Server) legacyPostJob(w http.ResponseWriter, r *http.Request, u *store.
 		}
 		return s.saveOldFiles(r, dir)
 	})
-	if errors.Is(err, store.ErrLeaseLost) {
+	if errors.Is(err, job.ErrLeaseLost) {
 		writeError(w, http.StatusConflict, "lease lost: the result of job %d came too late and was refused", id)
 		return
 	}

@@ -218,6 +218,18 @@ func exerciseAPI(t *testing.T, c *apiCheck, env *testenv.Env) {
 	ctype, body = completion(fmt.Sprintf(`{"token":%q,"state":"ERROR","reason":"boom","next":{"name":"wk1","free":1}}`, lease[j2.ID]), map[string]string{"log.txt": "x\n"})
 	code, b = must(c.do("POST", fmt.Sprintf("/api/v1/worker/jobs/%d/complete", j2.ID), wk, ctype, body))
 	expect(t, "complete asking for the next job", code, b, 200)
+	// The batched routes: heartbeats for several jobs (one lease lost),
+	// completions with the next claim riding on them.
+	j5 := decode[idOnly](t, post("/api/v1/jobs", alice, sleepJob, 201))
+	claimed = decode[api.ClaimResponse](t, post("/api/v1/worker/claim", wk, `{"name":"wk1","slots":4,"free":4,"wait_seconds":0}`, 200))
+	if len(claimed.Jobs) != 1 || claimed.Jobs[0].ID != j5.ID {
+		t.Fatalf("claimed %d jobs, want job %d", len(claimed.Jobs), j5.ID)
+	}
+	tok5 := claimed.Jobs[0].LeaseToken
+	post("/api/v1/worker/heartbeats", wk, fmt.Sprintf(`{"name":"wk1","jobs":[{"id":%d,"token":%q,"progress":{"step":2,"updated":"2026-01-01T00:00:00Z"}},{"id":%d,"token":"wrong"}]}`, j5.ID, tok5, j1.ID), 200)
+	post("/api/v1/worker/heartbeats", wk, `{"name":"wk1","jobs":[{"id":1,"bogus":1}]}`, 400)
+	post("/api/v1/worker/completions", wk, fmt.Sprintf(`{"name":"wk1","jobs":[{"id":%d,"token":%q,"state":"COMPLETE","reason":"","result":{"chisq":1}}],"next":{"name":"wk1","free":1}}`, j5.ID, tok5), 200)
+	post("/api/v1/worker/completions", wk, `{"name":"wk1","jobs":[{"id":1,"token":"x","state":"RUNNING"}]}`, 400)
 	j3 := decode[idOnly](t, post("/api/v1/jobs", alice, sleepJob, 201))
 	claimed = decode[api.ClaimResponse](t, post("/api/v1/worker/claim", wk, `{"name":"wk1","slots":4,"free":4}`, 200))
 	post(fmt.Sprintf("/api/v1/worker/jobs/%d/release", j3.ID), wk, `{"token":"wrong"}`, 409)

@@ -144,6 +144,8 @@ func routeTable() []routeCase {
 		{Pattern: "POST /api/v1/worker/jobs/{id}/heartbeat", Method: "POST", Path: "/api/v1/worker/jobs/{id}/heartbeat", Body: `{"token":"forged","name":"walker"}`, CType: "application/json", Prep: hold, Want: apiWork(409)},
 		{Pattern: "POST /api/v1/worker/jobs/{id}/complete", Method: "POST", Path: "/api/v1/worker/jobs/{id}/complete", Body: complete, CType: "multipart/form-data; boundary=B", Prep: hold, Want: apiWork(204)},
 		{Pattern: "POST /api/v1/worker/jobs/{id}/release", Method: "POST", Path: "/api/v1/worker/jobs/{id}/release", Body: `{"token":"{tok}"}`, CType: "application/json", Prep: hold, Want: apiWork(204)},
+		{Pattern: "POST /api/v1/worker/heartbeats", Method: "POST", Path: "/api/v1/worker/heartbeats", Body: `{"name":"walker","jobs":[{"id":{id},"token":"{tok}"}]}`, CType: "application/json", Prep: hold, Want: apiWork(200)},
+		{Pattern: "POST /api/v1/worker/completions", Method: "POST", Path: "/api/v1/worker/completions", Body: `{"name":"walker","jobs":[{"id":{id},"token":"{tok}","state":"COMPLETE","result":{}}]}`, CType: "application/json", Prep: hold, Want: apiWork(200)},
 		{Pattern: "POST /api/v1/worker/reconcile", Method: "POST", Path: "/api/v1/worker/reconcile", Body: `{"name":"walker-2","holding":[]}`, CType: "application/json", Want: apiWork(200)},
 		// The old routes.
 		{Pattern: "GET /jobs.json", Method: "GET", Path: "/jobs.json", Want: apiUser(200)},

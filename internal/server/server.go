@@ -141,6 +141,8 @@ func (s *Server) routes() {
 	m.Handle("POST /api/v1/worker/jobs/{id}/complete", wk(s.workerComplete))
 	m.Handle("POST /api/v1/worker/jobs/{id}/release", wk(s.workerRelease))
 	m.Handle("POST /api/v1/worker/reconcile", wk(s.workerReconcile))
+	m.Handle("POST /api/v1/worker/heartbeats", wk(s.workerHeartbeats))
+	m.Handle("POST /api/v1/worker/completions", wk(s.workerCompletions))
 	s.adminRoutes()
 	m.HandleFunc("GET /api/v1/openapi.json", s.openAPI)
 	s.legacyRoutes()

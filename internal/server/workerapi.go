@@ -1,11 +1,11 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/bumpserve/bumpserve/api"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/bumpserve/bumpserve/api"
 
 	"github.com/bumpserve/bumpserve/internal/archive"
 	"github.com/bumpserve/bumpserve/internal/diskspace"
@@ -33,6 +35,13 @@ import (
 //	POST /api/v1/worker/jobs/{id}/complete    multipart: "result" JSON, then "output" tar;
 //	                                          answers with the slot's next job if asked
 //	POST /api/v1/worker/jobs/{id}/release     hand a job back unfinished
+//	POST /api/v1/worker/heartbeats            renew the leases of several jobs at once
+//	POST /api/v1/worker/completions           several ends at once, small outputs inline,
+//	                                          answered with the worker's next jobs if asked
+//
+// A current worker renews all its leases with one heartbeats call and
+// reports its ends with completions; the per-job heartbeat and complete
+// routes stay for older workers and for outputs too large to go inline.
 //
 // Every call on a job carries its lease token (header X-Lease-Token or the
 // "token" field): a worker can act only on jobs it holds, and a call under
@@ -112,17 +121,20 @@ func (s *Server) checkClaim(name string, free int, services []string) error {
 // rather than after a lease.
 func (s *Server) handOver(w http.ResponseWriter, r *http.Request, name string, js []*job.Job) {
 	if r.Context().Err() != nil {
-		for _, j := range js {
-			s.cfg.Queue.Release(context.Background(), j.ID, j.Lease.Token)
-		}
+		s.handBack(js)
 		return
 	}
-	out := api.ClaimResponse{Jobs: make([]api.ClaimedJob, len(js)), Drain: s.cfg.Queue.IsDrained(r.Context(), name)}
+	writeJSON(w, http.StatusOK, api.ClaimResponse{Jobs: s.claimed(js), Drain: s.cfg.Queue.IsDrained(r.Context(), name)})
+}
+
+// claimed is how jobs just leased to a worker travel to it.
+func (s *Server) claimed(js []*job.Job) []api.ClaimedJob {
+	out := make([]api.ClaimedJob, len(js))
 	for i, j := range js {
 		inputs, _ := s.cfg.Root.Job(j.ID).ListInput()
-		out.Jobs[i] = api.ClaimedJob{Job: j, Spec: j.Spec, LeaseToken: j.Lease.Token, LeaseSeconds: s.cfg.Queue.Lease().Seconds(), Inputs: len(inputs)}
+		out[i] = api.ClaimedJob{Job: j, Spec: j.Spec, LeaseToken: j.Lease.Token, LeaseSeconds: s.cfg.Queue.Lease().Seconds(), Inputs: len(inputs)}
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out
 }
 
 // workerReconcile hands back the jobs a named worker does not hold,
@@ -210,7 +222,7 @@ func (s *Server) workerHeartbeat(w http.ResponseWriter, r *http.Request, u *stor
 	}
 	cancel, err := s.cfg.Queue.Heartbeat(r.Context(), id, req.Token, req.Progress)
 	switch {
-	case errors.Is(err, store.ErrLeaseLost):
+	case errors.Is(err, job.ErrLeaseLost):
 		writeError(w, http.StatusConflict, "lease lost: job %d is not held under this lease", id)
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, "heartbeat: %v", err)
@@ -227,7 +239,7 @@ func (s *Server) workerRelease(w http.ResponseWriter, r *http.Request, u *store.
 	}
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err := s.cfg.Queue.Release(r.Context(), id, req.Token); err != nil {
-		if errors.Is(err, store.ErrLeaseLost) {
+		if errors.Is(err, job.ErrLeaseLost) {
 			writeError(w, http.StatusConflict, "lease lost: job %d is not held under this lease", id)
 			return
 		}
@@ -274,11 +286,7 @@ func (s *Server) workerComplete(w http.ResponseWriter, r *http.Request, u *store
 		return
 	}
 	dir := s.cfg.Root.Job(j.ID)
-	if err := jobfs.MkdirAll(string(dir), 0o755); err != nil { // none yet for a job without uploads
-		storageError(w, err)
-		return
-	}
-	upload, err := os.MkdirTemp(string(dir), "upload-")
+	upload, err := stageJobOutput(dir)
 	if err != nil {
 		storageError(w, err)
 		return
@@ -296,32 +304,55 @@ func (s *Server) workerComplete(w http.ResponseWriter, r *http.Request, u *store
 		writeError(w, http.StatusBadRequest, "multipart: %v", err)
 		return
 	}
-	_, err = s.cfg.Queue.FinishWith(r.Context(), j.ID, req.Token, queue.Result{
+	c := queue.Completion{ID: j.ID, Token: req.Token, Result: queue.Result{
 		State: req.State, Reason: req.Reason, Result: req.Result, Protections: req.Protections,
-	}, func() error { return swapOutput(dir, upload, j.Attempt) })
-	switch {
-	case errors.Is(err, store.ErrLeaseLost):
-		writeError(w, http.StatusConflict, "lease lost: the result of job %d came too late and was refused", j.ID)
-	case diskspace.IsFull(err):
-		writeError(w, http.StatusInsufficientStorage, "complete: %v", diskspace.ErrFull)
-	case err != nil:
-		writeError(w, http.StatusInternalServerError, "complete: %v", err)
-	case req.Next == nil:
+	}, Before: func() error { return swapOutput(dir, upload, j.Attempt) }}
+	// The slot's next job, without a claim of its own; none if nothing
+	// pending fits (the worker then claims as usual).
+	next := s.nextClaim(u, req.Next)
+	errs, claimed := s.cfg.Queue.Complete(r.Context(), []queue.Completion{c}, next)
+	if status, msg := completionStatus(j.ID, errs[0]); status != http.StatusOK {
+		s.handBack(claimed)
+		writeError(w, status, "%s", msg)
+		return
+	}
+	if req.Next == nil {
 		w.WriteHeader(http.StatusNoContent)
-	default:
-		// The slot's next job, without a claim of its own; none if
-		// nothing pending fits (the worker then claims as usual).
-		n := req.Next
-		s.workers.touch(n.Name, u.Name, 0, n.Services)
-		var js []*job.Job
-		if n.Free > 0 {
-			js, err = s.cfg.Queue.Claim(r.Context(), queue.ClaimRequest{
-				Worker: n.Name, WorkerUser: u.Name, Services: n.Services, FreeCPUs: n.Free, Max: 1})
-			if err != nil {
-				s.log.Warn("claim with completion", "job", j.ID, "err", err)
-			}
-		}
-		s.handOver(w, r, n.Name, js)
+		return
+	}
+	s.handOver(w, r, req.Next.Name, claimed)
+}
+
+// nextClaim is the claim riding on a completion (nil for none).
+func (s *Server) nextClaim(u *store.User, n *api.NextRequest) *queue.ClaimRequest {
+	if n == nil || n.Free <= 0 {
+		return nil
+	}
+	s.workers.touch(n.Name, u.Name, 0, n.Services)
+	return &queue.ClaimRequest{Worker: n.Name, WorkerUser: u.Name, Services: n.Services, FreeCPUs: n.Free, Max: cmp.Or(n.MaxJobs, 1)}
+}
+
+// completionStatus is the answer to one recorded (or refused) end.
+func completionStatus(id int64, err error) (int, string) {
+	switch {
+	case err == nil:
+		return http.StatusOK, ""
+	case errors.Is(err, job.ErrLeaseLost):
+		return http.StatusConflict, fmt.Sprintf("lease lost: the result of job %d came too late and was refused", id)
+	case diskspace.IsFull(err):
+		return http.StatusInsufficientStorage, fmt.Sprintf("complete: %v", diskspace.ErrFull)
+	}
+	var he *httpError
+	if errors.As(err, &he) {
+		return he.code, he.msg
+	}
+	return http.StatusInternalServerError, fmt.Sprintf("complete: %v", err)
+}
+
+// handBack releases jobs leased for a worker that will not hear of them.
+func (s *Server) handBack(js []*job.Job) {
+	for _, j := range js {
+		s.cfg.Queue.Release(context.Background(), j.ID, j.Lease.Token)
 	}
 }
 
@@ -343,6 +374,15 @@ func (s *Server) outputLimit(j *job.Job) int64 {
 		return s.cfg.Caps.DiskMB << 20
 	}
 	return limits.DiskMB<<20 + s.cfg.MaxJSON
+}
+
+// stageJobOutput makes a fresh directory in dir for a worker's upload of the
+// job's output, to be swapped in (swapOutput) when its end is recorded.
+func stageJobOutput(dir jobdir.Dir) (string, error) {
+	if err := jobfs.MkdirAll(string(dir), 0o755); err != nil { // none yet for a job without uploads
+		return "", err
+	}
+	return os.MkdirTemp(string(dir), "upload-")
 }
 
 // swapOutput makes upload (a directory in dir) the job's output/, keeping

@@ -7,6 +7,7 @@ import (
 
 	"github.com/bumpserve/bumpserve/internal/controller"
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/store"
 	"github.com/bumpserve/bumpserve/internal/testenv"
 	"github.com/bumpserve/bumpserve/internal/worker"
@@ -27,7 +28,7 @@ func TestRemoteWorkerRunsJobsThroughSlurm(t *testing.T) {
 	const slots = 2
 	src := &worker.RemoteSource{Client: env.Client(env.User("cluster1", store.RoleWorker)), Name: "cluster1", Slots: slots,
 		WorkDir: t.TempDir(), MaxInput: 1 << 20, Logger: testLogger()}
-	pool, err := worker.NewPool(worker.Config{Name: "cluster1", Slots: slots, Source: src, Services: controller.Services(),
+	pool, err := worker.NewPool(worker.Config{Name: "cluster1", Slots: slots, Source: src, Services: service.Builtin(),
 		Executor: ex, Drain: time.Second, Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)

@@ -22,7 +22,9 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrLeaseLost: the lease a heartbeat or result names is no longer held
 	// (expired, requeued, cancelled or finished). The caller must stop.
-	ErrLeaseLost = errors.New("lease lost")
+	// It is job.ErrLeaseLost, the one lease-lost error every executor
+	// tests for.
+	ErrLeaseLost = job.ErrLeaseLost
 	// ErrFinished: the job is already in a terminal state.
 	ErrFinished = errors.New("job already finished")
 	// ErrExists: a user or token with that name exists.

@@ -1,3 +1,10 @@
+// Package worker runs jobs in slots: it claims as many jobs as it has free
+// CPUs, runs each under its service, renews all their leases in one
+// heartbeat that carries progress, stops a job when it is cancelled or
+// passes its wall limit, and reports ends in batches that bring the next
+// jobs. It speaks only the lease protocol (lease.Source): inside the
+// server through queue.LocalSource, and in `bumpserve worker` over HTTP
+// through RemoteSource, which knows only the client.
 package worker
 
 import (
@@ -14,8 +21,13 @@ import (
 	"github.com/bumpserve/bumpserve/internal/guard"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
+	"github.com/bumpserve/bumpserve/internal/queue/lease"
 	"github.com/bumpserve/bumpserve/internal/service"
 )
+
+// DrainDefault is how long running jobs get to finish at shutdown before
+// they are handed back.
+const DrainDefault = 30 * time.Second
 
 // Config configures a Pool.
 type Config struct {
@@ -25,7 +37,7 @@ type Config struct {
 	// of N CPUs takes N slots but counts one job here): for example the
 	// jobs a site lets one account keep in its batch system.
 	MaxJobs  int
-	Source   Source
+	Source   lease.Source
 	Services service.Registry
 	Caps     job.Limits // the server's limits; a spec may only lower them
 	// Runner runs the jobs' child processes (the sandbox); nil runs them
@@ -78,6 +90,13 @@ type Pool struct {
 	// stop ends every run (with the cause errDrained) once draining times out.
 	stop     context.Context
 	stopRuns context.CancelCauseFunc
+	// The pool's two protocol loops: one heartbeat for every running
+	// job, and ends reported in batches (see completer).
+	beats     heartbeats
+	ends      chan *ending
+	loops     sync.Once
+	stopLoops context.CancelFunc
+	loopsDone sync.WaitGroup
 }
 
 // NewPool checks cfg and returns a pool.
@@ -90,12 +109,32 @@ func NewPool(cfg Config) (*Pool, error) {
 	}
 	cfg.Slots = cmp.Or(cfg.Slots, runtime.NumCPU())
 	cfg.Caps = cmp.Or(cfg.Caps, job.DefaultCaps)
+	cfg.Drain = cmp.Or(cfg.Drain, DrainDefault)
 	stop, stopRuns := context.WithCancelCause(context.Background())
 	return &Pool{
 		cfg: cfg, free: cfg.Slots, freed: make(chan struct{}, 1),
 		log:  cmp.Or(cfg.Logger, slog.Default()).With("component", "worker", "worker", cfg.Name),
 		stop: stop, stopRuns: stopRuns,
+		beats: heartbeats{src: cfg.Source}, ends: make(chan *ending),
 	}, nil
+}
+
+// startLoops starts the heartbeat and completion loops once; Run stops
+// them after its drain.
+func (p *Pool) startLoops() {
+	p.loops.Do(func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		p.stopLoops = cancel
+		p.loopsDone.Add(2)
+		go func() {
+			defer p.loopsDone.Done()
+			guard.Loop(ctx, p.log, "heartbeats", p.beats.loop)
+		}()
+		go func() {
+			defer p.loopsDone.Done()
+			guard.Loop(ctx, p.log, "completions", p.completer)
+		}()
+	})
 }
 
 // Slots is the pool's size in CPUs.
@@ -115,6 +154,8 @@ func (p *Pool) Run(ctx context.Context) error {
 	// not only once the claim loop has noticed.
 	stopAfter := context.AfterFunc(ctx, func() { p.draining.Store(true) })
 	defer stopAfter()
+	p.startLoops()
+	defer func() { p.stopLoops(); p.loopsDone.Wait() }()
 	for ctx.Err() == nil {
 		free, maxJobs := p.capacity()
 		if free <= 0 || maxJobs <= 0 { // resumed jobs may hold more than the slots
@@ -126,7 +167,7 @@ func (p *Pool) Run(ctx context.Context) error {
 		}
 		var jobs []*job.Job
 		err := guard.Call(p.log, "claim", func() (err error) {
-			jobs, err = p.cfg.Source.Claim(ctx, free, maxJobs, p.freed)
+			jobs, err = p.cfg.Source.Claim(ctx, lease.Want{CPUs: free, Jobs: maxJobs}, p.freed)
 			return err
 		})
 		if err != nil {
@@ -154,6 +195,7 @@ func (p *Pool) Run(ctx context.Context) error {
 // finds the earlier attempt's state and follows it rather than start
 // anew. Call it before Run; j must hold a live lease.
 func (p *Pool) Resume(j *job.Job, dir jobdir.Dir) {
+	p.startLoops()
 	p.resumed.Store(j.ID, dir)
 	p.start(j)
 }
@@ -185,15 +227,6 @@ func (p *Pool) runChain(j *job.Job) {
 		p.shrink(held, next.CPUs)
 		j = next
 	}
-}
-
-// nextCPUs is how many CPUs j's completion may ask a follow-on job for:
-// none while draining.
-func (p *Pool) nextCPUs(j *job.Job) int {
-	if p.draining.Load() {
-		return 0
-	}
-	return j.CPUs
 }
 
 func (p *Pool) drain() error {

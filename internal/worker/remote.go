@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,13 +14,11 @@ import (
 	"github.com/bumpserve/bumpserve/api"
 	"github.com/bumpserve/bumpserve/client"
 	"github.com/bumpserve/bumpserve/internal/archive"
-	"github.com/bumpserve/bumpserve/internal/diskspace"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/proc"
-	"github.com/bumpserve/bumpserve/internal/queue"
-	"github.com/bumpserve/bumpserve/internal/store"
+	"github.com/bumpserve/bumpserve/internal/queue/lease"
 )
 
 // RemoteSource feeds a pool from a controller over HTTP: the successor of
@@ -51,17 +47,20 @@ type RemoteSource struct {
 	held       sync.Map     // job id → struct{}: jobs this worker runs
 }
 
-var _ Source = (*RemoteSource)(nil)
+var _ lease.Source = (*RemoteSource)(nil)
 
 // claimWait is how long one claim may be held open by the controller.
 const claimWait = 30 * time.Second
 
-// Claim implements Source, retrying with backoff while the controller is
-// unreachable.
-func (s *RemoteSource) Claim(ctx context.Context, free, maxJobs int, _ <-chan struct{}) ([]*job.Job, error) {
+// leaseDefault stands for the controller's lease until a claim tells it.
+const leaseDefault = 30 * time.Second
+
+// Claim implements lease.Source, retrying with backoff while the
+// controller is unreachable.
+func (s *RemoteSource) Claim(ctx context.Context, want lease.Want, _ <-chan struct{}) ([]*job.Job, error) {
 	for failures := 0; ; {
 		got, err := s.Client.Claim(ctx, api.ClaimRequest{
-			Name: s.Name, Slots: s.Slots, Free: free, MaxJobs: maxJobs, Services: s.Services, WaitSeconds: claimWait.Seconds(),
+			Name: s.Name, Slots: s.Slots, Free: want.CPUs, MaxJobs: want.Jobs, Services: s.Services, WaitSeconds: claimWait.Seconds(),
 		})
 		if ctx.Err() != nil && (err != nil || len(got) == 0) {
 			// The pool shuts down; the controller may have leased jobs
@@ -106,7 +105,7 @@ func (s *RemoteSource) dir(j *job.Job) jobdir.Dir {
 	return jobdir.Dir(filepath.Join(s.WorkDir, "jobs", strconv.FormatInt(j.ID, 10)))
 }
 
-// Dir implements Source: a fresh local directory with the job's input
+// Dir implements lease.Source: a fresh local directory with the job's input
 // downloaded (retrying transient failures within the lease).
 func (s *RemoteSource) Dir(ctx context.Context, j *job.Job) (jobdir.Dir, error) {
 	d := s.dir(j)
@@ -120,7 +119,7 @@ func (s *RemoteSource) Dir(ctx context.Context, j *job.Job) (jobdir.Dir, error) 
 		if err == nil {
 			break
 		}
-		if errors.Is(err, client.ErrLeaseLost) || errors.Is(err, archive.ErrTooLarge) || time.Now().After(deadline) {
+		if errors.Is(err, job.ErrLeaseLost) || errors.Is(err, archive.ErrTooLarge) || time.Now().After(deadline) {
 			return d, fmt.Errorf("download input: %w", err)
 		}
 		var ce *client.Error
@@ -143,126 +142,41 @@ func (s *RemoteSource) prepare(j *job.Job, d jobdir.Dir) error {
 	return s.keepRecord(j, d)
 }
 
-// Heartbeat implements Source.
-func (s *RemoteSource) Heartbeat(ctx context.Context, j *job.Job, p *job.Progress) (bool, error) {
-	cancel, err := s.Client.Heartbeat(ctx, j.ID, api.HeartbeatRequest{Token: j.Lease.Token, Name: s.Name, Progress: p})
-	if errors.Is(err, client.ErrLeaseLost) {
-		s.held.Delete(j.ID)
-		return false, store.ErrLeaseLost
+// Heartbeat implements lease.Source: one call for every running job.
+func (s *RemoteSource) Heartbeat(ctx context.Context, beats []lease.Beat) ([]lease.Verdict, error) {
+	req := api.HeartbeatsRequest{Name: s.Name, Jobs: make([]api.JobBeat, len(beats))}
+	for i, b := range beats {
+		req.Jobs[i] = api.JobBeat{ID: b.Job.ID, Token: b.Job.Lease.Token, Progress: b.Progress}
 	}
-	return cancel, err
-}
-
-// Finish implements Source: the result and the output directory go up as
-// one stream, and the answer may bring the slot's next job; the local
-// copy is removed once the controller has answered.
-func (s *RemoteSource) Finish(ctx context.Context, j *job.Job, r queue.Result, nextCPUs int) (*job.Job, error) {
-	d := s.dir(j)
-	out := d.Output()
-	if od, err := jobfs.OpenDir(out); err != nil { // no output: a job that never ran
-		out = ""
-	} else {
-		od.Close()
-	}
-	if r.Reason == reasonDiskFull {
-		out = "" // the controller has no room for it
-	}
-	req := api.CompleteRequest{Token: j.Lease.Token, State: r.State, Reason: r.Reason, Result: r.Result, Protections: r.Protections}
-	if nextCPUs > 0 {
-		req.Next = &api.NextRequest{Name: s.Name, Free: nextCPUs, Services: s.Services}
-	}
-	if out != "" {
-		// Counted before sending: on a slow link, uploading more files
-		// than the controller takes could outlast every try.
-		if many, err := archive.TooManyFiles(out, archive.MaxOutputFiles); err == nil && many {
-			s.refuseOutput(j, &req, fmt.Sprintf("more than %d files", archive.MaxOutputFiles))
-			out = ""
-		}
-	}
-	stop := s.keepLease(ctx, j)
-	got, err := s.Client.Complete(ctx, j.ID, req, out)
-	stop()
-	if why := outputRefused(err); out != "" && why != "" {
-		s.Logger.Warn("job output refused by the controller; reporting the job failed", "job", j.ID, "err", err)
-		s.refuseOutput(j, &req, why)
-		got, err = s.Client.Complete(ctx, j.ID, req, "")
-	}
-	var ce *client.Error
-	switch {
-	case errors.Is(err, client.ErrLeaseLost):
-		err = store.ErrLeaseLost
-	case errors.As(err, &ce) && ce.Status == http.StatusInsufficientStorage:
-		err = fmt.Errorf("%w (%v)", diskspace.ErrFull, err)
-	}
+	answers, err := s.Client.Heartbeats(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	s.held.Delete(j.ID)
-	s.forget(d)
-	if len(got) == 0 {
-		return nil, nil
+	if len(answers) != len(beats) {
+		return nil, fmt.Errorf("heartbeats: %d answers for %d jobs", len(answers), len(beats))
 	}
-	return s.adopt(got[0]), nil
-}
-
-// keepLease renews j's lease while its output goes up: a job can leave
-// enough files that tarring and unpacking them outlasts the lease, and a
-// result that arrives after it is refused and the job run again.
-func (s *RemoteSource) keepLease(ctx context.Context, j *job.Job) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(s.HeartbeatEvery())
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				s.Client.Heartbeat(ctx, j.ID, api.HeartbeatRequest{Token: j.Lease.Token, Name: s.Name})
-			}
+	out := make([]lease.Verdict, len(beats))
+	for i, a := range answers {
+		switch {
+		case a.LeaseLost:
+			s.held.Delete(beats[i].Job.ID)
+			out[i].Err = job.ErrLeaseLost
+		case a.Error != "":
+			out[i].Err = errors.New(a.Error)
+		default:
+			out[i].Cancel = a.Cancel
 		}
-	}()
-	return func() { cancel(); <-done }
-}
-
-// outputRefused says why the controller refused a job's uploaded output
-// (400 "output: ...", or 413 past its size cap), or "" for any other
-// failure.
-// refuseOutput makes req report the job failed without its output, which
-// the controller refuses for good (too many files, too large): sent again
-// it would be refused until the lease ended and the job ran anew, holding
-// a slot each time. The output is the job's own fault, so the job ends in
-// ERROR.
-func (s *RemoteSource) refuseOutput(j *job.Job, req *api.CompleteRequest, why string) {
-	reason := "output not accepted by the controller: " + why
-	if req.State == job.Error && req.Reason != "" {
-		reason = req.Reason + "; " + reason // the job's own fault first
 	}
-	req.State, req.Result, req.Reason = job.Error, nil, reason
+	return out, nil
 }
 
-func outputRefused(err error) string {
-	var ce *client.Error
-	switch {
-	case !errors.As(err, &ce):
-		return ""
-	case ce.Status == http.StatusRequestEntityTooLarge:
-		return "the files are too large"
-	case ce.Status == http.StatusBadRequest && strings.HasPrefix(ce.Message, "output: "):
-		return strings.TrimPrefix(ce.Message, "output: ")
-	}
-	return ""
-}
-
-// Abandon implements Source: the local copy goes.
+// Abandon implements lease.Source: the local copy goes.
 func (s *RemoteSource) Abandon(j *job.Job) {
 	s.held.Delete(j.ID)
 	s.forget(s.dir(j))
 }
 
-// Release implements Source.
+// Release implements lease.Source.
 func (s *RemoteSource) Release(ctx context.Context, j *job.Job) error {
 	err := s.Client.Release(ctx, j.ID, j.Lease.Token)
 	s.held.Delete(j.ID)
@@ -290,18 +204,18 @@ func (s *RemoteSource) forget(d jobdir.Dir) {
 	jobfs.RemoveTree(string(d))
 }
 
-// Watch implements Source: cancels arrive with heartbeats.
+// Watch implements lease.Source: cancels arrive with heartbeats.
 func (s *RemoteSource) Watch(*job.Job) <-chan struct{} { return nil }
 
-// Progress implements Source: progress travels with heartbeats.
+// Progress implements lease.Source: progress travels with heartbeats.
 func (s *RemoteSource) Progress(*job.Job, *job.Progress) {}
 
-// HeartbeatEvery implements Source: three chances per lease.
+// HeartbeatEvery implements lease.Source: three chances per lease.
 func (s *RemoteSource) HeartbeatEvery() time.Duration {
 	if l := time.Duration(s.leaseNanos.Load()); l > 0 {
 		return l / 3
 	}
-	return queue.LeaseDefault / 3
+	return leaseDefault / 3
 }
 
 // Sweep stops what a crashed run of this worker left (its processes, and

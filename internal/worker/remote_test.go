@@ -17,6 +17,7 @@ import (
 	"github.com/bumpserve/bumpserve/client"
 	"github.com/bumpserve/bumpserve/internal/controller"
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/queue/leasetest"
 	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/store"
 	"github.com/bumpserve/bumpserve/internal/testenv"
@@ -39,7 +40,7 @@ func setup(t *testing.T, lease time.Duration) *bundle {
 func (b *bundle) runPool(t *testing.T, name string, slots int) {
 	src := &worker.RemoteSource{Client: b.worker, Name: name, Slots: slots, WorkDir: t.TempDir(), MaxInput: 1 << 20,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	services := controller.Services()
+	services := service.Builtin()
 	services["panic"] = testenv.PanicService{}
 	pool, err := worker.NewPool(worker.Config{Name: name, Slots: slots, Source: src, Services: services,
 		Drain: time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -116,10 +117,10 @@ func TestRemoteCancelAndTokens(t *testing.T) {
 		t.Errorf("worker list: %v", err)
 	}
 	other, _ := b.user.Submit(ctx, client.Submission{Service: "sleep", Spec: json.RawMessage(`{"seconds":0}`)}, nil)
-	if _, err := b.worker.Heartbeat(ctx, other.ID, api.HeartbeatRequest{Token: "guess"}); !errors.Is(err, client.ErrLeaseLost) {
+	if _, err := b.worker.Heartbeat(ctx, other.ID, api.HeartbeatRequest{Token: "guess"}); !errors.Is(err, job.ErrLeaseLost) {
 		t.Errorf("heartbeat on a job not held: %v", err)
 	}
-	if _, err := b.worker.Complete(ctx, other.ID, api.CompleteRequest{Token: "guess", State: job.Complete}, ""); !errors.Is(err, client.ErrLeaseLost) {
+	if _, err := b.worker.Complete(ctx, other.ID, api.CompleteRequest{Token: "guess", State: job.Complete}, ""); !errors.Is(err, job.ErrLeaseLost) {
 		t.Errorf("complete on a job not held: %v", err)
 	}
 }
@@ -127,21 +128,26 @@ func TestRemoteCancelAndTokens(t *testing.T) {
 // A late result from an expired lease is refused and changes nothing.
 func TestLateResultRefused(t *testing.T) {
 	t.Parallel()
-	b := setup(t, 200*time.Millisecond)
+	clock := leasetest.NewClock()
+	env := testenv.Start(t, controller.Config{Workers: 0, Now: clock.Now})
+	b := &bundle{env: env, user: env.Client(env.AdminToken), worker: env.Client(env.User("cluster1", store.RoleWorker))}
 	ctx := context.Background()
 	j, _ := b.user.Submit(ctx, client.Submission{Service: "sleep", Spec: json.RawMessage(`{"seconds":0}`)}, nil)
 	got, err := b.worker.Claim(ctx, api.ClaimRequest{Name: "slow", Free: 1})
 	if err != nil || len(got) != 1 {
 		t.Fatalf("claim = %v, %v", got, err)
 	}
-	testenv.Eventually(t, 5*time.Second, "lease expires and the job is requeued", func() bool {
-		g, _ := b.user.Get(ctx, j.ID)
-		return g.State == job.Pending && g.Attempt == 2
-	})
+	clock.Advance(env.C.Queue.Lease() + time.Second)
+	if _, err := env.C.Queue.Reap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if g, _ := b.user.Get(ctx, j.ID); g.State != job.Pending || g.Attempt != 2 {
+		t.Fatalf("after its lease the job is %s attempt %d, want PENDING attempt 2", g.State, g.Attempt)
+	}
 	out := t.TempDir()
 	os.WriteFile(filepath.Join(out, "evil.txt"), []byte("late"), 0o644)
 	_, err = b.worker.Complete(ctx, j.ID, api.CompleteRequest{Token: got[0].LeaseToken, State: job.Complete, Result: json.RawMessage(`{"late":true}`)}, out)
-	if !errors.Is(err, client.ErrLeaseLost) {
+	if !errors.Is(err, job.ErrLeaseLost) {
 		t.Fatalf("late complete: %v", err)
 	}
 	g, _ := b.user.Get(ctx, j.ID)

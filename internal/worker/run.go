@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/bumpserve/bumpserve/internal/diskspace"
@@ -15,16 +14,17 @@ import (
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
-	"github.com/bumpserve/bumpserve/internal/queue"
+	"github.com/bumpserve/bumpserve/internal/queue/lease"
 	"github.com/bumpserve/bumpserve/internal/service"
-	"github.com/bumpserve/bumpserve/internal/store"
 )
 
 // Why a run stopped before its service returned, as context causes.
 var (
 	errCancelled = errors.New("cancelled")
-	errLeaseLost = errors.New("lease lost")
+	errLeaseLost = fmt.Errorf("stopped: %w", job.ErrLeaseLost)
 	errDrained   = errors.New("handed back: the executor shut down")
+	// errShortAnswer is a source's answer that does not match its call.
+	errShortAnswer = errors.New("source answered a different number of ends than reported")
 )
 
 // wallClockOwner is an Executor that starts a job's wall clock itself,
@@ -45,19 +45,15 @@ func (e *limitError) Error() string {
 // reasonDiskFull ends a job whose result the controller had no room for.
 const reasonDiskFull = "disk full: the job's result could not be stored"
 
-// progressEvery bounds how often progress is shown to watchers; fitters
-// may report thousands of steps a second.
-const progressEvery = 100 * time.Millisecond
-
 // run takes one claimed job to its end and returns the next job its
 // completion brought for the same CPUs, if any.
 func (p *Pool) run(j *job.Job) *job.Job {
 	log := p.log.With("job", j.ID, "attempt", j.Attempt)
 	src := p.cfg.Source
-	var res *queue.Result
+	var res *lease.Result
 	if guard.Call(log, "job run", func() error { res = p.execute(j, log); return nil }) != nil {
 		// Not requeued: it would only panic again on the next attempt.
-		res = &queue.Result{State: job.Error, Reason: guard.ErrInternal.Error()}
+		res = &lease.Result{State: job.Error, Reason: guard.ErrInternal.Error()}
 	}
 	switch {
 	case res == nil:
@@ -72,14 +68,14 @@ func (p *Pool) run(j *job.Job) *job.Job {
 	// would have ended: past that the queue has given the job to another.
 	deadline := time.Now().Add(src.HeartbeatEvery() * 3)
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		next, err := src.Finish(ctx, j, *res, p.nextCPUs(j))
+		ctx, cancel := context.WithTimeout(context.Background(), finishTimeout)
+		next, err := p.finish(ctx, j, *res)
 		cancel()
 		switch {
 		case err == nil:
 			log.Info("job finished", "state", res.State, "reason", res.Reason)
 			return next
-		case errors.Is(err, store.ErrLeaseLost):
+		case errors.Is(err, job.ErrLeaseLost):
 			log.Warn("result refused: lease lost")
 			src.Abandon(j)
 			return nil
@@ -90,7 +86,7 @@ func (p *Pool) run(j *job.Job) *job.Job {
 			// The controller's disk cannot take this result: end the
 			// job with a small one saying so, rather than leave it
 			// ACTIVE to be run again onto the same full disk.
-			res = &queue.Result{State: job.Error, Reason: reasonDiskFull, Protections: res.Protections}
+			res = &lease.Result{State: job.Error, Reason: reasonDiskFull, Protections: res.Protections}
 		}
 		log.Warn("deliver result; retrying", "err", err)
 		time.Sleep(time.Second)
@@ -100,10 +96,10 @@ func (p *Pool) run(j *job.Job) *job.Job {
 // execute runs the service and says how the job ended: nil when it was
 // handed back unfinished (draining), a Result without a State when its
 // lease was lost (nothing to report: the job is no longer ours).
-func (p *Pool) execute(j *job.Job, log *slog.Logger) *queue.Result {
+func (p *Pool) execute(j *job.Job, log *slog.Logger) *lease.Result {
 	src := p.cfg.Source
-	fail := func(format string, a ...any) *queue.Result {
-		return &queue.Result{State: job.Error, Reason: fmt.Sprintf(format, a...)}
+	fail := func(format string, a ...any) *lease.Result {
+		return &lease.Result{State: job.Error, Reason: fmt.Sprintf(format, a...)}
 	}
 	svc, err := p.cfg.Services.Lookup(j.Service)
 	if err != nil {
@@ -142,14 +138,17 @@ func (p *Pool) execute(j *job.Job, log *slog.Logger) *queue.Result {
 		defer cancelWall()
 	}
 
-	hb := &heartbeat{src: src, job: j, stop: stop}
-	hbDone := make(chan struct{})
-	go func() {
-		defer close(hbDone)
-		if guard.Call(log, "heartbeat", func() error { hb.loop(ctx); return nil }) != nil {
-			stop(guard.ErrInternal)
-		}
-	}()
+	hb, endBeats := p.beats.add(j, stop)
+	defer endBeats()
+	if watch := src.Watch(j); watch != nil { // a cancel heard before the next heartbeat
+		go func() {
+			select {
+			case <-watch:
+				stop(errCancelled)
+			case <-ctx.Done(): // the run is over: stop(nil) below at the latest
+			}
+		}()
+	}
 
 	env := &service.Env{
 		Job: j, Spec: j.Spec, Input: dir.Input(), Output: dir.Output(), Temp: dir.Temp(),
@@ -160,7 +159,7 @@ func (p *Pool) execute(j *job.Job, log *slog.Logger) *queue.Result {
 	result, err := p.runService(ctx, svc, env)
 	cause := context.Cause(ctx)
 	stop(nil)
-	<-hbDone
+	endBeats()
 
 	if errors.Is(cause, errDrained) {
 		fmt.Fprintln(logFile, "stopped: handed back while the executor shut down")
@@ -179,7 +178,7 @@ func (p *Pool) execute(j *job.Job, log *slog.Logger) *queue.Result {
 		// The job left something named job.log in output/: it is not
 		// replaced, and the job fails for it.
 		fmt.Fprintln(logFile, "failed:", err)
-		res = &queue.Result{State: job.Error, Reason: err.Error(), Protections: res.Protections}
+		res = &lease.Result{State: job.Error, Reason: err.Error(), Protections: res.Protections}
 	}
 	return res
 }
@@ -187,105 +186,28 @@ func (p *Pool) execute(j *job.Job, log *slog.Logger) *queue.Result {
 // outcome says how a run ended from why its context ended (cause) and
 // what its service returned (err), noting it in the job log. No State
 // means the lease was lost.
-func outcome(cause, err error, logFile io.Writer) *queue.Result {
+func outcome(cause, err error, logFile io.Writer) *lease.Result {
 	var lim *limitError
 	switch {
 	case errors.Is(cause, errLeaseLost):
 		fmt.Fprintln(logFile, "stopped: the lease was lost")
-		return &queue.Result{} // no state: nothing to report
+		return &lease.Result{} // no state: nothing to report
 	case errors.Is(cause, guard.ErrInternal):
 		fmt.Fprintln(logFile, "failed: internal error")
-		return &queue.Result{State: job.Error, Reason: guard.ErrInternal.Error()}
+		return &lease.Result{State: job.Error, Reason: guard.ErrInternal.Error()}
 	case errors.Is(cause, errCancelled):
 		fmt.Fprintln(logFile, "stopped: cancelled")
-		return &queue.Result{State: job.Cancel, Reason: "cancelled while running"}
+		return &lease.Result{State: job.Cancel, Reason: "cancelled while running"}
 	case errors.As(cause, &lim):
 		fmt.Fprintln(logFile, "stopped:", lim)
-		return &queue.Result{State: job.Error, Reason: lim.Error()}
+		return &lease.Result{State: job.Error, Reason: lim.Error()}
 	case errors.Is(err, service.ErrCancelled):
 		fmt.Fprintln(logFile, "stopped:", err)
-		return &queue.Result{State: job.Cancel, Reason: err.Error()}
+		return &lease.Result{State: job.Cancel, Reason: err.Error()}
 	case err != nil:
 		fmt.Fprintln(logFile, "failed:", err)
-		return &queue.Result{State: job.Error, Reason: err.Error()}
+		return &lease.Result{State: job.Error, Reason: err.Error()}
 	}
 	fmt.Fprintln(logFile, "complete")
-	return &queue.Result{State: job.Complete}
-}
-
-// heartbeat renews a running job's lease, carries its latest progress,
-// and stops the run when the job is cancelled or the lease is lost.
-type heartbeat struct {
-	src  Source
-	job  *job.Job
-	stop context.CancelCauseFunc
-
-	mu        sync.Mutex
-	latest    *job.Progress
-	sent      *job.Progress // last persisted
-	published time.Time
-}
-
-// report records progress; watchers see it at most every progressEvery.
-func (h *heartbeat) report(pr job.Progress) {
-	pr.Updated = time.Now().UTC()
-	h.mu.Lock()
-	h.latest = &pr
-	show := time.Since(h.published) >= progressEvery
-	if show {
-		h.published = time.Now()
-	}
-	h.mu.Unlock()
-	if show {
-		h.src.Progress(h.job, &pr)
-	}
-}
-
-func (h *heartbeat) loop(ctx context.Context) {
-	every := h.src.HeartbeatEvery()
-	// Progress is persisted at least once a second so that job pages and
-	// `show` are never far behind the events stream.
-	tick := time.NewTicker(min(every, time.Second))
-	defer tick.Stop()
-	last := time.Now()
-	watch := h.src.Watch(h.job) // nil: cancels come with heartbeats only
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-watch:
-			h.stop(errCancelled)
-			return
-		case <-tick.C:
-		}
-		h.mu.Lock()
-		pr := h.latest
-		changed := pr != nil && pr != h.sent
-		h.mu.Unlock()
-		if !changed && time.Since(last) < every {
-			continue
-		}
-		var send *job.Progress
-		if changed {
-			send = pr
-		}
-		cancel, err := h.src.Heartbeat(ctx, h.job, send)
-		switch {
-		case errors.Is(err, store.ErrLeaseLost):
-			h.stop(errLeaseLost)
-			return
-		case err != nil:
-			continue // transient: try again next tick, within the lease
-		case cancel:
-			h.stop(errCancelled)
-			return
-		}
-		last = time.Now()
-		h.mu.Lock()
-		h.sent = send
-		if send == nil {
-			h.sent = h.latest
-		}
-		h.mu.Unlock()
-	}
+	return &lease.Result{State: job.Complete}
 }
