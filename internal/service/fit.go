@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/bumpserve/bumpserve/fit"
@@ -43,6 +44,17 @@ func (Fit) Run(ctx context.Context, env *Env) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
+	logw := env.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+	ck := checkpointIO{dir: env.JobDir(), log: func(format string, a ...any) { fmt.Fprintf(logw, format+"\n", a...) }}
+	resume, cont, err := ck.load()
+	if err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	defer close(done)
 	res, err := fit.Run(ctx, spec, fit.Options{
 		InputDir: env.Input,
 		CPUs:     env.CPUs,
@@ -51,6 +63,10 @@ func (Fit) Run(ctx context.Context, env *Env) (json.RawMessage, error) {
 			cost := p.Cost
 			env.Progress(job.Progress{Step: p.Step, Cost: &cost, Params: p.Params, Message: p.Message})
 		},
+		Checkpoint: ck.save,
+		Resume:     resume,
+		Continue:   cont,
+		Stop:       ck.stopSignal(env.Stop, done),
 	})
 	if err != nil {
 		return nil, err
