@@ -3,9 +3,9 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
-	"fmt"
 	"net/http"
 	"path"
 	"path/filepath"
