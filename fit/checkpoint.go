@@ -200,7 +200,9 @@ type checkpointer struct {
 // fresh. A spec without a seed takes the checkpoint's, so that the run
 // goes on as it began.
 func (r *runner) prepareResume(s *Spec, opt Options) error {
-	c := &checkpointer{save: opt.Checkpoint, every: opt.checkpointEvery(s.Options), due: opt.checkpointDue}
+	// The first checkpoint comes one interval after the start, as the
+	// start costs little to repeat.
+	c := &checkpointer{save: opt.Checkpoint, every: opt.checkpointEvery(s.Options), due: opt.checkpointDue, last: time.Now()}
 	r.ckpt = c
 	c.header = checkpointHeader{Version: checkpointVersion, Engine: Engine, Fitter: s.Fitter, Problem: problemHash(s)}
 	if opt.Resume == nil {
