@@ -107,6 +107,8 @@ func (h *Handler) routes() {
 	m.Handle("GET /ui/jobs/{id}/archive", h.stream(h.archive))
 	m.Handle("POST /ui/jobs/{id}/cancel", h.form(h.cancel))
 	m.Handle("POST /ui/jobs/{id}/delete", h.form(h.deleteJob))
+	m.Handle("POST /ui/jobs/{id}/stop", h.form(h.stop))
+	m.Handle("POST /ui/jobs/{id}/continue", h.form(h.continueFit))
 
 	m.Handle("GET /ui/submit", h.page(h.submitPage))
 	m.Handle("POST /ui/submit", h.form(h.submit))
