@@ -283,9 +283,9 @@ func (r *runner) maybeCheckpoint(step int, state func() any) {
 
 // finalCheckpoint saves the state a fit ends in, which a later job may
 // continue from.
-func (r *runner) finalCheckpoint(step int, state any) {
+func (r *runner) finalCheckpoint(step int, state func() any) {
 	if r.ckpt != nil && r.ckpt.save != nil {
-		r.writeCheckpoint(step, true, state)
+		r.writeCheckpoint(step, true, state())
 	}
 }
 

@@ -80,7 +80,7 @@ func fitDREAM(r *runner) (*outcome, error) {
 	}
 	// The state it ends in, before the statistics touch it: a later job
 	// may continue from there.
-	r.finalCheckpoint(st.Gen, st.saved(r, cfg))
+	r.finalCheckpoint(st.Gen, func() any { return st.saved(r, cfg) })
 	return st.outcome(r, cfg, stopped), nil
 }
 

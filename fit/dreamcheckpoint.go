@@ -10,7 +10,12 @@ import (
 // count matches a run never interrupted) and the sampling targets, which
 // a continued fit has moved past what its options alone say.
 type dreamSaved struct {
+	// State is the state without its long lists, which travel packed.
 	State       *dreamState
+	Draws       packedRows
+	LogP        packedRows
+	Archive     packedRows
+	Window      packedRows // generation-major, nc rows a generation
 	PostStart   int
 	RNG         []byte
 	Evals       int64
@@ -21,8 +26,40 @@ type dreamSaved struct {
 
 func (st *dreamState) saved(r *runner, cfg dreamConfig) *dreamSaved {
 	rng, _ := st.src.MarshalBinary() // a PCG's MarshalBinary cannot fail
-	return &dreamSaved{State: st, PostStart: st.postStart, RNG: rng, Evals: r.e.p.evals.Load(),
+	short := *st
+	short.Draws, short.LogP, short.Archive, short.Window = nil, nil, nil, nil
+	var window [][]float64
+	for _, gen := range st.Window {
+		window = append(window, gen...)
+	}
+	return &dreamSaved{State: &short, PostStart: st.postStart, RNG: rng, Evals: r.e.p.evals.Load(),
+		Draws: packRows(st.Draws, cfg.d), LogP: packRows(st.LogP, cfg.nc), Archive: packRows(st.Archive, cfg.d),
+		Window:   packRows(window, cfg.d),
 		KeptGens: cfg.keptGens, MaxKeptGens: cfg.maxKeptGens, MaxBurn: cfg.maxBurn}
+}
+
+// unpackInto puts the packed lists back into sv.State.
+func (sv *dreamSaved) unpackInto(cfg *dreamConfig) error {
+	st := sv.State
+	var err error
+	if st.Draws, err = sv.Draws.unpack(cfg.d); err != nil {
+		return fmt.Errorf("draws: %w", err)
+	}
+	if st.LogP, err = sv.LogP.unpack(cfg.nc); err != nil {
+		return fmt.Errorf("log densities: %w", err)
+	}
+	if st.Archive, err = sv.Archive.unpack(cfg.d); err != nil {
+		return fmt.Errorf("archive: %w", err)
+	}
+	window, err := sv.Window.unpack(cfg.d)
+	if err != nil || len(window)%cfg.nc != 0 {
+		return fmt.Errorf("burn-in window: %v", err)
+	}
+	st.Window = nil
+	for g := 0; g < len(window); g += cfg.nc {
+		st.Window = append(st.Window, window[g:g+cfg.nc:g+cfg.nc])
+	}
+	return nil
 }
 
 // restoreDream rebuilds the sampler from the checkpoint the runner holds
@@ -34,7 +71,15 @@ func restoreDream(r *runner, cfg *dreamConfig) *dreamState {
 		return nil
 	}
 	st := sv.State
-	if err := st.checkShape(cfg); err != nil {
+	if st == nil {
+		r.logf("checkpoint not used, starting afresh: no DREAM state in it")
+		return nil
+	}
+	err := sv.unpackInto(cfg)
+	if err == nil {
+		err = st.checkShape(cfg)
+	}
+	if err != nil {
 		r.logf("checkpoint not used, starting afresh: %v", err)
 		return nil
 	}
