@@ -84,6 +84,8 @@ func TestCheckpointResumeIsExact(t *testing.T) {
 		{"dream", `"seed":11,"samples":4000,"burn":40`, []int{1, 7, 60, 200, 0}},
 		{"dream", `"seed":5,"samples":2000,"burn":30,"init":"lhs","until_converged":true`, []int{3, 120, 0}},
 		{"de", `"seed":3,"steps":60,"pop":5`, []int{1, 17, 0}},
+		{"amoeba", `"seed":1,"starts":3`, []int{1, 40, 0}},
+		{"lm", `"seed":1`, []int{1, 3, 0}},
 	}
 	for _, c := range cases {
 		t.Run(c.fitter+"/"+c.options, func(t *testing.T) {
@@ -230,5 +232,27 @@ func TestCheckpointSecondsValidated(t *testing.T) {
 	}
 	if _, err := ParseSpec([]byte(`{"fitter":"dream","options":{"checkpoint_seconds":1},"parameters":{"a":{"value":1}},"datasets":[{"model":"a*x","x":[1,2],"y":[1,2]}]}`)); err != nil {
 		t.Errorf("checkpoint_seconds 1: %v", err)
+	}
+}
+
+// Stop ends the optimisers too, with their best point so far.
+func TestStopOptimisers(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ fitter, options string }{
+		{"de", `"seed":3,"steps":500`}, {"amoeba", `"seed":1`}, {"lm", `"seed":1`},
+	} {
+		stop := make(chan struct{})
+		res, err := Run(context.Background(), checkpointSpec(t, c.fitter, c.options), Options{CPUs: 1, Stop: stop,
+			Progress: func(p Progress) {
+				if p.Step == 2 {
+					close(stop)
+				}
+			}})
+		if err != nil {
+			t.Fatalf("%s: %v", c.fitter, err)
+		}
+		if !res.Stopped || res.Converged || !strings.Contains(res.Warning, "stopped early by request") || res.Steps > 3 {
+			t.Errorf("%s stopped: stopped %v converged %v steps %d warning %q", c.fitter, res.Stopped, res.Converged, res.Steps, res.Warning)
+		}
 	}
 }
