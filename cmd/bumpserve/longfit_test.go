@@ -90,7 +90,7 @@ var resumedLine = regexp.MustCompile(`resumed from checkpoint at step (\d+)\n`)
 func TestKill9ResumesDREAM(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	const burn = 8000
+	const burn = 12000
 	spec := longDREAMSpec(t, dir, 200000, burn)
 	ref, errOut, code := bs(t, nil, "fit", spec)
 	if code != 0 {
@@ -115,11 +115,12 @@ func TestKill9ResumesDREAM(t *testing.T) {
 		func(s int) bool { return s > burn+2000 },
 	} {
 		testenv.Eventually(t, 120*time.Second, fmt.Sprintf("kill %d: a checkpoint at the step wanted", i+1), func() bool { return in(checkpointStep(data, j.ID)) })
-		at := checkpointStep(data, j.ID)
 		srv.Cmd.Process.Signal(syscall.SIGKILL)
 		<-srv.Ended
-		if at2 := checkpointStep(data, j.ID); !in(at2) {
-			t.Fatalf("kill %d: checkpoint moved on to %d", i+1, at2)
+		// What the kill left (a checkpoint may have come meanwhile).
+		at := checkpointStep(data, j.ID)
+		if !in(at) {
+			t.Fatalf("kill %d: checkpoint moved on to %d", i+1, at)
 		}
 		srv = startServer(t, data, "--workers", "1", "--sandbox-uids", uids[i+1])
 		cl, _ = client.New(srv.URL, token, client.Options{})
