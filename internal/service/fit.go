@@ -9,6 +9,7 @@ import (
 
 	"github.com/bumpserve/bumpserve/fit"
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 )
 
 // Fit is the native fitting service: a math-expression model fitted to
@@ -70,6 +71,11 @@ func (Fit) Run(ctx context.Context, env *Env) (json.RawMessage, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if spec.Fitter != "dream" {
+		// Only a DREAM fit can be continued; an optimiser's checkpoint
+		// has served its purpose once the fit has ended.
+		jobfs.RemoveAll(ck.dir, CheckpointFile)
 	}
 	if err := fit.WriteOutputs(env.Output, spec, res); err != nil {
 		return nil, fmt.Errorf("write outputs: %w", err)
