@@ -256,3 +256,39 @@ func TestStopOptimisers(t *testing.T) {
 		}
 	}
 }
+
+// A DREAM fit whose context ends mid-run (a drain, a preemption) saves
+// where it was; resumed from there it ends as a run never interrupted.
+func TestCheckpointOnCancel(t *testing.T) {
+	t.Parallel()
+	s := checkpointSpec(t, "dream", `"seed":8,"samples":3000,"burn":30`)
+	want, err := runFit(t, context.Background(), s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// At 5 and 150 the cancel comes between generations; at 300 from
+	// another goroutine, most likely during one.
+	for _, k := range []int{5, 150, 300} {
+		ctx, cancel := context.WithCancel(context.Background())
+		var saved Checkpoint
+		_, err := Run(ctx, s, Options{CPUs: 2,
+			Progress: func(p Progress) {
+				switch {
+				case p.Step == k && k == 300:
+					go cancel()
+				case p.Step == k:
+					cancel()
+				}
+			},
+			Checkpoint: func(c Checkpoint) error { saved = c; return nil },
+		})
+		cancel()
+		if !errors.Is(err, context.Canceled) || saved.Data == nil || saved.Step < k {
+			t.Fatalf("cancel at %d: %v, checkpoint at step %d", k, err, saved.Step)
+		}
+		got, err := runFit(t, context.Background(), s, Options{Resume: saved.Data})
+		if err != nil || !bytes.Equal(got.json, want.json) || !reflect.DeepEqual(got.samples, want.samples) {
+			t.Errorf("resumed after a cancel at %d (checkpoint step %d): %v, results differ", k, saved.Step, err)
+		}
+	}
+}

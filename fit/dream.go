@@ -65,13 +65,22 @@ func fitDREAM(r *runner) (*outcome, error) {
 	}
 	stopped := false
 	for !st.done(cfg) {
+		// A fit cut short (the job drained, or preempted) saves where it
+		// is, so that the next attempt loses nothing. A generation cut
+		// short has advanced only the random source and the evaluation
+		// count: with those put back, the state is the last generation's.
+		src, evals := *st.src, r.e.p.evals.Load()
 		if err := r.ctx.Err(); err != nil {
+			st.saveCut(r, cfg, src, evals)
 			return nil, err
 		}
 		if stopped = r.stopRequested(); stopped {
 			break
 		}
 		if err := st.generation(r, cfg); err != nil {
+			if r.ctx.Err() != nil {
+				st.saveCut(r, cfg, src, evals)
+			}
 			return nil, err
 		}
 		st.afterGeneration(cfg)

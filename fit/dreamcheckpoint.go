@@ -162,3 +162,16 @@ func stoppedWarning(gen, draws, planned int, burning bool, notConverged string) 
 	}
 	return w
 }
+
+// saveCut saves the state of a fit whose context ended, with the random
+// source and the evaluation count as they were before the generation
+// that was cut short.
+func (st *dreamState) saveCut(r *runner, cfg dreamConfig, src rand.PCG, evals int64) {
+	if r.ckpt == nil || r.ckpt.save == nil {
+		return
+	}
+	*st.src = src
+	sv := st.saved(r, cfg)
+	sv.Evals = evals
+	r.writeCheckpoint(st.Gen, false, sv)
+}
