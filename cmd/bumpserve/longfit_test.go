@@ -21,8 +21,9 @@ import (
 )
 
 // longDREAMSpec is a seeded DREAM fit of 1500 points that runs for
-// seconds, checkpointing every second; burn sets its least burn-in.
-func longDREAMSpec(t *testing.T, dir string, samples, burn int) string {
+// seconds, checkpointing every second (or every ckpt seconds); burn sets
+// its least burn-in.
+func longDREAMSpec(t *testing.T, dir string, samples, burn int, ckpt ...int) string {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(1, 2))
 	const n = 1500
@@ -43,7 +44,7 @@ func longDREAMSpec(t *testing.T, dir string, samples, burn int) string {
 		"datasets": []any{map[string]any{"model": "a*exp(-k*x)+c", "x": x, "y": y, "dy": dy}},
 	}
 	b, _ := json.Marshal(spec)
-	path := filepath.Join(dir, fmt.Sprintf("dream-%d-%d.json", samples, burn))
+	path := filepath.Join(dir, fmt.Sprintf("dream-%d-%d-%v.json", samples, burn, ckpt))
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -269,4 +270,54 @@ func TestStopAndResumeCLI(t *testing.T) {
 		}
 	}
 	bs(t, env, "cancel", sleep)
+}
+
+// SIGTERM drains: a DREAM fit that outlasts the drain is handed back
+// having saved its state at that moment (no periodic checkpoint falls in
+// this run: the interval is an hour), and the next attempt goes on from
+// there to the uninterrupted result.
+func TestDrainResumesDREAM(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	spec := longDREAMSpec(t, dir, 150000, 2000, 3600)
+	ref, errOut, code := bs(t, nil, "fit", spec)
+	if code != 0 {
+		t.Fatalf("reference fit: %d %s", code, errOut)
+	}
+	specJSON, _ := os.ReadFile(spec)
+	data := filepath.Join(dir, "data")
+	srv := startServer(t, data, "--workers", "1", "--drain-timeout", "1s", "--sandbox-uids", "67750-67759")
+	token := srv.adminToken()
+	cl, _ := client.New(srv.URL, token, client.Options{})
+	ctx := context.Background()
+	j, err := cl.Submit(ctx, client.Submission{Service: "fit", Spec: specJSON}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	testenv.Eventually(t, 60*time.Second, "the fit is well under way", func() bool {
+		got, err := cl.Get(ctx, j.ID)
+		if err == nil && got.Progress != nil {
+			seen = got.Progress.Step
+		}
+		return seen > 3000
+	})
+	srv.Cmd.Process.Signal(syscall.SIGTERM)
+	<-srv.Ended
+	at := checkpointStep(data, j.ID)
+	if at < seen {
+		t.Fatalf("drained at step >= %d, checkpoint at %d", seen, at)
+	}
+	srv = startServer(t, data, "--workers", "1", "--sandbox-uids", "67760-67769")
+	cl, _ = client.New(srv.URL, token, client.Options{})
+	final, err := cl.Watch(ctx, j.ID, func(*client.Job) error { return nil })
+	if err != nil || final.State != "COMPLETE" {
+		t.Fatalf("drained job: %v %v (%s)", final.State, err, final.Reason)
+	}
+	log, _ := os.ReadFile(filepath.Join(data, "jobs", fmt.Sprint(j.ID), "output", "job.log"))
+	if !strings.Contains(string(log), fmt.Sprintf("resumed from checkpoint at step %d\n", at)) {
+		t.Errorf("no resumed line for step %d:\n%s", at, log)
+	}
+	got, _, _ := bs(t, []string{"BUMPSERVE_SERVER=" + srv.URL, "BUMPSERVE_TOKEN=" + token}, "results", fmt.Sprint(j.ID))
+	sameResults(t, "after a drain", []byte(got), []byte(ref))
 }
