@@ -53,12 +53,13 @@ func (s *Server) StopJob(r *http.Request, j *job.Job) (*job.Job, error) {
 	if s.remoteWorker(j.Worker) {
 		return nil, &httpError{http.StatusConflict, fmt.Sprintf("job %d runs on remote worker %q, which stop does not reach yet: cancel it or let it finish", j.ID, j.Worker)}
 	}
-	j, _, err := s.cfg.Queue.Stop(r.Context(), j.ID)
+	id := j.ID
+	j, _, err := s.cfg.Queue.Stop(r.Context(), id)
 	switch {
 	case errors.Is(err, queue.ErrNotRunning):
-		return nil, &httpError{http.StatusConflict, fmt.Sprintf("job %d is %s, not running: only a running fit can be stopped", j.ID, j.State)}
+		return nil, &httpError{http.StatusConflict, fmt.Sprintf("job %d is %s, not running: only a running fit can be stopped", id, j.State)}
 	case errors.Is(err, store.ErrNotFound):
-		return nil, &httpError{http.StatusNotFound, fmt.Sprintf("no job %d", j.ID)}
+		return nil, &httpError{http.StatusNotFound, fmt.Sprintf("no job %d", id)}
 	case err != nil:
 		return nil, &httpError{http.StatusInternalServerError, fmt.Sprintf("stop: %v", err)}
 	}
