@@ -54,7 +54,7 @@ func (s *Server) StopJob(r *http.Request, j *job.Job) (*job.Job, error) {
 		return nil, &httpError{http.StatusConflict, fmt.Sprintf("job %d runs on remote worker %q, which stop does not reach yet: cancel it or let it finish", j.ID, j.Worker)}
 	}
 	id := j.ID
-	j, _, err := s.cfg.Queue.Stop(r.Context(), id)
+	j, err := s.cfg.Queue.Stop(r.Context(), id)
 	switch {
 	case errors.Is(err, queue.ErrNotRunning):
 		return nil, &httpError{http.StatusConflict, fmt.Sprintf("job %d is %s, not running: only a running fit can be stopped", id, j.State)}
