@@ -276,6 +276,8 @@ func TestCheckpointOnCancel(t *testing.T) {
 				switch {
 				case p.Step == k && k == 300:
 					go cancel()
+				case p.Step == k+1 && k == 300:
+					<-ctx.Done() // the cancel came during this generation or comes now
 				case p.Step == k:
 					cancel()
 				}
