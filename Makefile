@@ -3,8 +3,15 @@ GO ?= go
 
 .PHONY: build serve test test-short test-long fuzz bench
 
+# The commit the binary reports (`bumpserve version`): Go embeds it only
+# with -buildvcs=true, and GOFLAGS here says -buildvcs=false.
+VERSION_PKG = github.com/bumpserve/bumpserve/internal/version
+COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
+DIRTY := $(shell test -n "$$(git status --porcelain 2>/dev/null)" && echo true)
+LDFLAGS = -X $(VERSION_PKG).Commit=$(COMMIT) -X $(VERSION_PKG).Dirty=$(DIRTY)
+
 build:
-	$(GO) build -o bin/bumpserve ./cmd/bumpserve
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/bumpserve ./cmd/bumpserve
 
 # Start the service on its embedded default: SQLite in ./var, local slots.
 serve:

@@ -37,6 +37,9 @@ type ClaimedJob struct {
 // ClaimResponse is the answer to a claim: possibly no jobs.
 type ClaimResponse struct {
 	Jobs []ClaimedJob `json:"jobs"`
+	// Drain says an operator drained this worker: it gets no new jobs
+	// until resumed, and should finish the ones it holds.
+	Drain bool `json:"drain,omitempty"`
 }
 
 // HeartbeatRequest renews a lease (and is the body of a release).
@@ -49,6 +52,8 @@ type HeartbeatRequest struct {
 // HeartbeatResponse tells the worker whether to stop the job.
 type HeartbeatResponse struct {
 	Cancel bool `json:"cancel"`
+	// Drain: as in ClaimResponse.
+	Drain bool `json:"drain,omitempty"`
 }
 
 // CompleteRequest is the "result" part of a completion.
@@ -81,6 +86,9 @@ type WorkerInfo struct {
 	Services      []string  `json:"services,omitempty"`
 	LastHeartbeat time.Time `json:"last_heartbeat"`
 	Local         bool      `json:"local,omitempty"`
+	// Drained: an operator drained it; it takes no new jobs until resumed.
+	Drained      bool       `json:"drained"`
+	DrainedSince *time.Time `json:"drained_since,omitempty"`
 }
 
 // ReconcileRequest tells the controller which jobs a named worker really

@@ -25,6 +25,7 @@ type Client struct {
 	base  *url.URL
 	token string
 	http  *http.Client
+	drain *drainNotice // nil without Options.OnDrain (admin.go)
 }
 
 // Options configure a Client.
@@ -34,6 +35,10 @@ type Options struct {
 	CAFile string
 	// HTTP replaces the default HTTP client (the CA file is then ignored).
 	HTTP *http.Client
+	// OnDrain, if set, hears when the controller's answers to this
+	// worker's claims and heartbeats say it was drained (true) or
+	// resumed (false): a worker's way to tell its operator.
+	OnDrain func(drained bool)
 }
 
 // New returns a client for the server at baseURL.
@@ -61,7 +66,11 @@ func New(baseURL, token string, opt Options) (*Client, error) {
 		}
 		hc = &http.Client{Transport: tr}
 	}
-	return &Client{base: u, token: token, http: hc}, nil
+	c := &Client{base: u, token: token, http: hc}
+	if opt.OnDrain != nil {
+		c.drain = &drainNotice{fn: opt.OnDrain}
+	}
+	return c, nil
 }
 
 // Error is an answer from the server with a status of 400 or more.

@@ -34,7 +34,11 @@ func (c *Client) Claim(ctx context.Context, req api.ClaimRequest) ([]api.Claimed
 		return nil, err
 	}
 	var out api.ClaimResponse
-	return out.Jobs, c.do(ctx, http.MethodPost, "/api/v1/worker/claim", nil, "application/json", body, &out)
+	err = c.do(ctx, http.MethodPost, "/api/v1/worker/claim", nil, "application/json", body, &out)
+	if err == nil {
+		c.drain.note(out.Drain)
+	}
+	return out.Jobs, err
 }
 
 // Reconcile tells the controller which jobs this named worker holds; it
@@ -76,6 +80,9 @@ func (c *Client) Heartbeat(ctx context.Context, id int64, req api.HeartbeatReque
 	}
 	var out api.HeartbeatResponse
 	err = c.do(ctx, http.MethodPost, workerPath(id, "/heartbeat"), nil, "application/json", body, &out)
+	if err == nil {
+		c.drain.note(out.Drain)
+	}
 	return out.Cancel, leaseErr(err)
 }
 

@@ -85,6 +85,7 @@ func TestUnreachableServer(t *testing.T) {
 		{"jobs"}, {"show", "1"}, {"wait", "1"}, {"logs", "1"}, {"logs", "-f", "1"}, {"results", "1"},
 		{"files", "1"}, {"files", "1", "output/job.log"}, {"download", "1", t.TempDir()},
 		{"cancel", "1"}, {"delete", "1"}, {"workers"}, {"submit", "--service", "sleep"},
+		{"admin", "drain", "w"}, {"admin", "priority", "1", "5"}, {"admin", "cancel-user", "bob"},
 	} {
 		out, errOut, code := bs(t, env, args...)
 		if code != 1 || errOut != want || out != "" {
@@ -133,6 +134,20 @@ func TestOperatorCommands(t *testing.T) {
 		t.Fatalf("submit: %d %s", code, errOut)
 	}
 	id := strings.TrimSpace(out)
+
+	// A job document holding an array is one batch: all or none, ids one
+	// a line, the resource flags applied to each. (The admin's, so that
+	// olga's listing below holds her one job.)
+	batchFile := filepath.Join(dir, "batch.json")
+	os.WriteFile(batchFile, []byte(`[{"service":"sleep","name":"b1"},{"service":"sleep","spec":{"seconds":-1}}]`), 0o644)
+	if _, errOut, code = bs(t, admin, "submit", batchFile); code == 0 || !strings.Contains(errOut, "jobs[1].spec.seconds") {
+		t.Errorf("batch with a bad job: %d %s", code, errOut)
+	}
+	os.WriteFile(batchFile, []byte(`[{"service":"sleep","name":"b1"},{"service":"sleep","name":"b2"}]`), 0o644)
+	out, errOut, code = bs(t, admin, "submit", batchFile, "--cpus", "1")
+	if ids := strings.Fields(out); code != 0 || len(ids) != 2 {
+		t.Fatalf("batch submit: %d %q %s", code, out, errOut)
+	}
 	var waited client.Job
 	out, errOut, code = bs(t, olga, "wait", id, "--json", "--quiet")
 	if code != 0 {

@@ -22,11 +22,15 @@ func (c *clientFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.caFile, "ca-file", "", "PEM file of a private CA to trust for HTTPS (env BUMPSERVE_CA_FILE)")
 }
 
-func (c *clientFlags) client() (*client.Client, error) {
+func (c *clientFlags) client() (*client.Client, error) { return c.clientWith(client.Options{}) }
+
+// clientWith is client with more options (the CA file is the flag's).
+func (c *clientFlags) clientWith(opt client.Options) (*client.Client, error) {
 	if c.token == "" {
 		return nil, usagef("token: missing (use --token TOKEN or BUMPSERVE_TOKEN)")
 	}
-	cl, err := client.New(c.server, c.token, client.Options{CAFile: c.caFile})
+	opt.CAFile = c.caFile
+	cl, err := client.New(c.server, c.token, opt)
 	if err != nil {
 		return nil, usagef("%v", err)
 	}

@@ -32,6 +32,7 @@ func init() {
 		{name: "user", summary: "add users, list and revoke tokens (user add|list|token|tokens|revoke)", run: runUser},
 		{name: "worker", summary: "pull jobs from a controller and run them here", run: runWorker},
 		{name: "workers", summary: "list the controller's workers (admins)", run: runWorkers},
+		{name: "admin", summary: "drain or resume a worker, requeue a job, set its priority, cancel a user's jobs (admins)", run: runAdmin},
 		{name: "submit", summary: "submit a job", run: runSubmit},
 		{name: "jobs", summary: "list jobs", run: runJobs},
 		{name: "show", summary: "show one job", run: runShow},

@@ -13,7 +13,8 @@ const versionUsage = `version [--short | --json]
 
 Prints this build's version (the one every result records), its module
 version, the VCS commit it was built from ("dirty" when the checkout had
-uncommitted changes) and the Go version.`
+uncommitted changes; 'make build' records it, as builds here run with
+-buildvcs=false) and the Go version.`
 
 func runVersion(_ context.Context, args []string) error {
 	fs := newFlags("version", versionUsage)
@@ -43,6 +44,8 @@ func runVersion(_ context.Context, args []string) error {
 			dirty = " (dirty: uncommitted changes)"
 		}
 		fmt.Fprintf(tw, "commit\t%s%s %s\n", v.Commit, dirty, v.CommitTime)
+	} else {
+		fmt.Fprintf(tw, "commit\tunknown (built without VCS information: use 'make build')\n")
 	}
 	fmt.Fprintf(tw, "go\t%s\n", v.Go)
 	return tw.Flush()

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/bumpserve/bumpserve/client"
 	"github.com/bumpserve/bumpserve/internal/controller"
 	"github.com/bumpserve/bumpserve/internal/lograte"
 	"github.com/bumpserve/bumpserve/internal/service"
@@ -26,6 +27,7 @@ SIGTERM drains: no new claims; running jobs finish or, after
 
 func runWorker(ctx context.Context, args []string) error {
 	fs := newFlags("worker", workerUsage)
+	fs.String("config", "", "a file of 'flag = value' lines (command-line flags win); keeps the token off the command line")
 	var cf clientFlags
 	cf.register(fs)
 	host, _ := os.Hostname()
@@ -79,12 +81,18 @@ func runWorker(ctx context.Context, args []string) error {
 	if *workDir, err = filepath.Abs(*workDir); err != nil {
 		return usagef("work-dir: %v", err)
 	}
-	cl, err := cf.client()
+	// Retries against an unreachable or full controller log once a minute.
+	log := slog.New(lograte.New(newLogger(*logJSON).Handler(), lograte.EveryDefault)).With("worker", *name)
+	cl, err := cf.clientWith(client.Options{OnDrain: func(drained bool) {
+		if drained {
+			log.Warn("an admin drained this worker: it finishes the jobs it holds and takes no new ones")
+		} else {
+			log.Info("an admin resumed this worker: it takes jobs again")
+		}
+	}})
 	if err != nil {
 		return err
 	}
-	// Retries against an unreachable or full controller log once a minute.
-	log := slog.New(lograte.New(newLogger(*logJSON).Handler(), lograte.EveryDefault)).With("worker", *name)
 	src := &worker.RemoteSource{Client: cl, Name: *name, Slots: *slots, Services: svcNames,
 		WorkDir: *workDir, MaxInput: 1 << 30, Logger: log}
 	var batch worker.Executor
@@ -119,6 +127,10 @@ func runWorker(ctx context.Context, args []string) error {
 		pool.Resume(r.Job, r.Dir)
 	}
 	log.Info("worker started", "server", cf.server, "slots", *slots, "work_dir", *workDir)
+	notify := notifier(log)
+	notify("READY=1\nSTATUS=pulling jobs")
+	stopping := context.AfterFunc(ctx, func() { notify("STOPPING=1\nSTATUS=draining") })
+	defer stopping()
 	err = pool.Run(ctx)
 	log.Info("worker stopped")
 	return err
@@ -148,9 +160,16 @@ func runWorkers(ctx context.Context, args []string) error {
 		return printJSON(map[string]any{"workers": nonNil(list)})
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSLOTS\tRUNNING\tLAST HEARTBEAT\tUSER")
+	fmt.Fprintln(tw, "NAME\tSLOTS\tRUNNING\tLAST HEARTBEAT\tUSER\tDRAINED")
 	for _, w := range list {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s ago\t%s\n", w.Name, w.Slots, w.Running, time.Since(w.LastHeartbeat).Round(time.Second), w.User)
+		seen, drained := "never", ""
+		if !w.LastHeartbeat.IsZero() {
+			seen = time.Since(w.LastHeartbeat).Round(time.Second).String() + " ago"
+		}
+		if w.Drained {
+			drained = "drained"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\n", w.Name, w.Slots, w.Running, seen, w.User, drained)
 	}
 	return tw.Flush()
 }

@@ -32,10 +32,10 @@ func IsAdmin(u *User) bool { return u.Role == store.RoleAdmin }
 func IsPerson(u *User) bool { return u.Role == store.RoleUser || u.Role == store.RoleAdmin }
 
 // UserOf resolves an API token to its user; ErrNotFound means the token is
-// unknown or revoked.
+// unknown or revoked. Verified tokens are kept in memory (auth.Cache): a
+// request reads no store unless a token was revoked since.
 func (s *Server) UserOf(ctx context.Context, token string) (*User, error) {
-	u, _, err := s.cfg.Store.LookupToken(ctx, auth.Hash(token))
-	return u, err
+	return s.tokens.Lookup(ctx, auth.Hash(token))
 }
 
 // Job loads job id if u may see it; ErrNotFound otherwise.

@@ -35,7 +35,9 @@ func TestRouteTableComplete(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, name := range files {
-			if strings.HasSuffix(name, "_test.go") {
+			// routetable.go forwards every registration to the ServeMux:
+			// its Handle calls are the plumbing, not routes.
+			if strings.HasSuffix(name, "_test.go") || filepath.Base(name) == "routetable.go" {
 				continue
 			}
 			f, err := parser.ParseFile(fset, name, nil, 0)

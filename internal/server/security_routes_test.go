@@ -134,6 +134,13 @@ func routeTable() []routeCase {
 		{Pattern: "POST /api/v1/jobs/{id}/resume", Method: "POST", Path: j + "/resume", Body: `{"samples":10}`, CType: "application/json", Want: want{401, 409, 404, 403, 403}},
 		{Pattern: "DELETE /api/v1/jobs/{id}", Method: "DELETE", Path: j, Prep: job, Want: apiJob(204)},
 		{Pattern: "GET /api/v1/workers", Method: "GET", Path: "/api/v1/workers", Want: apiAdmin(200)},
+		{Pattern: "GET /api/v1/openapi.json", Method: "GET", Path: "/api/v1/openapi.json", Want: public(200)},
+		// The operators' routes (admin.go).
+		{Pattern: "POST /api/v1/workers/{name}/drain", Method: "POST", Path: "/api/v1/workers/{name}/drain", Prep: (*walk).idleWorker, Want: apiAdmin(200)},
+		{Pattern: "POST /api/v1/workers/{name}/resume", Method: "POST", Path: "/api/v1/workers/{name}/resume", Prep: (*walk).idleWorker, Want: apiAdmin(200)},
+		{Pattern: "POST /api/v1/jobs/{id}/requeue", Method: "POST", Path: j + "/requeue", Prep: job, Want: apiAdmin(200)},
+		{Pattern: "POST /api/v1/jobs/{id}/priority", Method: "POST", Path: j + "/priority", Body: `{"priority":3}`, CType: "application/json", Prep: job, Want: apiAdmin(200)},
+		{Pattern: "POST /api/v1/users/{name}/cancel", Method: "POST", Path: "/api/v1/users/bob/cancel", Want: apiAdmin(200)},
 		// The worker protocol, on a job the walker holds.
 		{Pattern: "POST /api/v1/worker/claim", Method: "POST", Path: "/api/v1/worker/claim", Body: `{"name":"walker","free":0}`, CType: "application/json", Want: apiWork(200)},
 		{Pattern: "GET /api/v1/worker/jobs/{id}/input", Method: "GET", Path: "/api/v1/worker/jobs/{id}/input", Lease: true, Prep: hold, Want: apiWork(200)},
@@ -185,6 +192,8 @@ func routeTable() []routeCase {
 		{Pattern: "GET /ui/jobs/{id}/events", Method: "GET", Path: "/ui/jobs/{id}/events", Page: true, Stream: true, Want: strmJob(200)},
 		{Pattern: "GET /ui/jobs/{id}/files/{path...}", Method: "GET", Path: "/ui/jobs/{id}/files/input/data.txt", Page: true, Want: strmJob(200)},
 		{Pattern: "GET /ui/jobs/{id}/files/{path...}", Method: "GET", Path: "/ui/jobs/{id}/files/output/result.txt", Page: true, Want: strmJob(200)},
+		{Pattern: "GET /ui/jobs/{id}/plot/{path...}", Method: "GET", Path: "/ui/jobs/{id}/plot/model.svg", Page: true, Want: strmJob(200)},
+		{Pattern: "GET /ui/jobs/{id}/plot/{path...}", Method: "GET", Path: "/ui/jobs/{id}/plot/..%2f..%2fbumpserve.svg", Page: true, Want: strmJob(404)},
 		{Pattern: "GET /ui/jobs/{id}/archive", Method: "GET", Path: "/ui/jobs/{id}/archive", Page: true, Want: strmJob(200)},
 		{Pattern: "POST /ui/jobs/{id}/cancel", Method: "POST", Path: "/ui/jobs/{id}/cancel", Page: true, Body: "csrf_token={csrf}", CType: "application/x-www-form-urlencoded", Prep: job, Want: formJob(303)},
 		{Pattern: "POST /ui/jobs/{id}/delete", Method: "POST", Path: "/ui/jobs/{id}/delete", Page: true, Body: "csrf_token={csrf}", CType: "application/x-www-form-urlencoded", Prep: job, Want: formJob(303)},
@@ -193,7 +202,8 @@ func routeTable() []routeCase {
 		{Pattern: "GET /ui/submit", Method: "GET", Path: "/ui/submit", Page: true, Want: pageUser(200)},
 		{Pattern: "GET /ui/submit", Method: "GET", Path: "/ui/submit?from={id}", Page: true, Want: pageJob(200)},
 		{Pattern: "POST /ui/submit", Method: "POST", Path: "/ui/submit", Page: true, Body: fitForm, CType: "application/x-www-form-urlencoded", Want: formUser(303)},
-		{Pattern: "GET /ui/admin", Method: "GET", Path: "/ui/admin", Page: true, Want: want{303, 404, 404, 200, 303}},
+		{Pattern: "GET /ui/admin", Method: "GET", Path: "/ui/admin", Page: true, Want: want{303, 403, 403, 200, 303}},
+		{Pattern: "POST /ui/admin", Method: "POST", Path: "/ui/admin", Page: true, Body: "csrf_token={csrf}&action=priority&job={id}&priority=2", CType: "application/x-www-form-urlencoded", Prep: job, Want: want{403, 403, 403, 303, 403}},
 	}
 }
 
@@ -225,6 +235,7 @@ func newWalk(t *testing.T) *walk {
 	os.WriteFile(filepath.Join(dir, "data.txt"), []byte("1 2\n"), 0o644)
 	os.Mkdir(filepath.Join(dir, "out"), 0o755)
 	os.WriteFile(filepath.Join(dir, "out", "result.txt"), []byte("done\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "out", "model.dat"), []byte("1 2 0.1 2.1\n2 4 0.1 3.9\n"), 0o644) // a Bumps-style x y dy fy table
 	j, err := env.Client(w.tokens[owner]).Submit(ctx, client.Submission{Service: "sleep"},
 		[]client.Upload{{Name: "data.txt", Path: filepath.Join(dir, "data.txt")}})
 	if err != nil {

@@ -87,7 +87,7 @@ func (s *Server) workerClaim(w http.ResponseWriter, r *http.Request, u *store.Us
 		writeError(w, http.StatusInternalServerError, "claim: %v", err)
 		return
 	}
-	s.handOver(w, r, js)
+	s.handOver(w, r, req.Name, js)
 }
 
 // checkClaim checks what a claim, or a completion asking for the next
@@ -110,14 +110,14 @@ func (s *Server) checkClaim(name string, free int, services []string) error {
 // handOver answers with jobs just leased to a worker, or, if the worker
 // hung up meanwhile and will never hear of them, gives them back at once
 // rather than after a lease.
-func (s *Server) handOver(w http.ResponseWriter, r *http.Request, js []*job.Job) {
+func (s *Server) handOver(w http.ResponseWriter, r *http.Request, name string, js []*job.Job) {
 	if r.Context().Err() != nil {
 		for _, j := range js {
 			s.cfg.Queue.Release(context.Background(), j.ID, j.Lease.Token)
 		}
 		return
 	}
-	out := api.ClaimResponse{Jobs: make([]api.ClaimedJob, len(js))}
+	out := api.ClaimResponse{Jobs: make([]api.ClaimedJob, len(js)), Drain: s.cfg.Queue.IsDrained(r.Context(), name)}
 	for i, j := range js {
 		inputs, _ := s.cfg.Root.Job(j.ID).ListInput()
 		out.Jobs[i] = api.ClaimedJob{Job: j, Spec: j.Spec, LeaseToken: j.Lease.Token, LeaseSeconds: s.cfg.Queue.Lease().Seconds(), Inputs: len(inputs)}
@@ -215,7 +215,7 @@ func (s *Server) workerHeartbeat(w http.ResponseWriter, r *http.Request, u *stor
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, "heartbeat: %v", err)
 	default:
-		writeJSON(w, http.StatusOK, api.HeartbeatResponse{Cancel: cancel})
+		writeJSON(w, http.StatusOK, api.HeartbeatResponse{Cancel: cancel, Drain: req.Name != "" && s.cfg.Queue.IsDrained(r.Context(), req.Name)})
 	}
 }
 
@@ -239,8 +239,9 @@ func (s *Server) workerRelease(w http.ResponseWriter, r *http.Request, u *store.
 
 // workerComplete takes a job's end: first the "result" part, whose lease
 // is checked before any upload is read; then the "output" tar, unpacked
-// beside the job's output/ and swapped in by the same transaction that
-// records the result, so a refused (late) result changes nothing.
+// beside the job's output/ and swapped in once the lease is checked again,
+// just before the result is recorded (queue.FinishWith), so a refused
+// (late) result changes nothing.
 func (s *Server) workerComplete(w http.ResponseWriter, r *http.Request, u *store.User) {
 	ctype, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ctype != "multipart/form-data" {
@@ -320,7 +321,7 @@ func (s *Server) workerComplete(w http.ResponseWriter, r *http.Request, u *store
 				s.log.Warn("claim with completion", "job", j.ID, "err", err)
 			}
 		}
-		s.handOver(w, r, js)
+		s.handOver(w, r, n.Name, js)
 	}
 }
 

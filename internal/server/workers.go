@@ -63,6 +63,10 @@ func (s *Server) Workers(ctx context.Context) ([]WorkerInfo, error) {
 			out = append(out, *l)
 		}
 	}
+	out, err := s.withDrains(ctx, out)
+	if err != nil {
+		return nil, err
+	}
 	for i := range out {
 		held, err := s.cfg.Store.HeldBy(ctx, out[i].Name)
 		if err != nil {

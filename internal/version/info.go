@@ -22,18 +22,14 @@ type Info struct {
 func Get() Info {
 	info := Info{Version: String(), Go: runtime.Version()}
 	bi, ok := debug.ReadBuildInfo()
+	info.Commit, info.Dirty = revision(bi)
 	if !ok {
 		return info
 	}
 	info.Module, info.ModuleVersion = bi.Main.Path, bi.Main.Version
 	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			info.Commit = s.Value
-		case "vcs.time":
+		if s.Key == "vcs.time" {
 			info.CommitTime = s.Value
-		case "vcs.modified":
-			info.Dirty = s.Value == "true"
 		}
 	}
 	return info

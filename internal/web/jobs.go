@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/server"
@@ -15,7 +17,7 @@ import (
 const pageSize = 25
 
 type jobsData struct {
-	Jobs     []*job.Job
+	Rows     []listRow
 	Admin    bool
 	State    string
 	Service  string
@@ -23,9 +25,13 @@ type jobsData struct {
 	States   []job.State
 	Services []string
 	Next     string // URL of the next (older) page; "" on the last
+	Q        string // text search
 	Filtered bool
-	Error    string
-	Deleted  string // the id of a job just deleted, to confirm it
+	// SearchCut: the search looked at searchScan jobs without filling
+	// the page; "Older jobs" goes on looking.
+	SearchCut bool
+	Error     string
+	Deleted   string // the id of a job just deleted, to confirm it
 }
 
 // jobsPage lists the user's jobs (an admin's: everyone's), newest first.
@@ -52,26 +58,32 @@ func (h *Handler) jobsPage(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 		o.Before = n
 	}
-	d.Filtered = d.State != "" || d.Service != "" || d.Owner != "" || o.Before != 0
+	d.Q = strings.TrimSpace(q.Get("q"))
+	d.Filtered = d.State != "" || d.Service != "" || d.Owner != "" || d.Q != "" || o.Before != 0
 	live := false
 	if d.Error == "" {
-		js, err := h.cfg.API.ListJobs(r.Context(), s.User, o)
+		list := func(before int64, limit int) ([]*job.Job, error) {
+			lo := o
+			lo.Before, lo.Limit = before, limit
+			return h.cfg.API.ListJobs(r.Context(), s.User, lo)
+		}
+		js, next, cut, err := searchPage(list, o.Before, d.Q)
 		if err != nil {
 			h.serverError(w, r, err)
 			return
 		}
-		if len(js) > pageSize {
-			js = js[:pageSize]
+		if next > 0 {
 			nq := url.Values{}
-			for k, v := range map[string]string{"state": d.State, "service": d.Service, "owner": d.Owner} {
+			for k, v := range map[string]string{"state": d.State, "service": d.Service, "owner": d.Owner, "q": d.Q} {
 				if v != "" {
 					nq.Set(k, v)
 				}
 			}
-			nq.Set("before", strconv.FormatInt(js[len(js)-1].ID, 10))
-			d.Next = "/ui/jobs?" + nq.Encode()
+			nq.Set("before", strconv.FormatInt(next, 10))
+			d.Next = h.cfg.BasePath + "/ui/jobs?" + nq.Encode()
 		}
-		d.Jobs = js
+		d.SearchCut = cut
+		d.Rows = rowsOf(js, time.Now())
 		for _, j := range js {
 			live = live || !j.State.Terminal()
 		}

@@ -59,10 +59,14 @@ func (h *Handler) csrfToken(tokenHash []byte) string {
 // errNoSession means the request carries no valid session.
 var errNoSession = errors.New("not signed in")
 
-// lookup resolves the session cookie. Worker tokens cannot sign in.
+// lookup resolves the session cookie, or else the user the site's login
+// in front signed in (server.RemoteUser). Worker tokens cannot sign in.
 func (h *Handler) lookup(r *http.Request) (*session, error) {
 	c, err := r.Cookie(cookieName)
 	if err != nil || c.Value == "" {
+		if u := server.RemoteUser(r); u != nil && server.IsPerson(u) {
+			return &session{User: u, CSRF: h.csrfToken(auth.Hash("remote-user\x00" + u.Name))}, nil
+		}
 		return nil, errNoSession
 	}
 	return h.lookupToken(r, c.Value)
@@ -84,11 +88,12 @@ func (h *Handler) lookupToken(r *http.Request, token string) (*session, error) {
 
 // setSession stores token in the cookie: HttpOnly so no script can read
 // it, SameSite=Strict so no other site's page can send it, Secure under
-// TLS, and only for /ui so the API keeps demanding bearer tokens.
+// TLS (here or at a trusted proxy), and only for /ui (under the base
+// path: server.WithBasePath) so the API keeps demanding bearer tokens.
 func setSession(w http.ResponseWriter, r *http.Request, token string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{
 		Name: cookieName, Value: token, Path: "/ui", MaxAge: maxAge,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: server.IsHTTPS(r),
 	})
 }
 

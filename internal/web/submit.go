@@ -3,12 +3,14 @@ package web
 import (
 	"errors"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/bumpserve/bumpserve/internal/archive"
 	"github.com/bumpserve/bumpserve/internal/job"
@@ -76,8 +78,8 @@ func (h *Handler) visibleJob(r *http.Request, s *session, id string) (*job.Job, 
 }
 
 // submit takes either form. Uploads are staged like the API's: the
-// staging directory becomes the job's directory in the transaction that
-// creates the job.
+// staging directory becomes the job's directory just before the
+// transaction that creates the job (see queue.SubmitAll).
 func (h *Handler) submit(w http.ResponseWriter, r *http.Request, s *session) {
 	staging, err := h.cfg.Root.Stage()
 	if err != nil {
@@ -114,6 +116,9 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 		place(err.Error())
 	}
+	if d.Fit != nil {
+		keepUpload(d.Fit, up)
+	}
 	h.render(w, r, code, "submit", &view{Title: "Submit a fit", S: s, Nav: "submit", Data: d})
 }
 
@@ -135,7 +140,7 @@ func (h *Handler) fitSubmission(f *fitForm, up *uploader) *server.Submission {
 			f.Errors["datafile"] = err.Error()
 			break
 		}
-		f.ReuseFile = ""
+		f.ReuseFile, f.uploaded = "", name
 		fileCols(name)
 	case strings.TrimSpace(f.Data) != "":
 		cols, names, err := parseColumns(f.Data, f.Columns)
@@ -317,4 +322,33 @@ func (u *uploader) fieldCount(name string) int {
 	}
 	defer f.Close()
 	return firstFieldCount(f)
+}
+
+// keptBytes bounds an uploaded data file put back into the form as text.
+const keptBytes = 256 << 10
+
+// keepUpload puts a refused submission's uploaded data file, if small,
+// into the data box, so the values are kept (and a bad cell can be
+// corrected in place) rather than the file having to be chosen again.
+func keepUpload(f *fitForm, up *uploader) {
+	if f.uploaded == "" || strings.TrimSpace(f.Data) != "" {
+		return
+	}
+	file, info, err := jobfs.Open(up.input, f.uploaded)
+	if err != nil || info.Size() > keptBytes {
+		if file != nil {
+			file.Close()
+		}
+		return
+	}
+	defer file.Close()
+	b, err := io.ReadAll(io.LimitReader(file, keptBytes))
+	if err != nil || !utf8.Valid(b) || strings.Count(string(b), "\n") > maxPastedPoints {
+		return
+	}
+	f.Data, f.Kept = string(b), f.uploaded
+	if msg, ok := f.Errors["datafile"]; ok {
+		f.Errors["data"] = msg
+		delete(f.Errors, "datafile")
+	}
 }

@@ -47,7 +47,10 @@ type Config struct {
 	LocalName  string // the local slots' worker name
 	LocalSlots int    // the local slots in CPUs (0: dispatch only)
 	MaxUpload  int64
-	Logger     *slog.Logger
+	// BasePath is the prefix the site is served under (serve --base-path),
+	// put in front of every link the pages write; "" at the root.
+	BasePath string
+	Logger   *slog.Logger
 }
 
 // Handler serves the pages. Mount it at /ui/.
@@ -74,7 +77,7 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := parsePages()
+	p, err := parsePages(cfg.BasePath)
 	if err != nil {
 		return nil, err
 	}
@@ -105,6 +108,7 @@ func (h *Handler) routes() {
 	m.Handle("GET /ui/jobs/{id}/events", h.stream(h.jobEvents))
 	m.Handle("GET /ui/jobs/{id}/files/{path...}", h.stream(h.file))
 	m.Handle("GET /ui/jobs/{id}/archive", h.stream(h.archive))
+	m.Handle("GET /ui/jobs/{id}/plot/{path...}", h.stream(h.drawnPlot))
 	m.Handle("POST /ui/jobs/{id}/cancel", h.form(h.cancel))
 	m.Handle("POST /ui/jobs/{id}/delete", h.form(h.deleteJob))
 	m.Handle("POST /ui/jobs/{id}/stop", h.form(h.stop))
@@ -113,6 +117,7 @@ func (h *Handler) routes() {
 	m.Handle("GET /ui/submit", h.page(h.submitPage))
 	m.Handle("POST /ui/submit", h.form(h.submit))
 	m.Handle("GET /ui/admin", h.page(h.adminPage))
+	m.Handle("POST /ui/admin", h.form(h.adminAction))
 	m.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r, nil)
 	})
