@@ -2,6 +2,7 @@ package fit
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -17,10 +18,24 @@ func fitAmoeba(r *runner) (*outcome, error) {
 	starts := cmp.Or(r.opts.Starts, defaultStarts)
 	x := clipBox(p.x0(), p.lo, p.hi)
 	best := math.Inf(1)
-	total := 0
-	converged := false
-	for start := 0; start <= starts && total < steps; start++ {
-		xs, fx, iters, conv, err := nelderMead(r, x, steps-total, total)
+	total, first := 0, 0
+	converged, stopped := false, false
+	sv := restoreAmoeba(r, p.dim())
+	if sv != nil {
+		x, best, total, converged, first = sv.X, sv.Best, sv.Total, sv.Converged, sv.Start
+	}
+	for start := first; start <= starts && total < steps; start++ {
+		var loop *amoebaLoop
+		if sv != nil && start == sv.Start {
+			loop = &sv.Loop
+		}
+		save := func(l amoebaLoop) any {
+			return &amoebaSaved{Start: start, Total: total, X: x, Best: best, Converged: converged, Loop: l, Evals: p.evals.Load()}
+		}
+		xs, fx, iters, conv, err := nelderMead(r, x, steps-total, total, loop, save)
+		if errors.Is(err, errStopped) {
+			stopped, err = true, nil
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -30,12 +45,16 @@ func fitAmoeba(r *runner) (*outcome, error) {
 			x, best = xs, fx
 		}
 		converged = conv
-		if !improved && start > 0 {
+		if stopped || !improved && start > 0 {
 			break
 		}
 	}
 	r.logf("amoeba: %d iterations, cost %.10g", total, best)
-	return &outcome{x: x, converged: converged, steps: total, message: fmt.Sprintf("amoeba: %d iterations", total)}, nil
+	out := &outcome{x: x, converged: converged, steps: total, message: fmt.Sprintf("amoeba: %d iterations", total)}
+	if stopped {
+		out.stopped, out.warning = true, fmt.Sprintf("stopped early by request after %d iterations: the best point so far", total)
+	}
+	return out, nil
 }
 
 // nelderMead is one Nelder–Mead run with the adaptive coefficients of Gao
@@ -47,7 +66,7 @@ func fitAmoeba(r *runner) (*outcome, error) {
 // several vertices on the same face; the simplex then goes flat on the
 // bound and can no longer leave it (DanWood from NIST start 1 stalled with
 // b2 on its lower bound that way).
-func nelderMead(r *runner, x0 []float64, maxIter, stepBase int) ([]float64, float64, int, bool, error) {
+func nelderMead(r *runner, x0 []float64, maxIter, stepBase int, resume *amoebaLoop, save func(amoebaLoop) any) ([]float64, float64, int, bool, error) {
 	p := r.e.p
 	n := p.dim()
 	sc := r.e.scratch[0]
@@ -57,10 +76,15 @@ func nelderMead(r *runner, x0 []float64, maxIter, stepBase int) ([]float64, floa
 	for i := range pts {
 		pts[i] = make([]float64, n)
 	}
-	initialSimplex(pts, x0, initialSteps(x0, p.lo, p.hi))
 	f := make([]float64, n+1)
-	if err := r.e.costs(r.ctx, pts, f); err != nil {
-		return nil, 0, 0, false, err
+	lastBest, lastGain, first := math.Inf(1), 0, 1 // best cost so far, and the iteration that improved it
+	if resume != nil {
+		pts, f, lastBest, lastGain, first = resume.Pts, resume.F, resume.LastBest, resume.LastGain, resume.It
+	} else {
+		initialSimplex(pts, x0, initialSteps(x0, p.lo, p.hi))
+		if err := r.e.costs(r.ctx, pts, f); err != nil {
+			return nil, 0, 0, false, err
+		}
 	}
 	eval := func(x []float64) float64 {
 		if !inBox(x, p.lo, p.hi) {
@@ -69,12 +93,18 @@ func nelderMead(r *runner, x0 []float64, maxIter, stepBase int) ([]float64, floa
 		return p.cost(x, sc)
 	}
 	order := make([]int, n+1)
-	lastBest, lastGain := math.Inf(1), 0 // best cost so far, and the iteration that improved it
 	cen, xr, xe, xc := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
 	sortedPts, sortedF := make([][]float64, n+1), make([]float64, n+1) // the next order, swapped in
-	for it := 1; it <= maxIter; it++ {
+	for it := first; it <= maxIter; it++ {
 		if err := r.ctx.Err(); err != nil {
 			return nil, 0, it, false, err
+		}
+		r.maybeCheckpoint(stepBase+it-1, func() any {
+			return save(amoebaLoop{Pts: pts, F: f, LastBest: lastBest, LastGain: lastGain, It: it})
+		})
+		if r.stopRequested() {
+			b := argmin(f)
+			return pts[b], f[b], it - 1, false, errStopped
 		}
 		for i := range order {
 			order[i] = i

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"math/rand/v2"
 )
 
 // fitDE runs differential evolution (Storn and Price 1997) with the
@@ -14,21 +15,31 @@ func fitDE(r *runner) (*outcome, error) {
 	n := p.dim()
 	gens := cmp.Or(r.opts.Steps, defaultDESteps)
 	np := max(cmp.Or(r.opts.Pop, defaultPop)*n, 5)
-	rng := newRand(r.opts.Seed)
-	pop := initialPopulation(rng, clipBox(p.x0(), p.lo, p.hi), p.lo, p.hi, np)
-	cost := make([]float64, np)
-	if err := r.e.costs(r.ctx, pop, cost); err != nil {
-		return nil, err
+	st := restoreDE(r, np, n)
+	if st == nil {
+		st = &deState{src: newPCG(r.opts.Seed)}
+		rng := rand.New(st.src)
+		st.Pop = initialPopulation(rng, clipBox(p.x0(), p.lo, p.hi), p.lo, p.hi, np)
+		st.Cost = make([]float64, np)
+		if err := r.e.costs(r.ctx, st.Pop, st.Cost); err != nil {
+			return nil, err
+		}
 	}
+	rng := rand.New(st.src)
+	pop, cost := st.Pop, st.Cost
 	trial := make([][]float64, np)
 	for i := range trial {
 		trial[i] = make([]float64, n)
 	}
 	tcost := make([]float64, np)
 	best := argmin(cost)
-	converged := false
-	g := 0
-	for g = 1; g <= gens; g++ {
+	converged, stopped := false, false
+	g := st.Gen
+	for g = st.Gen + 1; g <= gens; g++ {
+		if stopped = r.stopRequested(); stopped {
+			g--
+			break
+		}
 		const cr = 0.9
 		for i := range np {
 			a, b := distinct2(rng, np, i)
@@ -57,10 +68,16 @@ func fitDE(r *runner) (*outcome, error) {
 		if converged = populationConverged(pop, cost, best); converged {
 			break
 		}
+		st.Gen = g
+		r.maybeCheckpoint(g, func() any { return st.saved(r) })
 	}
 	g = min(g, gens)
 	r.logf("de: %d generations of %d, cost %.10g", g, np, cost[best])
-	return &outcome{x: pop[best], converged: converged, steps: g, message: fmt.Sprintf("de: %d generations", g)}, nil
+	out := &outcome{x: pop[best], converged: converged, steps: g, message: fmt.Sprintf("de: %d generations", g)}
+	if stopped {
+		out.stopped, out.warning = true, fmt.Sprintf("stopped early by request after %d of %d generations: the best point so far", g, gens)
+	}
+	return out, nil
 }
 
 // populationConverged reports whether every member has the best cost to

@@ -56,21 +56,41 @@ const (
 // not depend on the number of CPUs.
 func fitDREAM(r *runner) (*outcome, error) {
 	cfg := newDreamConfig(r.opts, r.e.p.dim())
-	st, err := newDreamState(r, cfg)
-	if err != nil {
-		return nil, err
-	}
-	for !st.done(cfg) {
-		if err := r.ctx.Err(); err != nil {
+	st := restoreDream(r, &cfg)
+	if st == nil {
+		var err error
+		if st, err = newDreamState(r, cfg); err != nil {
 			return nil, err
 		}
+	}
+	stopped := false
+	for !st.done(cfg) {
+		// A fit cut short (the job drained, or preempted) saves where it
+		// is, so that the next attempt loses nothing. A generation cut
+		// short has advanced only the random source and the evaluation
+		// count: with those put back, the state is the last generation's.
+		src, evals := *st.src, r.e.p.evals.Load()
+		if err := r.ctx.Err(); err != nil {
+			st.saveCut(r, cfg, src, evals)
+			return nil, err
+		}
+		if stopped = r.stopRequested(); stopped {
+			break
+		}
 		if err := st.generation(r, cfg); err != nil {
+			if r.ctx.Err() != nil {
+				st.saveCut(r, cfg, src, evals)
+			}
 			return nil, err
 		}
 		st.afterGeneration(cfg)
 		r.progress(st.Gen, st.BestCost, st.BestX, "")
+		r.maybeCheckpoint(st.Gen, func() any { return st.saved(r, cfg) })
 	}
-	return st.outcome(r, cfg), nil
+	// The state it ends in, before the statistics touch it: a later job
+	// may continue from there.
+	r.finalCheckpoint(st.Gen, func() any { return st.saved(r, cfg) })
+	return st.outcome(r, cfg, stopped), nil
 }
 
 // dreamConfig is the resolved options of a run.
@@ -180,17 +200,13 @@ func newDreamState(r *runner, cfg dreamConfig) (*dreamState, error) {
 		Modes: modes, IndepProb: dreamIndepProb,
 		PCR:    []float64{1.0 / 3, 1.0 / 3, 1.0 / 3},
 		CRJump: make([]float64, dreamNCR), CRCount: make([]float64, dreamNCR),
-		src: src, rng: rng, lo: p.lo, hi: p.hi, pcost: make([]float64, cfg.nc), crIdx: make([]int, cfg.nc),
-		logJac: make([]float64, cfg.nc), sd: make([]float64, cfg.d), u: make([]float64, cfg.nc),
+		src: src, rng: rng,
 	}
+	st.initScratch(p, cfg)
 	// Room for the usual run, so that appending rarely copies.
 	gens := cfg.minBurn*2 + cfg.keptGens*cfg.thin
 	st.LogP = make([][]float64, 0, gens)
 	st.Draws = make([][]float64, 0, cfg.keptGens*cfg.nc)
-	st.prop = make([][]float64, cfg.nc)
-	for i := range st.prop {
-		st.prop[i] = make([]float64, cfg.d)
-	}
 	if err := r.e.costs(r.ctx, st.X, st.Cost); err != nil {
 		return nil, err
 	}
@@ -383,7 +399,11 @@ func (st *dreamState) diagnose(cfg dreamConfig) {
 	st.Checked = true
 }
 
-func (st *dreamState) outcome(r *runner, cfg dreamConfig) *outcome {
+func (st *dreamState) outcome(r *runner, cfg dreamConfig, stopped bool) *outcome {
+	burning := st.Burning
+	if stopped {
+		st.stoppedDraws()
+	}
 	st.diagnose(cfg)
 	worstR, leastESS, leastTail := 0.0, math.Inf(1), math.Inf(1)
 	for j := range cfg.d {
@@ -402,6 +422,11 @@ func (st *dreamState) outcome(r *runner, cfg dreamConfig) *outcome {
 		samples: st.Draws, logp: st.LogP, rhat: st.Rhat, ess: st.ESS}
 	if !st.Converged {
 		out.warning = notConvergedWarning(worstR, leastESS, leastTail, "draw more samples or set options.until_converged")
+	}
+	if stopped {
+		out.stopped, out.converged = true, false
+		out.warning = stoppedWarning(st.Gen, len(st.Draws), cfg.keptGens*cfg.nc, burning, out.warning)
+		r.logf("stopped early by request at generation %d", st.Gen)
 	}
 	return out
 }

@@ -14,6 +14,13 @@ type lmConfig struct {
 	ftol     float64 // relative cost reduction, actual and predicted, to stop at
 	xtol     float64 // relative scaled step length to stop at
 	geodesic bool    // add the geodesic-acceleration correction to steps
+
+	// For fitLM's checkpoints: resume, if set, is where an earlier run
+	// was between two iterations; between is called there each time; stop
+	// ends the run (errStopped) with where it is.
+	resume  *lmLoop
+	between func(lmLoop)
+	stop    func() bool
 }
 
 func newLMConfig(steps int) lmConfig {
@@ -49,21 +56,33 @@ func levmar(ctx context.Context, e *evaluator, x0 []float64, cfg lmConfig, onSte
 	n, m := p.dim(), p.nres()
 	s := e.scratch[0]
 	st := &lmState{x: clipBox(append([]float64(nil), x0...), p.lo, p.hi), r: make([]float64, m)}
-	p.residuals(st.x, st.r, s)
-	st.cost = sumSq(st.r)
-	if math.IsInf(st.cost, 1) {
-		return nil, fmt.Errorf("model is not finite at the start point %v", st.x)
-	}
-	cols := p.newCols()
 	diag := make([]float64, n)
-	xn, rn, jd := make([]float64, n), make([]float64, m), make([]float64, m)
-	xv, rv := make([]float64, n), make([]float64, m)
 	lambda := -1.0
 	const maxPolish = 3 // Gauss–Newton steps taken past the cost's resolution
 	polished := 0
+	if l := cfg.resume; l != nil {
+		st.x, st.r, st.cost, st.iters = l.X, l.R, l.Cost, l.Iters
+		diag, lambda, polished = l.Diag, l.Lambda, l.Polished
+	} else {
+		p.residuals(st.x, st.r, s)
+		st.cost = sumSq(st.r)
+		if math.IsInf(st.cost, 1) {
+			return nil, fmt.Errorf("model is not finite at the start point %v", st.x)
+		}
+	}
+	cols := p.newCols()
+	xn, rn, jd := make([]float64, n), make([]float64, m), make([]float64, m)
+	xv, rv := make([]float64, n), make([]float64, m)
 	for st.iters < cfg.maxIter {
 		if err := ctx.Err(); err != nil {
 			return st, err
+		}
+		if cfg.between != nil {
+			cfg.between(lmLoop{X: st.x, R: st.r, Cost: st.cost, Iters: st.iters, Diag: diag, Lambda: lambda, Polished: polished})
+		}
+		if cfg.stop != nil && cfg.stop() {
+			st.reason = "stopped early by request"
+			return st, errStopped
 		}
 		if st.cost == 0 {
 			st.converged, st.reason = true, "zero residual"

@@ -22,6 +22,10 @@ type Result struct {
 	// Warning says plainly why the result should not be trusted, as when
 	// DREAM's chains have not converged.
 	Warning string `json:"warning,omitempty"`
+	// Stopped is set when the fit was stopped early by request: the best
+	// point is the best found so far and DREAM's statistics come from the
+	// draws made so far.
+	Stopped bool `json:"stopped,omitempty"`
 	// What repeats the fit: bumpserve's version, the engine ("bumpserve"
 	// for this one, "bumps" for Bumps jobs, whose Versions then name
 	// bumps, numpy, scipy and python), the random seed actually used and

@@ -22,6 +22,25 @@ type Options struct {
 	Progress func(Progress)
 	// Log, if set, receives a human-readable log of the fit.
 	Log io.Writer
+
+	// Checkpoint, if set, receives the fit's state every
+	// options.checkpoint_seconds (see checkpoint.go) and, for DREAM, the
+	// state it ends in. It is called on the fitter's goroutine.
+	Checkpoint func(Checkpoint) error
+	// Resume is a checkpoint to go on from (an attempt after a requeue);
+	// one that is damaged or belongs to another fit is logged and the fit
+	// starts fresh.
+	Resume []byte
+	// Continue makes Resume the final state of an ended DREAM fit, to be
+	// continued for the spec's options.samples more draws; then a
+	// checkpoint that cannot be used is an error.
+	Continue bool
+	// Stop, when closed, ends the fit at its next step with what it has:
+	// the best point so far and, for DREAM, the draws so far, marked as
+	// such (Result.Stopped).
+	Stop <-chan struct{}
+
+	checkpointDue func(step int) bool // tests: checkpoint by step
 }
 
 // Progress is a snapshot of a running fit.
@@ -44,6 +63,7 @@ type outcome struct {
 	rhat    []float64 // per free parameter
 	ess     []float64
 	warning string // why the statistics are not to be trusted
+	stopped bool   // ended early by request
 }
 
 // runner carries what every fitter needs.
@@ -53,6 +73,8 @@ type runner struct {
 	opts FitOptions
 	log  io.Writer
 	prog func(Progress)
+	ckpt *checkpointer
+	stop <-chan struct{}
 }
 
 type fitterFunc func(r *runner) (*outcome, error)
@@ -78,6 +100,10 @@ func Run(ctx context.Context, spec *Spec, opt Options) (*Result, error) {
 	if err := s.checkUsage(); err != nil {
 		return nil, err
 	}
+	r := &runner{ctx: ctx, log: opt.Log, prog: opt.Progress, stop: opt.Stop}
+	if err := r.prepareResume(&s, opt); err != nil {
+		return nil, err
+	}
 	s.Options.Seed = chooseSeed(s.Options.Seed)
 	p := newProblem(&s)
 	cpus := max(opt.CPUs, 1)
@@ -86,7 +112,7 @@ func Run(ctx context.Context, spec *Spec, opt Options) (*Result, error) {
 	}
 	m := mapper.New(cpus)
 	defer m.Close()
-	r := &runner{ctx: ctx, e: newEvaluator(p, m), opts: s.Options, log: opt.Log, prog: opt.Progress}
+	r.e, r.opts = newEvaluator(p, m), s.Options
 	r.logf("fit: %s, %d parameters (%d free), %d points, %d cpus", s.Fitter, len(p.names), p.dim(), p.ndata, cpus)
 	start := time.Now()
 	out, err := fitterFuncs[s.Fitter](r)
@@ -153,7 +179,7 @@ func (r *runner) result(s *Spec, out *outcome) (*Result, error) {
 		addPosterior(res, p, out.samples)
 		addDiagnostics(res, p, out.rhat, out.ess)
 	}
-	res.Warning = out.warning
+	res.Warning, res.Stopped = out.warning, out.stopped
 	corr := correlation(cov)
 	res.Correlation = make([][]Float, len(p.names))
 	for k := range p.names {

@@ -50,6 +50,9 @@ type FitOptions struct {
 	// MaxSamples, until R-hat and ESS meet the convergence thresholds.
 	UntilConverged bool `json:"until_converged"`
 	MaxSamples     int  `json:"max_samples"` // default 10 × samples
+	// CheckpointSeconds is how often a running fit saves its state so
+	// that a requeued job goes on where it was (0: the default, 60 s).
+	CheckpointSeconds float64 `json:"checkpoint_seconds"`
 
 	// noStart is set when a free parameter has no start value (its Value
 	// is the mid-range default), so dream cannot centre its chains on it.

@@ -40,6 +40,9 @@ func (s *Spec) validate() error {
 			return fmt.Errorf("options.%s: %d must not be negative", f.name, f.v)
 		}
 	}
+	if err := validateCheckpointSeconds(o.CheckpointSeconds); err != nil {
+		return err
+	}
 	if o.Pop > maxPopulationSize {
 		return fmt.Errorf("options.pop: %d is larger than %d", o.Pop, maxPopulationSize)
 	}

@@ -42,6 +42,8 @@ func init() {
 		{name: "files", summary: "list a job's files, or download one (files ID [PATH])", run: runFiles},
 		{name: "download", summary: "download all of a job's files into a directory", run: runDownload},
 		{name: "cancel", summary: "cancel a job", run: runCancel},
+		{name: "stop", summary: "stop a running fit early, keeping what it found", run: runStop},
+		{name: "resume", summary: "continue a finished or stopped DREAM fit for more samples (resume ID --samples N)", run: runResume},
 		{name: "delete", summary: "delete a job and its files", run: runDelete},
 		{name: "fit", summary: "run a native fit here, no server: results JSON on stdout", run: runFit},
 		{name: "bench", summary: "measure job throughput and latency on local slots", run: runBench},

@@ -82,6 +82,10 @@ func (s *LocalSource) Dir(_ context.Context, j *job.Job) (jobdir.Dir, error) {
 // Watch implements lease.Source: a cancel reaches a local run at once.
 func (s *LocalSource) Watch(j *job.Job) <-chan struct{} { return s.Queue.CancelSignal(j.ID) }
 
+// StopSignal returns a channel closed when j is asked to stop early (the
+// pool finds it through an optional interface: remote sources have none).
+func (s *LocalSource) StopSignal(j *job.Job) <-chan struct{} { return s.Queue.StopSignal(j.ID) }
+
 // Progress implements lease.Source.
 func (s *LocalSource) Progress(j *job.Job, p *job.Progress) { s.Queue.PublishProgress(j, p) }
 

@@ -63,6 +63,7 @@ type Queue struct {
 	work    chan struct{}           // closed when new work may be claimable
 	leases  chan struct{}           // closed when a lease was granted (the reaper re-plans)
 	cancels map[int64]chan struct{} // closed when a job is cancelled or deleted
+	stops   stopSignals             // stop early (stop.go)
 }
 
 // New returns a Queue over cfg.Store.
@@ -305,6 +306,7 @@ func (q *Queue) FinishWith(ctx context.Context, id int64, token string, r Result
 	j, err := q.store.FinishJob(ctx, &store.FinishParams{ID: id, Token: token, State: r.State,
 		Reason: r.Reason, Result: r.Result, Protections: r.Protections, Now: q.now(), HalfLife: q.halfLife})
 	q.dropCancel(id) // whether or not the result was taken, this run is over
+	q.stops.drop(id)
 	if err != nil {
 		return nil, err
 	}
@@ -328,6 +330,7 @@ func (q *Queue) Release(ctx context.Context, id int64, token string) error {
 		return err
 	}
 	q.dropCancel(id)
+	q.stops.drop(id)
 	q.Events.Publish(j)
 	q.signal(&q.work)
 	return nil

@@ -71,6 +71,7 @@ func TestOpenAPI(t *testing.T) {
 	exerciseAPI(t, c, env)
 	exerciseOldRoutes(t, c, env)
 	exerciseAnonymous(t, c, env.User("anonfarm", store.RoleWorker))
+	exerciseLongFits(t, c, env, env.User("carol", store.RoleUser))
 
 	// Every described operation answered at least once with success.
 	for _, p := range c.Patterns() {

@@ -128,6 +128,10 @@ func routeTable() []routeCase {
 		{Pattern: "GET /api/v1/jobs/{id}/events", Method: "GET", Path: j + "/events", Stream: true, Want: apiJob(200)},
 		{Pattern: "POST /api/v1/jobs/{id}/cancel", Method: "POST", Path: j + "/cancel", Prep: job, Want: apiJob(200)},
 		{Pattern: "POST /api/v1/jobs/{id}/cancel", Method: "POST", Path: j + "/cancel", Want: apiJob(409)}, // finished
+		// The fixture is a finished sleep job: nothing to stop or continue;
+		// only the owner may continue a job, not even an admin.
+		{Pattern: "POST /api/v1/jobs/{id}/stop", Method: "POST", Path: j + "/stop", Want: apiJob(409)},
+		{Pattern: "POST /api/v1/jobs/{id}/resume", Method: "POST", Path: j + "/resume", Body: `{"samples":10}`, CType: "application/json", Want: want{401, 409, 404, 403, 403}},
 		{Pattern: "DELETE /api/v1/jobs/{id}", Method: "DELETE", Path: j, Prep: job, Want: apiJob(204)},
 		{Pattern: "GET /api/v1/workers", Method: "GET", Path: "/api/v1/workers", Want: apiAdmin(200)},
 		{Pattern: "GET /api/v1/openapi.json", Method: "GET", Path: "/api/v1/openapi.json", Want: public(200)},
@@ -195,6 +199,8 @@ func routeTable() []routeCase {
 		{Pattern: "GET /ui/jobs/{id}/archive", Method: "GET", Path: "/ui/jobs/{id}/archive", Page: true, Want: strmJob(200)},
 		{Pattern: "POST /ui/jobs/{id}/cancel", Method: "POST", Path: "/ui/jobs/{id}/cancel", Page: true, Body: "csrf_token={csrf}", CType: "application/x-www-form-urlencoded", Prep: job, Want: formJob(303)},
 		{Pattern: "POST /ui/jobs/{id}/delete", Method: "POST", Path: "/ui/jobs/{id}/delete", Page: true, Body: "csrf_token={csrf}", CType: "application/x-www-form-urlencoded", Prep: job, Want: formJob(303)},
+		{Pattern: "POST /ui/jobs/{id}/stop", Method: "POST", Path: "/ui/jobs/{id}/stop", Page: true, Body: "csrf_token={csrf}", CType: "application/x-www-form-urlencoded", Want: formJob(409)},
+		{Pattern: "POST /ui/jobs/{id}/continue", Method: "POST", Path: "/ui/jobs/{id}/continue", Page: true, Body: "csrf_token={csrf}&samples=10", CType: "application/x-www-form-urlencoded", Want: want{403, 409, 404, 403, 403}},
 		{Pattern: "GET /ui/submit", Method: "GET", Path: "/ui/submit", Page: true, Want: pageUser(200)},
 		{Pattern: "GET /ui/submit", Method: "GET", Path: "/ui/submit?from={id}", Page: true, Want: pageJob(200)},
 		{Pattern: "POST /ui/submit", Method: "POST", Path: "/ui/submit", Page: true, Body: fitForm, CType: "application/x-www-form-urlencoded", Want: formUser(303)},

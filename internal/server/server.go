@@ -134,6 +134,7 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/jobs/{id}/events", user(s.events))
 	m.Handle("POST /api/v1/jobs/{id}/cancel", user(s.cancel))
 	m.Handle("DELETE /api/v1/jobs/{id}", user(s.deleteJob))
+	s.longFitRoutes()
 	m.Handle("GET /api/v1/workers", s.authenticate(s.listWorkers, store.RoleAdmin))
 	m.Handle("POST /api/v1/worker/claim", wk(s.workerClaim))
 	m.Handle("GET /api/v1/worker/jobs/{id}/input", wk(s.workerInput))

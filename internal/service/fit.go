@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/bumpserve/bumpserve/fit"
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 )
 
 // Fit is the native fitting service: a math-expression model fitted to
@@ -43,6 +45,17 @@ func (Fit) Run(ctx context.Context, env *Env) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
+	logw := env.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+	ck := checkpointIO{dir: env.JobDir(), log: func(format string, a ...any) { fmt.Fprintf(logw, format+"\n", a...) }}
+	resume, cont, err := ck.load()
+	if err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	defer close(done)
 	res, err := fit.Run(ctx, spec, fit.Options{
 		InputDir: env.Input,
 		CPUs:     env.CPUs,
@@ -51,9 +64,18 @@ func (Fit) Run(ctx context.Context, env *Env) (json.RawMessage, error) {
 			cost := p.Cost
 			env.Progress(job.Progress{Step: p.Step, Cost: &cost, Params: p.Params, Message: p.Message})
 		},
+		Checkpoint: ck.save,
+		Resume:     resume,
+		Continue:   cont,
+		Stop:       ck.stopSignal(env.Stop, done),
 	})
 	if err != nil {
 		return nil, err
+	}
+	if spec.Fitter != "dream" {
+		// Only a DREAM fit can be continued; an optimiser's checkpoint
+		// has served its purpose once the fit has ended.
+		jobfs.RemoveAll(ck.dir, CheckpointFile)
 	}
 	if err := fit.WriteOutputs(env.Output, spec, res); err != nil {
 		return nil, fmt.Errorf("write outputs: %w", err)

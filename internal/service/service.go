@@ -57,6 +57,9 @@ type Env struct {
 	Progress func(job.Progress)
 	// Log is the job's log (output/job.log).
 	Log io.Writer
+	// Stop, if set, is closed when the job is asked to stop early and end
+	// COMPLETE with what it has found (a native fit; see checkpoint.go).
+	Stop <-chan struct{}
 	// Runner runs the job's child processes; nil means proc.Run, with no
 	// confinement beyond a process group that dies with the executor.
 	// The executor sets it to its sandbox.

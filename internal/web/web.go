@@ -111,6 +111,8 @@ func (h *Handler) routes() {
 	m.Handle("GET /ui/jobs/{id}/plot/{path...}", h.stream(h.drawnPlot))
 	m.Handle("POST /ui/jobs/{id}/cancel", h.form(h.cancel))
 	m.Handle("POST /ui/jobs/{id}/delete", h.form(h.deleteJob))
+	m.Handle("POST /ui/jobs/{id}/stop", h.form(h.stop))
+	m.Handle("POST /ui/jobs/{id}/continue", h.form(h.continueFit))
 
 	m.Handle("GET /ui/submit", h.page(h.submitPage))
 	m.Handle("POST /ui/submit", h.form(h.submit))

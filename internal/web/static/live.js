@@ -107,6 +107,8 @@ function watchJob(article) {
     setText("worker", j.worker || "–");
     setText("started", fmtTime(j.started));
     setText("finished", fmtTime(j.finished));
+    const stop = document.getElementById("stop-form"); // a fit can be stopped while it runs
+    if (stop) stop.hidden = j.state !== "ACTIVE";
     if (j.cancel_requested) {
       document.getElementById("cancel-status").hidden = false;
       const b = document.getElementById("cancel");
