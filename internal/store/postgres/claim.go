@@ -1,0 +1,176 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/store"
+)
+
+// decayed is an owner's usage decayed to $1 with a half-life of $2
+// seconds (none when $2 is 0), in the units of fair share.
+const decayed = `CASE WHEN $2::float8 > 0 AND $1::timestamptz > u.updated
+	THEN u.value * power(2, -extract(epoch FROM $1::timestamptz - u.updated) / $2::float8) ELSE u.value END`
+
+// candidates lists, for every owner with pending jobs, that owner's next
+// jobs in queue order (up to $4, those of at most $3 CPUs, of services $5
+// or any when NULL), each with its share key: the owner's score (CPUs
+// running plus decayed past usage over UsageScale) plus the CPUs of the
+// owner's jobs ahead of it. Serving candidates by key is serving the
+// lowest-scored owner one job at a time, re-scoring after each, so a user
+// with a thousand queued jobs cannot starve one with a single job. $6
+// caps one owner's running jobs (0: no cap).
+var candidates = `WITH running AS (
+		SELECT owner, count(*) AS n, sum(cpus) AS cpus FROM jobs WHERE state = 'ACTIVE' GROUP BY owner
+	), owners AS (
+		SELECT DISTINCT owner FROM jobs WHERE state = 'PENDING'
+	)
+	SELECT c.id, c.cpus FROM owners o
+	LEFT JOIN running r ON r.owner = o.owner
+	LEFT JOIN usage u ON u.owner = o.owner
+	CROSS JOIN LATERAL (
+		SELECT id, cpus, row_number() OVER w AS rank, coalesce(sum(cpus) OVER w, 0) - cpus AS ahead FROM (
+			SELECT id, cpus, priority FROM jobs
+			WHERE state = 'PENDING' AND owner = o.owner AND cpus <= $3 AND ($5::text[] IS NULL OR service = ANY($5))
+			ORDER BY priority DESC, id LIMIT $4) p
+		WINDOW w AS (ORDER BY priority DESC, id)
+	) c
+	WHERE $6 = 0 OR coalesce(r.n, 0) + c.rank <= $6
+	ORDER BY coalesce(r.cpus, 0) + coalesce(` + decayed + `, 0) / ` + fmt.Sprint(store.UsageScale) + ` + c.ahead, o.owner, c.rank`
+
+// ClaimJobs implements store.JobStore. It ranks the candidates, locks
+// them with FOR UPDATE SKIP LOCKED (a job another controller is claiming
+// right now is passed over, not waited for) and takes, in rank order,
+// those that fit the free CPUs.
+func (s *Store) ClaimJobs(ctx context.Context, p *store.ClaimParams) ([]*job.Job, error) {
+	if p.Max <= 0 || p.FreeCPUs <= 0 {
+		return nil, nil
+	}
+	var services []string
+	if len(p.Services) > 0 {
+		services = p.Services
+	}
+	var claimed []*job.Job
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		claimed = nil
+		if p.MaxRunning > 0 {
+			// Counting an owner's running jobs and starting more must not
+			// interleave with another controller's claim, or both stay
+			// under the cap and together pass it.
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('bumpserve'), hashtext(current_schema() || ':claim'))`); err != nil {
+				return err
+			}
+		}
+		rows, err := tx.Query(ctx, candidates, p.Now, p.HalfLife.Seconds(), p.FreeCPUs, p.Max, services, p.MaxRunning)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		cpus := map[int64]int{}
+		var id int64
+		var n int
+		if _, err := pgx.ForEachRow(rows, []any{&id, &n}, func() error { ids = append(ids, id); cpus[id] = n; return nil }); err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		rows, err = tx.Query(ctx, `SELECT id FROM jobs WHERE id = ANY($1) AND state = 'PENDING' FOR UPDATE SKIP LOCKED`, ids)
+		if err != nil {
+			return err
+		}
+		locked := map[int64]bool{}
+		if _, err := pgx.ForEachRow(rows, []any{&id}, func() error { locked[id] = true; return nil }); err != nil {
+			return err
+		}
+		var take []int64
+		var tokens []string
+		free := p.FreeCPUs
+		for _, id := range ids {
+			if len(take) == p.Max || free == 0 {
+				break
+			}
+			if locked[id] && cpus[id] <= free {
+				take, tokens = append(take, id), append(tokens, newToken())
+				free -= cpus[id]
+			}
+		}
+		js, err := scanJobs(tx.Query(ctx, `UPDATE jobs SET version = version + 1, state = 'ACTIVE', worker = $1, worker_user = $2,
+			lease_token = t.token, lease_expires = $3, started = $4, progress = NULL, cancel_requested = false
+			FROM unnest($5::bigint[], $6::text[]) AS t(id, token) WHERE jobs.id = t.id
+			RETURNING `+qualified("jobs", jobColumns), p.Worker, p.WorkerUser, p.Now.Add(p.Lease), p.Now, take, tokens))
+		if err != nil {
+			return err
+		}
+		byID := map[int64]*job.Job{}
+		for _, j := range js {
+			byID[j.ID] = j
+		}
+		for _, id := range take {
+			claimed = append(claimed, byID[id])
+		}
+		return nil
+	})
+	if err = s.check(err, nil); err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	return claimed, nil
+}
+
+// qualified prefixes each of the columns with table, for queries whose
+// FROM names another relation with the same column names.
+func qualified(table, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = table + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
+
+// FinishJob implements store.JobStore: one transaction ends the job, runs
+// p.Before (to move uploaded output into place) and charges the owner's
+// usage with the CPU-seconds the run took. The charge is one upsert that
+// decays and adds in SQL, so that two controllers finishing one owner's
+// jobs at once both count.
+func (s *Store) FinishJob(ctx context.Context, p *store.FinishParams) (*job.Job, error) {
+	if !p.State.Terminal() {
+		return nil, fmt.Errorf("finish job: %s is not a terminal state", p.State)
+	}
+	var j *job.Job
+	err := s.tx(ctx, func(tx pgx.Tx) (err error) {
+		j, err = scanJob(tx.QueryRow(ctx, `UPDATE jobs SET version = version + 1, state = $3, reason = $4, result = $5,
+			protections = $6, finished = $7, lease_token = NULL, lease_expires = NULL`+held+` RETURNING `+jobColumns,
+			p.ID, p.Token, string(p.State), p.Reason, text(p.Result), strings.Join(p.Protections, ","), p.Now))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return store.ErrLeaseLost
+		}
+		if err != nil {
+			return err
+		}
+		if p.Before != nil {
+			if err := p.Before(); err != nil {
+				return err
+			}
+		}
+		if j.Started == nil {
+			return nil
+		}
+		used := float64(j.CPUs) * p.Now.Sub(*j.Started).Seconds()
+		_, err = tx.Exec(ctx, `INSERT INTO usage AS u (owner, value, updated) VALUES ($3, $4, $1)
+			ON CONFLICT (owner) DO UPDATE SET value = `+decayed+` + excluded.value, updated = greatest(u.updated, excluded.updated)`,
+			p.Now, p.HalfLife.Seconds(), j.Owner, used)
+		return err
+	})
+	if err = s.check(err, nil); err != nil {
+		if errors.Is(err, store.ErrLeaseLost) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("finish job: %w", err)
+	}
+	return j, nil
+}
