@@ -124,7 +124,7 @@ func (s *Server) SubmitJob(ctx context.Context, u *store.User, sub *Submission, 
 	if err != nil {
 		// A directory adopted by a transaction that then failed is an
 		// orphan; Adopt replaces it when the id comes round again.
-		return nil, &httpError{http.StatusInternalServerError, fmt.Sprintf("store job: %v", err)}
+		return nil, storeFailed(fmt.Sprintf("store job: %v", err), err)
 	}
 	return j, nil
 }
@@ -290,7 +290,7 @@ func (s *Server) checkSubmission(ctx context.Context, u *store.User, sub *Submis
 	}
 	queued, err := s.cfg.Store.CountQueued(ctx, u.Name)
 	if err != nil {
-		return &httpError{http.StatusInternalServerError, err.Error()}
+		return storeFailed(err.Error(), err)
 	}
 	if queued >= s.cfg.MaxQueued {
 		return &httpError{http.StatusTooManyRequests, fmt.Sprintf("quota: %d jobs already queued (at most %d)", queued, s.cfg.MaxQueued)}

@@ -34,8 +34,9 @@ type Change struct {
 // ChangeFeed delivers every job change, from any controller.
 type ChangeFeed interface {
 	// FollowChanges calls fn for each change until ctx ends, reconnecting
-	// after a lost connection; after a reconnection it calls resync, since
-	// changes made meanwhile were not seen.
+	// after a lost connection. Each time it starts listening (at first and
+	// after a reconnection) it calls resync, since changes made before
+	// then were not heard.
 	FollowChanges(ctx context.Context, fn func(Change), resync func()) error
 }
 

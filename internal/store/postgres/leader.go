@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync"
 	"time"
-
 )
 
 // leaderCheck is how often a leader makes sure its lock's connection is
@@ -74,4 +73,3 @@ func (s *Store) leadOnce(ctx context.Context, name string, fn func(ctx context.C
 		}
 	}
 }
-

@@ -41,8 +41,10 @@ func (s *Store) FollowChanges(ctx context.Context, fn func(store.Change), resync
 			if lost {
 				lost = false
 				s.log.Info("change feed reconnected; resynchronising")
-				resync()
 			}
+			// Changes made before LISTEN took hold (at start, or while
+			// the connection was down) were not heard.
+			resync()
 		})
 		if ctx.Err() != nil {
 			break
