@@ -64,6 +64,9 @@ func runServe(ctx context.Context, args []string) error {
 	if *executor != "local" && *executor != "slurm" {
 		return usagef("executor: %q is not an executor (accepted: local, slurm)", *executor)
 	}
+	if *storeURL != "" && !postgres.IsURL(*storeURL) {
+		return usagef("store: %q is not a store URL (accepted: postgres://USER:PASSWORD@HOST:PORT/DB; none for SQLite in --data)", postgres.Redact(*storeURL))
+	}
 	if *workers < 0 {
 		return usagef("workers: %d is negative", *workers)
 	}
