@@ -24,11 +24,16 @@ const decayed = `CASE WHEN $2::float8 > 0 AND $1::timestamptz > u.updated
 // owner's jobs ahead of it. Serving candidates by key is serving the
 // lowest-scored owner one job at a time, re-scoring after each, so a user
 // with a thousand queued jobs cannot starve one with a single job. $6
-// caps one owner's running jobs (0: no cap).
-var candidates = `WITH running AS (
+// caps one owner's running jobs (0: no cap). The owners are found by
+// skipping through the pending index one owner at a time, so the cost
+// grows with the number of owners, not of queued jobs.
+var candidates = `WITH RECURSIVE owners AS (
+		(SELECT owner FROM jobs WHERE state = 'PENDING' ORDER BY owner LIMIT 1)
+		UNION ALL
+		SELECT (SELECT j.owner FROM jobs j WHERE j.state = 'PENDING' AND j.owner > o.owner ORDER BY j.owner LIMIT 1)
+		FROM owners o WHERE o.owner IS NOT NULL
+	), running AS (
 		SELECT owner, count(*) AS n, sum(cpus) AS cpus FROM jobs WHERE state = 'ACTIVE' GROUP BY owner
-	), owners AS (
-		SELECT DISTINCT owner FROM jobs WHERE state = 'PENDING'
 	)
 	SELECT c.id, c.cpus FROM owners o
 	LEFT JOIN running r ON r.owner = o.owner
@@ -40,8 +45,24 @@ var candidates = `WITH running AS (
 			ORDER BY priority DESC, id LIMIT $4) p
 		WINDOW w AS (ORDER BY priority DESC, id)
 	) c
-	WHERE $6 = 0 OR coalesce(r.n, 0) + c.rank <= $6
+	WHERE o.owner IS NOT NULL AND ($6 = 0 OR coalesce(r.n, 0) + c.rank <= $6)
 	ORDER BY coalesce(r.cpus, 0) + coalesce(` + decayed + `, 0) / ` + fmt.Sprint(store.UsageScale) + ` + c.ahead, o.owner, c.rank`
+
+// lockFirst locks, in the order given, the first $2 of the jobs $1 that
+// are still pending and that no other claim has locked; it locks no
+// more than it returns.
+const lockFirst = `SELECT id FROM jobs WHERE id = ANY($1) AND state = 'PENDING'
+	ORDER BY array_position($1, id) LIMIT $2 FOR UPDATE SKIP LOCKED`
+
+// Claims running at the same moment rank the same jobs first: each looks
+// at spare candidates beyond its own Max, so that one finding the first
+// ones locked takes the next; and if every candidate was locked, it looks
+// again (those claims have committed by then) rather than report an empty
+// queue that is not.
+const (
+	spareCandidates = 32
+	claimTries      = 4
+)
 
 // ClaimJobs implements store.JobStore. It ranks the candidates, locks
 // them with FOR UPDATE SKIP LOCKED (a job another controller is claiming
@@ -51,13 +72,8 @@ func (s *Store) ClaimJobs(ctx context.Context, p *store.ClaimParams) ([]*job.Job
 	if p.Max <= 0 || p.FreeCPUs <= 0 {
 		return nil, nil
 	}
-	var services []string
-	if len(p.Services) > 0 {
-		services = p.Services
-	}
 	var claimed []*job.Job
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		claimed = nil
 		if p.MaxRunning > 0 {
 			// Counting an owner's running jobs and starting more must not
 			// interleave with another controller's claim, or both stay
@@ -66,53 +82,12 @@ func (s *Store) ClaimJobs(ctx context.Context, p *store.ClaimParams) ([]*job.Job
 				return err
 			}
 		}
-		rows, err := tx.Query(ctx, candidates, p.Now, p.HalfLife.Seconds(), p.FreeCPUs, p.Max, services, p.MaxRunning)
-		if err != nil {
-			return err
-		}
-		var ids []int64
-		cpus := map[int64]int{}
-		var id int64
-		var n int
-		if _, err := pgx.ForEachRow(rows, []any{&id, &n}, func() error { ids = append(ids, id); cpus[id] = n; return nil }); err != nil {
-			return err
-		}
-		if len(ids) == 0 {
-			return nil
-		}
-		rows, err = tx.Query(ctx, `SELECT id FROM jobs WHERE id = ANY($1) AND state = 'PENDING' FOR UPDATE SKIP LOCKED`, ids)
-		if err != nil {
-			return err
-		}
-		locked := map[int64]bool{}
-		if _, err := pgx.ForEachRow(rows, []any{&id}, func() error { locked[id] = true; return nil }); err != nil {
-			return err
-		}
-		var take []int64
-		var tokens []string
-		free := p.FreeCPUs
-		for _, id := range ids {
-			if len(take) == p.Max || free == 0 {
-				break
+		var err error
+		for range claimTries {
+			var contended bool
+			if claimed, contended, err = s.claimOnce(ctx, tx, p); err != nil || !contended {
+				return err
 			}
-			if locked[id] && cpus[id] <= free {
-				take, tokens = append(take, id), append(tokens, newToken())
-				free -= cpus[id]
-			}
-		}
-		js, err := scanJobs(tx.Query(ctx, `UPDATE jobs SET version = version + 1, state = 'ACTIVE', worker = $1, worker_user = $2,
-			lease_token = t.token, lease_expires = $3, started = $4, progress = NULL, cancel_requested = false
-			FROM unnest($5::bigint[], $6::text[]) AS t(id, token) WHERE jobs.id = t.id
-			RETURNING `+qualified("jobs", jobColumns), p.Worker, p.WorkerUser, p.Now.Add(p.Lease), p.Now, take, tokens))
-		if err != nil {
-			return err
-		}
-		byID := map[int64]*job.Job{}
-		for _, j := range js {
-			byID[j.ID] = j
-		}
-		for _, id := range take {
-			claimed = append(claimed, byID[id])
 		}
 		return nil
 	})
@@ -120,6 +95,63 @@ func (s *Store) ClaimJobs(ctx context.Context, p *store.ClaimParams) ([]*job.Job
 		return nil, fmt.Errorf("claim jobs: %w", err)
 	}
 	return claimed, nil
+}
+
+// claimOnce is one try of ClaimJobs; contended reports that there were
+// candidates but other claims held every one.
+func (s *Store) claimOnce(ctx context.Context, tx pgx.Tx, p *store.ClaimParams) (claimed []*job.Job, contended bool, err error) {
+	var services []string
+	if len(p.Services) > 0 {
+		services = p.Services
+	}
+	rows, err := tx.Query(ctx, candidates, p.Now, p.HalfLife.Seconds(), p.FreeCPUs, p.Max+spareCandidates, services, p.MaxRunning)
+	if err != nil {
+		return nil, false, err
+	}
+	var ids []int64
+	cpus := map[int64]int{}
+	var id int64
+	var n int
+	if _, err := pgx.ForEachRow(rows, []any{&id, &n}, func() error { ids = append(ids, id); cpus[id] = n; return nil }); err != nil {
+		return nil, false, err
+	}
+	if len(ids) == 0 {
+		return nil, false, nil
+	}
+	rows, err = tx.Query(ctx, lockFirst, ids, p.Max)
+	if err != nil {
+		return nil, false, err
+	}
+	var take []int64
+	var tokens []string
+	free := p.FreeCPUs
+	if _, err := pgx.ForEachRow(rows, []any{&id}, func() error {
+		if cpus[id] <= free {
+			take, tokens = append(take, id), append(tokens, newToken())
+			free -= cpus[id]
+		}
+		return nil
+	}); err != nil {
+		return nil, false, err
+	}
+	if len(take) == 0 {
+		return nil, true, nil
+	}
+	js, err := scanJobs(tx.Query(ctx, `UPDATE jobs SET version = version + 1, state = 'ACTIVE', worker = $1, worker_user = $2,
+		lease_token = t.token, lease_expires = $3, started = $4, progress = NULL, cancel_requested = false
+		FROM unnest($5::bigint[], $6::text[]) AS t(id, token) WHERE jobs.id = t.id
+		RETURNING `+qualified("jobs", jobColumns), p.Worker, p.WorkerUser, p.Now.Add(p.Lease), p.Now, take, tokens))
+	if err != nil {
+		return nil, false, err
+	}
+	byID := map[int64]*job.Job{}
+	for _, j := range js {
+		byID[j.ID] = j
+	}
+	for _, id := range take {
+		claimed = append(claimed, byID[id])
+	}
+	return claimed, false, nil
 }
 
 // qualified prefixes each of the columns with table, for queries whose
