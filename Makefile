@@ -38,7 +38,7 @@ test-long:
 FUZZTIME ?= 5m
 FUZZMINTIME ?= 10s
 FUZZ_TARGETS = ./fit/expr:FuzzCompile ./fit:FuzzParseSpec ./fit:FuzzDataFile \
-	./internal/jobdir:FuzzExtractTar ./internal/jobdir:FuzzCleanName \
+	./internal/archive:FuzzExtractTar ./internal/archive:FuzzCleanName \
 	./internal/server:FuzzSubmitJSON ./internal/server:FuzzSubmitMultipart ./internal/server:FuzzSubmitBody
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -52,6 +52,21 @@ func (c *Client) Submit(ctx context.Context, s Submission, files []Upload) (*Job
 	return &j, err
 }
 
+// SubmitAll sends several jobs without files in one request; the server
+// accepts all of them or none (an error names the index of the job at
+// fault, as in "jobs[3].spec.seconds: ..."). The jobs come back in order.
+func (c *Client) SubmitAll(ctx context.Context, subs []Submission) ([]*Job, error) {
+	body, err := jsonBody(subs)
+	if err != nil {
+		return nil, err
+	}
+	var js []*Job
+	if err := c.do(ctx, http.MethodPost, "/api/v1/jobs", nil, "application/json", body, &js); err != nil {
+		return nil, err
+	}
+	return js, nil
+}
+
 func writeMultipart(mw *multipart.Writer, s Submission, files []Upload) error {
 	doc, err := json.Marshal(s)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 	"strconv"
 
 	"github.com/bumpserve/bumpserve/api"
-	"github.com/bumpserve/bumpserve/internal/jobdir"
+	"github.com/bumpserve/bumpserve/internal/archive"
 )
 
 // ErrLeaseLost means the controller no longer holds the job for this
@@ -61,7 +61,7 @@ func (c *Client) Input(ctx context.Context, id int64, token, dir string, limit i
 		return leaseErr(err)
 	}
 	defer resp.Body.Close()
-	return jobdir.ExtractTar(resp.Body, dir, limit, 100000)
+	return archive.ExtractTar(resp.Body, dir, limit, 100000)
 }
 
 func workerPath(id int64, rest string) string {
@@ -109,7 +109,7 @@ func (c *Client) Complete(ctx context.Context, id int64, req api.CompleteRequest
 				if err != nil {
 					return err
 				}
-				if err := jobdir.WriteTar(part, outputDir); err != nil {
+				if err := archive.WriteTar(part, outputDir); err != nil {
 					return err
 				}
 			}

@@ -11,8 +11,8 @@ import (
 )
 
 // WriteOutputs writes results.json, fit.par and fit.err and, for a Result
-// returned by Run, the plots fit.svg and residuals.svg (and for dream
-// hist.svg, corr.svg and trace.svg) into dir.
+// returned by Run, the plots as SVG and PNG: fit (the data, the fit and
+// the residuals below them) and for dream hist, corr and trace, into dir.
 func WriteOutputs(dir string, spec *Spec, res *Result) error {
 	js, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {

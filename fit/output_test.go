@@ -25,7 +25,7 @@ func TestWriteOutputs(t *testing.T) {
 			if err := WriteOutputs(dir, spec, res); err != nil {
 				t.Fatal(err)
 			}
-			want := []string{"results.json", "fit.par", "fit.err", "fit.svg", "residuals.svg"}
+			want := []string{"results.json", "fit.par", "fit.err", "fit.svg", "fit.png"}
 			if fitter == "dream" {
 				want = append(want, "hist.svg", "corr.svg", "trace.svg")
 			}

@@ -32,6 +32,8 @@ type priorTerm struct {
 
 type dataSet struct {
 	name string
+	plot PlotStyle // labels and scales as the spec gives them
+	xvar string    // the name of the variable plotted along x
 	vars [][]float64
 	y, w []float64 // w = 1/dy
 	off  int       // offset of this set's rows in the residual vector
@@ -56,7 +58,10 @@ func newProblem(s *Spec) *problem {
 		p.hi = append(p.hi, par.Max)
 	}
 	for i, d := range s.Datasets {
-		ds := dataSet{name: d.Name, y: d.Y, off: p.ndata, f: d.prog}
+		ds := dataSet{name: d.Name, plot: d.Plot, y: d.Y, off: p.ndata, f: d.prog}
+		if len(d.varNames) > 0 {
+			ds.xvar = d.varNames[0]
+		}
 		if ds.name == "" && len(s.Datasets) > 1 {
 			ds.name = "dataset " + strconv.Itoa(i)
 		}

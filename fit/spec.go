@@ -86,11 +86,26 @@ type Dataset struct {
 	Vars    map[string][]float64 `json:"vars"`
 	File    string               `json:"file"`
 	Columns []string             `json:"columns"`
+	// Plot says how the dataset is drawn: axis labels, and "log" or
+	// "linear" axes (by default an axis is logarithmic when its positive
+	// values span more than two decades).
+	Plot PlotStyle `json:"plot"`
 
 	// varNames are the independent variables the model may use, x first.
 	varNames []string
 	prog     program
 }
+
+// PlotStyle is a dataset's "plot": how its data and fit are drawn.
+type PlotStyle struct {
+	XLabel string `json:"x_label"`
+	YLabel string `json:"y_label"`
+	XScale string `json:"x_scale"` // "", "linear" or "log"
+	YScale string `json:"y_scale"`
+}
+
+// scales are the accepted axis scales; "" chooses from the data.
+var scales = []string{"", "linear", "log"}
 
 // The known fitters, in the order help texts list them.
 var fitters = []string{"lm", "amoeba", "de", "dream"}
@@ -246,11 +261,22 @@ func decodeDataset(body []byte, path string) (Dataset, error) {
 		Vars    map[string]json.RawMessage `json:"vars"`
 		File    string                     `json:"file"`
 		Columns []string                   `json:"columns"`
+		Plot    json.RawMessage            `json:"plot"`
 	}
 	if err := decodeStrict(body, path, &raw); err != nil {
 		return Dataset{}, err
 	}
 	d := Dataset{Name: raw.Name, Model: raw.Model, File: raw.File, Columns: raw.Columns}
+	if len(raw.Plot) > 0 && string(raw.Plot) != "null" {
+		if err := decodeStrict(raw.Plot, path+".plot", &d.Plot); err != nil {
+			return d, err
+		}
+		for _, sc := range []struct{ key, v string }{{"x_scale", d.Plot.XScale}, {"y_scale", d.Plot.YScale}} {
+			if !slices.Contains(scales, sc.v) {
+				return d, fmt.Errorf("%s.plot.%s: %q is not a scale (accepted: linear, log)", path, sc.key, sc.v)
+			}
+		}
+	}
 	var err error
 	if d.X, err = decodeColumn(raw.X, path+".x"); err != nil {
 		return d, err

@@ -1,6 +1,7 @@
 package fit
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -27,7 +28,7 @@ func TestParseSpecRejects(t *testing.T) {
 		{`{"parameters": {"b1": {"value": 1, "prior": {"mean": 0, "sd": 0}}}, "datasets": [{"model": "b1*x", ` + data + `}]}`, "parameters.b1.prior.sd: 0 must be positive"},
 		{`{"parameters": {"b1": {"value": 1, "mni": 0}}, "datasets": [{"model": "b1*x", ` + data + `}]}`, `parameters.b1.mni: unknown field (accepted: value, min, max, fixed, prior)`},
 		{`{"parameters": {"b1": {"value": 1, "prior": {"mean": 0, "sd": 1, "kind": "normal"}}}, "datasets": [{"model": "b1*x", ` + data + `}]}`, `parameters.b1.prior.kind: unknown field (accepted: mean, sd)`},
-		{`{` + params + `, "datasets": [{"model": "b1*x+b2", "weights": [1], ` + data + `}]}`, `datasets[0].weights: unknown field (accepted: name, model, x, y, dy, vars, file, columns)`},
+		{`{` + params + `, "datasets": [{"model": "b1*x+b2", "weights": [1], ` + data + `}]}`, `datasets[0].weights: unknown field (accepted: name, model, x, y, dy, vars, file, columns, plot)`},
 		{`{"options": {"steps": "many"}, ` + params + `, "datasets": [{"model": "b1*x+b2", ` + data + `}]}`, `options.steps: expected a whole number, got string`},
 		{`{` + params + `, "datasets": [{"model": "b1*x", ` + data + `}]}`, "parameters.b2: not used by any dataset model"},
 		{`{` + params + `, "datasets": [{"model": "b1*x+b2", "file": "d.txt", ` + data + `}]}`, "datasets[0].file: give either a file or inline"},
@@ -57,5 +58,24 @@ func TestParseSpecAccepts(t *testing.T) {
 	}
 	if s.Parameters[0].Prior == nil || s.Options.Pop != 10 || string(s.Resources) != `{"cpus": 2}` {
 		t.Errorf("decoded %+v", s)
+	}
+}
+
+func TestPlotStyle(t *testing.T) {
+	t.Parallel()
+	base := `{"parameters": {"a": {"value": 1}}, "datasets": [{"model": "a*x", "x": [1, 2], "y": [1, 2], "plot": %s}]}`
+	s, err := ParseSpec([]byte(fmt.Sprintf(base, `{"x_label": "q (1/Å)", "y_label": "R", "y_scale": "log"}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Datasets[0].Plot; got != (PlotStyle{XLabel: "q (1/Å)", YLabel: "R", YScale: "log"}) {
+		t.Errorf("plot %+v", got)
+	}
+	_, err = ParseSpec([]byte(fmt.Sprintf(base, `{"y_scale": "logarithmic"}`)))
+	if want := `datasets[0].plot.y_scale: "logarithmic" is not a scale (accepted: linear, log)`; err == nil || err.Error() != want {
+		t.Errorf("bad scale: %v, want %s", err, want)
+	}
+	if !logAxis("", []float64{1, 10, 1000}) || logAxis("", []float64{0, 10, 1000}) || logAxis("", []float64{1, 50}) || logAxis("linear", []float64{1, 1e6}) {
+		t.Error("logAxis: a log axis only for positive data over more than two decades, unless the spec says")
 	}
 }

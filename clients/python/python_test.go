@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bumpserve/bumpserve/internal/confine"
 	"github.com/bumpserve/bumpserve/internal/controller"
 	"github.com/bumpserve/bumpserve/internal/sandbox"
 	"github.com/bumpserve/bumpserve/internal/server"
@@ -52,7 +53,7 @@ func TestPythonClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sb.Close() })
-	env := testenv.Start(t, controller.Config{Workers: 2, Runner: sb, Server: server.Config{Anonymous: true}})
+	env := testenv.Start(t, controller.Config{Workers: 2, Runner: confine.New(sb), Server: server.Config{Anonymous: true}})
 	caFile, certFile, keyFile := testenv.WriteCA(t)
 	tlsURL := serveTLS(t, env.C.Handler, certFile, keyFile)
 

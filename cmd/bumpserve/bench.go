@@ -9,10 +9,11 @@ import (
 	"time"
 
 	"github.com/bumpserve/bumpserve/internal/bench"
+	"github.com/bumpserve/bumpserve/internal/server"
 )
 
 func runBench(ctx context.Context, args []string) error {
-	fs := newFlags("bench", "bench [--jobs N] [--workers N,...] [--submitters N] [--remote] [--dir DIR] [--full-sync]")
+	fs := newFlags("bench", "bench [--jobs N] [--workers N,...] [--submitters N] [--remote] [--dir DIR] [--full-sync] [--prefill N] [--files-per-job N] [--batch N]")
 	jobs := fs.Int("jobs", 5000, "jobs to run")
 	workers := fs.String("workers", "", "local slots; a comma-separated list runs one measurement each (default: number of CPUs)")
 	submitters := fs.Int("submitters", 8, "concurrent HTTP submitters")
@@ -21,12 +22,25 @@ func runBench(ctx context.Context, args []string) error {
 	cancelJobs := fs.Int("cancel-jobs", 20, "jobs for the cancel-latency measurement (0: skip it)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run here")
 	dir := fs.String("dir", "", "put the data and work directories under this directory (default: the system's temporary directory); its file system is often the limit")
+	prefill := fs.Int("prefill", 0, "finished jobs already in the store when the run starts")
+	files := fs.Int("files-per-job", 0, "small output files each job writes besides its usual one (0-1000)")
+	batch := fs.Int("batch", 100, "after the headline run (one job per request), run as many jobs submitted this many per request (0: skip)")
 	pos, err := parseFlags(fs, args, nil)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
 		return usagef("bench: unexpected argument %q", pos[0])
+	}
+	switch {
+	case *jobs <= 0:
+		return usagef("jobs: %d is not a positive number", *jobs)
+	case *prefill < 0:
+		return usagef("prefill: %d is negative (accepted: 0 or more finished jobs)", *prefill)
+	case *files < 0 || *files > 1000:
+		return usagef("files-per-job: %d is not between 0 and 1000", *files)
+	case *batch < 0 || *batch > server.MaxBatch:
+		return usagef("batch: %d is not between 0 and %d", *batch, server.MaxBatch)
 	}
 	counts, err := intList(*workers, runtime.NumCPU())
 	if err != nil {
@@ -42,7 +56,8 @@ func runBench(ctx context.Context, args []string) error {
 		defer pprof.StopCPUProfile()
 	}
 	for _, n := range counts {
-		rep, err := bench.Run(ctx, bench.Config{Jobs: *jobs, Workers: n, Submitters: *submitters, FullSync: *full, Remote: *remote, Dir: *dir})
+		rep, err := bench.Run(ctx, bench.Config{Jobs: *jobs, Workers: n, Submitters: *submitters, FullSync: *full, Remote: *remote, Dir: *dir,
+			Prefill: *prefill, FilesPerJob: *files, Batch: *batch})
 		if err != nil {
 			return err
 		}

@@ -133,6 +133,20 @@ func TestOperatorCommands(t *testing.T) {
 		t.Fatalf("submit: %d %s", code, errOut)
 	}
 	id := strings.TrimSpace(out)
+
+	// A job document holding an array is one batch: all or none, ids one
+	// a line, the resource flags applied to each. (The admin's, so that
+	// olga's listing below holds her one job.)
+	batchFile := filepath.Join(dir, "batch.json")
+	os.WriteFile(batchFile, []byte(`[{"service":"sleep","name":"b1"},{"service":"sleep","spec":{"seconds":-1}}]`), 0o644)
+	if _, errOut, code = bs(t, admin, "submit", batchFile); code == 0 || !strings.Contains(errOut, "jobs[1].spec.seconds") {
+		t.Errorf("batch with a bad job: %d %s", code, errOut)
+	}
+	os.WriteFile(batchFile, []byte(`[{"service":"sleep","name":"b1"},{"service":"sleep","name":"b2"}]`), 0o644)
+	out, errOut, code = bs(t, admin, "submit", batchFile, "--cpus", "1")
+	if ids := strings.Fields(out); code != 0 || len(ids) != 2 {
+		t.Fatalf("batch submit: %d %q %s", code, out, errOut)
+	}
 	var waited client.Job
 	out, errOut, code = bs(t, olga, "wait", id, "--json", "--quiet")
 	if code != 0 {

@@ -10,7 +10,7 @@ import (
 	"path"
 
 	"github.com/bumpserve/bumpserve/client"
-	"github.com/bumpserve/bumpserve/internal/jobdir"
+	"github.com/bumpserve/bumpserve/internal/archive"
 )
 
 const downloadUsage = `download [flags] ID DIR
@@ -47,7 +47,7 @@ func runDownload(ctx context.Context, args []string) error {
 	}
 	// Check every name first, so a bad list writes nothing.
 	for _, f := range files {
-		if _, err := jobdir.CleanName(f.Path); err != nil {
+		if _, err := archive.CleanName(f.Path); err != nil {
 			return fmt.Errorf("job %d: server listed a file that cannot be written safely: %w", id, err)
 		}
 	}

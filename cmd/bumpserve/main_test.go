@@ -59,7 +59,7 @@ func uidRange() string {
 
 var uidBlocks atomic.Int64
 
-var listening = regexp.MustCompile(`msg="bumpserve listening" url=(\S+)`)
+var listening = regexp.MustCompile(`msg="ready at [^"]*" url=(\S+)`)
 
 // startServer runs `bumpserve serve` on a free port with data dir data.
 func startServer(t *testing.T, data string, args ...string) *serverProc {

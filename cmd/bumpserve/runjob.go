@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/bumpserve/bumpserve/internal/confine"
 	"github.com/bumpserve/bumpserve/internal/controller"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/sandbox"
@@ -23,7 +24,7 @@ Exit status 0 when the job completed, 1 otherwise. SIGTERM stops the job.`
 func runRunJob(ctx context.Context, args []string) error {
 	fs := newFlags("run-job", runJobUsage)
 	dir := fs.String("dir", "", "the job directory (on a shared file system)")
-	confine := fs.Bool("sandbox", true, "confine the job's processes (Landlock, seccomp, no-new-privs, rlimits; no per-job user ids, which several run-jobs on one node cannot share)")
+	confined := fs.Bool("sandbox", true, "confine the job's processes (Landlock, seccomp, no-new-privs, rlimits; no per-job user ids, which several run-jobs on one node cannot share)")
 	pos, err := parseFlags(fs, args, nil)
 	if err != nil {
 		return err
@@ -35,12 +36,12 @@ func runRunJob(ctx context.Context, args []string) error {
 		return usagef("dir: missing (the job directory)")
 	}
 	var runner service.Runner
-	if *confine {
+	if *confined {
 		sb, err := sandbox.New(sandbox.Config{Unprivileged: true, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
 		if err != nil {
 			return err
 		}
-		runner = sb
+		runner = confine.New(sb)
 	}
 	rec, err := slurm.RunJob(ctx, *dir, controller.Services(), runner)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/bumpserve/bumpserve/internal/confine"
 	"github.com/bumpserve/bumpserve/internal/sandbox"
 	"github.com/bumpserve/bumpserve/internal/service"
 )
@@ -47,7 +48,7 @@ func (f *sandboxFlags) runner(log *slog.Logger) (service.Runner, error) {
 		return nil, usagef("%v", err)
 	}
 	log.Info("job processes are confined", "protections", strings.Join(sb.Available(), ","))
-	return sb, nil
+	return confine.New(sb), nil
 }
 
 // closeRunner gives back what the sandbox holds on the host (its uid

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 
@@ -52,9 +53,15 @@ func runServe(ctx context.Context, args []string) error {
 	anonymous := fs.Bool("anonymous", false, "let anyone submit without a token under /api/v1/anonymous/jobs; the job is then reached only through the capability returned")
 	legacyServices := fs.String("legacy-worker-services", "", "comma-separated services handed to old Bumps workers at /jobs/nextjob.json (default: all); a name bumpserve does not run (the original's count, fitter) is run by old workers only")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines")
+	var ff frontFlags
+	ff.register(fs)
 	var sbf sandboxFlags
 	sbf.register(fs)
 	pos, err := parseFlags(fs, args, map[string]string{"data": "BUMPSERVE_DATA", "addr": "BUMPSERVE_ADDR", "store": "BUMPSERVE_STORE"})
+	if err != nil {
+		return err
+	}
+	front, err := ff.front()
 	if err != nil {
 		return err
 	}
@@ -85,6 +92,9 @@ func runServe(ctx context.Context, args []string) error {
 		}
 	}
 	log := newLogger(*logJSON)
+	// Say at once what is happening: opening the store and probing the
+	// sandbox take a moment, and a silent terminal looks hung.
+	log.Info("starting: opening the store and checking what confinement this host offers", "data", *data)
 	if *name == "" && *storeURL != "" {
 		// Controllers sharing a store may share a host: each needs a name
 		// of its own, or one's restart would take the other's jobs for
@@ -121,6 +131,8 @@ func runServe(ctx context.Context, args []string) error {
 		Caps: job.Limits{WallSeconds: *wall, MemoryMB: *memory, Processes: *procs, DiskMB: *disk},
 		Server: server.Config{MaxQueued: *maxQueued, SubmitRate: *rate, Anonymous: *anonymous, MaxUpload: *maxUpload << 20,
 			LegacyWorkerServices: oldServices},
+		Front:  front,
+		Notify: notifier(log),
 		Logger: log,
 	})
 	if err != nil {
@@ -140,8 +152,18 @@ func runServe(ctx context.Context, args []string) error {
 	if *tlsCert != "" {
 		scheme = "https"
 	}
-	log.Info("bumpserve listening", "url", scheme+"://"+ln.Addr().String(), "data", *data, "store", storeName(*storeURL), "workers", *workers)
+	url := scheme + "://" + ln.Addr().String() + front.BasePath
+	ready := "ready at " + url
+	if tok := filepath.Join(*data, "admin.token"); fileExists(tok) {
+		ready += ", admin token in " + tok
+	}
+	log.Info(ready, "url", url, "data", *data, "store", storeName(*storeURL), "workers", *workers)
 	return c.Serve(ctx, ln, *tlsCert, *tlsKey)
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func newLogger(asJSON bool) *slog.Logger {

@@ -17,11 +17,14 @@ spec's resources and limits; a job without --name is named after its
 model script or spec file. Either name the service with --service
 (and give its spec with --spec or --spec-file), or pass a job document
 {"name", "service", "spec"} as the first argument. Further arguments are
-files uploaded into the job's input/ directory.
+files uploaded into the job's input/ directory. A job document holding a
+JSON array of jobs (without files) is submitted as one batch, all or
+none, and their ids are printed one a line.
 
   bumpserve submit --service sleep --spec '{"seconds": 2}'
   bumpserve submit --service fit --spec-file misra.json data.txt
   bumpserve submit job.json data.txt
+  bumpserve submit jobs.json          (jobs.json: [{"service":"sleep"}, ...])
   bumpserve submit --service bumps model.py data.txt --fit dream --samples 10000 --seed 1 [-- model args]
 
 For --service bumps the first file is the model script; --fit and the
@@ -44,6 +47,9 @@ func runSubmit(ctx context.Context, args []string) error {
 	pos, err := parseFlags(fs, args, clientEnv)
 	if err != nil {
 		return err
+	}
+	if doc, ok := batchDocument(*service, pos); ok {
+		return submitBatch(ctx, fs, &cf, &rf, pos[0], doc)
 	}
 	if *service == "bumps" && *spec == "" && *specFile == "" {
 		b, files, err := bf.spec(fs, pos, args)

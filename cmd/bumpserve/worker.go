@@ -26,6 +26,7 @@ SIGTERM drains: no new claims; running jobs finish or, after
 
 func runWorker(ctx context.Context, args []string) error {
 	fs := newFlags("worker", workerUsage)
+	fs.String("config", "", "a file of 'flag = value' lines (command-line flags win); keeps the token off the command line")
 	var cf clientFlags
 	cf.register(fs)
 	host, _ := os.Hostname()
@@ -119,6 +120,10 @@ func runWorker(ctx context.Context, args []string) error {
 		pool.Resume(r.Job, r.Dir)
 	}
 	log.Info("worker started", "server", cf.server, "slots", *slots, "work_dir", *workDir)
+	notify := notifier(log)
+	notify("READY=1\nSTATUS=pulling jobs")
+	stopping := context.AfterFunc(ctx, func() { notify("STOPPING=1\nSTATUS=draining") })
+	defer stopping()
 	err = pool.Run(ctx)
 	log.Info("worker stopped")
 	return err

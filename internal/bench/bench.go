@@ -10,13 +10,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/bumpserve/bumpserve/client"
@@ -24,7 +24,6 @@ import (
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/server"
 	"github.com/bumpserve/bumpserve/internal/store"
-	"github.com/bumpserve/bumpserve/internal/store/sqlite"
 )
 
 // Config says what to measure.
@@ -39,21 +38,53 @@ type Config struct {
 	// Dir is where the run's data and work directories go (default the
 	// system's temporary directory): its file system is often the limit.
 	Dir string
+	// Prefill puts this many finished jobs in the store before the run.
+	Prefill int
+	// FilesPerJob is how many more small output files each job writes.
+	FilesPerJob int
+	// Batch, if not 0, runs Jobs more jobs submitted Batch per request,
+	// after the headline run of one job per request.
+	Batch int
+}
+
+// Phase is what one way of submitting measured.
+type Phase struct {
+	JobsPerSecond   float64
+	SubmitPerSecond float64
+	StartLatencyP50 time.Duration
+	StartLatencyP99 time.Duration
+	EndToEndP50     time.Duration
+	EndToEndP99     time.Duration
+	// CPUPerJob is this process's CPU time (controller, slots and the
+	// bench's own clients) per job.
+	CPUPerJob  time.Duration
+	PeakQueued int // most jobs PENDING at once (sampled)
+	// WritesPerCommit is how many store writes shared a commit, on
+	// average (0 if the store does not say).
+	WritesPerCommit float64
+}
+
+// writeStats is what the SQLite store tells of its group commit.
+type writeStats interface {
+	WriteStats() (commits, writes int64)
+}
+
+func commitStats(st any) (commits, writes int64) {
+	if ws, ok := st.(writeStats); ok {
+		return ws.WriteStats()
+	}
+	return 0, 0
 }
 
 // Report is what a run measured.
 type Report struct {
-	Jobs                 int
-	Workers, Submitters  int
-	Remote               bool
-	Elapsed              time.Duration
-	JobsPerSecond        float64
-	SubmitPerSecond      float64
-	StartLatencyP50      time.Duration
-	StartLatencyP99      time.Duration
-	EndToEndP50          time.Duration
-	EndToEndP99          time.Duration
+	Config
+	Elapsed time.Duration
+	Phase   // the headline: one job per request
+	// BatchPhase is the batch submission's, if Config.Batch was set.
+	BatchPhase           *Phase
 	BaselineHTTPPerSec   float64 // GET /healthz round trips
+	BaselinePostPerSec   float64 // bare net/http POST decoding a small JSON body
 	BaselineInsertPerSec float64 // single-row SQLite transactions
 	BaselineFilesPerSec  float64 // directory + file creations in the data dir's file system
 }
@@ -65,12 +96,22 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	rep := &Report{Jobs: cfg.Jobs, Workers: cfg.Workers, Submitters: cfg.Submitters, Remote: cfg.Remote}
+	rep := &Report{Config: cfg}
 	if rep.BaselineInsertPerSec, err = baselineInserts(ctx, filepath.Join(dir, "baseline.db"), cfg.FullSync); err != nil {
 		return nil, err
 	}
 	if rep.BaselineFilesPerSec, err = baselineFiles(filepath.Join(dir, "baseline-files")); err != nil {
 		return nil, err
+	}
+	data := filepath.Join(dir, "data")
+	var floor int64 // the ids of prefilled jobs are at or below it
+	if cfg.Prefill > 0 {
+		if err := os.MkdirAll(data, 0o700); err != nil {
+			return nil, err
+		}
+		if floor, err = prefill(ctx, filepath.Join(data, "bumpserve.db"), cfg.Prefill, cfg.FullSync); err != nil {
+			return nil, fmt.Errorf("prefill: %w", err)
+		}
 	}
 
 	local := cfg.Workers
@@ -78,7 +119,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		local = 0
 	}
 	srv, err := serve(ctx, controller.Config{
-		Data: filepath.Join(dir, "data"), Workers: local, FullSync: cfg.FullSync, Logger: quiet,
+		Data: data, Workers: local, FullSync: cfg.FullSync, Logger: quiet,
 		Server: server.Config{MaxQueued: cfg.Jobs + 1, SubmitRate: 1e9},
 	})
 	if err != nil {
@@ -88,7 +129,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	c, base := srv.c, srv.base
 
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Submitters * 2}}
-	if rep.BaselineHTTPPerSec, err = baselineHTTP(ctx, hc, base, cfg.Submitters); err != nil {
+	if rep.BaselineHTTPPerSec, err = baselineHealthz(hc, base, cfg.Submitters); err != nil {
+		return nil, err
+	}
+	if rep.BaselinePostPerSec, err = baselinePost(ctx, hc, cfg.Submitters); err != nil {
 		return nil, err
 	}
 	cl, err := client.New(base, srv.token, client.Options{HTTP: hc})
@@ -102,38 +146,90 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		defer stopWorker()
 	}
+	m := &measurer{cfg: cfg, c: c, cl: cl, owner: srv.owner}
+	doc := json.RawMessage(sleepSubmission(cfg.FilesPerJob))
+	var sub client.Submission
+	if err := json.Unmarshal(doc, &sub); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	ph, last, err := m.phase(ctx, floor, 1, func(ctx context.Context, n int) error {
+		_, err := cl.Submit(ctx, sub, nil)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	rep.Elapsed, rep.Phase = time.Since(start), *ph
+	if cfg.Batch > 0 {
+		rep.BatchPhase, _, err = m.phase(ctx, last, cfg.Batch, func(ctx context.Context, n int) error {
+			subs := make([]client.Submission, n)
+			for i := range subs {
+				subs[i] = sub
+			}
+			_, err := cl.SubmitAll(ctx, subs)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("batch: %w", err)
+		}
+	}
+	return rep, nil
+}
 
+// measurer runs the phases of one run.
+type measurer struct {
+	cfg   Config
+	c     *controller.Controller
+	cl    *client.Client
+	owner string // the submitting user
+}
+
+// phase submits cfg.Jobs jobs, per requests of up to per jobs each with
+// submit, waits for all to end, and reads their times from the store:
+// the jobs are those with ids above floor. It returns the highest id.
+func (m *measurer) phase(ctx context.Context, floor int64, per int, submit func(ctx context.Context, n int) error) (*Phase, int64, error) {
+	n := m.cfg.Jobs
 	// Count finished jobs from the event broker rather than by polling,
 	// which would load the server being measured.
-	sub := c.Queue.Events.Subscribe(0, "")
+	sub := m.c.Queue.Events.Subscribe(0, "")
 	defer sub.Close()
 	finished := map[int64]bool{}
 	allDone := make(chan struct{})
 	go func() {
 		for range sub.Ready() {
 			for _, j := range sub.Take() {
-				if j.State.Terminal() {
+				if j.State.Terminal() && j.ID > floor {
 					finished[j.ID] = true
 				}
-
 			}
-			if len(finished) >= cfg.Jobs {
+			if len(finished) >= n {
 				close(allDone)
 				return
 			}
 		}
 	}()
+	peak := make(chan int, 1)
+	stopSampling := make(chan struct{})
+	go func() { peak <- m.samplePeak(ctx, stopSampling) }()
 
+	cpu0 := cpuTime()
+	commits0, writes0 := commitStats(m.c.Store)
 	start := time.Now()
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	errs := make(chan error, cfg.Submitters)
-	for range cfg.Submitters {
+	errs := make(chan error, m.cfg.Submitters)
+	for range m.cfg.Submitters {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for next.Add(1) <= int64(cfg.Jobs) {
-				if _, err := cl.Submit(ctx, client.Submission{Service: "sleep", Spec: json.RawMessage(`{"seconds":0}`)}, nil); err != nil {
+			for {
+				end := next.Add(int64(per))
+				k := min(int64(per), int64(n)-(end-int64(per)))
+				if k <= 0 {
+					return
+				}
+				if err := submit(ctx, int(k)); err != nil {
 					errs <- err
 					return
 				}
@@ -144,47 +240,88 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	submitted := time.Since(start)
 	select {
 	case err := <-errs:
-		return nil, fmt.Errorf("submit: %w", err)
+		close(stopSampling)
+		return nil, 0, fmt.Errorf("submit: %w", err)
 	default:
 	}
 	select {
 	case <-allDone:
 	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-time.After(time.Duration(cfg.Jobs)*10*time.Millisecond + time.Minute):
-		counts, _ := c.Store.CountJobs(ctx, "")
-		return nil, fmt.Errorf("jobs did not finish in time (jobs by state: %v)", counts)
+		close(stopSampling)
+		return nil, 0, ctx.Err()
+	case <-time.After(time.Duration(n)*10*time.Millisecond + time.Minute):
+		close(stopSampling)
+		counts, _ := m.c.Store.CountJobs(ctx, "")
+		return nil, 0, fmt.Errorf("jobs did not finish in time (jobs by state: %v)", counts)
 	}
-	rep.Elapsed = time.Since(start)
-	rep.JobsPerSecond = float64(cfg.Jobs) / rep.Elapsed.Seconds()
-	rep.SubmitPerSecond = float64(cfg.Jobs) / submitted.Seconds()
-	return rep, latencies(ctx, c.Store, rep)
+	elapsed := time.Since(start)
+	cpu := cpuTime() - cpu0
+	commits1, writes1 := commitStats(m.c.Store)
+	close(stopSampling)
+	ph := &Phase{JobsPerSecond: float64(n) / elapsed.Seconds(), SubmitPerSecond: float64(n) / submitted.Seconds(),
+		CPUPerJob: cpu / time.Duration(n), PeakQueued: <-peak}
+	if commits1 > commits0 {
+		ph.WritesPerCommit = float64(writes1-writes0) / float64(commits1-commits0)
+	}
+	last, err := latencies(ctx, m.c.Store, floor, ph)
+	return ph, last, err
 }
 
-// latencies reads every job's times from the store.
-func latencies(ctx context.Context, st store.JobStore, rep *Report) error {
+// samplePeak reads the submitter's queue length every 10 ms (one small
+// row) until stop, and returns the largest seen.
+func (m *measurer) samplePeak(ctx context.Context, stop <-chan struct{}) int {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	peak := 0
+	for {
+		select {
+		case <-stop:
+			return peak
+		case <-tick.C:
+			if n, err := m.c.Store.CountQueued(ctx, m.owner); err == nil {
+				peak = max(peak, n)
+			}
+		}
+	}
+}
+
+// cpuTime is this process's CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// latencies reads the times of every job above floor from the store and
+// returns the highest id.
+func latencies(ctx context.Context, st store.JobStore, floor int64, ph *Phase) (int64, error) {
 	var startLat, endLat []time.Duration
+	var last int64
 	p := store.ListJobsParams{Limit: 1000}
 	for {
 		js, err := st.ListJobs(ctx, &p)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		for _, j := range js {
+			if j.ID <= floor {
+				break
+			}
+			last = max(last, j.ID)
 			if j.State != job.Complete || j.Started == nil || j.Finished == nil {
-				return fmt.Errorf("job %d ended %s: %s", j.ID, j.State, j.Reason)
+				return 0, fmt.Errorf("job %d ended %s: %s", j.ID, j.State, j.Reason)
 			}
 			startLat = append(startLat, j.Started.Sub(j.Submitted))
 			endLat = append(endLat, j.Finished.Sub(j.Submitted))
 		}
-		if len(js) < p.Limit {
+		if len(js) < p.Limit || js[len(js)-1].ID <= floor {
 			break
 		}
 		p.BeforeID = js[len(js)-1].ID
 	}
-	rep.StartLatencyP50, rep.StartLatencyP99 = quantile(startLat, 0.5), quantile(startLat, 0.99)
-	rep.EndToEndP50, rep.EndToEndP99 = quantile(endLat, 0.5), quantile(endLat, 0.99)
-	return nil
+	ph.StartLatencyP50, ph.StartLatencyP99 = quantile(startLat, 0.5), quantile(startLat, 0.99)
+	ph.EndToEndP50, ph.EndToEndP99 = quantile(endLat, 0.5), quantile(endLat, 0.99)
+	return last, nil
 }
 
 func quantile(d []time.Duration, q float64) time.Duration {
@@ -193,86 +330,4 @@ func quantile(d []time.Duration, q float64) time.Duration {
 	}
 	slices.Sort(d)
 	return d[min(int(q*float64(len(d))), len(d)-1)]
-}
-
-// baselineInserts measures single-row insert transactions per second on
-// a fresh store: the cost floor of one durable transition.
-func baselineInserts(ctx context.Context, path string, full bool) (float64, error) {
-	st, err := sqlite.Open(ctx, path, sqlite.Options{FullSync: full})
-	if err != nil {
-		return 0, err
-	}
-	defer st.Close()
-	const n = 2000
-	start := time.Now()
-	for range n {
-		if _, err := st.CreateJob(ctx, &store.CreateJobParams{Owner: "b", Service: "sleep", Now: time.Now()}, nil); err != nil {
-			return 0, err
-		}
-	}
-	return n / time.Since(start).Seconds(), nil
-}
-
-// baselineFiles measures how many directories-with-one-file this file
-// system creates per second: every job makes its directory, output/, a
-// log and its result files, so this bounds the job rate.
-func baselineFiles(dir string) (float64, error) {
-	const n = 1000
-	start := time.Now()
-	for i := range n {
-		d := filepath.Join(dir, fmt.Sprint(i))
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return 0, err
-		}
-		if err := os.WriteFile(filepath.Join(d, "f"), []byte("x"), 0o644); err != nil {
-			return 0, err
-		}
-	}
-	return n / time.Since(start).Seconds(), nil
-}
-
-// baselineHTTP measures authenticated-route-free round trips per second
-// (GET /healthz, one store read each) for one second.
-func baselineHTTP(ctx context.Context, hc *http.Client, base string, conc int) (float64, error) {
-	var n atomic.Int64
-	deadline := time.Now().Add(time.Second)
-	var wg sync.WaitGroup
-	var firstErr atomic.Value
-	for range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for time.Now().Before(deadline) {
-				resp, err := hc.Get(base + "/healthz")
-				if err != nil {
-					firstErr.Store(err)
-					return
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				n.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	if err, ok := firstErr.Load().(error); ok {
-		return 0, err
-	}
-	return float64(n.Load()), nil
-}
-
-// Print writes a report as a short table with ratios to the baselines.
-func (r *Report) Print(w io.Writer) {
-	where := "local slots"
-	if r.Remote {
-		where = "slots of an HTTP worker"
-	}
-	fmt.Fprintf(w, "%d zero-second sleep jobs, %d %s, %d HTTP submitters\n", r.Jobs, r.Workers, where, r.Submitters)
-	fmt.Fprintf(w, "  submit→complete throughput  %8.0f jobs/s  (%.2f × dir+file creations/s, %.2f × SQLite insert tx/s, %.2f × HTTP round trips/s)\n",
-		r.JobsPerSecond, r.JobsPerSecond/r.BaselineFilesPerSec, r.JobsPerSecond/r.BaselineInsertPerSec, r.JobsPerSecond/r.BaselineHTTPPerSec)
-	fmt.Fprintf(w, "  submissions accepted        %8.0f jobs/s\n", r.SubmitPerSecond)
-	fmt.Fprintf(w, "  submit→start latency        p50 %v  p99 %v\n", r.StartLatencyP50.Round(time.Microsecond), r.StartLatencyP99.Round(time.Microsecond))
-	fmt.Fprintf(w, "  submit→finish latency       p50 %v  p99 %v\n", r.EndToEndP50.Round(time.Microsecond), r.EndToEndP99.Round(time.Microsecond))
-	fmt.Fprintf(w, "  baselines: directory+file creations %0.f/s; SQLite single-row insert %0.f tx/s; GET /healthz %0.f req/s\n",
-		r.BaselineFilesPerSec, r.BaselineInsertPerSec, r.BaselineHTTPPerSec)
 }

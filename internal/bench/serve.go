@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/bumpserve/bumpserve/internal/auth"
 	"github.com/bumpserve/bumpserve/internal/controller"
 )
 
@@ -19,6 +20,7 @@ type served struct {
 	c     *controller.Controller
 	base  string          // http://127.0.0.1:PORT
 	token string          // the first admin's
+	owner string          // the first admin's name
 	ctx   context.Context // ends when stop is called
 	stop  func()          // stops serving, then closes the controller
 }
@@ -39,6 +41,12 @@ func serve(ctx context.Context, cfg controller.Config) (*served, error) {
 		c.Close()
 		return nil, err
 	}
+	token := strings.TrimSpace(string(tok))
+	u, _, err := c.Store.LookupToken(ctx, auth.Hash(token))
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		c.Close()
@@ -47,6 +55,6 @@ func serve(ctx context.Context, cfg controller.Config) (*served, error) {
 	srvCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); c.Serve(srvCtx, ln, "", "") }()
-	return &served{c: c, base: "http://" + ln.Addr().String(), token: strings.TrimSpace(string(tok)), ctx: srvCtx,
+	return &served{c: c, base: "http://" + ln.Addr().String(), token: token, owner: u.Name, ctx: srvCtx,
 		stop: func() { cancel(); <-done; c.Close() }}, nil
 }

@@ -48,7 +48,7 @@ type Config struct {
 	Caps       job.Limits
 	Server     server.Config // limits for the API; store, queue and the like are filled in
 	Logger     *slog.Logger
-	// Runner confines the local slots' job processes (a *sandbox.Sandbox);
+	// Runner confines the local slots' job processes (a sandbox, through package confine);
 	// nil runs them with process-group control only.
 	Runner service.Runner
 	// Executor, if set, runs the slots' jobs elsewhere (Slurm) instead of
@@ -59,6 +59,12 @@ type Config struct {
 	MaxJobs int
 	// Timeouts bound slow and idle clients (zero fields: the defaults).
 	Timeouts server.Timeouts
+	// Notify, if set, hears the controller's state for the service
+	// manager: "READY=1" once it serves, "STOPPING=1" when it drains.
+	Notify func(state string)
+	// Front places the controller behind a reverse proxy: base path,
+	// trusted proxies, the site's login (remote-user header).
+	Front server.Front
 	// ExtraServices are registered beside the built-in ones, for tests
 	// (a service that panics, say); `serve` never sets it.
 	ExtraServices []service.Service
@@ -77,7 +83,8 @@ type Controller struct {
 	Queue  *queue.Queue
 	Server *server.Server
 	// Handler is everything served over HTTP: "/" redirects to the pages,
-	// /ui/ is the pages (package web), the rest is the API server.
+	// /ui/ is the pages (package web), the rest is the API server; all of
+	// it under the base path, behind the front door (server.Front).
 	Handler http.Handler
 	Pool    *worker.Pool // nil with no local slots
 }
@@ -103,6 +110,9 @@ func Open(ctx context.Context, cfg Config) (*Controller, error) {
 		cfg.Name = "local@" + cmp.Or(host, "localhost")
 	}
 	cfg.Drain = cmp.Or(cfg.Drain, DrainDefault)
+	if err := cfg.Front.Check(); err != nil {
+		return nil, err
+	}
 	disk := diskspace.Open(cfg.Data, diskspace.ReserveDefault, log)
 	st, err := OpenStore(ctx, cfg.Data, cfg.Store, StoreOptions{FullSync: cfg.FullSync,
 		OnWriteError: func(err error) { disk.Full(err) }, Logger: log})
@@ -125,6 +135,11 @@ func Open(ctx context.Context, cfg Config) (*Controller, error) {
 	if c.Server, err = server.New(sc); err != nil {
 		st.Close()
 		return nil, err
+	}
+	if n, err := server.SweepOrphans(ctx, root, st, time.Now()); err != nil {
+		log.Warn("sweep job dirs without a job", "err", err)
+	} else if n > 0 {
+		log.Info("removed job dirs without a job", "count", n)
 	}
 	if cfg.Workers != 0 {
 		c.Pool, err = worker.NewPool(worker.Config{
@@ -155,9 +170,9 @@ func (c *Controller) mountWeb(keyFile string, services []string) error {
 		slots = c.Pool.Slots()
 	}
 	ui, err := web.New(web.Config{
-		API: c.Server, Store: c.Store, Queue: c.Queue, Root: c.Root, Services: services,
+		API: c.Server, Queue: c.Queue, Root: c.Root, Services: services,
 		SecretFile: keyFile, LocalName: c.cfg.Name, LocalSlots: slots,
-		MaxUpload: c.cfg.Server.MaxUpload, Logger: c.log,
+		MaxUpload: c.cfg.Server.MaxUpload, BasePath: c.cfg.Front.BasePath, Logger: c.log,
 		Workers: c.Server.Workers,
 	})
 	if err != nil {
@@ -167,7 +182,8 @@ func (c *Controller) mountWeb(keyFile string, services []string) error {
 	mux.Handle("GET /{$}", http.RedirectHandler("/ui/jobs", http.StatusSeeOther))
 	mux.Handle("/ui/", ui)
 	mux.Handle("/", c.Server)
-	c.Handler = guard.Handler(server.WithDeadlines(mux, c.cfg.Timeouts), c.log)
+	front := c.cfg.Front.Handler(mux, c.Store, c.createRemoteUser)
+	c.Handler = guard.Handler(server.WithDeadlines(front, c.cfg.Timeouts), c.log)
 	return nil
 }
 
@@ -286,8 +302,10 @@ func (c *Controller) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey
 		}
 	}()
 
+	c.notify("READY=1\nSTATUS=serving")
 	select {
 	case <-ctx.Done():
+		c.notify("STOPPING=1\nSTATUS=draining")
 		c.log.Info("shutting down: draining local slots", "drain", c.cfg.Drain)
 	case err = <-srvErr:
 		c.log.Error("http server stopped", "err", err)
@@ -305,4 +323,10 @@ func (c *Controller) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey
 		err = nil
 	}
 	return err
+}
+
+func (c *Controller) notify(state string) {
+	if c.cfg.Notify != nil {
+		c.cfg.Notify(state)
+	}
 }

@@ -63,3 +63,21 @@ func (c *Controller) Bootstrap(ctx context.Context) (string, error) {
 	}
 	return path, nil
 }
+
+// createRemoteUser creates a user the site's login in front vouched for,
+// on first sight (--auto-create-users): a plain user with no token, who
+// signs in through the proxy. Another request creating it at the same
+// moment is no error.
+func (c *Controller) createRemoteUser(ctx context.Context, name string) (*store.User, error) {
+	if name == server.AnonymousOwner || !userName.MatchString(name) {
+		return nil, fmt.Errorf("name %q is not accepted (letters, digits, '.', '_', '@', '-'; at most 64; starting with a letter or digit)", name)
+	}
+	u, err := c.Store.CreateUser(ctx, name, store.RoleUser, time.Now())
+	if errors.Is(err, store.ErrExists) {
+		return c.Store.GetUser(ctx, name)
+	}
+	if err == nil {
+		c.log.Info("created a user the site's login vouched for", "user", name)
+	}
+	return u, err
+}

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bumpserve/bumpserve/internal/archive"
 )
 
 // TestListAndArchiveOnlyCleanRegularFiles fills output/ as a hostile job
@@ -61,7 +63,7 @@ func TestListAndArchiveOnlyCleanRegularFiles(t *testing.T) {
 	}
 
 	var buf bytes.Buffer
-	if err := WriteTar(&buf, out); err != nil {
+	if err := archive.WriteTar(&buf, out); err != nil {
 		t.Fatal(err)
 	}
 	tr := tar.NewReader(&buf)

@@ -65,6 +65,22 @@ func Open(dir string, log *slog.Logger) (*Root, error) {
 // Job is the directory of job id.
 func (r *Root) Job(id int64) Dir { return Dir(filepath.Join(r.dir, "jobs", strconv.FormatInt(id, 10))) }
 
+// JobIDs lists the ids that have a job directory (for a sweep of those
+// that no job has: see server.SweepOrphans).
+func (r *Root) JobIDs() ([]int64, error) {
+	ents, err := os.ReadDir(filepath.Join(r.dir, "jobs"))
+	if err != nil {
+		return nil, fmt.Errorf("list job dirs: %w", err)
+	}
+	var ids []int64
+	for _, e := range ents {
+		if id, err := strconv.ParseInt(e.Name(), 10, 64); err == nil && e.IsDir() {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
 // Stage makes a fresh staging directory for an upload, with an input/ inside.
 func (r *Root) Stage() (string, error) {
 	d, err := os.MkdirTemp(filepath.Join(r.dir, "tmp"), "upload-")
@@ -184,6 +200,16 @@ func (d Dir) LogTail(max int64) (text []byte, cut bool, err error) {
 // (service.Env.Command): most jobs never need one, and directory
 // operations are what limits throughput.
 func (d Dir) Prepare(attempt int) error {
+	// Most jobs upload nothing and run once: their directory does not
+	// exist yet, and making it with an empty output/ is all there is to
+	// do (two mkdirs instead of a dozen lookups). Nothing of a job's can
+	// be in a directory made just now, in <data>/jobs, which no job writes.
+	if err := os.Mkdir(string(d), 0o755); err == nil {
+		if err := os.Mkdir(d.Output(), 0o755); err != nil {
+			return fmt.Errorf("prepare job dir: %w", err)
+		}
+		return nil
+	}
 	if err := jobfs.MkdirAll(string(d), 0o755); err != nil { // a job without uploads has none yet
 		return fmt.Errorf("prepare job dir: %w", err)
 	}

@@ -99,19 +99,61 @@ type Submission struct {
 	Capability           []byte // hash of an anonymous job's capability
 }
 
-// Submit stores a new PENDING job and wakes idle executors. prepare runs
-// inside the store transaction once the id is known.
-func (q *Queue) Submit(ctx context.Context, s Submission, prepare func(id int64) error) (*job.Job, error) {
-	j, err := q.store.CreateJob(ctx, &store.CreateJobParams{
-		Owner: s.Owner, Name: s.Name, Service: s.Service, Spec: s.Spec,
-		CPUs: s.CPUs, Priority: s.Priority, MaxAttempts: q.maxAttempts, Now: q.now(), Capability: s.Capability,
-	}, prepare)
+// Submit stores a new PENDING job and wakes idle executors. place, if
+// not nil, puts the job's files in place under its id (see SubmitAll).
+func (q *Queue) Submit(ctx context.Context, s Submission, place func(id int64) error) (*job.Job, error) {
+	var each func(int, int64) error
+	if place != nil {
+		each = func(_ int, id int64) error { return place(id) }
+	}
+	js, err := q.SubmitAll(ctx, []Submission{s}, each)
 	if err != nil {
 		return nil, err
 	}
-	q.Events.Publish(j)
+	return js[0], nil
+}
+
+// SubmitAll stores new PENDING jobs in one transaction, all or none, and
+// wakes idle executors.
+//
+// File-system work stays out of the store's single writer: if place is
+// set, the ids are reserved first, place(i, id) puts the files of subs[i]
+// in place under its id, outside any transaction, and only then are the
+// jobs created under those ids, so a job exists only with its files.
+// Recovery rule for a crash (or a failed commit) after place: the job
+// directory names an id no job has, and reserved ids are never handed
+// out again, so nothing adopts it; the caller removes it on a failed
+// commit, and a sweep at start removes what a crash left.
+func (q *Queue) SubmitAll(ctx context.Context, subs []Submission, place func(i int, id int64) error) ([]*job.Job, error) {
+	now := q.now()
+	ps := make([]*store.CreateJobParams, len(subs))
+	for i, s := range subs {
+		ps[i] = &store.CreateJobParams{
+			Owner: s.Owner, Name: s.Name, Service: s.Service, Spec: s.Spec,
+			CPUs: s.CPUs, Priority: s.Priority, MaxAttempts: q.maxAttempts, Now: now, Capability: s.Capability,
+		}
+	}
+	if place != nil {
+		first, err := q.store.ReserveJobIDs(ctx, len(ps))
+		if err != nil {
+			return nil, err
+		}
+		for i, p := range ps {
+			p.ID = first + int64(i)
+			if err := place(i, p.ID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	js, err := q.store.CreateJobs(ctx, ps)
+	if err != nil {
+		return nil, err
+	}
+	for _, j := range js {
+		q.Events.Publish(j)
+	}
 	q.signal(&q.work)
-	return j, nil
+	return js, nil
 }
 
 // signal wakes everyone waiting on *ch and arms a fresh channel.
@@ -226,18 +268,42 @@ func (q *Queue) Finish(ctx context.Context, id int64, token string, r Result) (*
 	return q.FinishWith(ctx, id, token, r, nil)
 }
 
-// FinishWith is Finish that runs before inside the transition's
-// transaction, once the lease is known to be valid (to move a remote
-// worker's uploaded output into place).
+// FinishWith is Finish that first runs before (to move a remote worker's
+// uploaded output into place), outside the store's writer: after the
+// lease is checked and before the state changes, so a stale result moves
+// nothing and a slow disk holds up no other transition. If the lease is
+// lost between the two (it expired in that instant), the state does not
+// change and the moved output stays as that run's: a next attempt moves
+// it aside under previous/ before it starts, as any attempt's output.
+// If before fails, the job stays ACTIVE under its lease.
 func (q *Queue) FinishWith(ctx context.Context, id int64, token string, r Result, before func() error) (*job.Job, error) {
+	if before != nil {
+		err := q.leaseHeld(ctx, id, token)
+		if err == nil {
+			err = before()
+		}
+		if err != nil {
+			q.dropCancel(id)
+			return nil, err
+		}
+	}
 	j, err := q.store.FinishJob(ctx, &store.FinishParams{ID: id, Token: token, State: r.State,
-		Reason: r.Reason, Result: r.Result, Protections: r.Protections, Now: q.now(), HalfLife: q.halfLife, Before: before})
+		Reason: r.Reason, Result: r.Result, Protections: r.Protections, Now: q.now(), HalfLife: q.halfLife})
 	q.dropCancel(id) // whether or not the result was taken, this run is over
 	if err != nil {
 		return nil, err
 	}
 	q.Events.Publish(j)
 	return j, nil
+}
+
+// leaseHeld reports store.ErrLeaseLost unless job id is ACTIVE under token.
+func (q *Queue) leaseHeld(ctx context.Context, id int64, token string) error {
+	j, err := q.store.GetJob(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || err == nil && (j.State != job.Active || j.Lease == nil || j.Lease.Token != token) {
+		return store.ErrLeaseLost
+	}
+	return err
 }
 
 // Release hands a job back to the queue without spending an attempt.

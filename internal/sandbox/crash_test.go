@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/bumpserve/bumpserve/internal/proc"
-	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/testenv"
 )
 
@@ -31,9 +30,9 @@ func testExecutor(dir string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	env := &service.Env{
+	env := &Job{
 		Input: filepath.Join(dir, "input"), Output: filepath.Join(dir, "output"), Temp: filepath.Join(dir, "tmp"),
-		Limits: testLimits, PIDFile: filepath.Join(dir, "proc.json"), Log: io.Discard,
+		Limits: testLimits, PIDFile: filepath.Join(dir, "proc.json"),
 	}
 	cmd := exec.Command("/bin/sh", "-c", `sleep 300 & echo $! > "$BUMPSERVE_OUTPUT/pids"; wait`)
 	err = sb.Run(context.Background(), cmd, env)

@@ -8,7 +8,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/bumpserve/bumpserve/internal/service"
+	"github.com/bumpserve/bumpserve/internal/job"
 )
 
 // RLIMIT_FSIZE caps each file a job writes at its disk_mb, but not the
@@ -40,7 +40,7 @@ func watchDisk(ctx context.Context, limitMB int64, dirs []string, stop context.C
 			used += diskUsage(d)
 		}
 		if used > limit {
-			stop(&service.LimitError{Key: "disk_mb", Value: fmt.Sprintf("%d MB", limitMB),
+			stop(&job.LimitError{Key: "disk_mb", Value: fmt.Sprintf("%d MB", limitMB),
 				Detail: fmt.Sprintf("the job's files took %.1f MB", float64(used)/(1<<20))})
 			return
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bumpserve/bumpserve/client"
+	"github.com/bumpserve/bumpserve/internal/confine"
 	"github.com/bumpserve/bumpserve/internal/controller"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/sandbox"
@@ -75,7 +76,7 @@ func startConfined(t *testing.T, uids [2]int, slots int) (*sandbox.Sandbox, *tes
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sb.Close() })
-	return sb, testenv.Start(t, controller.Config{Workers: slots, Runner: sb})
+	return sb, testenv.Start(t, controller.Config{Workers: slots, Runner: confine.New(sb)})
 }
 
 func submit(t *testing.T, c *client.Client, spec string) *job.Job {

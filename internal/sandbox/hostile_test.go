@@ -16,7 +16,6 @@ import (
 
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/proc"
-	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/testenv"
 )
 
@@ -26,7 +25,7 @@ import (
 type arena struct {
 	b        *testBundle
 	db       string // a stand-in for the store's database file
-	other    *service.Env
+	other    *Job
 	victim   int // a process of the executor's user, outside any sandbox
 	tcp      *net.TCPListener
 	udp      *net.UDPConn
@@ -73,7 +72,7 @@ func newArena(t *testing.T) *arena {
 }
 
 // background runs env's job (a long sleep) until the test ends.
-func background(t *testing.T, sb *Sandbox, env *service.Env) {
+func background(t *testing.T, sb *Sandbox, env *Job) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -94,13 +93,13 @@ func py(code string, args ...string) []string {
 type attack struct {
 	name   string
 	limits func(*job.Limits)
-	argv   func(a *arena, env *service.Env) []string
-	check  func(a *arena, env *service.Env, out string, err error) error
+	argv   func(a *arena, env *Job) []string
+	check  func(a *arena, env *Job, out string, err error) error
 }
 
 // failed requires the job to fail and its output to hold none of leaks.
-func failed(leaks ...string) func(*arena, *service.Env, string, error) error {
-	return func(_ *arena, _ *service.Env, out string, err error) error {
+func failed(leaks ...string) func(*arena, *Job, string, error) error {
+	return func(_ *arena, _ *Job, out string, err error) error {
 		for _, l := range leaks {
 			if strings.Contains(out, l) {
 				return fmt.Errorf("the job got %q", l)
@@ -116,26 +115,26 @@ func failed(leaks ...string) func(*arena, *service.Env, string, error) error {
 var attacks = []attack{
 	{
 		name:  "read /etc/shadow",
-		argv:  func(*arena, *service.Env) []string { return py(`print(open("/etc/shadow").read())`) },
+		argv:  func(*arena, *Job) []string { return py(`print(open("/etc/shadow").read())`) },
 		check: failed("root:"),
 	},
 	{
 		name: "read the store's database",
-		argv: func(a *arena, _ *service.Env) []string {
+		argv: func(a *arena, _ *Job) []string {
 			return py(`print(open(__import__("sys").argv[1]).read())`, a.db)
 		},
 		check: failed(secretDB),
 	},
 	{
 		name: "read another running job's uploads",
-		argv: func(a *arena, _ *service.Env) []string {
+		argv: func(a *arena, _ *Job) []string {
 			return py(`print(open(__import__("sys").argv[1]).read())`, filepath.Join(a.other.Input, "secret.txt"))
 		},
 		check: failed(secretUpload),
 	},
 	{
 		name: "write to /tmp, /var/tmp and the service user's $HOME",
-		argv: func(*arena, *service.Env) []string {
+		argv: func(*arena, *Job) []string {
 			return py(`
 import os, sys
 bad = 0
@@ -146,7 +145,7 @@ for d in ["/tmp", "/var/tmp", sys.argv[1]]:
         print(d, e)
 sys.exit(1 if bad == 0 else 0)`, os.Getenv("HOME"))
 		},
-		check: func(a *arena, env *service.Env, out string, err error) error {
+		check: func(a *arena, env *Job, out string, err error) error {
 			for _, d := range []string{"/tmp", "/var/tmp", os.Getenv("HOME")} {
 				if _, serr := os.Stat(filepath.Join(d, "bumpserve-pwned")); serr == nil {
 					os.Remove(filepath.Join(d, "bumpserve-pwned"))
@@ -158,10 +157,10 @@ sys.exit(1 if bad == 0 else 0)`, os.Getenv("HOME"))
 	},
 	{
 		name: "write into its own input/",
-		argv: func(_ *arena, env *service.Env) []string {
+		argv: func(_ *arena, env *Job) []string {
 			return py(`open(__import__("sys").argv[1] + "/new", "w").write("x")`, env.Input)
 		},
-		check: func(a *arena, env *service.Env, out string, err error) error {
+		check: func(a *arena, env *Job, out string, err error) error {
 			if _, serr := os.Stat(filepath.Join(env.Input, "new")); serr == nil {
 				return errors.New("the job wrote into input/")
 			}
@@ -170,18 +169,18 @@ sys.exit(1 if bad == 0 else 0)`, os.Getenv("HOME"))
 	},
 	{
 		name: "follow a symlink or hard link out of its directory",
-		argv: func(a *arena, env *service.Env) []string {
+		argv: func(a *arena, env *Job) []string {
 			return []string{"/bin/sh", "-c", `cd "$1"; ln -s /etc/shadow s; ln -s "$2" d; ln "$2" h; cat s d h`, "sh", env.Output, a.db}
 		},
 		check: failed("root:", secretDB),
 	},
 	{
 		name: "connect to a TCP port on 127.0.0.1",
-		argv: func(a *arena, _ *service.Env) []string {
+		argv: func(a *arena, _ *Job) []string {
 			return py(`import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5); print("connected")`,
 				strconv.Itoa(a.tcp.Addr().(*net.TCPAddr).Port))
 		},
-		check: func(a *arena, env *service.Env, out string, err error) error {
+		check: func(a *arena, env *Job, out string, err error) error {
 			a.tcp.SetDeadline(time.Now().Add(20 * time.Millisecond))
 			if c, aerr := a.tcp.Accept(); aerr == nil {
 				c.Close()
@@ -192,7 +191,7 @@ sys.exit(1 if bad == 0 else 0)`, os.Getenv("HOME"))
 	},
 	{
 		name: "bind and listen on a TCP (and MPTCP) port",
-		argv: func(*arena, *service.Env) []string {
+		argv: func(*arena, *Job) []string {
 			return py(`
 import socket
 for proto in (0, 262):  # 262: IPPROTO_MPTCP, which Landlock ABI 7 does not cover
@@ -206,11 +205,11 @@ import sys; sys.exit(1)`)
 	},
 	{
 		name: "send a UDP datagram",
-		argv: func(a *arena, _ *service.Env) []string {
+		argv: func(a *arena, _ *Job) []string {
 			return py(`import socket, sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"leak", ("127.0.0.1", int(sys.argv[1]))); print("sent")`,
 				strconv.Itoa(a.udp.LocalAddr().(*net.UDPAddr).Port))
 		},
-		check: func(a *arena, env *service.Env, out string, err error) error {
+		check: func(a *arena, env *Job, out string, err error) error {
 			a.udp.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
 			if n, _, rerr := a.udp.ReadFrom(make([]byte, 16)); rerr == nil {
 				return fmt.Errorf("the server got a datagram of %d bytes", n)
@@ -220,7 +219,7 @@ import sys; sys.exit(1)`)
 	},
 	{
 		name: "create a user namespace to regain capabilities",
-		argv: func(*arena, *service.Env) []string {
+		argv: func(*arena, *Job) []string {
 			return py(`import ctypes, os; r = ctypes.CDLL(None, use_errno=True).unshare(0x10000000); print("unshare", r, os.strerror(ctypes.get_errno())); exit(r != 0)`)
 		},
 		check: failed("unshare 0"),
@@ -228,7 +227,7 @@ import sys; sys.exit(1)`)
 	{
 		name:   "fork bomb",
 		limits: func(l *job.Limits) { l.Processes = 32 },
-		argv: func(_ *arena, env *service.Env) []string {
+		argv: func(_ *arena, env *Job) []string {
 			return py(`
 import os, sys, time
 pids = []
@@ -244,7 +243,7 @@ open(sys.argv[1] + "/pidns", "w").write(os.readlink("/proc/self/ns/pid"))
 open(sys.argv[1] + "/pids", "w").write(" ".join(map(str, pids)))
 sys.exit(1 if len(pids) < 1000 else 0)`, env.Output)
 		},
-		check: func(a *arena, env *service.Env, out string, err error) error {
+		check: func(a *arena, env *Job, out string, err error) error {
 			if !strings.Contains(out, "fork refused") {
 				return errors.New("every fork succeeded")
 			}
@@ -254,7 +253,7 @@ sys.exit(1 if len(pids) < 1000 else 0)`, env.Output)
 	{
 		name:   "allocate 6 GB",
 		limits: func(l *job.Limits) { l.MemoryMB = 512 },
-		argv:   func(*arena, *service.Env) []string { return py(`b = bytearray(6 << 30); print("allocated")`) },
+		argv:   func(*arena, *Job) []string { return py(`b = bytearray(6 << 30); print("allocated")`) },
 		check:  failed("allocated"),
 	},
 	{
@@ -262,7 +261,7 @@ sys.exit(1 if len(pids) < 1000 else 0)`, env.Output)
 		// the sum.
 		name:   "allocate 600 MB across four processes",
 		limits: func(l *job.Limits) { l.MemoryMB = 256 },
-		argv: func(*arena, *service.Env) []string {
+		argv: func(*arena, *Job) []string {
 			return py(`
 import os, sys
 kids = []
@@ -274,7 +273,7 @@ for i in range(4):
 killed = [os.waitpid(p, 0)[1] & 0x7f for p in kids]
 print("children killed by signal:", killed); sys.exit(1 if any(killed) else 0)`)
 		},
-		check: func(a *arena, env *service.Env, out string, err error) error {
+		check: func(a *arena, env *Job, out string, err error) error {
 			if !slices.Contains(a.b.sb.Available(), ProtCgroupMemory) {
 				return nil // RLIMIT_AS bounds each process only: nothing to prove
 			}
@@ -287,8 +286,8 @@ print("children killed by signal:", killed); sys.exit(1 if any(killed) else 0)`)
 	{
 		name:   "spin the CPU past its limit",
 		limits: func(l *job.Limits) { l.CPUSeconds = 1 },
-		argv:   func(*arena, *service.Env) []string { return py(`while True: pass`) },
-		check: func(_ *arena, _ *service.Env, out string, err error) error {
+		argv:   func(*arena, *Job) []string { return py(`while True: pass`) },
+		check: func(_ *arena, _ *Job, out string, err error) error {
 			if err == nil || !strings.Contains(err.Error(), "limit exceeded: cpu_seconds") {
 				return fmt.Errorf("the error does not name the CPU limit: %v", err)
 			}
@@ -298,10 +297,10 @@ print("children killed by signal:", killed); sys.exit(1 if any(killed) else 0)`)
 	{
 		name:   "fill the disk past its limit",
 		limits: func(l *job.Limits) { l.DiskMB = 1 },
-		argv: func(_ *arena, env *service.Env) []string {
+		argv: func(_ *arena, env *Job) []string {
 			return []string{"/bin/dd", "if=/dev/zero", "of=" + filepath.Join(env.Output, "big"), "bs=1M", "count=64"}
 		},
-		check: func(_ *arena, env *service.Env, out string, err error) error {
+		check: func(_ *arena, env *Job, out string, err error) error {
 			if err == nil || !strings.Contains(err.Error(), "limit exceeded: disk_mb") {
 				return fmt.Errorf("the error does not name the disk limit: %v", err)
 			}
@@ -316,7 +315,7 @@ print("children killed by signal:", killed); sys.exit(1 if any(killed) else 0)`)
 		// disk_mb, and the job would write for ever if not stopped.
 		name:   "fill the disk with many files, each under the limit",
 		limits: func(l *job.Limits) { l.DiskMB = 2 },
-		argv: func(_ *arena, env *service.Env) []string {
+		argv: func(_ *arena, env *Job) []string {
 			return py(`
 import itertools, os, time
 chunk = b"x" * (256 << 10)
@@ -326,7 +325,7 @@ for i in itertools.count():
     time.sleep(0.001)
 `)
 		},
-		check: func(_ *arena, env *service.Env, out string, err error) error {
+		check: func(_ *arena, env *Job, out string, err error) error {
 			if err == nil || !strings.Contains(err.Error(), "limit exceeded: disk_mb (2 MB)") {
 				return fmt.Errorf("the error does not name the disk limit: %v", err)
 			}
@@ -335,7 +334,7 @@ for i in itertools.count():
 	},
 	{
 		name: "signal the executor and every process it may",
-		argv: func(a *arena, _ *service.Env) []string {
+		argv: func(a *arena, _ *Job) []string {
 			return py(`
 import os, signal, sys
 for pid in map(int, sys.argv[1:]):
@@ -349,7 +348,7 @@ except OSError as e:
     print("-1", e)
 sys.exit(1)`, strconv.Itoa(a.executor), strconv.Itoa(a.victim))
 		},
-		check: func(a *arena, env *service.Env, out string, err error) error {
+		check: func(a *arena, env *Job, out string, err error) error {
 			if !proc.Alive(a.victim) {
 				return fmt.Errorf("the executor's user's process %d died", a.victim)
 			}
@@ -358,7 +357,7 @@ sys.exit(1)`, strconv.Itoa(a.executor), strconv.Itoa(a.victim))
 	},
 	{
 		name: "read the executor's environment",
-		argv: func(a *arena, _ *service.Env) []string {
+		argv: func(a *arena, _ *Job) []string {
 			return py(`print(open("/proc/%s/environ" % __import__("sys").argv[1]).read())`, strconv.Itoa(a.executor))
 		},
 		check: failed("PATH="),
@@ -367,10 +366,10 @@ sys.exit(1)`, strconv.Itoa(a.executor), strconv.Itoa(a.victim))
 		// Without an IPC namespace of its own (not root) a job's SysV
 		// objects are the host's: nothing to prove then.
 		name: "leave SysV shared memory, a message queue and semaphores behind",
-		argv: func(_ *arena, env *service.Env) []string {
+		argv: func(_ *arena, env *Job) []string {
 			return []string{"/usr/bin/python3", "-c", sysvJob, "create", strconv.Itoa(ipcKey + 16)}
 		},
-		check: func(a *arena, _ *service.Env, out string, err error) error {
+		check: func(a *arena, _ *Job, out string, err error) error {
 			if !strings.Contains(out, "created") {
 				return fmt.Errorf("the job could not create its objects, so this shows nothing: %v", err)
 			}
@@ -387,7 +386,7 @@ sys.exit(1)`, strconv.Itoa(a.executor), strconv.Itoa(a.victim))
 	},
 	{
 		name: "list the host's processes",
-		argv: func(*arena, *service.Env) []string {
+		argv: func(*arena, *Job) []string {
 			return py(`
 import os
 for p in os.listdir("/proc"):
@@ -395,7 +394,7 @@ for p in os.listdir("/proc"):
         try: print("sees", p, open("/proc/%s/comm" % p).read().strip())
         except OSError: pass`)
 		},
-		check: func(a *arena, _ *service.Env, out string, err error) error {
+		check: func(a *arena, _ *Job, out string, err error) error {
 			if !slices.Contains(a.b.sb.Available(), ProtPIDNS) {
 				return nil // without root a job sees its user's neighbours
 			}
@@ -412,7 +411,7 @@ for p in os.listdir("/proc"):
 	},
 	{
 		name: "leave a daemon running (setsid, double fork)",
-		argv: func(_ *arena, env *service.Env) []string {
+		argv: func(_ *arena, env *Job) []string {
 			return py(`
 import os, sys, time
 out = sys.argv[1]
@@ -433,7 +432,7 @@ os.wait()
 while not os.path.exists(out + "/pids"): time.sleep(0.01)
 print("left a daemon")`, env.Output)
 		},
-		check: func(_ *arena, env *service.Env, out string, err error) error {
+		check: func(_ *arena, env *Job, out string, err error) error {
 			return allDead(env, "pids")
 		},
 	},
@@ -443,7 +442,7 @@ print("left a daemon")`, env.Output)
 // (the kill is asynchronous: poll for it). Under a pid namespace those
 // pids are the namespace's own: then no process may be left in the
 // namespace the job named in output/pidns.
-func allDead(env *service.Env, name string) error {
+func allDead(env *Job, name string) error {
 	b, err := os.ReadFile(filepath.Join(env.Output, name))
 	if err != nil {
 		return fmt.Errorf("the job listed no pids: %w", err)

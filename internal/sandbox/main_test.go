@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/bumpserve/bumpserve/internal/job"
-	"github.com/bumpserve/bumpserve/internal/service"
 )
 
 // TestMain makes the test binary its own confining helper, as the
@@ -38,7 +37,7 @@ func TestMain(m *testing.M) {
 type testBundle struct {
 	sb   *Sandbox
 	data string
-	env  *service.Env
+	env  *Job
 }
 
 // newSandbox returns a sandbox with the test binary as helper.
@@ -56,7 +55,7 @@ func newSandbox(t testing.TB, cfg Config) *Sandbox {
 }
 
 // newJob makes job id's directories under data with limits l.
-func newJob(t testing.TB, data string, id int, l job.Limits) *service.Env {
+func newJob(t testing.TB, data string, id int, l job.Limits) *Job {
 	t.Helper()
 	dir := filepath.Join(data, "jobs", strconv.Itoa(id))
 	for _, sub := range []string{"input", "output", "tmp"} {
@@ -67,9 +66,9 @@ func newJob(t testing.TB, data string, id int, l job.Limits) *service.Env {
 	if err := os.Chmod(filepath.Join(data, "jobs"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	return &service.Env{
+	return &Job{
 		Input: filepath.Join(dir, "input"), Output: filepath.Join(dir, "output"), Temp: filepath.Join(dir, "tmp"),
-		Limits: l, CPUs: 1, PIDFile: filepath.Join(dir, "proc.json"), Log: io.Discard,
+		Limits: l, PIDFile: filepath.Join(dir, "proc.json"),
 	}
 }
 
@@ -113,7 +112,7 @@ func (b *testBundle) run(t testing.TB, argv ...string) (string, error) {
 	return runIn(t, b.sb, b.env, argv...)
 }
 
-func runIn(t testing.TB, sb *Sandbox, env *service.Env, argv ...string) (string, error) {
+func runIn(t testing.TB, sb *Sandbox, env *Job, argv ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

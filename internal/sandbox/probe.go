@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// Names of the protections a Runner can put a job under, as recorded on
+// Names of the protections the sandbox can put a job under, as recorded on
 // the job. Landlock's is "landlock-vN" with the kernel's ABI version.
 const (
 	ProtNoNewPrivs   = "no-new-privs"  // no setuid/file-capability gain

@@ -35,7 +35,6 @@ import (
 
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/proc"
-	"github.com/bumpserve/bumpserve/internal/service"
 )
 
 // SystemPathsDefault are the read-only paths every job sees: enough for
@@ -78,7 +77,7 @@ type Config struct {
 	Logger   *slog.Logger
 }
 
-// Sandbox runs job processes confined; it implements service.Runner.
+// Sandbox runs job processes confined.
 type Sandbox struct {
 	helper string
 	system []string
@@ -89,8 +88,6 @@ type Sandbox struct {
 	refuse error  // why Run refuses every job (Config.Require unmet)
 	log    *slog.Logger
 }
-
-var _ service.Runner = (*Sandbox)(nil)
 
 // New probes the host once (Landlock ABI, seccomp, root, cgroup layout),
 // claims the UID range for this process (as root; a range overlapping
@@ -178,12 +175,12 @@ func (s *Sandbox) Close() error {
 // Available lists the protections this host gives every job.
 func (s *Sandbox) Available() []string { return slices.Clone(s.prot) }
 
-// Run implements service.Runner: it runs cmd confined as the job of env,
-// records it in env.PIDFile, waits for it, kills everything it started
-// when it ends or ctx ends, and adds the protections to env.Protections.
+// Run runs cmd confined as the process of job j, records it in
+// j.PIDFile, waits for it, kills everything it started when it ends or
+// ctx ends, and sets j.Protections.
 // cmd.Env nil gives the job a minimal environment, never the executor's.
 // A limit the job hit is named in the error.
-func (s *Sandbox) Run(ctx context.Context, cmd *exec.Cmd, env *service.Env) error {
+func (s *Sandbox) Run(ctx context.Context, cmd *exec.Cmd, j *Job) error {
 	if s.refuse != nil {
 		return s.refuse
 	}
@@ -194,10 +191,10 @@ func (s *Sandbox) Run(ctx context.Context, cmd *exec.Cmd, env *service.Env) erro
 		return errors.New("sandbox: the command was started or carries its own process attributes")
 	}
 	sp := &spec{
-		Path: cmd.Path, Args: slices.Clone(cmd.Args), Env: jobEnv(cmd.Env, env),
-		Dir:       cmp.Or(cmd.Dir, env.Temp),
-		ReadOnly:  append(slices.Clone(s.system), env.Input),
-		ReadWrite: []string{env.Output, env.Temp},
+		Path: cmd.Path, Args: slices.Clone(cmd.Args), Env: jobEnv(cmd.Env, j),
+		Dir:       cmp.Or(cmd.Dir, j.Temp),
+		ReadOnly:  append(slices.Clone(s.system), j.Input),
+		ReadWrite: []string{j.Output, j.Temp},
 		Landlock:  s.host.landlock > 0, Seccomp: s.host.seccomp,
 		ParentPID: os.Getpid(),
 	}
@@ -215,7 +212,7 @@ func (s *Sandbox) Run(ctx context.Context, cmd *exec.Cmd, env *service.Env) erro
 		// Deferred first, so it runs last: after the cgroup is gone, no
 		// process has this uid.
 		defer s.users.release(uid)
-		for _, d := range []string{env.Output, env.Temp} {
+		for _, d := range []string{j.Output, j.Temp} {
 			if err := chownTree(d, uid); err != nil {
 				return fmt.Errorf("sandbox: %w", err)
 			}
@@ -223,7 +220,7 @@ func (s *Sandbox) Run(ctx context.Context, cmd *exec.Cmd, env *service.Env) erro
 		sp.UID, sp.MountNS, sp.Init = uid, true, true
 		attr.Cloneflags = syscall.CLONE_NEWNS | syscall.CLONE_NEWNET | syscall.CLONE_NEWIPC | syscall.CLONE_NEWPID
 		if s.host.cg.memory != "" || s.host.cg.pids != "" || s.host.cg.kill != "" {
-			cg, err = s.host.cg.create("job-"+strconv.Itoa(uid), env.Limits.MemoryMB, env.Limits.Processes)
+			cg, err = s.host.cg.create("job-"+strconv.Itoa(uid), j.Limits.MemoryMB, j.Limits.Processes)
 			if err != nil {
 				return fmt.Errorf("sandbox: %w", err)
 			}
@@ -239,7 +236,7 @@ func (s *Sandbox) Run(ctx context.Context, cmd *exec.Cmd, env *service.Env) erro
 		// RLIMIT_NPROC counts every task of the shared user.
 		extraProcs = userTasks(os.Getuid())
 	}
-	sp.Rlimits = jobRlimits(env.Limits, extraProcs, cg != nil && s.host.cg.memory != "")
+	sp.Rlimits = jobRlimits(j.Limits, extraProcs, cg != nil && s.host.cg.memory != "")
 
 	statusR, statusW, err := os.Pipe()
 	if err != nil {
@@ -263,19 +260,15 @@ func (s *Sandbox) Run(ctx context.Context, cmd *exec.Cmd, env *service.Env) erro
 	cmd.SysProcAttr = attr
 	// A daemon holding the job's stdout must not keep Wait from returning.
 	cmd.WaitDelay = cmp.Or(cmd.WaitDelay, time.Second)
-	for _, p := range s.prot {
-		if !slices.Contains(env.Protections, p) {
-			env.Protections = append(env.Protections, p)
-		}
-	}
+	j.Protections = slices.Clone(s.prot)
 
-	if env.Limits.DiskMB > 0 {
+	if j.Limits.DiskMB > 0 {
 		var stopJob context.CancelCauseFunc
 		ctx, stopJob = context.WithCancelCause(ctx)
 		defer stopJob(nil)
-		go watchDisk(ctx, env.Limits.DiskMB, []string{env.Output, env.Temp}, stopJob)
+		go watchDisk(ctx, j.Limits.DiskMB, []string{j.Output, j.Temp}, stopJob)
 	}
-	runErr := proc.Run(ctx, cmd, env.PIDFile)
+	runErr := proc.Run(ctx, cmd, j.PIDFile)
 	statusW.Close()
 	if cg != nil {
 		cg.kill()
@@ -286,18 +279,18 @@ func (s *Sandbox) Run(ctx context.Context, cmd *exec.Cmd, env *service.Env) erro
 		exitW.Close()
 		jobStatus, _ = io.ReadAll(exitR)
 	}
-	return explain(runErr, status, jobStatus, cg, env.Limits)
+	return explain(runErr, status, jobStatus, cg, j.Limits)
 }
 
 // jobEnv is the job's environment: base (or, when nil, a minimal one),
 // with BUMPSERVE_INPUT and BUMPSERVE_OUTPUT set and HOME, TMPDIR and
 // MPLCONFIGDIR pointing into the private temp dir unless the service
 // chose them (bumps puts matplotlib's in a subdirectory).
-func jobEnv(base []string, env *service.Env) []string {
+func jobEnv(base []string, j *Job) []string {
 	if base == nil {
 		base = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"}
 	}
-	forced := map[string]string{"BUMPSERVE_INPUT": env.Input, "BUMPSERVE_OUTPUT": env.Output}
+	forced := map[string]string{"BUMPSERVE_INPUT": j.Input, "BUMPSERVE_OUTPUT": j.Output}
 	defaults := []string{"HOME", "TMPDIR", "MPLCONFIGDIR"}
 	out := make([]string, 0, len(base)+5)
 	seen := map[string]bool{}
@@ -310,10 +303,10 @@ func jobEnv(base []string, env *service.Env) []string {
 	}
 	for _, k := range defaults {
 		if !seen[k] {
-			out = append(out, k+"="+env.Temp)
+			out = append(out, k+"="+j.Temp)
 		}
 	}
-	return append(out, "BUMPSERVE_INPUT="+env.Input, "BUMPSERVE_OUTPUT="+env.Output)
+	return append(out, "BUMPSERVE_INPUT="+j.Input, "BUMPSERVE_OUTPUT="+j.Output)
 }
 
 // explain turns how the job ended into the error its record shows: the
@@ -343,18 +336,18 @@ func explain(runErr error, status, jobStatus []byte, cg *jobCgroup, l job.Limits
 	switch {
 	case ws.Signaled() && ws.Signal() == syscall.SIGXCPU,
 		ws.Signaled() && ws.Signal() == syscall.SIGKILL && l.CPUSeconds > 0 && cpu.Seconds() >= l.CPUSeconds:
-		return &service.LimitError{Key: "cpu_seconds", Value: fmt.Sprintf("%g s", l.CPUSeconds),
+		return &job.LimitError{Key: "cpu_seconds", Value: fmt.Sprintf("%g s", l.CPUSeconds),
 			Detail: fmt.Sprintf("killed by %v after %.1f s of CPU", ws.Signal(), cpu.Seconds()), Err: runErr}
 	case ws.Signaled() && ws.Signal() == syscall.SIGXFSZ:
-		return &service.LimitError{Key: "disk_mb", Value: fmt.Sprintf("%d MB", l.DiskMB),
+		return &job.LimitError{Key: "disk_mb", Value: fmt.Sprintf("%d MB", l.DiskMB),
 			Detail: "a file grew past it (SIGXFSZ)", Err: runErr}
 	case ooms > 0:
-		return &service.LimitError{Key: "memory_mb", Value: fmt.Sprintf("%d MB", l.MemoryMB),
+		return &job.LimitError{Key: "memory_mb", Value: fmt.Sprintf("%d MB", l.MemoryMB),
 			Detail: fmt.Sprintf("the kernel killed %d process(es) of the job", ooms), Err: runErr}
 	}
 	if cg != nil && l.Processes > 0 {
 		if n := cg.pidsDenied(); n > 0 {
-			return &service.LimitError{Key: "processes", Value: strconv.FormatInt(l.Processes, 10),
+			return &job.LimitError{Key: "processes", Value: strconv.FormatInt(l.Processes, 10),
 				Detail: fmt.Sprintf("%d forks refused, then %v", n, runErr), Err: runErr}
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/bumpserve/bumpserve/client"
+	"github.com/bumpserve/bumpserve/internal/confine"
 	"github.com/bumpserve/bumpserve/internal/controller"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/sandbox"
@@ -72,7 +73,7 @@ func TestHostileJobFilesFailSafely(t *testing.T) {
 	}
 	t.Cleanup(func() { sb.Close() })
 	serverLog := &testenv.Log{}
-	env := testenv.Start(t, controller.Config{Workers: 2, Runner: sb, Logger: slog.New(slog.NewTextHandler(serverLog, nil))})
+	env := testenv.Start(t, controller.Config{Workers: 2, Runner: confine.New(sb), Logger: slog.New(slog.NewTextHandler(serverLog, nil))})
 	alice := env.User("alice", store.RoleUser)
 	cl := env.Client(alice)
 

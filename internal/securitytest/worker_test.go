@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bumpserve/bumpserve/client"
+	"github.com/bumpserve/bumpserve/internal/confine"
 	"github.com/bumpserve/bumpserve/internal/controller"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/sandbox"
@@ -55,7 +56,7 @@ func TestHostileOutputOnRemoteWorker(t *testing.T) {
 	})
 	src := &worker.RemoteSource{Client: wc, Name: "node1", Slots: 1, WorkDir: t.TempDir(), MaxInput: 1 << 20, Logger: wlog}
 	pool, err := worker.NewPool(worker.Config{Name: "node1", Slots: 1, Source: src, Services: controller.Services(),
-		Runner: sb, Caps: job.DefaultCaps, Drain: time.Second, Logger: wlog})
+		Runner: confine.New(sb), Caps: job.DefaultCaps, Drain: time.Second, Logger: wlog})
 	if err != nil {
 		t.Fatal(err)
 	}

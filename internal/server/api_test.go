@@ -456,3 +456,62 @@ func TestQueueQuota(t *testing.T) {
 		t.Errorf("another user's submit: %d %s", code, b)
 	}
 }
+
+// A JSON array of jobs is one batch: 201 with the jobs in order, all or
+// none accepted, an error naming the index of the job at fault.
+func TestBatchSubmit(t *testing.T) {
+	t.Parallel()
+	env := testenv.Start(t, controller.Config{Workers: 0, Server: server.Config{MaxQueued: 5}})
+	alice := env.User("alice", store.RoleUser)
+	cl := env.Client(alice)
+	ctx := context.Background()
+	js, err := cl.SubmitAll(ctx, []client.Submission{
+		{Name: "a", Service: "sleep", Spec: json.RawMessage(`{"seconds":0}`)},
+		{Name: "b", Service: "sleep"},
+		{Name: "c", Service: "sleep", Priority: 5},
+	})
+	if err != nil || len(js) != 3 {
+		t.Fatalf("submit 3 = %v, %v", js, err)
+	}
+	for i, name := range []string{"a", "b", "c"} {
+		if js[i].Name != name || js[i].State != job.Pending || js[i].Owner != "alice" || (i > 0 && js[i].ID <= js[i-1].ID) {
+			t.Errorf("job %d = %+v", i, js[i])
+		}
+	}
+	queued := func() int {
+		t.Helper()
+		list, err := cl.List(ctx, client.ListOptions{State: "PENDING"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(list.Jobs)
+	}
+	post := func(body string) (int, []byte) {
+		code, b, _ := call(t, "POST", env.URL+"/api/v1/jobs", alice, "application/json", strings.NewReader(body))
+		return code, b
+	}
+	for _, tc := range []struct {
+		body  string
+		code  int
+		words []string
+	}{
+		{`[{"service":"sleep"},{"service":"sleep","spec":{"seconds":-1}}]`, 400, []string{"jobs[1].spec.seconds"}},
+		{`[{"service":"sleep"},{"service":"sleep","colour":"red"}]`, 400, []string{"jobs[1].colour"}},
+		{`[{"service":"nope"}]`, 400, []string{"jobs[0].", "nope"}},
+		{`[]`, 400, []string{"jobs", "empty"}},
+		{`[1]`, 400, []string{"jobs[0]"}},
+		// Quota: 3 queued of 5, so 3 more are too many, all refused.
+		{`[{"service":"sleep"},{"service":"sleep"},{"service":"sleep"}]`, 429, []string{"quota"}},
+	} {
+		code, b := post(tc.body)
+		wantError(t, code, b, tc.code, tc.words...)
+		if n := queued(); n != 3 {
+			t.Fatalf("after the refused batch %s: %d queued, want 3 (none of it accepted)", tc.body, n)
+		}
+	}
+	code, b := post(` [{"service":"sleep"},{"service":"sleep"}]`)
+	var two []client.Job
+	if code != http.StatusCreated || json.Unmarshal(b, &two) != nil || len(two) != 2 {
+		t.Fatalf("batch of 2 = %d %s", code, b)
+	}
+}

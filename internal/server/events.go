@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/store"
 )
 
@@ -22,17 +21,17 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, u *store.User) {
 	if j == nil {
 		return
 	}
-	StreamJob(w, r, s.cfg.Store, s.cfg.Queue.Events, j.ID)
+	s.StreamJob(w, r, j.ID)
 }
 
 // StreamJob writes the event stream of job id, which the caller has
 // already checked the user may see: the API's route and the pages' share
 // it, so both streams say the same things in the same order.
-func StreamJob(w http.ResponseWriter, r *http.Request, st store.JobStore, events *queue.Broker, id int64) {
+func (s *Server) StreamJob(w http.ResponseWriter, r *http.Request, id int64) {
 	// Subscribe before reading the current state, so nothing falls between.
-	sub := events.Subscribe(id, "")
+	sub := s.cfg.Queue.Events.Subscribe(id, "")
 	defer sub.Close()
-	cur, err := st.GetJob(r.Context(), id)
+	cur, err := s.cfg.Store.GetJob(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "no job %q", strconv.FormatInt(id, 10))
 		return
@@ -53,7 +52,7 @@ func StreamJob(w http.ResponseWriter, r *http.Request, st store.JobStore, events
 			return
 		case <-tick.C:
 			// A deleted job publishes nothing more; notice it here.
-			if _, err := st.GetJob(r.Context(), id); errors.Is(err, store.ErrNotFound) {
+			if _, err := s.cfg.Store.GetJob(r.Context(), id); errors.Is(err, store.ErrNotFound) {
 				es.Send("deleted", map[string]int64{"id": id})
 				return
 			}

@@ -19,11 +19,11 @@ func (s *Server) jobFor(w http.ResponseWriter, r *http.Request, u *store.User) *
 	raw := r.PathValue("id")
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err == nil && id > 0 {
-		j, err := s.cfg.Store.GetJob(r.Context(), id)
-		if err == nil && CanSee(u, j.Owner) {
+		j, err := s.Job(r.Context(), u, id)
+		if err == nil {
 			return j
 		}
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		if !errors.Is(err, ErrNotFound) {
 			writeError(w, http.StatusInternalServerError, "load job: %v", err)
 			return nil
 		}
@@ -41,20 +41,14 @@ type JobList struct {
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, u *store.User) {
 	q := r.URL.Query()
-	p := store.ListJobsParams{Service: q.Get("service"), Limit: 100}
-	if u.Role != store.RoleAdmin || q.Get("owner") != "" {
-		p.Owner = u.Name
-		if u.Role == store.RoleAdmin {
-			p.Owner = q.Get("owner")
-		}
-	}
+	o := ListOptions{Owner: q.Get("owner"), Service: q.Get("service"), Limit: 100}
 	if v := q.Get("state"); v != "" {
 		st, err := job.ParseState(v)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, "state: %v", err)
 			return
 		}
-		p.State = st
+		o.State = st
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -62,7 +56,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, u *store.User)
 			writeError(w, http.StatusBadRequest, "limit: %q is not a number from 1 to 1000", v)
 			return
 		}
-		p.Limit = n
+		o.Limit = n
 	}
 	if v := q.Get("before"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -70,7 +64,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, u *store.User)
 			writeError(w, http.StatusBadRequest, "before: %q is not a job id", v)
 			return
 		}
-		p.BeforeID = n
+		o.Before = n
 	}
 	if v := q.Get("service"); v != "" {
 		if _, err := s.cfg.Services.Lookup(v); err != nil {
@@ -78,7 +72,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, u *store.User)
 			return
 		}
 	}
-	js, err := s.cfg.Store.ListJobs(r.Context(), &p)
+	js, err := s.ListJobs(r.Context(), u, o)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "%v", err)
 		return
@@ -89,7 +83,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, u *store.User)
 		c.Spec = nil // listings stay small; GET one job for its spec
 		out.Jobs[i] = &c
 	}
-	if len(js) == p.Limit {
+	if len(js) == o.Limit {
 		out.Next = strconv.FormatInt(js[len(js)-1].ID, 10)
 	}
 	writeJSON(w, http.StatusOK, out)

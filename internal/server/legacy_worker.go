@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bumpserve/bumpserve/internal/archive"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
@@ -217,7 +218,7 @@ func (s *Server) saveOldFiles(r *http.Request, dir jobdir.Dir) error {
 		return nil
 	}
 	for _, fh := range r.MultipartForm.File["file"] {
-		name, err := jobdir.CleanName(filepath.Base(fh.Filename))
+		name, err := archive.CleanName(filepath.Base(fh.Filename))
 		if err != nil {
 			return badRequest("file: %v", err)
 		}
@@ -225,7 +226,7 @@ func (s *Server) saveOldFiles(r *http.Request, dir jobdir.Dir) error {
 		if err != nil {
 			return err
 		}
-		_, err = jobdir.WriteFile(dir.Output(), name, f, s.cfg.Caps.DiskMB<<20)
+		_, err = archive.WriteFile(dir.Output(), name, f, s.cfg.Caps.DiskMB<<20)
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("file %s: %w", name, err)

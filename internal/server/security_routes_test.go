@@ -181,13 +181,15 @@ func routeTable() []routeCase {
 		{Pattern: "GET /ui/jobs/{id}/events", Method: "GET", Path: "/ui/jobs/{id}/events", Page: true, Stream: true, Want: strmJob(200)},
 		{Pattern: "GET /ui/jobs/{id}/files/{path...}", Method: "GET", Path: "/ui/jobs/{id}/files/input/data.txt", Page: true, Want: strmJob(200)},
 		{Pattern: "GET /ui/jobs/{id}/files/{path...}", Method: "GET", Path: "/ui/jobs/{id}/files/output/result.txt", Page: true, Want: strmJob(200)},
+		{Pattern: "GET /ui/jobs/{id}/plot/{path...}", Method: "GET", Path: "/ui/jobs/{id}/plot/model.svg", Page: true, Want: strmJob(200)},
+		{Pattern: "GET /ui/jobs/{id}/plot/{path...}", Method: "GET", Path: "/ui/jobs/{id}/plot/..%2f..%2fbumpserve.svg", Page: true, Want: strmJob(404)},
 		{Pattern: "GET /ui/jobs/{id}/archive", Method: "GET", Path: "/ui/jobs/{id}/archive", Page: true, Want: strmJob(200)},
 		{Pattern: "POST /ui/jobs/{id}/cancel", Method: "POST", Path: "/ui/jobs/{id}/cancel", Page: true, Body: "csrf_token={csrf}", CType: "application/x-www-form-urlencoded", Prep: job, Want: formJob(303)},
 		{Pattern: "POST /ui/jobs/{id}/delete", Method: "POST", Path: "/ui/jobs/{id}/delete", Page: true, Body: "csrf_token={csrf}", CType: "application/x-www-form-urlencoded", Prep: job, Want: formJob(303)},
 		{Pattern: "GET /ui/submit", Method: "GET", Path: "/ui/submit", Page: true, Want: pageUser(200)},
 		{Pattern: "GET /ui/submit", Method: "GET", Path: "/ui/submit?from={id}", Page: true, Want: pageJob(200)},
 		{Pattern: "POST /ui/submit", Method: "POST", Path: "/ui/submit", Page: true, Body: fitForm, CType: "application/x-www-form-urlencoded", Want: formUser(303)},
-		{Pattern: "GET /ui/admin", Method: "GET", Path: "/ui/admin", Page: true, Want: want{303, 404, 404, 200, 303}},
+		{Pattern: "GET /ui/admin", Method: "GET", Path: "/ui/admin", Page: true, Want: want{303, 403, 403, 200, 303}},
 	}
 }
 
@@ -219,6 +221,7 @@ func newWalk(t *testing.T) *walk {
 	os.WriteFile(filepath.Join(dir, "data.txt"), []byte("1 2\n"), 0o644)
 	os.Mkdir(filepath.Join(dir, "out"), 0o755)
 	os.WriteFile(filepath.Join(dir, "out", "result.txt"), []byte("done\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "out", "model.dat"), []byte("1 2 0.1 2.1\n2 4 0.1 3.9\n"), 0o644) // a Bumps-style x y dy fy table
 	j, err := env.Client(w.tokens[owner]).Submit(ctx, client.Submission{Service: "sleep"},
 		[]client.Upload{{Name: "data.txt", Path: filepath.Join(dir, "data.txt")}})
 	if err != nil {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,9 +14,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/bumpserve/bumpserve/internal/archive"
 	"github.com/bumpserve/bumpserve/internal/diskspace"
 	"github.com/bumpserve/bumpserve/internal/job"
-	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/store"
@@ -48,10 +49,23 @@ func badRequest(format string, a ...any) error {
 }
 
 // submit takes a job as JSON, or as multipart with a "job" part and one
-// "file" part per uploaded file. Files are streamed into a staging
-// directory and moved into the job's directory inside the transaction
-// that creates the job, so a 201 means job and files are both stored.
+// "file" part per uploaded file, or a JSON array of jobs (see
+// submitBatch). Files are streamed into a staging directory and moved
+// into the job's directory before the transaction that creates the job
+// (see queue.SubmitAll), so a 201 means job and files are both stored.
 func (s *Server) submit(w http.ResponseWriter, r *http.Request, u *store.User) {
+	if ctype, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ctype != "multipart/form-data" {
+		body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, s.cfg.MaxJSON))
+		if err != nil {
+			s.replyError(w, err)
+			return
+		}
+		if t := bytes.TrimLeft(body, " \t\r\n"); len(t) > 0 && t[0] == '[' {
+			s.submitBatch(w, r, u, body)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	j, err := s.receive(r, u, nil)
 	if err != nil {
 		s.replyError(w, err)
@@ -96,37 +110,63 @@ type SubmitError = httpError
 // Root.Stage whose input/ holds the uploaded files; it becomes the job's
 // directory. Errors are *SubmitError for anything the caller got wrong.
 func (s *Server) SubmitJob(ctx context.Context, u *store.User, sub *Submission, staging string) (*job.Job, error) {
-	if err := s.checkDisk(); err != nil {
+	if err := s.admit(ctx, u, 1); err != nil {
 		return nil, err
 	}
-	if !s.limiter.allow(u.Name) {
-		return nil, &httpError{http.StatusTooManyRequests, fmt.Sprintf("too many submissions: at most %g per second", s.cfg.SubmitRate)}
-	}
-	if err := s.checkSubmission(ctx, u, sub, stagedInput(staging)); err != nil {
-		return nil, err
-	}
-	_, cpus, err := job.ReadEnvelope(sub.Spec, s.cfg.Caps, s.cfg.MaxCPUs)
+	qs, err := s.checkSubmission(u, sub, stagedInput(staging))
 	if err != nil {
-		return nil, badRequest("%v", err)
+		return nil, err
 	}
-	j, err := s.cfg.Queue.Submit(ctx, queue.Submission{
-		Owner: u.Name, Name: sub.Name, Service: sub.Service, Spec: sub.Spec, CPUs: cpus, Priority: sub.Priority,
-		Capability: sub.capability,
-	}, func(id int64) error {
-		if staging == "" {
-			return nil
+	var place func(int64) error
+	var placed int64
+	if staging != "" {
+		place = func(id int64) error {
+			err := s.cfg.Root.Adopt(staging, id)
+			if err == nil {
+				placed = id
+			}
+			return err
 		}
-		return s.cfg.Root.Adopt(staging, id)
-	})
-	if diskspace.IsFull(err) {
-		return nil, diskFull()
+	}
+	j, err := s.cfg.Queue.Submit(ctx, qs, place)
+	if err != nil && placed != 0 {
+		// Its id is never given again; take the files back out.
+		if rerr := s.cfg.Root.Remove(placed); rerr != nil {
+			s.log.Warn("remove files of a job not stored", "job", placed, "err", rerr)
+		}
 	}
 	if err != nil {
-		// A directory adopted by a transaction that then failed is an
-		// orphan; Adopt replaces it when the id comes round again.
-		return nil, storeFailed(fmt.Sprintf("store job: %v", err), err)
+		return nil, storeError(err)
 	}
 	return j, nil
+}
+
+// admit is what a request must pass before its n jobs are checked: room
+// on the disk, the user's submission rate (a request counts once, however
+// many jobs it carries) and the user's queue quota.
+func (s *Server) admit(ctx context.Context, u *store.User, n int) error {
+	if err := s.checkDisk(); err != nil {
+		return err
+	}
+	if !s.limiter.allow(u.Name) {
+		return &httpError{http.StatusTooManyRequests, fmt.Sprintf("too many submissions: at most %g per second", s.cfg.SubmitRate)}
+	}
+	queued, err := s.cfg.Store.CountQueued(ctx, u.Name)
+	if err != nil {
+		return storeFailed(err.Error(), err)
+	}
+	if queued+n > s.cfg.MaxQueued {
+		return &httpError{http.StatusTooManyRequests, fmt.Sprintf("quota: %d jobs already queued (at most %d)", queued, s.cfg.MaxQueued)}
+	}
+	return nil
+}
+
+// storeError is the answer to a failure to store a checked submission.
+func storeError(err error) error {
+	if diskspace.IsFull(err) {
+		return diskFull()
+	}
+	return storeFailed(fmt.Sprintf("store job: %v", err), err)
 }
 
 // checkDisk refuses new work while the data disk is full.
@@ -144,7 +184,7 @@ func (s *Server) replyError(w http.ResponseWriter, err error) {
 	var he *httpError
 	var mbe *http.MaxBytesError
 	switch {
-	case errors.As(err, &mbe) && mbe.Limit == s.cfg.MaxUpload, errors.Is(err, jobdir.ErrTooLarge):
+	case errors.As(err, &mbe) && mbe.Limit == s.cfg.MaxUpload, errors.Is(err, archive.ErrTooLarge):
 		writeError(w, http.StatusRequestEntityTooLarge, "%s", UploadTooLarge(s.cfg.MaxUpload))
 	case errors.As(err, &mbe):
 		writeError(w, http.StatusRequestEntityTooLarge, "request body exceeds %d bytes", mbe.Limit)
@@ -207,11 +247,11 @@ func (s *Server) readMultipart(mr *multipart.Reader, input string) (*Submission,
 			if files++; files > maxFiles {
 				return nil, badRequest("file: more than %d files", maxFiles)
 			}
-			name, err := jobdir.CleanName(rawFileName(part))
+			name, err := archive.CleanName(rawFileName(part))
 			if err != nil {
 				return nil, badRequest("file: %v", err)
 			}
-			n, err := jobdir.WriteFile(input, name, part, budget)
+			n, err := archive.WriteFile(input, name, part, budget)
 			if err != nil {
 				return nil, err
 			}
@@ -259,24 +299,25 @@ func stagedInput(staging string) string {
 	return filepath.Join(staging, "input")
 }
 
-// checkSubmission checks sub and its uploads in input ("" for none).
-func (s *Server) checkSubmission(ctx context.Context, u *store.User, sub *Submission, input string) error {
+// checkSubmission checks sub and its uploads in input ("" for none), and
+// returns it as the queue takes it.
+func (s *Server) checkSubmission(u *store.User, sub *Submission, input string) (queue.Submission, error) {
 	if sub.Service == "" {
-		return badRequest("service: missing (accepted: %s)", strings.Join(s.cfg.Services.Names(), ", "))
+		return queue.Submission{}, badRequest("service: missing (accepted: %s)", strings.Join(s.cfg.Services.Names(), ", "))
 	}
 	svc, err := s.cfg.Services.Lookup(sub.Service)
 	if err != nil && !s.oldOnly[sub.Service] {
-		return badRequest("%v", err)
+		return queue.Submission{}, badRequest("%v", err)
 	}
 	if len(sub.Name) > 200 || !utf8.ValidString(sub.Name) {
-		return badRequest("name: must be valid UTF-8 of at most 200 bytes")
+		return queue.Submission{}, badRequest("name: must be valid UTF-8 of at most 200 bytes")
 	}
-	if jobdir.UnsafeText(sub.Name) {
+	if archive.UnsafeText(sub.Name) {
 		// Shown in every listing, the admin's terminal included.
-		return badRequest("name: control characters, line separators and direction overrides are not accepted")
+		return queue.Submission{}, badRequest("name: control characters, line separators and direction overrides are not accepted")
 	}
 	if sub.Priority < -100 || sub.Priority > 100 {
-		return badRequest("priority: %d is not between -100 and 100", sub.Priority)
+		return queue.Submission{}, badRequest("priority: %d is not between -100 and 100", sub.Priority)
 	}
 	if len(sub.Spec) == 0 || string(sub.Spec) == "null" {
 		sub.Spec = json.RawMessage("{}")
@@ -285,17 +326,17 @@ func (s *Server) checkSubmission(ctx context.Context, u *store.User, sub *Submis
 	// they get.
 	if svc != nil {
 		if err := svc.Check(sub.Spec, input); err != nil {
-			return badRequest("%v", err)
+			return queue.Submission{}, badRequest("%v", err)
 		}
 	}
-	queued, err := s.cfg.Store.CountQueued(ctx, u.Name)
+	_, cpus, err := job.ReadEnvelope(sub.Spec, s.cfg.Caps, s.cfg.MaxCPUs)
 	if err != nil {
-		return storeFailed(err.Error(), err)
+		return queue.Submission{}, badRequest("%v", err)
 	}
-	if queued >= s.cfg.MaxQueued {
-		return &httpError{http.StatusTooManyRequests, fmt.Sprintf("quota: %d jobs already queued (at most %d)", queued, s.cfg.MaxQueued)}
-	}
-	return nil
+	return queue.Submission{
+		Owner: u.Name, Name: sub.Name, Service: sub.Service, Spec: sub.Spec, CPUs: cpus, Priority: sub.Priority,
+		Capability: sub.capability,
+	}, nil
 }
 
 // UploadTooLarge says that a submission's uploads passed limit bytes,

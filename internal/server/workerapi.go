@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/bumpserve/bumpserve/internal/archive"
 	"github.com/bumpserve/bumpserve/internal/diskspace"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
@@ -192,7 +193,7 @@ func (s *Server) workerInput(w http.ResponseWriter, r *http.Request, u *store.Us
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-tar")
-	if err := jobdir.WriteTar(w, s.cfg.Root.Job(j.ID).Input()); err != nil {
+	if err := archive.WriteTar(w, s.cfg.Root.Job(j.ID).Input()); err != nil {
 		s.log.Warn("send input", "job", j.ID, "err", err)
 	}
 }
@@ -238,8 +239,9 @@ func (s *Server) workerRelease(w http.ResponseWriter, r *http.Request, u *store.
 
 // workerComplete takes a job's end: first the "result" part, whose lease
 // is checked before any upload is read; then the "output" tar, unpacked
-// beside the job's output/ and swapped in by the same transaction that
-// records the result, so a refused (late) result changes nothing.
+// beside the job's output/ and swapped in once the lease is checked again,
+// just before the result is recorded (queue.FinishWith), so a refused
+// (late) result changes nothing.
 func (s *Server) workerComplete(w http.ResponseWriter, r *http.Request, u *store.User) {
 	ctype, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ctype != "multipart/form-data" {
@@ -283,7 +285,7 @@ func (s *Server) workerComplete(w http.ResponseWriter, r *http.Request, u *store
 	}
 	defer jobfs.RemoveTree(upload) // gone by rename if the result was taken
 	if part, err = mr.NextPart(); err == nil && part.FormName() == "output" {
-		if err := jobdir.ExtractTar(part, upload, s.outputLimit(j), jobdir.MaxOutputFiles); err != nil {
+		if err := archive.ExtractTar(part, upload, s.outputLimit(j), archive.MaxOutputFiles); err != nil {
 			if !diskspace.IsFull(err) {
 				err = badRequest("output: %v", err)
 			}

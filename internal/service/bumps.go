@@ -15,6 +15,7 @@ import (
 
 	"github.com/bumpserve/bumpserve/internal/bumps"
 	"github.com/bumpserve/bumpserve/internal/guard"
+	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/version"
@@ -202,7 +203,7 @@ func (r *bumpsRun) failure(ctx context.Context, stderr string, err error) error 
 	if errors.As(err, &refused) {
 		return refused.err
 	}
-	var lim *LimitError
+	var lim *job.LimitError
 	if errors.As(err, &lim) {
 		return lim // the sandbox saw which limit ended it
 	}
@@ -226,7 +227,7 @@ func (r *bumpsRun) failure(ctx context.Context, stderr string, err error) error 
 	// too) before the memory cgroup sees it: memory_mb ended the job all
 	// the same, and another attempt would end the same way.
 	if m := r.env.Limits.MemoryMB; m > 0 && strings.Contains(digest, "MemoryError") {
-		return &LimitError{Key: "memory_mb", Value: fmt.Sprintf("%d MB", m), Detail: digest, Err: err}
+		return &job.LimitError{Key: "memory_mb", Value: fmt.Sprintf("%d MB", m), Detail: digest, Err: err}
 	}
 	return fmt.Errorf("bumps failed (%v): %s", err, digest)
 }

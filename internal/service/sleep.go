@@ -26,7 +26,13 @@ type SleepSpec struct {
 	Fail    bool    `json:"fail"`
 	Message string  `json:"message"`
 	Exec    bool    `json:"exec"`
+	// Files is how many more small output files to write (file-N.txt),
+	// for measuring what a job's files cost.
+	Files int `json:"files"`
 }
+
+// maxSleepFiles bounds SleepSpec.Files.
+const maxSleepFiles = 1000
 
 // Name implements Service.
 func (Sleep) Name() string { return "sleep" }
@@ -44,6 +50,9 @@ func parseSleep(raw json.RawMessage) (*SleepSpec, error) {
 	}
 	if s.Seconds < 0 || math.IsNaN(s.Seconds) || s.Seconds > 7*24*3600 {
 		return nil, fmt.Errorf("spec.seconds: %g is not between 0 and 604800", s.Seconds)
+	}
+	if s.Files < 0 || s.Files > maxSleepFiles {
+		return nil, fmt.Errorf("spec.files: %d is not between 0 and %d", s.Files, maxSleepFiles)
 	}
 	return &s, nil
 }
@@ -72,6 +81,11 @@ func (Sleep) Run(ctx context.Context, env *Env) (json.RawMessage, error) {
 	out := fmt.Sprintf("slept %.3f s\n", slept)
 	if err := jobfs.WriteFile(env.Output, "sleep.txt", []byte(out), 0o644); err != nil {
 		return nil, fmt.Errorf("write output: %w", err)
+	}
+	for i := range s.Files {
+		if err := jobfs.WriteFile(env.Output, fmt.Sprintf("file-%d.txt", i+1), []byte(out), 0o644); err != nil {
+			return nil, fmt.Errorf("write output: %w", err)
+		}
 	}
 	if s.Fail {
 		msg := s.Message

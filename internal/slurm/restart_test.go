@@ -87,7 +87,7 @@ func TestRestartedControllerFollowsItsSlurmJobs(t *testing.T) {
 	}
 }
 
-var listeningURL = regexp.MustCompile(`msg="bumpserve listening" url=(\S+)`)
+var listeningURL = regexp.MustCompile(`msg="ready at [^"]*" url=(\S+)`)
 
 // startServe runs the controller binary with a Slurm executor on data and
 // returns the process and its URL.

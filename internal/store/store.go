@@ -1,7 +1,10 @@
 // Package store is the seam between bumpserve and its database. The Store
 // interface has one method per operation; each engine (sqlite, later
 // postgres) is its own package, and every engine must pass the shared
-// conformance suite in storetest. Every job transition is one transaction.
+// conformance suite in storetest. Every job transition is one transaction;
+// the batch methods (CreateJobs, Heartbeats, FinishJobs) put several in
+// one. No method runs a caller's code inside a transaction: file-system
+// work happens before or after, so a slow disk never holds up the writer.
 package store
 
 import (
@@ -35,10 +38,19 @@ type Store interface {
 
 // JobStore holds jobs and runs their transitions.
 type JobStore interface {
-	// CreateJob inserts a PENDING job. prepare, if not nil, runs inside the
-	// transaction once the id is known (to move uploaded files into place);
-	// if it fails nothing is stored.
-	CreateJob(ctx context.Context, p *CreateJobParams, prepare func(id int64) error) (*job.Job, error)
+	// CreateJob inserts a PENDING job.
+	CreateJob(ctx context.Context, p *CreateJobParams) (*job.Job, error)
+	// CreateJobs inserts PENDING jobs in one transaction: all of them or,
+	// with an error, none.
+	CreateJobs(ctx context.Context, ps []*CreateJobParams) ([]*job.Job, error)
+	// ReserveJobIDs sets aside n job ids, first to first+n-1, that no other
+	// job will be given, for a CreateJobParams.ID: the caller can put a
+	// job's files in place under its id before the job exists, outside
+	// any transaction.
+	ReserveJobIDs(ctx context.Context, n int) (first int64, err error)
+	// MissingJobs returns those of ids that name no job (to sweep job
+	// directories a crash left without a row).
+	MissingJobs(ctx context.Context, ids []int64) ([]int64, error)
 	GetJob(ctx context.Context, id int64) (*job.Job, error)
 	// GetJobByCapability finds the job created with this capability hash.
 	GetJobByCapability(ctx context.Context, hash []byte) (*job.Job, error)
@@ -55,9 +67,16 @@ type JobStore interface {
 	// cancel was requested, or ErrLeaseLost; with progress, also the job
 	// as updated, for watchers.
 	Heartbeat(ctx context.Context, p *HeartbeatParams) (cancel bool, updated *job.Job, err error)
+	// Heartbeats renews several leases in one transaction; each item
+	// succeeds or fails (ErrLeaseLost) on its own. The results are in the
+	// order of ps; the error is for the batch as a whole.
+	Heartbeats(ctx context.Context, ps []*HeartbeatParams) ([]HeartbeatResult, error)
 	// FinishJob moves an ACTIVE job held under p.Token to a terminal state,
 	// or ErrLeaseLost.
 	FinishJob(ctx context.Context, p *FinishParams) (*job.Job, error)
+	// FinishJobs ends several jobs in one transaction; each item succeeds
+	// or fails (ErrLeaseLost) on its own, results in the order of ps.
+	FinishJobs(ctx context.Context, ps []*FinishParams) ([]FinishResult, error)
 	// ReleaseJob hands an ACTIVE job back to PENDING without counting an
 	// attempt (a draining executor), or ErrLeaseLost.
 	ReleaseJob(ctx context.Context, id int64, token string) (*job.Job, error)
@@ -81,6 +100,8 @@ type JobStore interface {
 
 // CreateJobParams describes a new job.
 type CreateJobParams struct {
+	// ID, if not 0, is an id from ReserveJobIDs; 0 lets the store pick.
+	ID          int64
 	Owner       string
 	Name        string
 	Service     string
@@ -144,8 +165,17 @@ type FinishParams struct {
 	Now         time.Time
 	// HalfLife decays the owner's recorded usage (see ClaimParams).
 	HalfLife time.Duration
-	// Before, if set, runs inside the transaction once the lease is known
-	// to be valid (to move uploaded output into place); its error rolls
-	// the transition back.
-	Before func() error
+}
+
+// HeartbeatResult is one item of Heartbeats: as Heartbeat returns.
+type HeartbeatResult struct {
+	Cancel bool
+	Job    *job.Job // the job as updated, when the heartbeat carried progress
+	Err    error    // ErrLeaseLost or nil
+}
+
+// FinishResult is one item of FinishJobs.
+type FinishResult struct {
+	Job *job.Job
+	Err error // ErrLeaseLost or nil
 }

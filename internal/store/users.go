@@ -45,4 +45,8 @@ type UserStore interface {
 	RevokeToken(ctx context.Context, id int64, now time.Time) error
 	// LookupToken finds the live (unrevoked) token with this hash and its user.
 	LookupToken(ctx context.Context, hash []byte) (*User, *Token, error)
+	// AuthVersion changes whenever a token is revoked, in this process or
+	// any other sharing the store: a cache of verified tokens is good
+	// while it stays the same. It must be cheap (it is read per request).
+	AuthVersion(ctx context.Context) (string, error)
 }

@@ -51,3 +51,26 @@ func Eval[T any](t testing.TB, ctx context.Context, script string) T {
 	}
 	return v
 }
+
+// WaitScript polls a script in the browser until it is true, failing the
+// test after timeout. It survives the page reloading itself in between (a
+// job page does when its job ends), which a poll run inside the page
+// would not.
+func WaitScript(t testing.TB, ctx context.Context, timeout time.Duration, what, script string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		ok, err := chromedp.Run(sctx, chromedp.Evaluate[bool](script))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s (last error: %v)", timeout, what, err)
+		}
+		<-tick.C
+	}
+}

@@ -5,30 +5,28 @@ import (
 
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/server"
-	"github.com/bumpserve/bumpserve/internal/store"
 )
 
 type adminData struct {
-	Workers     []server.WorkerInfo // sorted by name
-	WorkerError string
-	LocalName   string
-	LocalSlots  int
-	States      []job.State
-	Total       map[job.State]int
-	Users       []userQueue
-}
-
-// userQueue is one user's jobs per state.
-type userQueue struct {
-	Name   string
-	Counts map[job.State]int
+	Workers []server.WorkerInfo // sorted by name
+	// Local are the server's own slots, Remote the workers that call in,
+	// each with the protections its latest job ran under.
+	Local, Remote []workerRow
+	WorkerError   string
+	LocalName     string
+	LocalSlots    int
+	States        []job.State
+	Total         map[job.State]int
+	Users         []server.UserJobs // users with jobs
 }
 
 // adminPage shows the executors and the queue's depth, per state and per
-// user. Only admins see it; to anyone else it does not exist.
+// user. Only admins see it; anyone else is told so (the page's existence
+// is no secret, unlike another user's job).
 func (h *Handler) adminPage(w http.ResponseWriter, r *http.Request, s *session) {
-	if s.User.Role != store.RoleAdmin {
-		h.notFound(w, r, s)
+	if !server.IsAdmin(s.User) {
+		h.errorPage(w, r, s, http.StatusForbidden, "The administration page is only for administrators; "+
+			"you are signed in as "+s.User.Name+". Ask an administrator if you need to see the workers or the queue.")
 		return
 	}
 	ctx := r.Context()
@@ -40,28 +38,15 @@ func (h *Handler) adminPage(w http.ResponseWriter, r *http.Request, s *session) 
 		}
 		d.Workers = ws
 	}
-	var err error
-	if d.Total, err = h.cfg.Store.CountJobs(ctx, ""); err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	users, err := h.cfg.Store.ListUsers(ctx)
+	recent, err := h.cfg.API.ListJobs(ctx, s.User, server.ListOptions{Limit: protectionScan})
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	for _, u := range users {
-		if u.Role == store.RoleWorker {
-			continue
-		}
-		c, err := h.cfg.Store.CountJobs(ctx, u.Name)
-		if err != nil {
-			h.serverError(w, r, err)
-			return
-		}
-		if len(c) > 0 {
-			d.Users = append(d.Users, userQueue{Name: u.Name, Counts: c})
-		}
+	d.Local, d.Remote = splitWorkers(d.Workers, recent)
+	if d.Total, d.Users, err = h.cfg.API.QueueDepth(ctx); err != nil {
+		h.serverError(w, r, err)
+		return
 	}
 	h.render(w, r, http.StatusOK, "admin", &view{Title: "Administration", S: s, Nav: "admin", Refresh: 10, Data: d})
 }

@@ -26,7 +26,7 @@ import (
 // README links one). A test run writes its pictures to a temporary
 // directory (named in the log) unless BUMPSERVE_SCREENSHOTS names a
 // directory; set it to this path to refresh the committed ones.
-const screenshots = "testdata/screenshots"
+const screenshots = "../../docs/screenshots"
 
 func screenshotDir(t *testing.T) string {
 	if d := os.Getenv("BUMPSERVE_SCREENSHOTS"); d != "" {
@@ -61,26 +61,10 @@ func step(t *testing.T, ctx context.Context, what string, actions ...chromedp.Ac
 	}
 }
 
-// waitFor polls a script until it is true. It survives the page reloading
-// itself in between (a job page does when its job ends), which a poll run
-// inside the page would not.
+// waitFor polls a script until it is true (testenv.WaitScript).
 func waitFor(t *testing.T, ctx context.Context, timeout time.Duration, what, script string) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		ok, err := chromedp.Run(sctx, chromedp.Evaluate[bool](script))
-		cancel()
-		if err == nil && ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s (last error: %v)", timeout, what, err)
-		}
-		<-tick.C
-	}
+	testenv.WaitScript(t, ctx, timeout, what, script)
 }
 
 // screenshot saves the viewport, or the whole page, as a PNG.
@@ -199,7 +183,7 @@ func TestBrowser(t *testing.T) {
 		waitFor(t, ctx, 10*time.Second, "the plots load",
 			`[...document.querySelectorAll("#plots img")].every(img => img.complete && img.naturalWidth > 0)`)
 		alts := testenv.Eval[[]string](t, ctx, `[...document.querySelectorAll("#plots img")].map(i => i.alt)`)
-		for _, want := range []string{"Data with the fit", "Residuals", "Parameter histograms", "Pairwise correlations", "Trace"} {
+		for _, want := range []string{"Data, fit and residuals", "Parameter histograms", "Pairwise correlations", "Trace of the log posterior"} {
 			if !contains(alts, want) {
 				t.Errorf("plots %q lack %q", alts, want)
 			}
@@ -246,7 +230,7 @@ func TestBrowser(t *testing.T) {
 		if want := []string{"COMPLETE", "CANCEL", "COMPLETE"}; strings.Join(states, " ") != strings.Join(want, " ") {
 			t.Errorf("list states %q, want alice's jobs only, newest first: %q", states, want)
 		}
-		screenshot(t, ctx, "jobs", false)
+		screenshot(t, ctx, "jobs-live", false)
 		sleepJob(t, env.Client(alice), 0)
 		waitFor(t, ctx, 10*time.Second, "the list offers the new job", `!document.getElementById("new-jobs").hidden && window.stayed`)
 	})
@@ -299,7 +283,7 @@ func TestBrowser(t *testing.T) {
 		if s := testenv.Eval[string](t, ctx, `document.getElementById("local-slots").textContent`); !strings.Contains(s, "Local slots: 2") {
 			t.Errorf("admin page: %q", s)
 		}
-		screenshot(t, ctx, "admin", false)
+		screenshot(t, ctx, "admin-slots", false)
 	})
 }
 

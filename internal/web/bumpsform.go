@@ -66,7 +66,7 @@ func (f *bumpsForm) spec() (json.RawMessage, error) {
 
 // placeError puts a submission error beside the field it names.
 func (f *bumpsForm) placeError(msg string) {
-	show := strings.TrimPrefix(msg, "spec.")
+	show := humane(msg)
 	field, _, _ := strings.Cut(show, ":")
 	switch {
 	case field == "name":

@@ -4,13 +4,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"path"
 	"strings"
 
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
-	"github.com/bumpserve/bumpserve/internal/store"
+	"github.com/bumpserve/bumpserve/internal/server"
 )
 
 // logTailBytes is how much of the end of a job's log its page shows.
@@ -30,35 +29,10 @@ type jobData struct {
 	Submitted bool   // the page right after submission
 }
 
-type plot struct {
-	URL, Caption, Name string
-}
-
 type fileLink struct {
 	Path string
 	Size int64
 	URL  string
-}
-
-// knownPlots are the plots native fits write, in the order a fitter reads
-// them: the fit itself, its residuals, then DREAM's uncertainty plots.
-var knownPlots = []struct{ name, caption string }{
-	{"fit.svg", "Data with the fit"},
-	{"residuals.svg", "Residuals"},
-	{"hist.svg", "Parameter histograms"},
-	{"corr.svg", "Pairwise correlations"},
-	{"trace.svg", "Trace"},
-}
-
-// bumpsPlots names the PNGs Bumps writes by their suffix.
-var bumpsPlots = []struct{ suffix, caption string }{
-	{"-model.png", "Data with the model"},
-	{"-hist.png", "Parameter histograms"},
-	{"-var.png", "Parameter histograms"},
-	{"-corr.png", "Pairwise correlations"},
-	{"-trace.png", "Trace"},
-	{"-logp.png", "Log-likelihood"},
-	{"-convergence.png", "Convergence"},
 }
 
 func (h *Handler) jobPage(w http.ResponseWriter, r *http.Request, s *session) {
@@ -66,65 +40,31 @@ func (h *Handler) jobPage(w http.ResponseWriter, r *http.Request, s *session) {
 	if j == nil {
 		return
 	}
-	d := jobData{Job: j, Admin: s.User.Role == store.RoleAdmin, Submitted: r.URL.Query().Has("submitted")}
+	d := jobData{Job: j, Admin: server.IsAdmin(s.User), Submitted: r.URL.Query().Has("submitted")}
 	if res, ok := parseResults(j.Result); ok {
 		d.Results = res
 	} else if len(j.Result) > 0 {
 		d.RawResult = prettyJSON(j.Result)
 	}
 	if j.Service == "fit" || j.Service == "bumps" {
-		d.Resubmit = fmt.Sprintf("/ui/submit?from=%d", j.ID)
+		d.Resubmit = fmt.Sprintf("%s/ui/submit?from=%d", h.cfg.BasePath, j.ID)
 	}
 	dir := h.cfg.Root.Job(j.ID)
 	files, err := dir.List()
 	if err != nil {
 		h.log.Warn("list job files", "job", j.ID, "err", err)
 	}
-	base := fmt.Sprintf("/ui/jobs/%d/files/", j.ID)
+	base := fmt.Sprintf("%s/ui/jobs/%d/files/", h.cfg.BasePath, j.ID)
 	for _, f := range files {
 		d.Files = append(d.Files, fileLink{Path: f.Path, Size: f.Size, URL: base + escapePath(f.Path)})
 	}
-	d.Plots = plotsOf(files, base)
+	d.Plots = plotsOf(files, base, fmt.Sprintf("%s/ui/jobs/%d/plot/", h.cfg.BasePath, j.ID))
 	d.LogPath, d.LogTail, d.LogCut = logTail(dir, files)
 	v := &view{Title: fmt.Sprintf("Job %d", j.ID), S: s, Nav: "jobs", Data: d}
 	if !j.State.Terminal() {
 		v.Refresh = 3
 	}
 	h.render(w, r, http.StatusOK, "job", v)
-}
-
-// plotsOf picks the images to show inline: the known native plots in
-// their order, then any other PNG or SVG under output/. They are shown
-// with <img>, in which an SVG's scripts never run.
-func plotsOf(files []jobdir.File, base string) []plot {
-	have := map[string]bool{}
-	for _, f := range files {
-		have[f.Path] = true
-	}
-	var out []plot
-	shown := map[string]bool{}
-	for _, k := range knownPlots {
-		p := "output/" + k.name
-		if have[p] {
-			out = append(out, plot{URL: base + escapePath(p), Caption: k.caption, Name: p})
-			shown[p] = true
-		}
-	}
-	for _, f := range files {
-		ext := strings.ToLower(path.Ext(f.Path))
-		if shown[f.Path] || !strings.HasPrefix(f.Path, "output/") || (ext != ".png" && ext != ".svg") {
-			continue
-		}
-		caption := path.Base(f.Path)
-		for _, b := range bumpsPlots {
-			if strings.HasSuffix(strings.ToLower(f.Path), b.suffix) {
-				caption = b.caption + " (" + path.Base(f.Path) + ")"
-				break
-			}
-		}
-		out = append(out, plot{URL: base + escapePath(f.Path), Caption: caption, Name: f.Path})
-	}
-	return out
 }
 
 // logTail reads the end of the job's log: job.log (output/job.log once

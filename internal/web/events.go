@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/bumpserve/bumpserve/internal/server"
-	"github.com/bumpserve/bumpserve/internal/store"
 )
 
 // listKeepAlive is how often an idle list stream sends a comment, so a
@@ -19,14 +18,14 @@ func (h *Handler) jobEvents(w http.ResponseWriter, r *http.Request, s *session) 
 	if j == nil {
 		return
 	}
-	server.StreamJob(w, r, h.cfg.Store, h.cfg.Queue.Events, j.ID)
+	h.cfg.API.StreamJob(w, r, j.ID)
 }
 
 // listEvents is the job list's live feed: an event "job" for every change
 // to a job the user may see (an admin: every job), without its spec.
 func (h *Handler) listEvents(w http.ResponseWriter, r *http.Request, s *session) {
 	owner := s.User.Name
-	if s.User.Role == store.RoleAdmin {
+	if server.IsAdmin(s.User) {
 		owner = ""
 	}
 	sub := h.cfg.Queue.Events.Subscribe(0, owner)

@@ -29,6 +29,10 @@ type fitForm struct {
 	From        string
 	Errors      map[string]string // by field name
 	Note        string
+	// Kept names an uploaded data file whose text, after a refused
+	// submission, fills the data box (a browser cannot refill a file field).
+	Kept     string
+	uploaded string
 }
 
 type paramField struct {
@@ -172,7 +176,7 @@ func (f *fitForm) spec(dataset map[string]any) (json.RawMessage, error) {
 // "spec.datasets[0].model: …" or "spec.parameters.b1: …".
 func (f *fitForm) placeError(msg string) {
 	field, _, _ := strings.Cut(strings.TrimPrefix(msg, "spec."), ":")
-	show := strings.TrimPrefix(msg, "spec.")
+	show := humane(msg)
 	switch {
 	case field == "name":
 		f.Errors["name"] = show

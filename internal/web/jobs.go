@@ -6,16 +6,18 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/bumpserve/bumpserve/internal/job"
-	"github.com/bumpserve/bumpserve/internal/store"
+	"github.com/bumpserve/bumpserve/internal/server"
 )
 
 // pageSize is how many jobs one page of the list shows.
 const pageSize = 25
 
 type jobsData struct {
-	Jobs     []*job.Job
+	Rows     []listRow
 	Admin    bool
 	State    string
 	Service  string
@@ -23,58 +25,65 @@ type jobsData struct {
 	States   []job.State
 	Services []string
 	Next     string // URL of the next (older) page; "" on the last
+	Q        string // text search
 	Filtered bool
-	Error    string
-	Deleted  string // the id of a job just deleted, to confirm it
+	// SearchCut: the search looked at searchScan jobs without filling
+	// the page; "Older jobs" goes on looking.
+	SearchCut bool
+	Error     string
+	Deleted   string // the id of a job just deleted, to confirm it
 }
 
 // jobsPage lists the user's jobs (an admin's: everyone's), newest first.
 func (h *Handler) jobsPage(w http.ResponseWriter, r *http.Request, s *session) {
 	q := r.URL.Query()
-	admin := s.User.Role == store.RoleAdmin
+	admin := server.IsAdmin(s.User)
 	d := jobsData{Admin: admin, States: job.States, Services: h.cfg.Services,
 		Service: q.Get("service"), Owner: q.Get("owner")}
 	if n, err := strconv.ParseInt(q.Get("deleted"), 10, 64); err == nil {
 		d.Deleted = strconv.FormatInt(n, 10)
 	}
-	p := store.ListJobsParams{Owner: s.User.Name, Service: d.Service, Limit: pageSize + 1}
-	if admin {
-		p.Owner = d.Owner
-	}
+	o := server.ListOptions{Owner: d.Owner, Service: d.Service, Limit: pageSize + 1}
 	if v := q.Get("state"); v != "" {
 		st, err := job.ParseState(v)
 		if err != nil {
 			d.Error = "state: " + err.Error()
 		}
-		p.State, d.State = st, string(st)
+		o.State, d.State = st, string(st)
 	}
 	if v := q.Get("before"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1 {
 			d.Error = fmt.Sprintf("before: %q is not a job id", v)
 		}
-		p.BeforeID = n
+		o.Before = n
 	}
-	d.Filtered = d.State != "" || d.Service != "" || d.Owner != "" || p.BeforeID != 0
+	d.Q = strings.TrimSpace(q.Get("q"))
+	d.Filtered = d.State != "" || d.Service != "" || d.Owner != "" || d.Q != "" || o.Before != 0
 	live := false
 	if d.Error == "" {
-		js, err := h.cfg.Store.ListJobs(r.Context(), &p)
+		list := func(before int64, limit int) ([]*job.Job, error) {
+			lo := o
+			lo.Before, lo.Limit = before, limit
+			return h.cfg.API.ListJobs(r.Context(), s.User, lo)
+		}
+		js, next, cut, err := searchPage(list, o.Before, d.Q)
 		if err != nil {
 			h.serverError(w, r, err)
 			return
 		}
-		if len(js) > pageSize {
-			js = js[:pageSize]
+		if next > 0 {
 			nq := url.Values{}
-			for k, v := range map[string]string{"state": d.State, "service": d.Service, "owner": d.Owner} {
+			for k, v := range map[string]string{"state": d.State, "service": d.Service, "owner": d.Owner, "q": d.Q} {
 				if v != "" {
 					nq.Set(k, v)
 				}
 			}
-			nq.Set("before", strconv.FormatInt(js[len(js)-1].ID, 10))
-			d.Next = "/ui/jobs?" + nq.Encode()
+			nq.Set("before", strconv.FormatInt(next, 10))
+			d.Next = h.cfg.BasePath + "/ui/jobs?" + nq.Encode()
 		}
-		d.Jobs = js
+		d.SearchCut = cut
+		d.Rows = rowsOf(js, time.Now())
 		for _, j := range js {
 			live = live || !j.State.Terminal()
 		}
@@ -114,9 +123,9 @@ func (h *Handler) cancel(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	_, err := h.cfg.Queue.Cancel(r.Context(), j.ID)
 	switch {
-	case errors.Is(err, store.ErrFinished):
+	case errors.Is(err, server.ErrFinished):
 		// Finished meanwhile: its page says how it ended.
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, server.ErrNotFound):
 		h.notFound(w, r, s)
 		return
 	case err != nil:
@@ -132,7 +141,7 @@ func (h *Handler) deleteJob(w http.ResponseWriter, r *http.Request, s *session) 
 	if j == nil {
 		return
 	}
-	if err := h.cfg.API.DeleteJob(r.Context(), j.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := h.cfg.API.DeleteJob(r.Context(), j.ID); err != nil && !errors.Is(err, server.ErrNotFound) {
 		h.serverError(w, r, err)
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"math"
 	"net/http"
 	"strings"
@@ -36,11 +37,15 @@ type view struct {
 	Data    any
 }
 
-func parsePages() (*pages, error) {
+// parsePages parses the templates; {{base}} in them is the base path,
+// written before every site-absolute link ("{{base}}/ui/jobs").
+func parsePages(base string) (*pages, error) {
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}
+	funcs := maps.Clone(funcs)
+	funcs["base"] = func() string { return base }
 	p := &pages{sets: map[string]*template.Template{}}
 	for _, n := range names {
 		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
@@ -104,15 +109,22 @@ func staticHandler() http.Handler {
 
 // funcs are the helpers templates may call.
 var funcs = template.FuncMap{
-	"num":       num,
-	"time":      fmtTime,
-	"duration":  duration,
-	"bytes":     fmtBytes,
-	"lower":     strings.ToLower,
-	"live":      func(s job.State) bool { return !s.Terminal() },
-	"pct":       func(v float64) string { return fmt.Sprintf("%.0f%%", 100*v) },
-	"corrclass": corrClass,
-	"add":       func(a, b int) int { return a + b },
+	"num":        num,
+	"pm":         plusMinus,
+	"roundto":    roundTo,
+	"chi":        chi,
+	"corr":       fmtCorr,
+	"fixed3":     func(v *float64) string { return fmtFixed(v, 3) },
+	"fixed0":     func(v *float64) string { return fmtFixed(v, 0) },
+	"searchScan": func() int { return searchScan },
+	"time":       fmtTime,
+	"duration":   duration,
+	"bytes":      fmtBytes,
+	"lower":      strings.ToLower,
+	"live":       func(s job.State) bool { return !s.Terminal() },
+	"pct":        func(v float64) string { return fmt.Sprintf("%.0f%%", 100*v) },
+	"corrclass":  corrClass,
+	"add":        func(a, b int) int { return a + b },
 	// dict passes several values to a sub-template.
 	"dict": func(kv ...any) map[string]any {
 		m := map[string]any{}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/bumpserve/bumpserve/internal/auth"
 	"github.com/bumpserve/bumpserve/internal/server"
-	"github.com/bumpserve/bumpserve/internal/store"
 )
 
 // cookieName is the session cookie. It holds the API token itself: the
@@ -23,7 +22,7 @@ const cookieName = "bumpserve_session"
 
 // session is a signed-in request.
 type session struct {
-	User *store.User
+	User *server.User
 	// CSRF is the token every state-changing form must send back.
 	CSRF string
 }
@@ -60,37 +59,41 @@ func (h *Handler) csrfToken(tokenHash []byte) string {
 // errNoSession means the request carries no valid session.
 var errNoSession = errors.New("not signed in")
 
-// lookup resolves the session cookie. Worker tokens cannot sign in.
+// lookup resolves the session cookie, or else the user the site's login
+// in front signed in (server.RemoteUser). Worker tokens cannot sign in.
 func (h *Handler) lookup(r *http.Request) (*session, error) {
 	c, err := r.Cookie(cookieName)
 	if err != nil || c.Value == "" {
+		if u := server.RemoteUser(r); u != nil && server.IsPerson(u) {
+			return &session{User: u, CSRF: h.csrfToken(auth.Hash("remote-user\x00" + u.Name))}, nil
+		}
 		return nil, errNoSession
 	}
 	return h.lookupToken(r, c.Value)
 }
 
 func (h *Handler) lookupToken(r *http.Request, token string) (*session, error) {
-	hash := auth.Hash(token)
-	u, _, err := h.cfg.Store.LookupToken(r.Context(), hash)
-	if errors.Is(err, store.ErrNotFound) {
+	u, err := h.cfg.API.UserOf(r.Context(), token)
+	if errors.Is(err, server.ErrNotFound) {
 		return nil, errNoSession
 	}
 	if err != nil {
 		return nil, err
 	}
-	if u.Role != store.RoleUser && u.Role != store.RoleAdmin {
+	if !server.IsPerson(u) {
 		return nil, errNoSession
 	}
-	return &session{User: u, CSRF: h.csrfToken(hash)}, nil
+	return &session{User: u, CSRF: h.csrfToken(auth.Hash(token))}, nil
 }
 
 // setSession stores token in the cookie: HttpOnly so no script can read
 // it, SameSite=Strict so no other site's page can send it, Secure under
-// TLS, and only for /ui so the API keeps demanding bearer tokens.
+// TLS (here or at a trusted proxy), and only for /ui (under the base
+// path: server.WithBasePath) so the API keeps demanding bearer tokens.
 func setSession(w http.ResponseWriter, r *http.Request, token string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{
 		Name: cookieName, Value: token, Path: "/ui", MaxAge: maxAge,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: server.IsHTTPS(r),
 	})
 }
 

@@ -3,18 +3,20 @@ package web
 import (
 	"errors"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
+	"github.com/bumpserve/bumpserve/internal/archive"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/server"
-	"github.com/bumpserve/bumpserve/internal/store"
 )
 
 type submitData struct {
@@ -68,21 +70,16 @@ func (h *Handler) visibleJob(r *http.Request, s *session, id string) (*job.Job, 
 	if err != nil || n < 1 {
 		return nil, nil
 	}
-	j, err := h.cfg.Store.GetJob(r.Context(), n)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil, nil
-	case err != nil:
-		return nil, err
-	case !server.CanSee(s.User, j.Owner):
+	j, err := h.cfg.API.Job(r.Context(), s.User, n)
+	if errors.Is(err, server.ErrNotFound) {
 		return nil, nil
 	}
-	return j, nil
+	return j, err
 }
 
 // submit takes either form. Uploads are staged like the API's: the
-// staging directory becomes the job's directory in the transaction that
-// creates the job.
+// staging directory becomes the job's directory just before the
+// transaction that creates the job (see queue.SubmitAll).
 func (h *Handler) submit(w http.ResponseWriter, r *http.Request, s *session) {
 	staging, err := h.cfg.Root.Stage()
 	if err != nil {
@@ -119,6 +116,9 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 		place(err.Error())
 	}
+	if d.Fit != nil {
+		keepUpload(d.Fit, up)
+	}
 	h.render(w, r, code, "submit", &view{Title: "Submit a fit", S: s, Nav: "submit", Data: d})
 }
 
@@ -140,7 +140,7 @@ func (h *Handler) fitSubmission(f *fitForm, up *uploader) *server.Submission {
 			f.Errors["datafile"] = err.Error()
 			break
 		}
-		f.ReuseFile = ""
+		f.ReuseFile, f.uploaded = "", name
 		fileCols(name)
 	case strings.TrimSpace(f.Data) != "":
 		cols, names, err := parseColumns(f.Data, f.Columns)
@@ -253,7 +253,7 @@ func (u *uploader) has(field string) bool { return len(u.files(field)) > 0 }
 func (u *uploader) save(field string) (string, error) { return u.saveHeader(u.files(field)[0]) }
 
 func (u *uploader) saveHeader(fh *multipart.FileHeader) (string, error) {
-	name, err := jobdir.CleanName(fh.Filename)
+	name, err := archive.CleanName(fh.Filename)
 	if err != nil {
 		return "", fmt.Errorf("file: %v", err)
 	}
@@ -262,8 +262,8 @@ func (u *uploader) saveHeader(fh *multipart.FileHeader) (string, error) {
 		return "", err
 	}
 	defer f.Close()
-	n, err := jobdir.WriteFile(u.input, name, f, u.budget)
-	if errors.Is(err, jobdir.ErrTooLarge) {
+	n, err := archive.WriteFile(u.input, name, f, u.budget)
+	if errors.Is(err, archive.ErrTooLarge) {
 		return "", fmt.Errorf("file %s: %s", name, server.UploadTooLarge(u.h.cfg.MaxUpload))
 	}
 	if err != nil {
@@ -301,7 +301,7 @@ func (u *uploader) copyInput(j *job.Job, name string) error {
 		return fmt.Errorf("file %s: job %d no longer has it; upload it again", name, j.ID)
 	}
 	defer f.Close()
-	n, err := jobdir.WriteFile(u.input, name, f, u.budget)
+	n, err := archive.WriteFile(u.input, name, f, u.budget)
 	if err != nil {
 		return fmt.Errorf("file %s: %v", name, err)
 	}
@@ -322,4 +322,33 @@ func (u *uploader) fieldCount(name string) int {
 	}
 	defer f.Close()
 	return firstFieldCount(f)
+}
+
+// keptBytes bounds an uploaded data file put back into the form as text.
+const keptBytes = 256 << 10
+
+// keepUpload puts a refused submission's uploaded data file, if small,
+// into the data box, so the values are kept (and a bad cell can be
+// corrected in place) rather than the file having to be chosen again.
+func keepUpload(f *fitForm, up *uploader) {
+	if f.uploaded == "" || strings.TrimSpace(f.Data) != "" {
+		return
+	}
+	file, info, err := jobfs.Open(up.input, f.uploaded)
+	if err != nil || info.Size() > keptBytes {
+		if file != nil {
+			file.Close()
+		}
+		return
+	}
+	defer file.Close()
+	b, err := io.ReadAll(io.LimitReader(file, keptBytes))
+	if err != nil || !utf8.Valid(b) || strings.Count(string(b), "\n") > maxPastedPoints {
+		return
+	}
+	f.Data, f.Kept = string(b), f.uploaded
+	if msg, ok := f.Errors["datafile"]; ok {
+		f.Errors["data"] = msg
+		delete(f.Errors, "datafile")
+	}
 }

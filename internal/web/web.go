@@ -6,10 +6,12 @@
 //
 // The pages are another face of the JSON API, not a second implementation:
 // submissions go through (*server.Server).SubmitJob, job files through
-// server.ServeFile, event streams through server.StreamJob. What the pages
-// add is a cookie session (the cookie holds the API token itself, looked
-// up on every request so a revoked token stops working at once) and a
-// CSRF token on every state-changing form.
+// server.ServeFile, event streams through (*server.Server).StreamJob, and
+// who may see which job is the server's to say (Job, ListJobs): the pages
+// never speak to the store. What the pages add is a cookie session (the
+// cookie holds the API token itself, looked up on every request so a
+// revoked token stops working at once) and a CSRF token on every
+// state-changing form.
 package web
 
 import (
@@ -22,7 +24,6 @@ import (
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/server"
-	"github.com/bumpserve/bumpserve/internal/store"
 )
 
 // MaxUploadDefault bounds one submission's uploaded files, as the API's
@@ -32,7 +33,6 @@ const MaxUploadDefault = server.MaxUploadDefault
 // Config configures the pages.
 type Config struct {
 	API   *server.Server // checks and queues submissions
-	Store store.Store
 	Queue *queue.Queue
 	Root  *jobdir.Root
 	// Services are the service names this server runs, for the filters
@@ -47,7 +47,10 @@ type Config struct {
 	LocalName  string // the local slots' worker name
 	LocalSlots int    // the local slots in CPUs (0: dispatch only)
 	MaxUpload  int64
-	Logger     *slog.Logger
+	// BasePath is the prefix the site is served under (serve --base-path),
+	// put in front of every link the pages write; "" at the root.
+	BasePath string
+	Logger   *slog.Logger
 }
 
 // Handler serves the pages. Mount it at /ui/.
@@ -64,8 +67,6 @@ func New(cfg Config) (*Handler, error) {
 	switch {
 	case cfg.API == nil:
 		return nil, errors.New("web: Config.API is required")
-	case cfg.Store == nil:
-		return nil, errors.New("web: Config.Store is required")
 	case cfg.Queue == nil:
 		return nil, errors.New("web: Config.Queue is required")
 	case cfg.Root == nil:
@@ -76,7 +77,7 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := parsePages()
+	p, err := parsePages(cfg.BasePath)
 	if err != nil {
 		return nil, err
 	}
@@ -107,6 +108,7 @@ func (h *Handler) routes() {
 	m.Handle("GET /ui/jobs/{id}/events", h.stream(h.jobEvents))
 	m.Handle("GET /ui/jobs/{id}/files/{path...}", h.stream(h.file))
 	m.Handle("GET /ui/jobs/{id}/archive", h.stream(h.archive))
+	m.Handle("GET /ui/jobs/{id}/plot/{path...}", h.stream(h.drawnPlot))
 	m.Handle("POST /ui/jobs/{id}/cancel", h.form(h.cancel))
 	m.Handle("POST /ui/jobs/{id}/delete", h.form(h.deleteJob))
 

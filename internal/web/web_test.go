@@ -220,8 +220,10 @@ func TestAdminPage(t *testing.T) {
 			t.Errorf("GET %s lacks %q", path, want)
 		}
 	}
-	if resp, _ := b.do("GET", "/ui/admin", nil); resp.StatusCode != http.StatusNotFound {
-		t.Errorf("a user's GET /ui/admin = %s, want 404", resp.Status)
+	// The admin page is no secret: a user is told it is for admins.
+	if resp, page := b.do("GET", "/ui/admin", nil); resp.StatusCode != http.StatusForbidden ||
+		!strings.Contains(page, "only for administrators") {
+		t.Errorf("a user's GET /ui/admin = %s, want 403 saying it is for administrators:\n%s", resp.Status, page)
 	}
 	a := newBrowser(t, env.URL)
 	a.login(env.AdminToken)
@@ -351,14 +353,14 @@ func TestUpload(t *testing.T) {
 		t.Errorf("archive holds %s", names)
 	}
 
-	// A data file the fit could not read is refused beside its field,
-	// naming file, line and column.
+	// A data file the fit could not read is refused, naming file, line
+	// and column, beside the data box that now holds its text.
 	resp, page = post(map[string]string{"csrf_token": token, "kind": "fit", "model": "m*x + q",
 		"p0_name": "m", "p0_value": "1", "p1_name": "q", "p1_value": "0"},
 		map[string]string{"datafile": "bad.dat:1 3 0.1\n2 abc 0.1\n"})
 	if want := `bad.dat line 2, column 2: &#34;abc&#34; is not a number`; resp.StatusCode != http.StatusBadRequest ||
-		!strings.Contains(grep(page, `id="datafile-error"`), want) {
-		t.Errorf("bad data file: %s, want 400 with %s beside the file\n%s", resp.Status, want, grep(page, "error"))
+		!strings.Contains(grep(page, `id="data-error"`), want) || !strings.Contains(page, "2 abc 0.1\n</textarea>") {
+		t.Errorf("bad data file: %s, want 400 with %s beside the data, kept as text\n%s", resp.Status, want, grep(page, "error"))
 	}
 
 	resp, page = post(map[string]string{"csrf_token": token, "kind": "bumps", "fitter": "dream", "samples": "many"}, nil)

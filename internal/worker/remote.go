@@ -15,6 +15,7 @@ import (
 
 	"github.com/bumpserve/bumpserve/api"
 	"github.com/bumpserve/bumpserve/client"
+	"github.com/bumpserve/bumpserve/internal/archive"
 	"github.com/bumpserve/bumpserve/internal/diskspace"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
@@ -119,7 +120,7 @@ func (s *RemoteSource) Dir(ctx context.Context, j *job.Job) (jobdir.Dir, error) 
 		if err == nil {
 			break
 		}
-		if errors.Is(err, client.ErrLeaseLost) || errors.Is(err, jobdir.ErrTooLarge) || time.Now().After(deadline) {
+		if errors.Is(err, client.ErrLeaseLost) || errors.Is(err, archive.ErrTooLarge) || time.Now().After(deadline) {
 			return d, fmt.Errorf("download input: %w", err)
 		}
 		var ce *client.Error
@@ -173,8 +174,8 @@ func (s *RemoteSource) Finish(ctx context.Context, j *job.Job, r queue.Result, n
 	if out != "" {
 		// Counted before sending: on a slow link, uploading more files
 		// than the controller takes could outlast every try.
-		if many, err := jobdir.TooManyFiles(out, jobdir.MaxOutputFiles); err == nil && many {
-			s.refuseOutput(j, &req, fmt.Sprintf("more than %d files", jobdir.MaxOutputFiles))
+		if many, err := archive.TooManyFiles(out, archive.MaxOutputFiles); err == nil && many {
+			s.refuseOutput(j, &req, fmt.Sprintf("more than %d files", archive.MaxOutputFiles))
 			out = ""
 		}
 	}

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -162,47 +161,4 @@ func qualified(table, columns string) string {
 		cols[i] = table + "." + strings.TrimSpace(c)
 	}
 	return strings.Join(cols, ", ")
-}
-
-// FinishJob implements store.JobStore: one transaction ends the job, runs
-// p.Before (to move uploaded output into place) and charges the owner's
-// usage with the CPU-seconds the run took. The charge is one upsert that
-// decays and adds in SQL, so that two controllers finishing one owner's
-// jobs at once both count.
-func (s *Store) FinishJob(ctx context.Context, p *store.FinishParams) (*job.Job, error) {
-	if !p.State.Terminal() {
-		return nil, fmt.Errorf("finish job: %s is not a terminal state", p.State)
-	}
-	var j *job.Job
-	err := s.tx(ctx, func(tx pgx.Tx) (err error) {
-		j, err = scanJob(tx.QueryRow(ctx, `UPDATE jobs SET version = version + 1, state = $3, reason = $4, result = $5,
-			protections = $6, finished = $7, lease_token = NULL, lease_expires = NULL`+held+` RETURNING `+jobColumns,
-			p.ID, p.Token, string(p.State), p.Reason, text(p.Result), strings.Join(p.Protections, ","), p.Now))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return store.ErrLeaseLost
-		}
-		if err != nil {
-			return err
-		}
-		if p.Before != nil {
-			if err := p.Before(); err != nil {
-				return err
-			}
-		}
-		if j.Started == nil {
-			return nil
-		}
-		used := float64(j.CPUs) * p.Now.Sub(*j.Started).Seconds()
-		_, err = tx.Exec(ctx, `INSERT INTO usage AS u (owner, value, updated) VALUES ($3, $4, $1)
-			ON CONFLICT (owner) DO UPDATE SET value = `+decayed+` + excluded.value, updated = greatest(u.updated, excluded.updated)`,
-			p.Now, p.HalfLife.Seconds(), j.Owner, used)
-		return err
-	})
-	if err = s.check(err, nil); err != nil {
-		if errors.Is(err, store.ErrLeaseLost) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("finish job: %w", err)
-	}
-	return j, nil
 }

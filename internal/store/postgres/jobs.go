@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -19,29 +18,6 @@ import (
 // operations too: one transaction, fn looping over the batch).
 func (s *Store) tx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, fn)
-}
-
-// CreateJob implements store.JobStore.
-func (s *Store) CreateJob(ctx context.Context, p *store.CreateJobParams, prepare func(id int64) error) (*job.Job, error) {
-	spec := p.Spec
-	if len(spec) == 0 {
-		spec = json.RawMessage("{}")
-	}
-	var j *job.Job
-	err := s.tx(ctx, func(tx pgx.Tx) (err error) {
-		j, err = scanJob(tx.QueryRow(ctx, `INSERT INTO jobs
-			(owner, name, service, spec, cpus, priority, state, max_attempts, submitted, capability)
-			VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', $7, $8, $9) RETURNING `+jobColumns,
-			p.Owner, p.Name, p.Service, string(spec), max(p.CPUs, 1), p.Priority, max(p.MaxAttempts, 1), p.Now, p.Capability))
-		if err == nil && prepare != nil {
-			err = prepare(j.ID)
-		}
-		return err
-	})
-	if err = s.check(err, nil); err != nil {
-		return nil, fmt.Errorf("create job: %w", err)
-	}
-	return j, nil
 }
 
 // GetJob implements store.JobStore.
@@ -118,38 +94,6 @@ func (s *Store) CountQueued(ctx context.Context, owner string) (int, error) {
 		return 0, fmt.Errorf("count queued: %w", err)
 	}
 	return n, nil
-}
-
-// held is the condition of every write made under a lease.
-const held = ` WHERE id = $1 AND state = 'ACTIVE' AND lease_token = $2`
-
-// Heartbeat implements store.JobStore.
-func (s *Store) Heartbeat(ctx context.Context, p *store.HeartbeatParams) (bool, *job.Job, error) {
-	expires := p.Now.Add(p.Lease)
-	var cancel bool
-	var j *job.Job
-	var err error
-	if p.Progress == nil {
-		err = s.pool.QueryRow(ctx, `UPDATE jobs SET lease_expires = $3`+held+` RETURNING cancel_requested`,
-			p.ID, p.Token, expires).Scan(&cancel)
-	} else {
-		b, merr := json.Marshal(p.Progress)
-		if merr != nil {
-			return false, nil, fmt.Errorf("heartbeat: progress: %w", merr)
-		}
-		j, err = scanJob(s.pool.QueryRow(ctx, `UPDATE jobs SET version = version + 1, lease_expires = $3, progress = $4`+held+
-			` RETURNING `+jobColumns, p.ID, p.Token, expires, string(b)))
-		if j != nil {
-			cancel = j.CancelRequested
-		}
-	}
-	if err = s.check(err, store.ErrLeaseLost); err != nil {
-		if errors.Is(err, store.ErrLeaseLost) {
-			return false, nil, err
-		}
-		return false, nil, fmt.Errorf("heartbeat: %w", err)
-	}
-	return cancel, j, nil
 }
 
 // ReleaseJob implements store.JobStore.

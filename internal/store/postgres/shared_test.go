@@ -21,7 +21,7 @@ func TestConcurrentClaimsTakeEachJobOnce(t *testing.T) {
 	const n = 400
 	for i := range n {
 		owner := []string{"u1", "u2", "u3"}[i%3]
-		if _, err := a.CreateJob(ctx, &store.CreateJobParams{Owner: owner, Service: "sleep", Now: time.Now()}, nil); err != nil {
+		if _, err := a.CreateJob(ctx, &store.CreateJobParams{Owner: owner, Service: "sleep", Now: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -84,7 +84,7 @@ func TestChangesReachEveryStore(t *testing.T) {
 	var j *job.Job
 	for len(heard) < 2 {
 		var err error
-		if j, err = a.CreateJob(ctx, &store.CreateJobParams{Owner: "o", Service: "sleep", Now: time.Now()}, nil); err != nil {
+		if j, err = a.CreateJob(ctx, &store.CreateJobParams{Owner: "o", Service: "sleep", Now: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 		select {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -97,16 +98,34 @@ func (s *Store) ListTokens(ctx context.Context, user string) ([]*store.Token, er
 	return out, nil
 }
 
-// RevokeToken implements store.UserStore.
+// RevokeToken implements store.UserStore: the revocation and the bump of
+// auth_version commit together, so no cache can miss it.
 func (s *Store) RevokeToken(ctx context.Context, id int64, now time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE tokens SET revoked = $1 WHERE id = $2 AND revoked IS NULL`, now, id)
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE tokens SET revoked = $1 WHERE id = $2 AND revoked IS NULL`, now, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return store.ErrNotFound
+		}
+		_, err = tx.Exec(ctx, `UPDATE auth_version SET version = version + 1 WHERE id = 1`)
+		return err
+	})
 	if err = s.check(err, nil); err != nil {
 		return fmt.Errorf("revoke token %d: %w", id, err)
 	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("revoke token %d: %w", id, store.ErrNotFound)
-	}
 	return nil
+}
+
+// AuthVersion implements store.UserStore.
+func (s *Store) AuthVersion(ctx context.Context) (string, error) {
+	var v int64
+	err := s.pool.QueryRow(ctx, `SELECT version FROM auth_version WHERE id = 1`).Scan(&v)
+	if err = s.check(err, nil); err != nil {
+		return "", fmt.Errorf("auth version: %w", err)
+	}
+	return strconv.FormatInt(v, 10), nil
 }
 
 // LookupToken implements store.UserStore.

@@ -80,7 +80,7 @@ func (s *Store) ClaimJobs(ctx context.Context, p *store.ClaimParams) ([]*job.Job
 
 // rankOwners scores every owner with pending jobs.
 func (s *Store) rankOwners(ctx context.Context, tx *wtx, p *store.ClaimParams) ([]*owner, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT owner FROM jobs WHERE state = 'PENDING'`)
+	rows, err := tx.QueryContext(ctx, `SELECT owner FROM pending_counts WHERE n > 0`)
 	if err != nil {
 		return nil, err
 	}
@@ -201,52 +201,64 @@ func decay(value float64, then, now time.Time, halfLife time.Duration) float64 {
 	return value * math.Exp2(-now.Sub(then).Seconds()/halfLife.Seconds())
 }
 
-// FinishJob implements store.JobStore: one transaction ends the job, runs
-// p.Before (to move uploaded output into place) and charges the owner's
-// usage with the CPU-seconds the run took.
+// FinishJob implements store.JobStore.
 func (s *Store) FinishJob(ctx context.Context, p *store.FinishParams) (*job.Job, error) {
-	if !p.State.Terminal() {
-		return nil, fmt.Errorf("finish job: %s is not a terminal state", p.State)
+	rs, err := s.FinishJobs(ctx, []*store.FinishParams{p})
+	if err != nil {
+		return nil, err
 	}
-	var j *job.Job
+	return rs[0].Job, rs[0].Err
+}
+
+// FinishJobs implements store.JobStore: one transaction ends the jobs
+// and charges each owner's usage with the CPU-seconds the run took.
+func (s *Store) FinishJobs(ctx context.Context, ps []*store.FinishParams) ([]store.FinishResult, error) {
+	for _, p := range ps {
+		if !p.State.Terminal() {
+			return nil, fmt.Errorf("finish job %d: %s is not a terminal state", p.ID, p.State)
+		}
+	}
+	out := make([]store.FinishResult, len(ps))
 	err := s.tx(ctx, func(tx *wtx) error {
-		var err error
-		j, err = scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET version = version + 1, state = ?, reason = ?, result = ?,
-			protections = ?, finished = ?, lease_token = NULL, lease_expires = NULL
-			WHERE id = ? AND state = 'ACTIVE' AND lease_token = ? RETURNING `+jobColumns,
-			string(p.State), p.Reason, nullString(p.Result), strings.Join(p.Protections, ","), nanos(p.Now), p.ID, p.Token))
-		if err == sql.ErrNoRows {
-			return store.ErrLeaseLost
-		}
-		if err != nil {
-			return err
-		}
-		if p.Before != nil {
-			if err := p.Before(); err != nil {
-				return err
+		for i, p := range ps {
+			r := &out[i]
+			*r = store.FinishResult{}
+			r.Job, r.Err = finish(ctx, tx, p)
+			if r.Err != nil && r.Err != store.ErrLeaseLost {
+				return r.Err
 			}
 		}
-		if j.Started == nil {
-			return nil
-		}
-		used := float64(j.CPUs) * p.Now.Sub(*j.Started).Seconds()
-		var value float64
-		var updated int64
-		err = tx.QueryRowContext(ctx, `SELECT value, updated FROM usage WHERE owner = ?`, j.Owner).Scan(&value, &updated)
-		if err != nil && err != sql.ErrNoRows {
-			return err
-		}
-		value = decay(value, fromNanos(updated), p.Now, p.HalfLife) + used
-		_, err = tx.ExecContext(ctx, `INSERT INTO usage (owner, value, updated) VALUES (?, ?, ?)
-			ON CONFLICT (owner) DO UPDATE SET value = excluded.value, updated = excluded.updated`,
-			j.Owner, value, nanos(p.Now))
-		return err
+		return nil
 	})
 	if err != nil {
-		if err == store.ErrLeaseLost {
-			return nil, store.ErrLeaseLost
-		}
 		return nil, fmt.Errorf("finish job: %w", err)
+	}
+	return out, nil
+}
+
+// finish ends one job, or reports store.ErrLeaseLost having changed
+// nothing.
+func finish(ctx context.Context, tx *wtx, p *store.FinishParams) (*job.Job, error) {
+	j, err := scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET version = version + 1, state = ?, reason = ?, result = ?,
+		protections = ?, finished = ?, lease_token = NULL, lease_expires = NULL
+		WHERE id = ? AND state = 'ACTIVE' AND lease_token = ? RETURNING `+jobColumns,
+		string(p.State), p.Reason, nullString(p.Result), strings.Join(p.Protections, ","), nanos(p.Now), p.ID, p.Token))
+	if err == sql.ErrNoRows {
+		return nil, store.ErrLeaseLost
+	}
+	if err != nil || j.Started == nil {
+		return j, err
+	}
+	// The owner's usage decays to now, then gains what this run used: one
+	// statement (pow is SQLite's), as decay computes it.
+	used := float64(j.CPUs) * p.Now.Sub(*j.Started).Seconds()
+	_, err = tx.ExecContext(ctx, `INSERT INTO usage (owner, value, updated) VALUES (?, ?, ?)
+		ON CONFLICT (owner) DO UPDATE SET updated = excluded.updated, value = excluded.value +
+			CASE WHEN ? > 0 AND excluded.updated > usage.updated
+			     THEN usage.value * pow(2, -(excluded.updated - usage.updated) / ?) ELSE usage.value END`,
+		j.Owner, used, nanos(p.Now), p.HalfLife.Nanoseconds(), float64(p.HalfLife.Nanoseconds()))
+	if err != nil {
+		return nil, err
 	}
 	return j, nil
 }

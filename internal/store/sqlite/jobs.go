@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,30 +17,100 @@ import (
 )
 
 // CreateJob implements store.JobStore.
-func (s *Store) CreateJob(ctx context.Context, p *store.CreateJobParams, prepare func(id int64) error) (*job.Job, error) {
-	spec := p.Spec
-	if len(spec) == 0 {
-		spec = json.RawMessage("{}")
+func (s *Store) CreateJob(ctx context.Context, p *store.CreateJobParams) (*job.Job, error) {
+	js, err := s.CreateJobs(ctx, []*store.CreateJobParams{p})
+	if err != nil {
+		return nil, err
 	}
-	var j *job.Job
+	return js[0], nil
+}
+
+// CreateJobs implements store.JobStore: one write, so one commit, for
+// the whole batch.
+func (s *Store) CreateJobs(ctx context.Context, ps []*store.CreateJobParams) ([]*job.Job, error) {
+	js := make([]*job.Job, len(ps))
 	err := s.tx(ctx, func(tx *wtx) error {
-		var err error
-		j, err = scanJob(tx.QueryRowContext(ctx, `INSERT INTO jobs
-			(owner, name, service, spec, cpus, priority, state, max_attempts, submitted, capability)
-			VALUES (?, ?, ?, ?, ?, ?, 'PENDING', ?, ?, ?) RETURNING `+jobColumns,
-			p.Owner, p.Name, p.Service, string(spec), max(p.CPUs, 1), p.Priority, max(p.MaxAttempts, 1), nanos(p.Now), p.Capability))
-		if err != nil {
-			return err
-		}
-		if prepare != nil {
-			return prepare(j.ID)
+		for i, p := range ps {
+			spec := p.Spec
+			if len(spec) == 0 {
+				spec = json.RawMessage("{}")
+			}
+			var id any // NULL: SQLite picks the next id
+			if p.ID != 0 {
+				id = p.ID
+			}
+			var err error
+			js[i], err = scanJob(tx.QueryRowContext(ctx, `INSERT INTO jobs
+				(id, owner, name, service, spec, cpus, priority, state, max_attempts, submitted, capability)
+				VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', ?, ?, ?) RETURNING `+jobColumns,
+				id, p.Owner, p.Name, p.Service, string(spec), max(p.CPUs, 1), p.Priority, max(p.MaxAttempts, 1), nanos(p.Now), p.Capability))
+			if err != nil {
+				if len(ps) > 1 {
+					return fmt.Errorf("jobs[%d]: %w", i, err)
+				}
+				return err
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create job: %w", err)
 	}
-	return j, nil
+	return js, nil
+}
+
+// ReserveJobIDs implements store.JobStore by moving the AUTOINCREMENT
+// counter (sqlite_sequence) past the ids handed out: SQLite never gives
+// an id at or below it again, even after a restart.
+func (s *Store) ReserveJobIDs(ctx context.Context, n int) (int64, error) {
+	if n <= 0 {
+		return 0, fmt.Errorf("reserve job ids: n must be positive, not %d", n)
+	}
+	var last int64
+	err := s.tx(ctx, func(tx *wtx) error {
+		err := tx.QueryRowContext(ctx, `UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT max(id) FROM jobs), 0)) + ?
+			WHERE name = 'jobs' RETURNING seq`, n).Scan(&last)
+		if errors.Is(err, sql.ErrNoRows) { // no job was ever inserted
+			last = int64(n)
+			_, err = tx.ExecContext(ctx, `INSERT INTO sqlite_sequence (name, seq) VALUES ('jobs', ?)`, last)
+		}
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("reserve job ids: %w", err)
+	}
+	return last - int64(n) + 1, nil
+}
+
+// MissingJobs implements store.JobStore with one range scan of ids.
+func (s *Store) MissingJobs(ctx context.Context, ids []int64) ([]int64, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	lo, hi := slices.Min(ids), slices.Max(ids)
+	rows, err := s.readRows(ctx, `SELECT id FROM jobs WHERE id BETWEEN ? AND ?`, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("missing jobs: %w", err)
+	}
+	defer rows.Close()
+	have := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("missing jobs: %w", err)
+		}
+		have[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("missing jobs: %w", err)
+	}
+	var missing []int64
+	for _, id := range ids {
+		if !have[id] {
+			missing = append(missing, id)
+		}
+	}
+	return missing, nil
 }
 
 // GetJob implements store.JobStore.
@@ -121,8 +192,8 @@ func (s *Store) CountJobs(ctx context.Context, owner string) (map[job.State]int,
 // CountQueued implements store.JobStore.
 func (s *Store) CountQueued(ctx context.Context, owner string) (int, error) {
 	var n int
-	err := s.readRow(ctx, `SELECT count(*) FROM jobs WHERE owner = ? AND state = 'PENDING'`, owner).Scan(&n)
-	if err != nil {
+	err := s.readRow(ctx, `SELECT n FROM pending_counts WHERE owner = ?`, owner).Scan(&n)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("count queued: %w", err)
 	}
 	return n, nil
@@ -136,39 +207,67 @@ func newToken() string {
 
 // Heartbeat implements store.JobStore.
 func (s *Store) Heartbeat(ctx context.Context, p *store.HeartbeatParams) (bool, *job.Job, error) {
+	rs, err := s.Heartbeats(ctx, []*store.HeartbeatParams{p})
+	if err != nil {
+		return false, nil, err
+	}
+	return rs[0].Cancel, rs[0].Job, rs[0].Err
+}
+
+// Heartbeats implements store.JobStore.
+func (s *Store) Heartbeats(ctx context.Context, ps []*store.HeartbeatParams) ([]store.HeartbeatResult, error) {
+	progress := make([]string, len(ps))
+	for i, p := range ps {
+		if p.Progress == nil {
+			continue
+		}
+		b, err := json.Marshal(p.Progress)
+		if err != nil {
+			return nil, fmt.Errorf("heartbeat: progress: %w", err)
+		}
+		progress[i] = string(b)
+	}
+	out := make([]store.HeartbeatResult, len(ps))
+	err := s.tx(ctx, func(tx *wtx) error {
+		for i, p := range ps {
+			r := &out[i]
+			*r = store.HeartbeatResult{}
+			r.Cancel, r.Job, r.Err = heartbeat(ctx, tx, p, progress[i])
+			if r.Err != nil && r.Err != store.ErrLeaseLost {
+				return r.Err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("heartbeat: %w", err)
+	}
+	return out, nil
+}
+
+// heartbeat renews one lease; a renewal without progress changes no
+// version (watchers have nothing new to see).
+func heartbeat(ctx context.Context, tx *wtx, p *store.HeartbeatParams, progress string) (bool, *job.Job, error) {
 	const held = ` WHERE id = ? AND state = 'ACTIVE' AND lease_token = ?`
 	expires := nanos(p.Now.Add(p.Lease))
-	var cancel bool
-	var j *job.Job
-	var err error
 	if p.Progress == nil {
 		var c int
-		err = s.tx(ctx, func(tx *wtx) error {
-			return tx.QueryRowContext(ctx, `UPDATE jobs SET lease_expires = ?`+held+` RETURNING cancel_requested`,
-				expires, p.ID, p.Token).Scan(&c)
-		})
-		cancel = c != 0
-	} else {
-		b, merr := json.Marshal(p.Progress)
-		if merr != nil {
-			return false, nil, fmt.Errorf("heartbeat: progress: %w", merr)
+		err := tx.QueryRowContext(ctx, `UPDATE jobs SET lease_expires = ?`+held+` RETURNING cancel_requested`,
+			expires, p.ID, p.Token).Scan(&c)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil, store.ErrLeaseLost
 		}
-		err = s.tx(ctx, func(tx *wtx) (err error) {
-			j, err = scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET version = version + 1, lease_expires = ?, progress = ?`+held+
-				` RETURNING `+jobColumns, expires, string(b), p.ID, p.Token))
-			return err
-		})
-		if j != nil {
-			cancel = j.CancelRequested
-		}
+		return c != 0, nil, err
 	}
+	j, err := scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET version = version + 1, lease_expires = ?, progress = ?`+held+
+		` RETURNING `+jobColumns, expires, progress, p.ID, p.Token))
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil, store.ErrLeaseLost
 	}
 	if err != nil {
-		return false, nil, fmt.Errorf("heartbeat: %w", err)
+		return false, nil, err
 	}
-	return cancel, j, nil
+	return j.CancelRequested, j, nil
 }
 
 // ReleaseJob implements store.JobStore.

@@ -124,7 +124,7 @@ func (s *Store) RevokeToken(ctx context.Context, id int64, now time.Time) error 
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("revoke token %d: %w", id, store.ErrNotFound)
 	}
-	return nil
+	return s.bumpAuthVersion()
 }
 
 // LookupToken implements store.UserStore.

@@ -21,7 +21,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Cancel", func(t *testing.T) { t.Parallel(); testCancel(t, newStore) })
 	t.Run("Users", func(t *testing.T) { t.Parallel(); testUsers(t, newStore) })
 	t.Run("FairShare", func(t *testing.T) { t.Parallel(); testFairShare(t, newStore) })
-	t.Run("FinishHook", func(t *testing.T) { t.Parallel(); testFinishHook(t, newStore) })
+	t.Run("Batches", func(t *testing.T) { t.Parallel(); testBatches(t, newStore) })
 }
 
 // t0 is the suite's clock: tests pass times explicitly, so none waits.
@@ -42,7 +42,7 @@ func (b *bundle) create(owner, service string, cpus, priority int) *job.Job {
 	j, err := b.s.CreateJob(b.ctx, &store.CreateJobParams{
 		Owner: owner, Name: "n", Service: service, Spec: json.RawMessage(`{"seconds":0}`),
 		CPUs: cpus, Priority: priority, MaxAttempts: 2, Now: t0,
-	}, nil)
+	})
 	if err != nil {
 		b.t.Fatalf("create job: %v", err)
 	}
@@ -100,7 +100,7 @@ func testJobs(t *testing.T, newStore func(t *testing.T) store.Store) {
 		t.Fatalf("get missing: %v, want ErrNotFound", err)
 	}
 	// Capabilities: found by their hash only.
-	capJob, err := b.s.CreateJob(b.ctx, &store.CreateJobParams{Owner: "anonymous", Service: "sleep", Now: t0, Capability: []byte("cap-hash")}, nil)
+	capJob, err := b.s.CreateJob(b.ctx, &store.CreateJobParams{Owner: "anonymous", Service: "sleep", Now: t0, Capability: []byte("cap-hash")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,20 +114,22 @@ func testJobs(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}
 	b.s.DeleteJob(b.ctx, capJob.ID)
 
-	// A failing prepare stores nothing.
-	boom := errors.New("boom")
-	_, err = b.s.CreateJob(b.ctx, &store.CreateJobParams{Owner: "alice", Service: "sleep", Now: t0},
-		func(int64) error { return boom })
-	if !errors.Is(err, boom) {
-		t.Fatalf("create with failing prepare: %v", err)
+	// A reserved id is the job's; the store never picks it itself.
+	first, err := b.s.ReserveJobIDs(b.ctx, 2)
+	if err != nil || first <= capJob.ID {
+		t.Fatalf("reserve ids = %d, %v (last job %d)", first, err, capJob.ID)
 	}
-	var seen int64
-	j2, err := b.s.CreateJob(b.ctx, &store.CreateJobParams{Owner: "bob", Service: "fit", Now: t0},
-		func(id int64) error { seen = id; return nil })
-	if err != nil || seen != j2.ID {
-		t.Fatalf("prepare saw id %d, job %v, err %v", seen, j2, err)
+	j2, err := b.s.CreateJob(b.ctx, &store.CreateJobParams{ID: first + 1, Owner: "bob", Service: "fit", Now: t0})
+	if err != nil || j2.ID != first+1 {
+		t.Fatalf("create with reserved id %d = %v, %v", first+1, j2, err)
 	}
 	j3 := b.create("alice", "fit", 1, 0)
+	if j3.ID <= first+1 {
+		t.Fatalf("store picked id %d, at or below the reserved %d..%d", j3.ID, first, first+1)
+	}
+	if missing, err := b.s.MissingJobs(b.ctx, []int64{first, j2.ID, j3.ID}); err != nil || !equalIDs(missing, []int64{first}) {
+		t.Fatalf("missing jobs = %v, %v; want the unused reserved id %d", missing, err, first)
+	}
 
 	list := func(p store.ListJobsParams) []int64 {
 		js, err := b.s.ListJobs(b.ctx, &p)
@@ -368,11 +370,20 @@ func testUsers(t *testing.T, newStore func(t *testing.T) store.Store) {
 	if _, _, err := b.s.LookupToken(b.ctx, []byte("h2")); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("lookup unknown: %v", err)
 	}
+	// Token caches rely on AuthVersion changing with every revocation.
+	before, err := b.s.AuthVersion(b.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.create("alice", "sleep", 1, 0) // other writes need not change it
 	if err := b.s.RevokeToken(b.ctx, tok.ID, t0); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := b.s.LookupToken(b.ctx, []byte("h1")); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("lookup revoked: %v", err)
+	}
+	if after, err := b.s.AuthVersion(b.ctx); err != nil || after == before {
+		t.Fatalf("auth version after a revocation = %q, %v; before it %q", after, err, before)
 	}
 	if err := b.s.RevokeToken(b.ctx, tok.ID, t0); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("revoke twice: %v", err)
@@ -449,31 +460,5 @@ func testFairShare(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}
 	if js, _ := e.s.ClaimJobs(e.ctx, &store.ClaimParams{Worker: "w", FreeCPUs: 8, Max: 8, Lease: time.Second, Now: t0, MaxRunning: 2}); len(js) != 0 {
 		t.Fatalf("claim past MaxRunning = %d jobs", len(js))
-	}
-}
-
-func testFinishHook(t *testing.T, newStore func(t *testing.T) store.Store) {
-	b := setup(t, newStore)
-	j := b.create("a", "sleep", 1, 0)
-	c := b.claim("w", 1, 1, t0)[0]
-	ran := false
-	// A hook is not run for a wrong lease.
-	_, err := b.s.FinishJob(b.ctx, &store.FinishParams{ID: j.ID, Token: "stale", State: job.Complete, Now: t0,
-		Before: func() error { ran = true; return nil }})
-	if !errors.Is(err, store.ErrLeaseLost) || ran {
-		t.Fatalf("finish with stale lease: %v, hook ran %v", err, ran)
-	}
-	// A failing hook rolls the transition back.
-	boom := errors.New("boom")
-	if _, err := b.s.FinishJob(b.ctx, &store.FinishParams{ID: j.ID, Token: c.Lease.Token, State: job.Complete, Now: t0,
-		Before: func() error { return boom }}); !errors.Is(err, boom) {
-		t.Fatalf("finish with failing hook: %v", err)
-	}
-	if got := b.get(j.ID); got.State != job.Active {
-		t.Fatalf("failed hook left the job %s", got.State)
-	}
-	if _, err := b.s.FinishJob(b.ctx, &store.FinishParams{ID: j.ID, Token: c.Lease.Token, State: job.Complete, Now: t0,
-		Before: func() error { ran = true; return nil }}); err != nil || !ran {
-		t.Fatalf("finish: %v, hook ran %v", err, ran)
 	}
 }

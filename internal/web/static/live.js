@@ -59,7 +59,7 @@ class Convergence {
     svg.appendChild(svgEl("line", { class: "axis", x1: L, y1: H - B, x2: W - R, y2: H - B }));
     svg.appendChild(svgEl("line", { class: "axis", x1: L, y1: T, x2: L, y2: H - B }));
     svg.appendChild(svgEl("text", { x: (L + W - R) / 2, y: H - 6, "text-anchor": "middle" }, "step"));
-    svg.appendChild(svgEl("text", { x: 12, y: (T + H - B) / 2, transform: `rotate(-90 12 ${(T + H - B) / 2})`, "text-anchor": "middle" }, "best χ²"));
+    svg.appendChild(svgEl("text", { x: 12, y: (T + H - B) / 2, transform: `rotate(-90 12 ${(T + H - B) / 2})`, "text-anchor": "middle" }, "χ² so far"));
     if (pts.length > 0) {
       const costs = pts.map((p) => p.cost);
       let lo = Math.min(...costs), hi = Math.max(...costs);
@@ -145,6 +145,7 @@ function watchList(table) {
       return;
     }
     setState(row.querySelector(".state"), j.state);
+    row.querySelector(".state").parentElement.dataset.sort = j.state;
     const cell = row.querySelector(".progress");
     let text = j.reason || "";
     if (j.progress && !terminal(j.state)) {
@@ -152,6 +153,47 @@ function watchList(table) {
     }
     if (cell.textContent !== text) cell.textContent = text;
   });
+}
+
+// ---- sorting a table by a column ---------------------------------------
+
+// sortable turns each heading of table into a button that sorts the rows
+// shown by that column (cells' data-sort, else their text; headings with
+// data-type="number" compare numbers, empty cells last).
+function sortable(table) {
+  const heads = [...table.tHead.rows[0].cells];
+  heads.forEach((th, col) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "sort";
+    b.append(...th.childNodes);
+    th.appendChild(b);
+    b.addEventListener("click", () => sortBy(table, heads, col));
+  });
+}
+
+function sortBy(table, heads, col) {
+  const th = heads[col];
+  const dir = th.getAttribute("aria-sort") === "ascending" ? "descending" : "ascending";
+  for (const h of heads) h.removeAttribute("aria-sort");
+  th.setAttribute("aria-sort", dir);
+  const numeric = th.dataset.type === "number";
+  const key = (tr) => {
+    const cell = tr.cells[col];
+    const v = cell.dataset.sort !== undefined ? cell.dataset.sort : cell.textContent.trim();
+    return numeric ? (v === "" ? NaN : Number(v)) : v.toLowerCase();
+  };
+  const sign = dir === "ascending" ? 1 : -1;
+  const rows = [...table.tBodies[0].rows];
+  rows.sort((a, b) => {
+    const x = key(a), y = key(b);
+    if (numeric) {
+      if (isNaN(x) || isNaN(y)) return isNaN(x) - isNaN(y); // empty last either way
+      return sign * (x - y);
+    }
+    return sign * x.localeCompare(y);
+  });
+  table.tBodies[0].append(...rows);
 }
 
 // ---- the submit form -----------------------------------------------------
@@ -180,6 +222,7 @@ document.addEventListener("DOMContentLoaded", () => {
   if (article) watchJob(article);
   const table = document.getElementById("jobs");
   if (table && table.dataset.events) watchList(table);
+  for (const t of document.querySelectorAll("table.sortable")) sortable(t);
   const add = document.getElementById("add-param");
   if (add) addParamRows(add);
 });
