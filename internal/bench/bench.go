@@ -45,6 +45,10 @@ type Config struct {
 	// Batch, if not 0, runs Jobs more jobs submitted Batch per request,
 	// after the headline run of one job per request.
 	Batch int
+	// Store, if set, is a postgres:// URL: the controller then keeps its
+	// jobs in a scratch database created on that server for the run
+	// (its role needs CREATEDB) instead of SQLite in the data directory.
+	Store string
 }
 
 // Phase is what one way of submitting measured.
@@ -86,7 +90,10 @@ type Report struct {
 	BaselineHTTPPerSec   float64 // GET /healthz round trips
 	BaselinePostPerSec   float64 // bare net/http POST decoding a small JSON body
 	BaselineInsertPerSec float64 // single-row SQLite transactions
-	BaselineFilesPerSec  float64 // directory + file creations in the data dir's file system
+	// BaselinePostgresInsertPerSec is single-row transactions through the
+	// PostgreSQL store, when Config.Store is set (else 0).
+	BaselinePostgresInsertPerSec float64
+	BaselineFilesPerSec          float64 // directory + file creations in the data dir's file system
 }
 
 // Run performs one measurement.
@@ -104,12 +111,23 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	data := filepath.Join(dir, "data")
+	storeURL := ""
+	if cfg.Store != "" {
+		if rep.BaselinePostgresInsertPerSec, err = baselinePostgresInserts(ctx, cfg.Store); err != nil {
+			return nil, err
+		}
+		var drop func()
+		if storeURL, drop, err = scratchDatabase(ctx, cfg.Store); err != nil {
+			return nil, err
+		}
+		defer drop()
+	}
 	var floor int64 // the ids of prefilled jobs are at or below it
 	if cfg.Prefill > 0 {
 		if err := os.MkdirAll(data, 0o700); err != nil {
 			return nil, err
 		}
-		if floor, err = prefill(ctx, filepath.Join(data, "bumpserve.db"), cfg.Prefill, cfg.FullSync); err != nil {
+		if floor, err = prefillData(ctx, data, storeURL, cfg); err != nil {
 			return nil, fmt.Errorf("prefill: %w", err)
 		}
 	}
@@ -119,7 +137,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		local = 0
 	}
 	srv, err := serve(ctx, controller.Config{
-		Data: data, Workers: local, FullSync: cfg.FullSync, Logger: quiet,
+		Data: data, Store: storeURL, Workers: local, FullSync: cfg.FullSync, Logger: quiet,
 		Server: server.Config{MaxQueued: cfg.Jobs + 1, SubmitRate: 1e9},
 	})
 	if err != nil {
