@@ -10,7 +10,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/bumpserve/bumpserve/internal/store"
 	"github.com/bumpserve/bumpserve/internal/store/postgres"
 )
 
@@ -61,12 +60,5 @@ func baselinePostgresInserts(ctx context.Context, base string) (float64, error) 
 		return 0, err
 	}
 	defer st.Close()
-	const n = 2000
-	start := time.Now()
-	for range n {
-		if _, err := st.CreateJob(ctx, &store.CreateJobParams{Owner: "b", Service: "sleep", Now: time.Now()}); err != nil {
-			return 0, err
-		}
-	}
-	return n / time.Since(start).Seconds(), nil
+	return timeInserts(ctx, st)
 }
