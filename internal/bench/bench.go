@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -49,6 +50,10 @@ type Config struct {
 	// jobs in a scratch database created on that server for the run
 	// (its role needs CREATEDB) instead of SQLite in the data directory.
 	Store string
+	// Controllers, with Store, runs this many controllers on the one
+	// database and data directory, each with Workers local slots; the
+	// bench submits to the first (default 1).
+	Controllers int
 }
 
 // Phase is what one way of submitting measured.
@@ -145,6 +150,22 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	defer srv.stop()
 	c, base := srv.c, srv.base
+	for i := 1; i < cfg.Controllers && storeURL != ""; i++ {
+		other, err := controller.Open(ctx, controller.Config{Data: data, Store: storeURL, Workers: local,
+			Name: fmt.Sprintf("local@bench-%d", i), Logger: quiet})
+		if err != nil {
+			return nil, err
+		}
+		defer other.Close()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); other.Serve(runCtx, ln, "", "") }()
+		defer func() { stop(); <-done }()
+	}
 
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Submitters * 2}}
 	if rep.BaselineHTTPPerSec, err = baselineHealthz(hc, base, cfg.Submitters); err != nil {

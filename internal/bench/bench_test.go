@@ -59,10 +59,11 @@ func TestPrefillFinishesJobs(t *testing.T) {
 }
 
 // On PostgreSQL the run goes through a scratch database, prefilled
-// there, and the report adds the PostgreSQL insert baseline.
+// there, shared by two controllers, and the report adds the PostgreSQL
+// insert baseline.
 func TestRunOnPostgres(t *testing.T) {
 	rep, err := Run(context.Background(), Config{Jobs: 20, Workers: 2, Submitters: 2, Dir: t.TempDir(),
-		Prefill: 30, Batch: 7, Store: pgtest.Base(t)})
+		Prefill: 30, Batch: 7, Store: pgtest.Base(t), Controllers: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func TestRunOnPostgres(t *testing.T) {
 	for _, line := range []string{
 		`(?m)^  submit→complete throughput +\d+ jobs/s  \(.*, \d+\.\d\d × PostgreSQL insert tx/s\)$`,
 		`(?m)^  baselines: directory\+file creations \d+/s; SQLite single-row insert \d+ tx/s; `,
-		`(?m)^  store: PostgreSQL \(.*\); PostgreSQL single-row insert \d+ tx/s$`,
+		`(?m)^  store: PostgreSQL \(.*\), 2 controller\(s\); PostgreSQL single-row insert \d+ tx/s$`,
 	} {
 		if !regexp.MustCompile(line).Match(out.Bytes()) {
 			t.Errorf("report lacks a line matching %s:\n%s", line, out.String())

@@ -46,7 +46,8 @@ func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "  baselines: directory+file creations %0.f/s; SQLite single-row insert %0.f tx/s; GET /healthz %0.f req/s; bare HTTP POST %0.f req/s\n",
 		r.BaselineFilesPerSec, r.BaselineInsertPerSec, r.BaselineHTTPPerSec, r.BaselinePostPerSec)
 	if r.BaselinePostgresInsertPerSec > 0 {
-		fmt.Fprintf(w, "  store: PostgreSQL (%s); PostgreSQL single-row insert %0.f tx/s\n", postgres.Redact(r.Store), r.BaselinePostgresInsertPerSec)
+		fmt.Fprintf(w, "  store: PostgreSQL (%s), %d controller(s); PostgreSQL single-row insert %0.f tx/s\n",
+			postgres.Redact(r.Store), max(r.Controllers, 1), r.BaselinePostgresInsertPerSec)
 	}
 }
 
