@@ -30,9 +30,12 @@ test-short:
 # The long matrix CI leaves out: every python-bumps-doc example model
 # with every bumps fitter at full length (dream 10000 samples), through
 # a real server and by hand with the same seed, compared number for
-# number. Needs python3-bumps and python-bumps-doc.
+# number. Needs python3-bumps and python-bumps-doc. Then several controllers
+# on one PostgreSQL under thousands of jobs, killed and restarted (needs
+# BUMPSERVE_TEST_POSTGRES; see scripts/postgres-start).
 test-long:
 	BUMPSERVE_LONG=1 $(GO) test -count=1 -timeout 2h -run '^TestBumpsExamples$$' -v ./internal/service/
+	BUMPSERVE_LONG=1 $(GO) test -count=1 -timeout 30m -run '^TestControllersSurviveKill$$|^TestPostgresRestart$$' -v ./cmd/bumpserve/ ./internal/controller/
 
 # Fuzzing beyond the seed corpora (which every `go test` runs): each
 # target for FUZZTIME (a duration, or a count of inputs such as 3000x).

@@ -10,10 +10,11 @@ import (
 
 	"github.com/bumpserve/bumpserve/internal/bench"
 	"github.com/bumpserve/bumpserve/internal/server"
+	"github.com/bumpserve/bumpserve/internal/store/postgres"
 )
 
 func runBench(ctx context.Context, args []string) error {
-	fs := newFlags("bench", "bench [--jobs N] [--workers N,...] [--submitters N] [--remote] [--dir DIR] [--full-sync] [--prefill N] [--files-per-job N] [--batch N]")
+	fs := newFlags("bench", "bench [--jobs N] [--workers N,...] [--submitters N] [--remote] [--dir DIR] [--full-sync] [--prefill N] [--files-per-job N] [--batch N] [--store postgres://… [--controllers N]]")
 	jobs := fs.Int("jobs", 5000, "jobs to run")
 	workers := fs.String("workers", "", "local slots; a comma-separated list runs one measurement each (default: number of CPUs)")
 	submitters := fs.Int("submitters", 8, "concurrent HTTP submitters")
@@ -25,6 +26,8 @@ func runBench(ctx context.Context, args []string) error {
 	prefill := fs.Int("prefill", 0, "finished jobs already in the store when the run starts")
 	files := fs.Int("files-per-job", 0, "small output files each job writes besides its usual one (0-1000)")
 	batch := fs.Int("batch", 100, "after the headline run (one job per request), run as many jobs submitted this many per request (0: skip)")
+	storeURL := fs.String("store", "", "run the controller on PostgreSQL: a postgres:// URL of a server where the bench may create (and drop) a scratch database per run (default: SQLite in the data directory)")
+	controllers := fs.Int("controllers", 1, "with --store: controllers sharing the database and data directory, each with --workers local slots (submissions go to the first)")
 	pos, err := parseFlags(fs, args, nil)
 	if err != nil {
 		return err
@@ -39,6 +42,10 @@ func runBench(ctx context.Context, args []string) error {
 		return usagef("prefill: %d is negative (accepted: 0 or more finished jobs)", *prefill)
 	case *files < 0 || *files > 1000:
 		return usagef("files-per-job: %d is not between 0 and 1000", *files)
+	case *storeURL != "" && !postgres.IsURL(*storeURL):
+		return usagef("store: %q is not a postgres:// URL (accepted: postgres://USER:PASSWORD@HOST:PORT/DB, or none for SQLite)", postgres.Redact(*storeURL))
+	case *controllers < 1 || *controllers > 1 && *storeURL == "":
+		return usagef("controllers: %d; accepted: 1, or more with --store postgres://…", *controllers)
 	case *batch < 0 || *batch > server.MaxBatch:
 		return usagef("batch: %d is not between 0 and %d", *batch, server.MaxBatch)
 	}
@@ -57,7 +64,7 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	for _, n := range counts {
 		rep, err := bench.Run(ctx, bench.Config{Jobs: *jobs, Workers: n, Submitters: *submitters, FullSync: *full, Remote: *remote, Dir: *dir,
-			Prefill: *prefill, FilesPerJob: *files, Batch: *batch})
+			Prefill: *prefill, FilesPerJob: *files, Batch: *batch, Store: *storeURL, Controllers: *controllers})
 		if err != nil {
 			return err
 		}

@@ -47,7 +47,7 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
-// Bad flags to serve and worker stop them at once: exit 2, naming the flag.
+// Bad flags to serve, worker and bench stop them at once: exit 2, naming the flag.
 func TestBadServeFlags(t *testing.T) {
 	t.Parallel()
 	data := t.TempDir()
@@ -60,6 +60,7 @@ func TestBadServeFlags(t *testing.T) {
 		{[]string{"serve", "--data", data, "--executor", "pbs"}, "executor"},
 		{[]string{"serve", "--data", data, "--legacy-worker-services", "count,two words"}, "legacy-worker-services"},
 		{[]string{"worker", "--server", "http://127.0.0.1:1", "--token", "x", "--slots", "0"}, "slots"},
+		{[]string{"bench", "--store", "mysql://u@h/db"}, "store"},
 	} {
 		if _, errOut, code := bs(t, nil, c.args...); code != 2 || !strings.Contains(errOut, c.want) {
 			t.Errorf("bumpserve %v: exit %d, %q; want 2 naming %s", c.args, code, errOut, c.want)

@@ -46,6 +46,8 @@ func init() {
 		{name: "resume", summary: "continue a finished or stopped DREAM fit for more samples (resume ID --samples N)", run: runResume},
 		{name: "delete", summary: "delete a job and its files", run: runDelete},
 		{name: "fit", summary: "run a native fit here, no server: results JSON on stdout", run: runFit},
+		{name: "migrate", summary: "copy a SQLite store into PostgreSQL (migrate --from DIR --to postgres://…)", run: runMigrate},
+		{name: "backup", summary: "copy the SQLite store and job files while the server runs (backup --data DIR OUT)", run: runBackup},
 		{name: "bench", summary: "measure job throughput and latency on local slots", run: runBench},
 		{name: "version", summary: "print the version, commit and Go version of this build", run: runVersion},
 		{name: "run-job", summary: "run one job in this process (what a Slurm batch job runs)", run: runRunJob, internal: true},

@@ -14,6 +14,7 @@ import (
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/server"
 	"github.com/bumpserve/bumpserve/internal/service"
+	"github.com/bumpserve/bumpserve/internal/store/postgres"
 	"github.com/bumpserve/bumpserve/internal/worker"
 )
 
@@ -27,7 +28,8 @@ func runServe(ctx context.Context, args []string) error {
 	fs := newFlags("serve", serveUsage)
 	fs.String("config", "", "a file of 'flag = value' lines (command-line flags win)")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
-	data := fs.String("data", "./var", "data directory")
+	data := fs.String("data", "./var", "data directory (job files; also the SQLite store unless --store)")
+	storeURL := fs.String("store", "", "store URL: postgres://USER:PASSWORD@HOST:PORT/DB, which several controllers may share (default: SQLite in --data; see docs/postgres.md)")
 	workers := fs.Int("workers", runtime.NumCPU(), "local worker slots in CPUs (0: dispatch only)")
 	name := fs.String("name", "", "the local slots' worker name (default local@HOSTNAME)")
 	executor := fs.String("executor", "local", "executor: local (in this process) or slurm (sbatch; see docs/slurm.md)")
@@ -55,7 +57,7 @@ func runServe(ctx context.Context, args []string) error {
 	ff.register(fs)
 	var sbf sandboxFlags
 	sbf.register(fs)
-	pos, err := parseFlags(fs, args, map[string]string{"data": "BUMPSERVE_DATA", "addr": "BUMPSERVE_ADDR"})
+	pos, err := parseFlags(fs, args, map[string]string{"data": "BUMPSERVE_DATA", "addr": "BUMPSERVE_ADDR", "store": "BUMPSERVE_STORE"})
 	if err != nil {
 		return err
 	}
@@ -68,6 +70,9 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	if *executor != "local" && *executor != "slurm" {
 		return usagef("executor: %q is not an executor (accepted: local, slurm)", *executor)
+	}
+	if *storeURL != "" && !postgres.IsURL(*storeURL) {
+		return usagef("store: %q is not a store URL (accepted: postgres://USER:PASSWORD@HOST:PORT/DB; none for SQLite in --data)", postgres.Redact(*storeURL))
 	}
 	if *workers < 0 {
 		return usagef("workers: %d is negative", *workers)
@@ -90,6 +95,13 @@ func runServe(ctx context.Context, args []string) error {
 	// Say at once what is happening: opening the store and probing the
 	// sandbox take a moment, and a silent terminal looks hung.
 	log.Info("starting: opening the store and checking what confinement this host offers", "data", *data)
+	if *name == "" && *storeURL != "" {
+		// Controllers sharing a store may share a host: each needs a name
+		// of its own, or one's restart would take the other's jobs for
+		// its own. The address is unique on a host and stable across
+		// restarts (a restarted controller recovers its own jobs).
+		*name = sharedName(*executor, *addr)
+	}
 	slots, maxJobs, batch := *workers, 0, worker.Executor(nil)
 	if *executor == "slurm" {
 		// The slots then count CPUs handed to Slurm, not CPUs here.
@@ -114,7 +126,7 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	c, err := controller.Open(ctx, controller.Config{
 		Runner: runner,
-		Data:   *data, Workers: slots, Executor: batch, MaxJobs: maxJobs, Name: *name, Lease: *lease, Drain: *drain, FullSync: *fullSync,
+		Data:   *data, Store: *storeURL, Workers: slots, Executor: batch, MaxJobs: maxJobs, Name: *name, Lease: *lease, Drain: *drain, FullSync: *fullSync,
 		HalfLife: *halfLife, MaxRunning: *maxRunning,
 		Caps: job.Limits{WallSeconds: *wall, MemoryMB: *memory, Processes: *procs, DiskMB: *disk},
 		Server: server.Config{MaxQueued: *maxQueued, SubmitRate: *rate, Anonymous: *anonymous, MaxUpload: *maxUpload << 20,
@@ -145,7 +157,7 @@ func runServe(ctx context.Context, args []string) error {
 	if tok := filepath.Join(*data, "admin.token"); fileExists(tok) {
 		ready += ", admin token in " + tok
 	}
-	log.Info(ready, "url", url, "data", *data, "workers", *workers)
+	log.Info(ready, "url", url, "data", *data, "store", storeName(*storeURL), "workers", *workers)
 	return c.Serve(ctx, ln, *tlsCert, *tlsKey)
 }
 
@@ -159,4 +171,23 @@ func newLogger(asJSON bool) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, nil))
+}
+
+// sharedName is the default name of the local slots (or the Slurm
+// executor) of a controller on a shared store: EXECUTOR@HOST:PORT.
+func sharedName(executor, addr string) string {
+	host, _ := os.Hostname()
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		port = addr
+	}
+	return executor + "@" + host + ":" + port
+}
+
+// storeName names the store for the log, without a password.
+func storeName(url string) string {
+	if url == "" {
+		return "sqlite"
+	}
+	return postgres.Redact(url)
 }

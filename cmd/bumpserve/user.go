@@ -11,10 +11,9 @@ import (
 
 	"github.com/bumpserve/bumpserve/internal/controller"
 	"github.com/bumpserve/bumpserve/internal/store"
-	"github.com/bumpserve/bumpserve/internal/store/sqlite"
 )
 
-const userUsage = `user SUBCOMMAND [flags] --data DIR
+const userUsage = `user SUBCOMMAND [flags] --data DIR [--store URL]
 
   user add NAME [--admin|--worker]   create a user; prints its token (last word)
   user list [--json]                 list users
@@ -22,16 +21,17 @@ const userUsage = `user SUBCOMMAND [flags] --data DIR
   user tokens [NAME] [--json]        list tokens (never the secrets)
   user revoke TOKEN-ID               revoke a token at once
 
-Works on the data directory directly, also while the server runs.`
+Works on the data directory (or --store) directly, also while the server runs.`
 
 func runUser(ctx context.Context, args []string) error {
 	fs := newFlags("user", userUsage)
 	data := fs.String("data", "./var", "data directory")
+	storeURL := fs.String("store", "", "store URL (postgres://…), as given to serve --store; default: SQLite in --data")
 	admin := fs.Bool("admin", false, "with add: the user is an admin")
 	workerRole := fs.Bool("worker", false, "with add: a worker identity (worker routes only)")
 	label := fs.String("label", "", "with token: a label to tell tokens apart")
 	asJSON := fs.Bool("json", false, "with list and tokens: print one JSON document, {\"users\": [...]} or {\"tokens\": [...]}")
-	pos, err := parseFlags(fs, args, map[string]string{"data": "BUMPSERVE_DATA"})
+	pos, err := parseFlags(fs, args, map[string]string{"data": "BUMPSERVE_DATA", "store": "BUMPSERVE_STORE"})
 	if err != nil {
 		return err
 	}
@@ -39,13 +39,13 @@ func runUser(ctx context.Context, args []string) error {
 		writeUsage(os.Stderr, fs)
 		return usagef("user: missing subcommand (add, list, token, tokens, revoke)")
 	}
-	if _, err := os.Stat(filepath.Join(*data, "bumpserve.db")); err != nil && pos[0] != "add" {
+	if _, err := os.Stat(filepath.Join(*data, "bumpserve.db")); err != nil && pos[0] != "add" && *storeURL == "" {
 		return usagef("data: no bumpserve database in %s", *data)
 	}
 	if err := os.MkdirAll(*data, 0o700); err != nil {
 		return err
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(*data, "bumpserve.db"), sqlite.Options{})
+	st, err := controller.OpenStore(ctx, *data, *storeURL, controller.StoreOptions{})
 	if err != nil {
 		return err
 	}

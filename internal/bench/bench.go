@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -45,6 +46,14 @@ type Config struct {
 	// Batch, if not 0, runs Jobs more jobs submitted Batch per request,
 	// after the headline run of one job per request.
 	Batch int
+	// Store, if set, is a postgres:// URL: the controller then keeps its
+	// jobs in a scratch database created on that server for the run
+	// (its role needs CREATEDB) instead of SQLite in the data directory.
+	Store string
+	// Controllers, with Store, runs this many controllers on the one
+	// database and data directory, each with Workers local slots; the
+	// bench submits to the first (default 1).
+	Controllers int
 }
 
 // Phase is what one way of submitting measured.
@@ -86,7 +95,10 @@ type Report struct {
 	BaselineHTTPPerSec   float64 // GET /healthz round trips
 	BaselinePostPerSec   float64 // bare net/http POST decoding a small JSON body
 	BaselineInsertPerSec float64 // single-row SQLite transactions
-	BaselineFilesPerSec  float64 // directory + file creations in the data dir's file system
+	// BaselinePostgresInsertPerSec is single-row transactions through the
+	// PostgreSQL store, when Config.Store is set (else 0).
+	BaselinePostgresInsertPerSec float64
+	BaselineFilesPerSec          float64 // directory + file creations in the data dir's file system
 }
 
 // Run performs one measurement.
@@ -104,12 +116,23 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	data := filepath.Join(dir, "data")
+	storeURL := ""
+	if cfg.Store != "" {
+		if rep.BaselinePostgresInsertPerSec, err = baselinePostgresInserts(ctx, cfg.Store); err != nil {
+			return nil, err
+		}
+		var drop func()
+		if storeURL, drop, err = scratchDatabase(ctx, cfg.Store); err != nil {
+			return nil, err
+		}
+		defer drop()
+	}
 	var floor int64 // the ids of prefilled jobs are at or below it
 	if cfg.Prefill > 0 {
 		if err := os.MkdirAll(data, 0o700); err != nil {
 			return nil, err
 		}
-		if floor, err = prefill(ctx, filepath.Join(data, "bumpserve.db"), cfg.Prefill, cfg.FullSync); err != nil {
+		if floor, err = prefillData(ctx, data, storeURL, cfg); err != nil {
 			return nil, fmt.Errorf("prefill: %w", err)
 		}
 	}
@@ -119,7 +142,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		local = 0
 	}
 	srv, err := serve(ctx, controller.Config{
-		Data: data, Workers: local, FullSync: cfg.FullSync, Logger: quiet,
+		Data: data, Store: storeURL, Workers: local, FullSync: cfg.FullSync, Logger: quiet,
 		Server: server.Config{MaxQueued: cfg.Jobs + 1, SubmitRate: 1e9},
 	})
 	if err != nil {
@@ -127,6 +150,22 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	defer srv.stop()
 	c, base := srv.c, srv.base
+	for i := 1; i < cfg.Controllers && storeURL != ""; i++ {
+		other, err := controller.Open(ctx, controller.Config{Data: data, Store: storeURL, Workers: local,
+			Name: fmt.Sprintf("local@bench-%d", i), Logger: quiet})
+		if err != nil {
+			return nil, err
+		}
+		defer other.Close()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); other.Serve(runCtx, ln, "", "") }()
+		defer func() { stop(); <-done }()
+	}
 
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Submitters * 2}}
 	if rep.BaselineHTTPPerSec, err = baselineHealthz(hc, base, cfg.Submitters); err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/store/postgres/pgtest"
 	"github.com/bumpserve/bumpserve/internal/store/sqlite"
 )
 
@@ -54,5 +55,30 @@ func TestPrefillFinishesJobs(t *testing.T) {
 	counts, err := st.CountJobs(ctx, "")
 	if err != nil || counts[job.Complete] != 2500 || len(counts) != 1 {
 		t.Fatalf("jobs by state after prefill = %v, %v", counts, err)
+	}
+}
+
+// On PostgreSQL the run goes through a scratch database, prefilled
+// there, shared by two controllers, and the report adds the PostgreSQL
+// insert baseline.
+func TestRunOnPostgres(t *testing.T) {
+	rep, err := Run(context.Background(), Config{Jobs: 20, Workers: 2, Submitters: 2, Dir: t.TempDir(),
+		Prefill: 30, Batch: 7, Store: pgtest.Base(t), Controllers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.JobsPerSecond <= 0 || rep.BaselinePostgresInsertPerSec <= 0 || rep.BaselineInsertPerSec <= 0 {
+		t.Fatalf("report = %+v", rep)
+	}
+	var out bytes.Buffer
+	rep.Print(&out)
+	for _, line := range []string{
+		`(?m)^  submit→complete throughput +\d+ jobs/s  \(.*, \d+\.\d\d × PostgreSQL insert tx/s\)$`,
+		`(?m)^  baselines: directory\+file creations \d+/s; SQLite single-row insert \d+ tx/s; `,
+		`(?m)^  store: PostgreSQL \(.*\), 2 controller\(s\); PostgreSQL single-row insert \d+ tx/s$`,
+	} {
+		if !regexp.MustCompile(line).Match(out.Bytes()) {
+			t.Errorf("report lacks a line matching %s:\n%s", line, out.String())
+		}
 	}
 }

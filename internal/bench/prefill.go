@@ -3,10 +3,12 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"time"
 
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/store"
+	"github.com/bumpserve/bumpserve/internal/store/postgres"
 	"github.com/bumpserve/bumpserve/internal/store/sqlite"
 )
 
@@ -23,6 +25,11 @@ func prefill(ctx context.Context, path string, n int, full bool) (int64, error) 
 		return 0, err
 	}
 	defer st.Close()
+	return prefillStore(ctx, st, n)
+}
+
+// prefillStore puts n finished jobs into st and returns the last id used.
+func prefillStore(ctx context.Context, st store.Store, n int) (int64, error) {
 	const batch = 1000
 	var last int64
 	for done := 0; done < n; {
@@ -50,4 +57,18 @@ func prefill(ctx context.Context, path string, n int, full bool) (int64, error) 
 		done += k
 	}
 	return last, nil
+}
+
+// prefillData prefills the store a run's controller will open: SQLite
+// in data, or the database at storeURL.
+func prefillData(ctx context.Context, data, storeURL string, cfg Config) (int64, error) {
+	if storeURL == "" {
+		return prefill(ctx, filepath.Join(data, "bumpserve.db"), cfg.Prefill, cfg.FullSync)
+	}
+	st, err := postgres.Open(ctx, storeURL, postgres.Options{Logger: quiet})
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	return prefillStore(ctx, st, cfg.Prefill)
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"github.com/bumpserve/bumpserve/internal/store/postgres"
 	"io"
 	"time"
 )
@@ -12,8 +13,12 @@ func (r *Report) httpBaseline() float64 { return max(r.BaselineHTTPPerSec, r.Bas
 
 // ratios is a rate's ratio to each in-run baseline.
 func (r *Report) ratios(rate float64) string {
-	return fmt.Sprintf("%.2f × HTTP baseline, %.2f × dir+file creations/s, %.2f × SQLite insert tx/s",
+	s := fmt.Sprintf("%.2f × HTTP baseline, %.2f × dir+file creations/s, %.2f × SQLite insert tx/s",
 		rate/r.httpBaseline(), rate/r.BaselineFilesPerSec, rate/r.BaselineInsertPerSec)
+	if r.BaselinePostgresInsertPerSec > 0 {
+		s += fmt.Sprintf(", %.2f × PostgreSQL insert tx/s", rate/r.BaselinePostgresInsertPerSec)
+	}
+	return s
 }
 
 // Print writes a report as a short table with ratios to the baselines.
@@ -40,6 +45,10 @@ func (r *Report) Print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  baselines: directory+file creations %0.f/s; SQLite single-row insert %0.f tx/s; GET /healthz %0.f req/s; bare HTTP POST %0.f req/s\n",
 		r.BaselineFilesPerSec, r.BaselineInsertPerSec, r.BaselineHTTPPerSec, r.BaselinePostPerSec)
+	if r.BaselinePostgresInsertPerSec > 0 {
+		fmt.Fprintf(w, "  store: PostgreSQL (%s), %d controller(s); PostgreSQL single-row insert %0.f tx/s\n",
+			postgres.Redact(r.Store), max(r.Controllers, 1), r.BaselinePostgresInsertPerSec)
+	}
 }
 
 func (p *Phase) print(w io.Writer, r *Report, prefix string) {

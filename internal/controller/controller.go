@@ -28,7 +28,6 @@ import (
 	"github.com/bumpserve/bumpserve/internal/server"
 	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/store"
-	"github.com/bumpserve/bumpserve/internal/store/sqlite"
 	"github.com/bumpserve/bumpserve/internal/web"
 	"github.com/bumpserve/bumpserve/internal/worker"
 )
@@ -36,6 +35,7 @@ import (
 // Config configures a controller. Zero values take the defaults.
 type Config struct {
 	Data     string        // data directory (database, job files, admin.token)
+	Store    string        // store URL: "" = SQLite in Data; postgres://… (see OpenStore)
 	Workers  int           // local CPU slots; 0 = none (dispatch only); -1 = number of CPUs
 	Name     string        // the local slots' worker name; default "local@HOST"
 	Lease    time.Duration // how long a claim lasts without a heartbeat
@@ -112,8 +112,8 @@ func Open(ctx context.Context, cfg Config) (*Controller, error) {
 		return nil, err
 	}
 	disk := diskspace.Open(cfg.Data, diskspace.ReserveDefault, log)
-	st, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "bumpserve.db"), sqlite.Options{FullSync: cfg.FullSync,
-		OnWriteError: func(err error) { disk.Full(err) }})
+	st, err := OpenStore(ctx, cfg.Data, cfg.Store, StoreOptions{FullSync: cfg.FullSync,
+		OnWriteError: func(err error) { disk.Full(err) }, Logger: log})
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +280,17 @@ func (c *Controller) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey
 	bg, stopBg := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); guard.Loop(bg, c.log, "lease reaper", c.Queue.RunReaper) }()
+	go func() {
+		defer wg.Done()
+		guard.Loop(bg, c.log, "lease reaper", c.leading("lease reaper", c.Queue.RunReaper))
+	}()
+	if feed, ok := c.Store.(store.ChangeFeed); ok {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			guard.Loop(bg, c.log, "change feed", func(ctx context.Context) { c.Queue.Follow(ctx, feed) })
+		}()
+	}
 	poolCtx, stopPool := context.WithCancel(context.Background())
 	poolDone := make(chan struct{})
 	go func() {

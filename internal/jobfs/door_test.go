@@ -47,6 +47,7 @@ var allowed = map[string]string{
 	"internal/server/workerapi.go#stageJobOutput": "a new, randomly named upload directory (O_EXCL) in the root-owned job directory",
 	"internal/worker/resume.go#jobDirs":           "lists the work directory's jobs/",
 	"internal/testenv/":                           "test support",
+	"internal/store/postgres/pgtest/":             "test support: a throwaway PostgreSQL cluster's own directory",
 	"internal/bench/":                             "benchmarks' own temporary directories",
 	"client/":                                     "the user's own files on the client's machine",
 	"cmd/bumpserve/user.go":                       "the data directory",

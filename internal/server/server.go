@@ -188,7 +188,33 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 // writeError sends {"error": message}.
 func writeError(w http.ResponseWriter, code int, format string, a ...any) {
+	if code == http.StatusInternalServerError && storeUnavailable(a) {
+		// The database is away (a PostgreSQL restart): not this server's
+		// fault, and worth retrying.
+		code = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", "5")
+	}
 	writeJSON(w, code, map[string]string{"error": fmt.Sprintf(format, a...)})
+}
+
+// storeFailed is the error a request reports when the store failed
+// it: 503 if the store is away, else 500.
+func storeFailed(msg string, err error) *httpError {
+	if errors.Is(err, store.ErrUnavailable) {
+		return &httpError{http.StatusServiceUnavailable, msg}
+	}
+	return &httpError{http.StatusInternalServerError, msg}
+}
+
+// storeUnavailable reports whether any of an error message's arguments
+// is store.ErrUnavailable.
+func storeUnavailable(args []any) bool {
+	for _, a := range args {
+		if err, ok := a.(error); ok && errors.Is(err, store.ErrUnavailable) {
+			return true
+		}
+	}
+	return false
 }
 
 type statusRecorder struct {

@@ -153,7 +153,7 @@ func (s *Server) admit(ctx context.Context, u *store.User, n int) error {
 	}
 	queued, err := s.cfg.Store.CountQueued(ctx, u.Name)
 	if err != nil {
-		return &httpError{http.StatusInternalServerError, err.Error()}
+		return storeFailed(err.Error(), err)
 	}
 	if queued+n > s.cfg.MaxQueued {
 		return &httpError{http.StatusTooManyRequests, fmt.Sprintf("quota: %d jobs already queued (at most %d)", queued, s.cfg.MaxQueued)}
@@ -166,7 +166,7 @@ func storeError(err error) error {
 	if diskspace.IsFull(err) {
 		return diskFull()
 	}
-	return &httpError{http.StatusInternalServerError, fmt.Sprintf("store job: %v", err)}
+	return storeFailed(fmt.Sprintf("store job: %v", err), err)
 }
 
 // checkDisk refuses new work while the data disk is full.
