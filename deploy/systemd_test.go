@@ -23,17 +23,14 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "bumpserve-deploy-bin-")
+	bin, remove, err := testenv.BuildBumpserve("..")
 	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "bumpserve")
-	if out, err := exec.Command("go", "build", "-o", binary, "../cmd/bumpserve").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	binary = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	remove()
 	os.Exit(code)
 }
 
