@@ -15,8 +15,10 @@ import (
 // change, and is logged with who did it ("audit").
 
 // drainSet caches the store's drained executors: every claim consults
-// it, so it must not cost a query. It is loaded on first use; this
-// process is the one that changes it.
+// it, so it must not cost a query. It is loaded on first use and kept up
+// to date by this process's own drains; on a shared store Follow drops
+// it when another controller changes the list (or the feed missed
+// changes), and the next claim loads it again.
 type drainSet struct {
 	mu     sync.Mutex
 	loaded bool
@@ -34,6 +36,13 @@ func (q *Queue) loadDrains(ctx context.Context) error {
 	}
 	q.drains.names, q.drains.loaded = names, true
 	return nil
+}
+
+// forgetDrains drops the cached list: the store's has changed elsewhere.
+func (q *Queue) forgetDrains() {
+	q.drains.mu.Lock()
+	defer q.drains.mu.Unlock()
+	q.drains.names, q.drains.loaded = nil, false
 }
 
 // drained reports whether the named executor may claim nothing.

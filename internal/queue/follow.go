@@ -16,7 +16,8 @@ import (
 func (q *Queue) Follow(ctx context.Context, feed store.ChangeFeed) error {
 	return feed.FollowChanges(ctx, func(c store.Change) { q.apply(ctx, c) }, func() {
 		// Changes made before the feed listened were not heard: have
-		// claimers and the reaper look again.
+		// claimers and the reaper look again, from a fresh drain list.
+		q.forgetDrains()
 		q.signal(&q.work)
 		q.signal(&q.leases)
 	})
@@ -26,6 +27,14 @@ func (q *Queue) Follow(ctx context.Context, feed store.ChangeFeed) error {
 func (q *Queue) apply(ctx context.Context, c store.Change) {
 	if c.Local {
 		return // this queue has told its own watchers already
+	}
+	if c.Drains {
+		// Another controller drained or resumed an executor: the next
+		// claim reads the list again; a resumed one's waiting claims
+		// look now.
+		q.forgetDrains()
+		q.signal(&q.work)
+		return
 	}
 	if c.Deleted || c.CancelRequested {
 		q.fireCancel(c.ID)

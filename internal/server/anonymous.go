@@ -43,9 +43,11 @@ func (s *Server) anonymousRoutes() {
 }
 
 func (s *Server) anonymousSubmit(w http.ResponseWriter, r *http.Request) {
-	if !s.anonLimiter.allow(clientAddr(r)) {
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusTooManyRequests, "too many submissions: at most %g per second", s.cfg.SubmitRate)
+	if err := s.withinRate(r.Context(), s.anonLimiter, clientAddr(r)); err != nil {
+		if err.code == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "1")
+		}
+		s.replyError(w, err)
 		return
 	}
 	capability, hash := auth.NewCapability()

@@ -62,8 +62,8 @@ type Server struct {
 	cfg         Config
 	log         *slog.Logger
 	mux         *routeMux
-	limiter     *rateLimiter
-	anonLimiter *rateLimiter // per client address, for anonymous submissions
+	limiter     submitLimiter
+	anonLimiter submitLimiter // per client address, for anonymous submissions
 	metrics     *metrics
 	tokens      *auth.Cache // verified tokens, so most requests read no store
 	workers     workers
@@ -92,8 +92,8 @@ func New(cfg Config) (*Server, error) {
 		cfg:         cfg,
 		log:         cmp.Or(cfg.Logger, slog.Default()).With("component", "server"),
 		mux:         newRouteMux(),
-		limiter:     newRateLimiter(cfg.SubmitRate),
-		anonLimiter: newRateLimiter(cfg.SubmitRate),
+		limiter:     newSubmitLimiter(cfg.Store, cfg.SubmitRate, "user"),
+		anonLimiter: newSubmitLimiter(cfg.Store, cfg.SubmitRate, "addr"),
 		tokens:      &auth.Cache{Store: cfg.Store},
 	}
 	s.oldOnly = map[string]bool{}

@@ -148,8 +148,8 @@ func (s *Server) admit(ctx context.Context, u *store.User, n int) error {
 	if err := s.checkDisk(); err != nil {
 		return err
 	}
-	if !s.limiter.allow(u.Name) {
-		return &httpError{http.StatusTooManyRequests, fmt.Sprintf("too many submissions: at most %g per second", s.cfg.SubmitRate)}
+	if err := s.withinRate(ctx, s.limiter, u.Name); err != nil {
+		return err
 	}
 	queued, err := s.cfg.Store.CountQueued(ctx, u.Name)
 	if err != nil {

@@ -29,6 +29,9 @@ type Change struct {
 	// Local: this process made the change (it has already told its own
 	// watchers).
 	Local bool
+	// Drains: not a job change but the set of drained executors changed
+	// (the other fields are zero); cached copies are stale.
+	Drains bool
 }
 
 // ChangeFeed delivers every job change, from any controller.
@@ -46,4 +49,12 @@ type Leader interface {
 	// context that ends if the lock is lost; it returns when ctx ends.
 	// When the holder dies another process takes over.
 	Lead(ctx context.Context, name string, fn func(ctx context.Context)) error
+}
+
+// SubmitLimiter keeps each submitter's rate (--submit-rate) in the store,
+// so that all controllers draw on one allowance rather than one each.
+type SubmitLimiter interface {
+	// AllowSubmit takes one token from key's bucket, which refills at
+	// perSecond and holds at most burst, and reports whether it had one.
+	AllowSubmit(ctx context.Context, key string, perSecond float64, burst int) (bool, error)
 }

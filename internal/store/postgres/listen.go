@@ -21,7 +21,8 @@ func (s *Store) dedicated(ctx context.Context) (*pgx.Conn, error) {
 	return pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
 }
 
-// change is the payload of the jobs trigger (migrations/0001_init.sql).
+// change is the payload of the jobs trigger (migrations/0001_init.sql)
+// and of drained_workers' (0004_shared_limits.sql).
 type change struct {
 	ID      int64  `json:"id"`
 	Version int64  `json:"version"`
@@ -30,6 +31,7 @@ type change struct {
 	Cancel  bool   `json:"cancel"`
 	Deleted bool   `json:"deleted"`
 	From    string `json:"from"`
+	Drains  bool   `json:"drains"` // from drained_workers' trigger (0004)
 }
 
 // FollowChanges implements store.ChangeFeed with LISTEN on the channel the
@@ -88,6 +90,6 @@ func (s *Store) listen(ctx context.Context, fn func(store.Change), listening fun
 			continue
 		}
 		fn(store.Change{ID: c.ID, Version: c.Version, Owner: c.Owner, State: job.State(c.State),
-			CancelRequested: c.Cancel, Deleted: c.Deleted, Local: c.From == s.instance})
+			CancelRequested: c.Cancel, Deleted: c.Deleted, Local: c.From == s.instance, Drains: c.Drains})
 	}
 }

@@ -55,9 +55,10 @@ type Store struct {
 }
 
 var (
-	_ store.Store      = (*Store)(nil)
-	_ store.ChangeFeed = (*Store)(nil)
-	_ store.Leader     = (*Store)(nil)
+	_ store.Store         = (*Store)(nil)
+	_ store.ChangeFeed    = (*Store)(nil)
+	_ store.SubmitLimiter = (*Store)(nil)
+	_ store.Leader        = (*Store)(nil)
 )
 
 // IsURL reports whether s names a PostgreSQL database (postgres:// or
