@@ -37,7 +37,7 @@ func TestDrainHoldsAcrossControllers(t *testing.T) {
 		}
 		return js
 	}
-	claimVia(front, 0) // the front hears of node1, so its admin API knows it
+	claimVia(front, 0)                        // the front hears of node1, so its admin API knows it
 	if back.C.Queue.IsDrained(ctx, "node1") { // loads the back's cache
 		t.Fatal("node1 drained before any drain")
 	}
