@@ -37,8 +37,10 @@ func TestDrainHoldsAcrossControllers(t *testing.T) {
 		}
 		return js
 	}
-	claimVia(front, 0)                        // the front hears of node1, so its admin API knows it
-	if back.C.Queue.IsDrained(ctx, "node1") { // loads the back's cache
+	// The front hears of node1, so its admin API knows it; the back
+	// loads its drain cache.
+	claimVia(front, 0)
+	if back.C.Queue.IsDrained(ctx, "node1") {
 		t.Fatal("node1 drained before any drain")
 	}
 
