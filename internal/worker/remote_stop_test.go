@@ -16,7 +16,7 @@ import (
 // ends COMPLETE with the draws so far, marked stopped.
 func TestRemoteStopKeepsResults(t *testing.T) {
 	t.Parallel()
-	b := setup(t, 600*time.Millisecond) // heartbeats every 200 ms
+	b := setup(t, 3*time.Second) // heartbeats every second
 	b.runPool(t, "node1", 1)
 	ctx := context.Background()
 	// Far more draws than the test could wait for: only a stop ends it.
@@ -26,19 +26,26 @@ func TestRemoteStopKeepsResults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, 20*time.Second, "the fit making progress on node1", func() bool {
+	testenv.Eventually(t, 60*time.Second, "the fit making progress on node1", func() bool {
 		g, _ := b.user.Get(ctx, j.ID)
 		return g.State == job.Active && g.Worker == "node1" && g.Progress != nil && g.Progress.Step > 0
 	})
 	if _, err := b.user.Stop(ctx, j.ID); err != nil {
 		t.Fatalf("stop a fit on a remote worker: %v", err)
 	}
-	testenv.Eventually(t, 20*time.Second, "the stop reaching the remote fit", func() bool {
-		g, _ := b.user.Get(ctx, j.ID)
-		return g.State.Terminal()
-	})
-	final, _ := b.user.Get(ctx, j.ID)
-	if final.State != job.Complete {
+	var last *client.Job
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for deadline := time.Now().Add(60 * time.Second); ; <-tick.C {
+		last, _ = b.user.Get(ctx, j.ID)
+		if last != nil && last.State.Terminal() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ended within 60 s of the stop: %+v (progress %+v)", last, last.Progress)
+		}
+	}
+	if final := last; final.State != job.Complete {
 		t.Fatalf("stopped job = %s (%s); want COMPLETE", final.State, final.Reason)
 	}
 	raw, err := b.user.Results(ctx, j.ID)
