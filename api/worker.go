@@ -52,6 +52,9 @@ type HeartbeatRequest struct {
 // HeartbeatResponse tells the worker whether to stop the job.
 type HeartbeatResponse struct {
 	Cancel bool `json:"cancel"`
+	// Stop asks a running native fit to end early, COMPLETE with what it
+	// found (POST /api/v1/jobs/{id}/stop); never with Cancel.
+	Stop bool `json:"stop,omitempty"`
 	// Drain: as in ClaimResponse.
 	Drain bool `json:"drain,omitempty"`
 }
@@ -99,12 +102,14 @@ type HeartbeatsResponse struct {
 	Drain bool `json:"drain,omitempty"`
 }
 
-// BeatAnswer tells the worker to stop a job (Cancel), that its lease is
+// BeatAnswer tells the worker to stop a job (Cancel), to end it early
+// with what it found (Stop, as in HeartbeatResponse), that its lease is
 // lost (stop and forget it), or that its heartbeat failed (Error: try
 // again within the lease).
 type BeatAnswer struct {
 	ID        int64  `json:"id"`
 	Cancel    bool   `json:"cancel,omitempty"`
+	Stop      bool   `json:"stop,omitempty"`
 	LeaseLost bool   `json:"lease_lost,omitempty"`
 	Error     string `json:"error,omitempty"`
 }

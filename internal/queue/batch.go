@@ -22,12 +22,14 @@ type Beat struct {
 }
 
 // HeartbeatMany renews several leases at once; the verdicts answer the
-// beats one for one (Err is job.ErrLeaseLost for a lease no longer held).
+// beats one for one (Err is job.ErrLeaseLost for a lease no longer held;
+// Stop: the job was asked to stop early, and is not cancelled).
 func (q *Queue) HeartbeatMany(ctx context.Context, beats []Beat) []lease.Verdict {
 	out := make([]lease.Verdict, len(beats))
 	each(len(beats), func(i int) {
 		b := beats[i]
 		out[i].Cancel, out[i].Err = q.Heartbeat(ctx, b.ID, b.Token, b.Progress)
+		out[i].Stop = out[i].Err == nil && !out[i].Cancel && q.StopAsked(b.ID)
 	})
 	return out
 }

@@ -44,6 +44,23 @@ func (s *stopSignals) fire(id int64) {
 	}
 }
 
+// asked reports whether job id was asked to stop, without making a signal
+// for a job that was not.
+func (s *stopSignals) asked(id int64) bool {
+	s.mu.Lock()
+	ch, ok := s.m[id]
+	s.mu.Unlock()
+	if !ok {
+		return false
+	}
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
 func (s *stopSignals) drop(id int64) {
 	s.mu.Lock()
 	delete(s.m, id)
@@ -54,8 +71,13 @@ func (s *stopSignals) drop(id int64) {
 // for a runner in this process (local slots, the Slurm executor's pool).
 func (q *Queue) StopSignal(id int64) <-chan struct{} { return q.stops.get(id) }
 
+// StopAsked reports whether job id was asked to stop early: a heartbeat
+// answers it to an executor outside this process (a remote worker).
+func (q *Queue) StopAsked(id int64) bool { return q.stops.asked(id) }
+
 // Stop asks a running job to end early with what it has. The signal
-// reaches runners in this process; a remote worker does not hear of it
+// reaches runners in this process at once and a remote worker with its
+// next heartbeat's answer (StopAsked). It is kept in this process only
 // (see docs/checkpoint.md). A job that is not ACTIVE is ErrNotRunning.
 func (q *Queue) Stop(ctx context.Context, id int64) (*job.Job, error) {
 	j, err := q.store.GetJob(ctx, id)

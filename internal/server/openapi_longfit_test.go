@@ -9,9 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bumpserve/bumpserve/api"
 	"github.com/bumpserve/bumpserve/fit"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/queue"
+	"github.com/bumpserve/bumpserve/internal/store"
 	"github.com/bumpserve/bumpserve/internal/testenv"
 )
 
@@ -36,6 +38,22 @@ func exerciseLongFits(t *testing.T, c *apiCheck, env *testenv.Env, alice string)
 	}
 	post(fmt.Sprintf("/api/v1/jobs/%d/stop", j.ID), "", 202)
 	post(fmt.Sprintf("/api/v1/jobs/%d/resume", j.ID), `{"samples":100}`, 409) // still running
+	// Heartbeats under the job's lease answer the stop, as to a remote
+	// worker holding it.
+	wk := env.User("stopfarm", store.RoleWorker)
+	tok := claimed[0].Lease.Token
+	code, b := must(c.do("POST", "/api/v1/worker/heartbeats", wk, "application/json",
+		strings.NewReader(fmt.Sprintf(`{"name":"wk-stop","jobs":[{"id":%d,"token":%q}]}`, j.ID, tok))))
+	expect(t, "POST heartbeats", code, b, 200)
+	if got := decode[api.HeartbeatsResponse](t, b); len(got.Jobs) != 1 || !got.Jobs[0].Stop || got.Jobs[0].Cancel {
+		t.Errorf("heartbeats after a stop = %s; want stop and no cancel", b)
+	}
+	code, b = must(c.do("POST", fmt.Sprintf("/api/v1/worker/jobs/%d/heartbeat", j.ID), wk, "application/json",
+		strings.NewReader(fmt.Sprintf(`{"token":%q}`, tok))))
+	expect(t, "POST heartbeat", code, b, 200)
+	if got := decode[api.HeartbeatResponse](t, b); !got.Stop || got.Cancel {
+		t.Errorf("heartbeat after a stop = %s; want stop and no cancel", b)
+	}
 
 	// It ends, leaving its final state where the service leaves it.
 	s, _ := fit.ParseSpec([]byte(spec))

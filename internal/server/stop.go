@@ -50,9 +50,6 @@ func (s *Server) StopJob(r *http.Request, j *job.Job) (*job.Job, error) {
 	if j.State != job.Active {
 		return nil, &httpError{http.StatusConflict, fmt.Sprintf("job %d is %s, not running: only a running fit can be stopped", j.ID, j.State)}
 	}
-	if s.remoteWorker(j.Worker) {
-		return nil, &httpError{http.StatusConflict, fmt.Sprintf("job %d runs on remote worker %q, which stop does not reach yet: cancel it or let it finish", j.ID, j.Worker)}
-	}
 	id := j.ID
 	j, err := s.cfg.Queue.Stop(r.Context(), id)
 	switch {
@@ -63,7 +60,8 @@ func (s *Server) StopJob(r *http.Request, j *job.Job) (*job.Job, error) {
 	case err != nil:
 		return nil, &httpError{http.StatusInternalServerError, fmt.Sprintf("stop: %v", err)}
 	}
-	// The request is also left in the job's directory: a fit that the
+	// A remote worker hears of it in its next heartbeat's answer. The
+	// request is also left in the job's directory: a fit that the
 	// Slurm executor runs on another node of the shared directory looks
 	// for it there, and so does the next attempt should this one be lost.
 	stamp := []byte(time.Now().UTC().Format(time.RFC3339) + "\n")
@@ -71,15 +69,6 @@ func (s *Server) StopJob(r *http.Request, j *job.Job) (*job.Job, error) {
 		s.log.Warn("stop: record the request in the job directory", "job", j.ID, "err", err)
 	}
 	return j, nil
-}
-
-// remoteWorker reports whether name is a remote worker that has called
-// in, rather than this server's own slots.
-func (s *Server) remoteWorker(name string) bool {
-	s.workers.mu.Lock()
-	defer s.workers.mu.Unlock()
-	_, ok := s.workers.seen[name]
-	return ok
 }
 
 // ResumeRequest is the body of POST /api/v1/jobs/{id}/resume.

@@ -227,7 +227,7 @@ func (s *Server) workerHeartbeat(w http.ResponseWriter, r *http.Request, u *stor
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, "heartbeat: %v", err)
 	default:
-		writeJSON(w, http.StatusOK, api.HeartbeatResponse{Cancel: cancel, Drain: req.Name != "" && s.cfg.Queue.IsDrained(r.Context(), req.Name)})
+		writeJSON(w, http.StatusOK, api.HeartbeatResponse{Cancel: cancel, Stop: !cancel && s.cfg.Queue.StopAsked(id), Drain: req.Name != "" && s.cfg.Queue.IsDrained(r.Context(), req.Name)})
 	}
 }
 

@@ -45,10 +45,10 @@ func (s *Server) workerHeartbeats(w http.ResponseWriter, r *http.Request, u *sto
 	out := api.HeartbeatsResponse{Jobs: make([]api.BeatAnswer, len(beats)), Drain: s.cfg.Queue.IsDrained(r.Context(), req.Name)}
 	for i, v := range verdicts {
 		a := &out.Jobs[i]
-		a.ID, a.Cancel = beats[i].ID, v.Cancel
+		a.ID, a.Cancel, a.Stop = beats[i].ID, v.Cancel, v.Stop
 		switch {
 		case errors.Is(v.Err, job.ErrLeaseLost):
-			a.LeaseLost, a.Cancel = true, false
+			a.LeaseLost, a.Cancel, a.Stop = true, false, false
 		case v.Err != nil:
 			a.Error = "heartbeat: " + v.Err.Error()
 		}

@@ -28,6 +28,10 @@ type heartbeat struct {
 	src  lease.Source
 	job  *job.Job
 	stop context.CancelCauseFunc
+	// early closes when a heartbeat's answer asks the job to stop early
+	// (a remote worker's only way to hear of it).
+	early     chan struct{}
+	earlyOnce sync.Once
 
 	mu        sync.Mutex
 	latest    *job.Progress
@@ -39,7 +43,7 @@ type heartbeat struct {
 // add starts renewing j's lease; the run's context is stopped through
 // stop when j is cancelled or its lease lost. The returned func ends it.
 func (hs *heartbeats) add(j *job.Job, stop context.CancelCauseFunc) (*heartbeat, func()) {
-	h := &heartbeat{src: hs.src, job: j, stop: stop, renewed: time.Now()}
+	h := &heartbeat{src: hs.src, job: j, stop: stop, early: make(chan struct{}), renewed: time.Now()}
 	hs.mu.Lock()
 	if hs.runs == nil {
 		hs.runs = map[int64]*heartbeat{}
@@ -126,6 +130,9 @@ func (hs *heartbeats) beat(ctx context.Context, every time.Duration) {
 		case v.Cancel:
 			h.stop(errCancelled)
 		default:
+			if v.Stop {
+				h.earlyOnce.Do(func() { close(h.early) })
+			}
 			h.mu.Lock()
 			h.renewed = sent
 			if beats[i].Progress != nil {

@@ -164,7 +164,7 @@ func (s *RemoteSource) Heartbeat(ctx context.Context, beats []lease.Beat) ([]lea
 		case a.Error != "":
 			out[i].Err = errors.New(a.Error)
 		default:
-			out[i].Cancel = a.Cancel
+			out[i].Cancel, out[i].Stop = a.Cancel, a.Stop
 		}
 	}
 	return out, nil

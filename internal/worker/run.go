@@ -153,7 +153,7 @@ func (p *Pool) execute(j *job.Job, log *slog.Logger) *lease.Result {
 	env := &service.Env{
 		Job: j, Spec: j.Spec, Input: dir.Input(), Output: dir.Output(), Temp: dir.Temp(),
 		CPUs: cpus, Limits: limits, PIDFile: filepath.Join(string(dir), "proc.json"),
-		Progress: hb.report, Log: io.Writer(logFile), Runner: p.cfg.Runner, Stop: stopSignal(src, j),
+		Progress: hb.report, Log: io.Writer(logFile), Runner: p.cfg.Runner, Stop: stopSignal(src, j, hb),
 	}
 	log.Info("job started", "service", j.Service)
 	result, err := p.runService(ctx, svc, env)

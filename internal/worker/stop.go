@@ -10,11 +10,12 @@ type stopSource interface {
 	StopSignal(j *job.Job) <-chan struct{}
 }
 
-// stopSignal is j's stop-early signal, or nil when src has none (a
-// remote source: stops do not reach remote workers yet).
-func stopSignal(src lease.Source, j *job.Job) <-chan struct{} {
+// stopSignal is j's stop-early signal: src's own, heard at once, when it
+// has one (the local slots); otherwise the one its heartbeats' answers
+// close (hb.early; a remote worker hears of a stop that way).
+func stopSignal(src lease.Source, j *job.Job, hb *heartbeat) <-chan struct{} {
 	if s, ok := src.(stopSource); ok {
 		return s.StopSignal(j)
 	}
-	return nil
+	return hb.early
 }

@@ -43,11 +43,13 @@ type Beat struct {
 	Progress *job.Progress
 }
 
-// Verdict answers one Beat: the job was cancelled and must stop, or Err
-// is job.ErrLeaseLost (stop and forget the run) or a transient failure (try again
-// within the lease).
+// Verdict answers one Beat: the job was cancelled and must stop, or was
+// asked to stop early (Stop: end COMPLETE with what it has, as a native
+// fit does when its stop signal closes), or Err is job.ErrLeaseLost (stop
+// and forget the run) or a transient failure (try again within the lease).
 type Verdict struct {
 	Cancel bool
+	Stop   bool
 	Err    error
 }
 

@@ -65,6 +65,7 @@ func Exercise(t *testing.T, newHarness func(t *testing.T, clock *Clock) *Harness
 	run("ClaimWaitsForWork", testClaimWaits)
 	run("HeartbeatRenewsAll", testHeartbeat)
 	run("HeartbeatBringsCancel", testCancel)
+	run("HeartbeatBringsStop", testStop)
 	run("LeaseLost", testLeaseLost)
 	run("FinishAndClaimNext", testFinishNext)
 	run("FinishEachOnItsOwn", testFinishMixed)
@@ -250,6 +251,31 @@ func testCancel(b *bundle) {
 		b.t.Errorf("finish of the cancelled job: %v", errs[0])
 	}
 	b.wantState(js[1].ID, job.Cancel, 1)
+}
+
+// testStop: a stop-early request reaches the executor in the heartbeat's
+// answer, for that job alone and not as a cancel; the job then ends
+// COMPLETE as usual.
+func testStop(b *bundle) {
+	b.submit(1)
+	b.submit(1)
+	js := b.claim(lease.Want{CPUs: 2, Jobs: 2}, 2)
+	if _, err := b.h.Queue.Stop(b.ctx, js[1].ID); err != nil {
+		b.t.Fatal(err)
+	}
+	vs, err := b.h.Source.Heartbeat(b.ctx, []lease.Beat{{Job: js[0]}, {Job: js[1]}})
+	if err != nil || len(vs) != 2 {
+		b.t.Fatalf("heartbeat = %v, %v", vs, err)
+	}
+	if vs[0].Stop || vs[0].Cancel || vs[0].Err != nil || !vs[1].Stop || vs[1].Cancel || vs[1].Err != nil {
+		b.t.Errorf("verdicts = %+v; want only the second asked to stop, neither cancelled", vs)
+	}
+	b.wantState(js[1].ID, job.Active, 1)
+	errs, _ := b.finish([]lease.End{complete(js[1])}, lease.Want{})
+	if errs[0] != nil {
+		b.t.Errorf("finish of the stopped job: %v", errs[0])
+	}
+	b.wantState(js[1].ID, job.Complete, 1)
 }
 
 func testLeaseLost(b *bundle) {
