@@ -123,6 +123,9 @@ func (t *tracker) cycle(snap []*tracked) {
 		}
 	}
 	for _, tj := range snap {
+		if t.isAway(tj.id) {
+			continue // set while squeue ran: this answer is not to be seen either
+		}
 		st, ok := seen[tj.id]
 		if ok && active(st.State) {
 			if st.State == "RUNNING" && !tj.seenRunning {
@@ -136,6 +139,13 @@ func (t *tracker) cycle(snap []*tracked) {
 		t.forget(tj.id)
 		tj.ended <- st // nil when squeue has forgotten it
 	}
+}
+
+// isAway says whether a test has hidden job id from the tracker (away).
+func (t *tracker) isAway(id string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.away != nil && t.away(id)
 }
 
 // readProgress forwards the job's progress file when it changed. The job
