@@ -32,7 +32,17 @@ type ClaimedJob struct {
 	// Inputs is how many uploaded files the job has; with none, the
 	// worker skips the download.
 	Inputs int `json:"inputs"`
+	// Checkpoint is the size of the state an earlier attempt of this
+	// native fit saved (GET jobs/{id}/checkpoint), Continue that of the
+	// ended fit it continues (GET jobs/{id}/continue); 0: none.
+	Checkpoint int64 `json:"checkpoint,omitempty"`
+	Continue   int64 `json:"continue,omitempty"`
 }
+
+// CheckpointMax is the largest checkpoint a worker may send or fetch
+// (PUT/GET /api/v1/worker/jobs/{id}/checkpoint): DREAM's state holds
+// every draw kept, and a million draws of ten parameters are some 80 MB.
+const CheckpointMax = 1 << 30
 
 // ClaimResponse is the answer to a claim: possibly no jobs.
 type ClaimResponse struct {

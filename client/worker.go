@@ -2,9 +2,11 @@ package client
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -176,4 +178,43 @@ func (c *Client) Workers(ctx context.Context) ([]api.WorkerInfo, error) {
 		Workers []api.WorkerInfo `json:"workers"`
 	}
 	return out.Workers, c.do(ctx, http.MethodGet, "/api/v1/workers", nil, "", nil, &out)
+}
+
+// PutCheckpoint sends a held job's latest checkpoint to the controller,
+// which keeps it for the job's next attempt; job.ErrLeaseLost if the
+// lease is gone (the checkpoint is then not kept).
+func (c *Client) PutCheckpoint(ctx context.Context, id int64, token string, data []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, c.url(workerPath(id, "/checkpoint"), nil), bytes.NewReader(data))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("X-Lease-Token", token)
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := c.send(req)
+	if err != nil {
+		return leaseErr(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	return resp.Body.Close()
+}
+
+// JobState fetches a held job's saved fit state: which is "checkpoint"
+// (an earlier attempt's) or "continue" (the ended fit it continues); at
+// most limit bytes.
+func (c *Client) JobState(ctx context.Context, id int64, token, which string, limit int64) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url(workerPath(id, "/"+which), nil), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("X-Lease-Token", token)
+	resp, err := c.send(req)
+	if err != nil {
+		return nil, leaseErr(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err == nil && int64(len(data)) > limit {
+		err = fmt.Errorf("%s of job %d: more than %d bytes", which, id, limit)
+	}
+	return data, err
 }

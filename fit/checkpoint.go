@@ -335,3 +335,13 @@ func validateCheckpointSeconds(v float64) error {
 	}
 	return nil
 }
+
+// CheckpointMagicLen is how many bytes HasCheckpointMagic looks at.
+const CheckpointMagicLen = len(checkpointMagic)
+
+// HasCheckpointMagic says whether head, a file's first bytes, begins as
+// every checkpoint does: a cheap test of what is offered as one, before
+// it replaces a good one (InspectCheckpoint checks the whole).
+func HasCheckpointMagic(head []byte) bool {
+	return len(head) >= len(checkpointMagic) && string(head[:len(checkpointMagic)]) == checkpointMagic
+}

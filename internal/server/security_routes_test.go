@@ -147,6 +147,11 @@ func routeTable() []routeCase {
 		{Pattern: "POST /api/v1/worker/jobs/{id}/heartbeat", Method: "POST", Path: "/api/v1/worker/jobs/{id}/heartbeat", Body: `{"token":"{tok}","name":"walker"}`, CType: "application/json", Prep: hold, Want: apiWork(200)},
 		{Pattern: "POST /api/v1/worker/jobs/{id}/heartbeat", Method: "POST", Path: "/api/v1/worker/jobs/{id}/heartbeat", Body: `{"token":"forged","name":"walker"}`, CType: "application/json", Prep: hold, Want: apiWork(409)},
 		{Pattern: "POST /api/v1/worker/jobs/{id}/complete", Method: "POST", Path: "/api/v1/worker/jobs/{id}/complete", Body: complete, CType: "multipart/form-data; boundary=B", Prep: hold, Want: apiWork(204)},
+		{Pattern: "PUT /api/v1/worker/jobs/{id}/checkpoint", Method: "PUT", Path: "/api/v1/worker/jobs/{id}/checkpoint", Body: "bumpserve-fit-checkpoint\n{}\n", CType: "application/octet-stream", Lease: true, Prep: (*walk).heldFit, Want: apiWork(204)},
+		{Pattern: "PUT /api/v1/worker/jobs/{id}/checkpoint", Method: "PUT", Path: "/api/v1/worker/jobs/{id}/checkpoint", Body: "not one", CType: "application/octet-stream", Lease: true, Prep: (*walk).heldFit, Want: apiWork(400)},
+		{Pattern: "PUT /api/v1/worker/jobs/{id}/checkpoint", Method: "PUT", Path: "/api/v1/worker/jobs/{id}/checkpoint", Body: "bumpserve-fit-checkpoint\n{}\n", CType: "application/octet-stream", Lease: true, Prep: hold, Want: apiWork(409)},
+		{Pattern: "GET /api/v1/worker/jobs/{id}/checkpoint", Method: "GET", Path: "/api/v1/worker/jobs/{id}/checkpoint", Lease: true, Prep: (*walk).heldFit, Want: apiWork(404)},
+		{Pattern: "GET /api/v1/worker/jobs/{id}/continue", Method: "GET", Path: "/api/v1/worker/jobs/{id}/continue", Lease: true, Prep: (*walk).heldFit, Want: apiWork(404)},
 		{Pattern: "POST /api/v1/worker/jobs/{id}/release", Method: "POST", Path: "/api/v1/worker/jobs/{id}/release", Body: `{"token":"{tok}"}`, CType: "application/json", Prep: hold, Want: apiWork(204)},
 		{Pattern: "POST /api/v1/worker/heartbeats", Method: "POST", Path: "/api/v1/worker/heartbeats", Body: `{"name":"walker","jobs":[{"id":{id},"token":"{tok}"}]}`, CType: "application/json", Prep: hold, Want: apiWork(200)},
 		{Pattern: "POST /api/v1/worker/completions", Method: "POST", Path: "/api/v1/worker/completions", Body: `{"name":"walker","jobs":[{"id":{id},"token":"{tok}","state":"COMPLETE","result":{}}]}`, CType: "application/json", Prep: hold, Want: apiWork(200)},
@@ -294,6 +299,16 @@ func (w *walk) heldJob(t *testing.T) map[string]string {
 	var n int64
 	fmt.Sscan(id, &n)
 	return map[string]string{"id": id, "tok": w.hold(t, n)}
+}
+
+// heldFit is a new native fit of alice's held by the worker "walker".
+func (w *walk) heldFit(t *testing.T) map[string]string {
+	spec := `{"fitter":"lm","parameters":{"a":{"value":1}},"datasets":[{"model":"a*x","x":[1,2,3],"y":[2,4,6]}]}`
+	j, err := w.env.Client(w.tokens[owner]).Submit(context.Background(), client.Submission{Service: "fit", Spec: []byte(spec)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"id": fmt.Sprint(j.ID), "tok": w.hold(t, j.ID)}
 }
 
 // hold claims every queued job for "walker" and returns job id's lease

@@ -144,6 +144,7 @@ func (s *Server) routes() {
 	m.Handle("POST /api/v1/worker/reconcile", wk(s.workerReconcile))
 	m.Handle("POST /api/v1/worker/heartbeats", wk(s.workerHeartbeats))
 	m.Handle("POST /api/v1/worker/completions", wk(s.workerCompletions))
+	s.workerCheckpointRoutes()
 	s.adminRoutes()
 	m.HandleFunc("GET /api/v1/openapi.json", s.openAPI)
 	s.legacyRoutes()

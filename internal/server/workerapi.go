@@ -38,6 +38,9 @@ import (
 //	POST /api/v1/worker/heartbeats            renew the leases of several jobs at once
 //	POST /api/v1/worker/completions           several ends at once, small outputs inline,
 //	                                          answered with the worker's next jobs if asked
+//	PUT  /api/v1/worker/jobs/{id}/checkpoint  a native fit's latest checkpoint (workercheckpoint.go)
+//	GET  /api/v1/worker/jobs/{id}/checkpoint  the checkpoint an earlier attempt left
+//	GET  /api/v1/worker/jobs/{id}/continue    the ended fit a continuing job goes on from
 //
 // A current worker renews all its leases with one heartbeats call and
 // reports its ends with completions; the per-job heartbeat and complete
@@ -133,6 +136,7 @@ func (s *Server) claimed(js []*job.Job) []api.ClaimedJob {
 	for i, j := range js {
 		inputs, _ := s.cfg.Root.Job(j.ID).ListInput()
 		out[i] = api.ClaimedJob{Job: j, Spec: j.Spec, LeaseToken: j.Lease.Token, LeaseSeconds: s.cfg.Queue.Lease().Seconds(), Inputs: len(inputs)}
+		out[i].Checkpoint, out[i].Continue = s.savedState(j)
 	}
 	return out
 }

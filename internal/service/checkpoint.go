@@ -39,8 +39,9 @@ func (e *Env) JobDir() string { return filepath.Dir(e.Output) }
 
 // checkpointIO is how a fit job's checkpoints are kept.
 type checkpointIO struct {
-	dir string
-	log func(format string, a ...any)
+	dir  string
+	log  func(format string, a ...any)
+	sent func(data []byte) // Env.Checkpointed, may be nil
 }
 
 // load returns the state a fit goes on from: this job's own checkpoint
@@ -70,8 +71,15 @@ func (c checkpointIO) load() (data []byte, cont bool, err error) {
 // save writes a checkpoint atomically: into a new file renamed over the
 // last, so that a process killed mid-write leaves the previous one.
 func (c checkpointIO) save(cp fit.Checkpoint) error {
-	return jobfs.Replace(c.dir, CheckpointFile, cp.Data, 0o600)
+	if err := jobfs.Replace(c.dir, CheckpointFile, cp.Data, 0o600); err != nil {
+		return err
+	}
+	if c.sent != nil {
+		c.sent(cp.Data)
+	}
+	return nil
 }
+
 
 // stopSignal returns a channel closed when the job is asked to stop
 // early: by the executor's signal (sig, may be nil) or by StopFile

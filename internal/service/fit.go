@@ -49,7 +49,7 @@ func (Fit) Run(ctx context.Context, env *Env) (json.RawMessage, error) {
 	if logw == nil {
 		logw = io.Discard
 	}
-	ck := checkpointIO{dir: env.JobDir(), log: func(format string, a ...any) { fmt.Fprintf(logw, format+"\n", a...) }}
+	ck := checkpointIO{dir: env.JobDir(), log: func(format string, a ...any) { fmt.Fprintf(logw, format+"\n", a...) }, sent: env.Checkpointed}
 	resume, cont, err := ck.load()
 	if err != nil {
 		return nil, err

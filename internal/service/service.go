@@ -60,6 +60,12 @@ type Env struct {
 	// Stop, if set, is closed when the job is asked to stop early and end
 	// COMPLETE with what it has found (a native fit; see checkpoint.go).
 	Stop <-chan struct{}
+	// Checkpointed, if set, is given each checkpoint a native fit has
+	// just saved in the job's directory (fresh bytes, never changed
+	// after): an executor whose job directory is on this machine only
+	// (an HTTP worker) sends it on, so that the next attempt, wherever it
+	// runs, resumes from it. It must not block the fit for long.
+	Checkpointed func(data []byte)
 	// Runner runs the job's child processes; nil means proc.Run, with no
 	// confinement beyond a process group that dies with the executor.
 	// The executor sets it to its sandbox.

@@ -44,6 +44,7 @@ type RemoteSource struct {
 
 	leaseNanos atomic.Int64 // the controller's lease, learned from claims
 	inputs     sync.Map     // job id → number of input files, from claims
+	saved      sync.Map     // job id → savedState, from claims
 	held       sync.Map     // job id → struct{}: jobs this worker runs
 }
 
@@ -97,6 +98,9 @@ func (s *RemoteSource) adopt(c api.ClaimedJob) *job.Job {
 	j.Spec = c.Spec
 	j.Lease = &job.Lease{Holder: s.Name, Token: c.LeaseToken, Expires: time.Now().Add(lease)}
 	s.inputs.Store(j.ID, c.Inputs)
+	if c.Checkpoint > 0 || c.Continue > 0 {
+		s.saved.Store(j.ID, savedState{c.Checkpoint, c.Continue})
+	}
 	s.held.Store(j.ID, struct{}{})
 	return j
 }
@@ -139,6 +143,9 @@ func (s *RemoteSource) prepare(j *job.Job, d jobdir.Dir) error {
 	if err := d.Prepare(j.Attempt); err != nil {
 		return err
 	}
+	if err := s.fetchSaved(j, d); err != nil {
+		return err
+	}
 	return s.keepRecord(j, d)
 }
 
@@ -173,6 +180,7 @@ func (s *RemoteSource) Heartbeat(ctx context.Context, beats []lease.Beat) ([]lea
 // Abandon implements lease.Source: the local copy goes.
 func (s *RemoteSource) Abandon(j *job.Job) {
 	s.held.Delete(j.ID)
+	s.saved.Delete(j.ID)
 	s.forget(s.dir(j))
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/bumpserve/bumpserve/internal/diskspace"
@@ -155,8 +156,17 @@ func (p *Pool) execute(j *job.Job, log *slog.Logger) *lease.Result {
 		CPUs: cpus, Limits: limits, PIDFile: filepath.Join(string(dir), "proc.json"),
 		Progress: hb.report, Log: io.Writer(logFile), Runner: p.cfg.Runner, Stop: stopSignal(src, j, hb),
 	}
+	sent := func() {}
+	if keep, ok := src.(checkpointKeeper); ok && j.Service == "fit" {
+		up := newUploader(keep, j, log)
+		env.Checkpointed, sent = up.offer, sync.OnceFunc(up.flush)
+		defer sent()
+	}
 	log.Info("job started", "service", j.Service)
 	result, err := p.runService(ctx, svc, env)
+	// The fit's last state reaches the controller before the job is
+	// handed back or its end reported.
+	sent()
 	cause := context.Cause(ctx)
 	stop(nil)
 	endBeats()

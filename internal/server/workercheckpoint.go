@@ -1,0 +1,147 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/bumpserve/bumpserve/api"
+	"github.com/bumpserve/bumpserve/fit"
+	"github.com/bumpserve/bumpserve/internal/diskspace"
+	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
+	"github.com/bumpserve/bumpserve/internal/service"
+	"github.com/bumpserve/bumpserve/internal/store"
+)
+
+// A native fit on an HTTP worker saves its checkpoints in the worker's
+// own job directory, which the next attempt (on another worker, after a
+// kill) never sees. So the worker sends each one here, and the controller
+// keeps it where a local slot's fit keeps its own, <job>/checkpoint.fit;
+// the next attempt's claim says it is there and its worker fetches it
+// with the job's inputs (docs/checkpoint.md).
+//
+//	PUT /api/v1/worker/jobs/{id}/checkpoint  replace the job's checkpoint (lease held)
+//	GET /api/v1/worker/jobs/{id}/checkpoint  the checkpoint an earlier attempt left
+//	GET /api/v1/worker/jobs/{id}/continue    the ended fit a continuing job goes on from
+func (s *Server) workerCheckpointRoutes() {
+	wk := s.forWorkers
+	s.mux.Handle("PUT /api/v1/worker/jobs/{id}/checkpoint", wk(s.workerPutCheckpoint))
+	s.mux.Handle("GET /api/v1/worker/jobs/{id}/checkpoint", wk(s.workerGetState(service.CheckpointFile)))
+	s.mux.Handle("GET /api/v1/worker/jobs/{id}/continue", wk(s.workerGetState(service.ContinueFile)))
+}
+
+// savedState says how large j's saved checkpoint and continued state
+// are (0: none), for its claim.
+func (s *Server) savedState(j *job.Job) (checkpoint, cont int64) {
+	if j.Service != "fit" {
+		return 0, 0
+	}
+	dir := string(s.cfg.Root.Job(j.ID))
+	if fi, err := jobfs.Lstat(dir, service.CheckpointFile); err == nil && fi.Mode().IsRegular() {
+		checkpoint = fi.Size()
+	}
+	if fi, err := jobfs.Lstat(dir, service.ContinueFile); err == nil && fi.Mode().IsRegular() {
+		cont = fi.Size()
+	}
+	return checkpoint, cont
+}
+
+// workerPutCheckpoint takes a held fit's latest checkpoint: written
+// beside the last one and renamed over it only if it is whole, looks
+// like a checkpoint, and the lease is still held after the upload, so a
+// cut connection, a stray body or a worker that lost the job never
+// replaces a good checkpoint.
+func (s *Server) workerPutCheckpoint(w http.ResponseWriter, r *http.Request, u *store.User) {
+	token := r.Header.Get("X-Lease-Token")
+	j := s.heldJob(w, r, token)
+	if j == nil {
+		return
+	}
+	if j.Service != "fit" {
+		writeError(w, http.StatusConflict, "job %d is a %s job: only native fits (service fit) keep checkpoints", j.ID, j.Service)
+		return
+	}
+	dir := string(s.cfg.Root.Job(j.ID))
+	if err := jobfs.MkdirAll(dir, 0o755); err != nil {
+		storageError(w, err)
+		return
+	}
+	jd, err := jobfs.OpenDir(dir)
+	if err != nil {
+		storageError(w, err)
+		return
+	}
+	defer jd.Close()
+	tmp := service.CheckpointFile + ".upload-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	f, err := jd.Create(tmp, 0o600)
+	if err != nil {
+		storageError(w, err)
+		return
+	}
+	defer jd.Remove(tmp) // gone by rename if taken
+	body := http.MaxBytesReader(w, r.Body, api.CheckpointMax)
+	head := make([]byte, fit.CheckpointMagicLen)
+	n, err := io.ReadFull(body, head)
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || err == nil && !fit.HasCheckpointMagic(head) {
+		err = errors.New("the body is not a fit checkpoint")
+	}
+	if err == nil {
+		_, err = f.Write(head[:n])
+	}
+	if err == nil {
+		_, err = io.Copy(f, body)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		writeError(w, http.StatusRequestEntityTooLarge, "checkpoint: more than %d bytes", api.CheckpointMax)
+		return
+	case diskspace.IsFull(err):
+		storageError(w, err)
+		return
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "checkpoint: %v (the last checkpoint is kept)", err)
+		return
+	}
+	if s.heldJob(w, r, token) == nil { // lost while it uploaded
+		return
+	}
+	if err := jd.Rename(tmp, service.CheckpointFile); err != nil {
+		storageError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// workerGetState sends a held fit's saved state named name (404: none).
+func (s *Server) workerGetState(name string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, u *store.User) {
+		j := s.heldJob(w, r, r.Header.Get("X-Lease-Token"))
+		if j == nil {
+			return
+		}
+		f, fi, err := jobfs.Open(string(s.cfg.Root.Job(j.ID)), name)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			writeError(w, http.StatusNotFound, "job %d has no saved %s", j.ID, name)
+			return
+		case err != nil:
+			writeError(w, http.StatusInternalServerError, "%v", err)
+			return
+		}
+		defer f.Close()
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", fmt.Sprint(fi.Size()))
+		if _, err := io.Copy(w, f); err != nil {
+			s.log.Warn("send saved state", "job", j.ID, "file", name, "err", err)
+		}
+	}
+}
