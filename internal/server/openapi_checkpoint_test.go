@@ -97,4 +97,3 @@ func exerciseWorkerCheckpoints(t *testing.T, c *apiCheck, user, wk string) {
 		t.Errorf("GET continue: %d bytes, not the %d of the ended fit", len(got), len(state))
 	}
 }
-

@@ -80,7 +80,6 @@ func (c checkpointIO) save(cp fit.Checkpoint) error {
 	return nil
 }
 
-
 // stopSignal returns a channel closed when the job is asked to stop
 // early: by the executor's signal (sig, may be nil) or by StopFile
 // appearing in the job's directory. done ends the watch.
