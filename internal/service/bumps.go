@@ -90,6 +90,9 @@ func (b Bumps) Run(ctx context.Context, env *Env) (json.RawMessage, error) {
 	defer out.Close()
 	r := &bumpsRun{b: path, env: env, model: model, spec: spec, fitter: fitter, opts: opts,
 		store: filepath.Join(env.Output, storeDir), out: out}
+	if r.extra, err = r.stateArgs(); err != nil {
+		return nil, err
+	}
 	_, parallel := opts["parallel"]
 	parallel = parallel && opts["parallel"] != "1"
 	stderr, err := r.run(ctx, parallel)
@@ -111,6 +114,7 @@ type bumpsRun struct {
 	env                     *Env
 	spec                    *BumpsSpec
 	opts                    map[string]string
+	extra                   []string // checkpoint and resume (stateArgs)
 	cpu                     *cpuGuard
 	// out is output/, where the job's processes write too: every access
 	// to it goes through the one door (package jobfs).
@@ -155,7 +159,7 @@ func (r *bumpsRun) run(ctx context.Context, parallel bool) (string, error) {
 	}
 	defer errf.Close()
 
-	args := bumpsArgs(r.model, r.spec, r.fitter, r.opts, r.store, parallel)
+	args := append(bumpsArgs(r.model, r.spec, r.fitter, r.opts, r.store, parallel), r.extra...)
 	cmd := exec.Command(r.b, args...)
 	cmd.Dir = r.env.Output
 	cmd.Env = bumpsEnv(r.env)

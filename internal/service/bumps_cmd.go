@@ -24,6 +24,8 @@ func bumpsArgs(model string, s *BumpsSpec, fitter string, opts map[string]string
 	for _, n := range names {
 		v := opts[n]
 		switch {
+		case n == "checkpoint_seconds":
+			// bumpserve's, not bumps': see bumpsRun.stateArgs.
 		case n == "parallel" && (!parallel || v == "1"):
 			// One CPU is a serial run; bumps' mapper would only add a
 			// process and the pickling it may fail at.

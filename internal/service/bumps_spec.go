@@ -2,6 +2,7 @@ package service
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -57,6 +58,9 @@ var bumpsOptions = map[string]bumpsOption{
 	"Tmax":      {kind: "number", min: 0, max: 1e300, help: "pt: highest temperature"},
 	"err":       {kind: "bool", help: "uncertainties from the curvature at the minimum (non-dream fitters)"},
 	"parallel":  {kind: "int", min: 1, max: 4096, help: "CPUs for bumps' own mapper, at most resources.cpus"},
+	// Not a bumps option of that name: bumpserve passes it as
+	// --checkpoint=HOURS (see bumps_resume.go).
+	"checkpoint_seconds": {kind: "number", min: 1, max: 1e9, help: "dream: seconds between saved states (default 60)"},
 }
 
 func bumpsOptionNames() string {
@@ -103,6 +107,9 @@ func parseBumps(raw json.RawMessage) (*BumpsSpec, map[string]string, error) {
 			return nil, nil, fmt.Errorf("spec.options.%s: %v", name, err)
 		}
 		opts[name] = text
+	}
+	if _, ok := opts["checkpoint_seconds"]; ok && s.Fitter != "dream" {
+		return nil, nil, fmt.Errorf("spec.options.checkpoint_seconds: only fitter dream saves its state in bumps 0.9 (fitter is %q)", cmp.Or(s.Fitter, "amoeba"))
 	}
 	if p, ok := opts["parallel"]; ok {
 		n, _ := strconv.Atoi(p)
