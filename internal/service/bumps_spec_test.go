@@ -40,6 +40,9 @@ func TestBumpsCheck(t *testing.T) {
 		{`{"model":"m.py","mode":"fast"}`, `spec.mode: unknown field (accepted: model, args, fitter, options, limits, resources)`},
 		{`{"model":"m.py","args":"50"}`, `spec.args: expected an array, got string`},
 		{`{"model":"absent.py"}`, `spec.model: absent.py was not uploaded; uploaded: curve.py, m.py`},
+		{`{"model":"m.py","fitter":"dream","options":{"checkpoint_seconds":30}}`, ``},
+		{`{"model":"m.py","options":{"checkpoint_seconds":30}}`, `spec.options.checkpoint_seconds: only fitter dream saves its state in bumps 0.9 (fitter is "amoeba")`},
+		{`{"model":"m.py","fitter":"dream","options":{"checkpoint_seconds":0.5}}`, `spec.options.checkpoint_seconds: 0.5 is not a number from 1 to 1e+09`},
 	} {
 		err := Bumps{}.Check(json.RawMessage(c.spec), input)
 		switch {
@@ -52,11 +55,12 @@ func TestBumpsCheck(t *testing.T) {
 }
 
 // Only the options the spec gives reach bumps, in a fixed order; the
-// serial fallback drops --parallel and nothing else.
+// serial fallback drops --parallel and nothing else. checkpoint_seconds
+// is bumpserve's (stateArgs turns it into --checkpoint).
 func TestBumpsArgs(t *testing.T) {
 	t.Parallel()
 	spec, opts, err := parseBumps(json.RawMessage(`{"model":"m.py","args":["50","x"],"fitter":"dream",
-		"options":{"seed":1,"samples":2000,"keep_best":false,"err":true,"parallel":2,"alpha":0.05},"resources":{"cpus":2}}`))
+		"options":{"seed":1,"samples":2000,"keep_best":false,"err":true,"parallel":2,"alpha":0.05,"checkpoint_seconds":30},"resources":{"cpus":2}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
