@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -20,32 +18,17 @@ import (
 	"github.com/bumpserve/bumpserve/internal/testenv"
 )
 
-// longDREAMSpec is a seeded DREAM fit of 1500 points that runs for
-// seconds, checkpointing every second (or every ckpt seconds); burn sets
-// its least burn-in.
+// longDREAMSpec writes testenv.SeededDREAMSpec to a file in dir: a
+// seeded DREAM fit that runs for seconds, checkpointing every second (or
+// every ckpt seconds); burn sets its least burn-in.
 func longDREAMSpec(t *testing.T, dir string, samples, burn int, ckpt ...int) string {
 	t.Helper()
-	rng := rand.New(rand.NewPCG(1, 2))
-	const n = 1500
-	x, y, dy := make([]float64, n), make([]float64, n), make([]float64, n)
-	for i := range x {
-		x[i] = float64(i) * 0.01
-		y[i] = 3*math.Exp(-0.7*x[i]) + 0.5 + 0.05*rng.NormFloat64()
-		dy[i] = 0.05
+	every := 1
+	if len(ckpt) > 0 {
+		every = ckpt[0]
 	}
-	spec := map[string]any{
-		"fitter":  "dream",
-		"options": map[string]any{"seed": 42, "samples": samples, "burn": burn, "checkpoint_seconds": 1},
-		"parameters": map[string]any{
-			"a": map[string]float64{"value": 2, "min": 0, "max": 10},
-			"k": map[string]float64{"value": 0.5, "min": 0, "max": 5},
-			"c": map[string]float64{"value": 0, "min": -5, "max": 5},
-		},
-		"datasets": []any{map[string]any{"model": "a*exp(-k*x)+c", "x": x, "y": y, "dy": dy}},
-	}
-	b, _ := json.Marshal(spec)
 	path := filepath.Join(dir, fmt.Sprintf("dream-%d-%d-%v.json", samples, burn, ckpt))
-	if err := os.WriteFile(path, b, 0o644); err != nil {
+	if err := os.WriteFile(path, testenv.SeededDREAMSpec(samples, burn, every), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path

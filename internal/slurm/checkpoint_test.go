@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,7 +26,7 @@ import (
 // run never interrupted.
 func TestRequeuedSlurmJobResumesFromItsCheckpoint(t *testing.T) {
 	b := setup(t, Config{}, 2)
-	spec := seededDREAM(t)
+	spec := testenv.SeededDREAMSpec(150000, 2000, 1)
 	s, err := fit.ParseSpec(spec)
 	if err != nil {
 		t.Fatal(err)
@@ -80,33 +78,6 @@ func TestRequeuedSlurmJobResumesFromItsCheckpoint(t *testing.T) {
 			t.Errorf("%s differs from the uninterrupted run's:\n got %v\nwant %v", k, g[k], w[k])
 		}
 	}
-}
-
-// seededDREAM is a DREAM fit of 1500 points that runs for seconds,
-// checkpointing every second.
-func seededDREAM(t *testing.T) []byte {
-	rng := rand.New(rand.NewPCG(1, 2))
-	const n = 1500
-	x, y, dy := make([]float64, n), make([]float64, n), make([]float64, n)
-	for i := range x {
-		x[i] = float64(i) * 0.01
-		y[i] = 3*math.Exp(-0.7*x[i]) + 0.5 + 0.05*rng.NormFloat64()
-		dy[i] = 0.05
-	}
-	b, err := json.Marshal(map[string]any{
-		"fitter":  "dream",
-		"options": map[string]any{"seed": 42, "samples": 150000, "burn": 2000, "checkpoint_seconds": 1},
-		"parameters": map[string]any{
-			"a": map[string]float64{"value": 2, "min": 0, "max": 10},
-			"k": map[string]float64{"value": 0.5, "min": 0, "max": 5},
-			"c": map[string]float64{"value": 0, "min": -5, "max": 5},
-		},
-		"datasets": []any{map[string]any{"model": "a*exp(-k*x)+c", "x": x, "y": y, "dy": dy}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // savedStep is the step of the checkpoint in the job directory dir (0:
