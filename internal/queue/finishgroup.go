@@ -65,7 +65,7 @@ func (g *finishGroup) send(st store.JobStore) {
 	}
 	g.mu.Unlock()
 
-	run(st, batch, n)
+	sendFinishes(st, batch, n)
 
 	g.mu.Lock()
 	more := len(g.waiting) > 0
@@ -76,11 +76,11 @@ func (g *finishGroup) send(st store.JobStore) {
 	}
 }
 
-// run sends the batch's ends in one FinishJobs call and answers each
+// sendFinishes sends the batch's ends in one FinishJobs call and answers each
 // call. The ends go in the order of their ids, so that two batches
 // (another controller's on a shared PostgreSQL) lock the rows they share
 // in the same order.
-func run(st store.JobStore, batch []*finishCall, n int) {
+func sendFinishes(st store.JobStore, batch []*finishCall, n int) {
 	type ref struct{ call, item int }
 	refs := make([]ref, 0, n)
 	for i, c := range batch {
