@@ -10,16 +10,22 @@ import (
 
 // finishGroup sends the ends reported by every executor (local slots,
 // HTTP workers, Slurm) to the store in as few FinishJobs calls as it
-// can: one call is under way at a time, and the ends that arrive
-// meanwhile wait and go together in the next. Under load one write of
-// the store's writer then records the ends of many callers, where one
-// write each cost a savepoint, a goroutine and a wake-up apiece; when
-// idle an end goes at once, alone.
+// can: at most maxFinishFlights calls are under way at a time, and the
+// ends that arrive meanwhile wait and go together in the next. Under
+// load one write of the store's writer then records the ends of many
+// callers, where one write each cost a savepoint, a goroutine and a
+// wake-up apiece; when idle an end goes at once, alone.
 type finishGroup struct {
 	mu      sync.Mutex
 	waiting []*finishCall
-	busy    bool // a batch is under way; whoever ends it sends the next
+	flights int // batches under way; whoever ends one sends the next
 }
+
+// maxFinishFlights is how many FinishJobs calls may be under way: two,
+// so that while the writer commits one batch the next already waits in
+// its queue. (With one, an end arriving during a commit waited for that
+// commit and then for its own: a remote worker's submit→start doubled.)
+const maxFinishFlights = 2
 
 // finishCall is one caller's ends and, once done is closed, their answer.
 type finishCall struct {
@@ -41,8 +47,10 @@ func (g *finishGroup) finish(ctx context.Context, st store.JobStore, ps []*store
 	c := &finishCall{ctx: ctx, ps: ps, done: make(chan struct{})}
 	g.mu.Lock()
 	g.waiting = append(g.waiting, c)
-	lead := !g.busy
-	g.busy = true
+	lead := g.flights < maxFinishFlights
+	if lead {
+		g.flights++
+	}
 	g.mu.Unlock()
 	if lead {
 		g.send(st)
@@ -58,10 +66,15 @@ func (g *finishGroup) send(st store.JobStore) {
 	g.mu.Lock()
 	var batch []*finishCall
 	n := 0
-	for len(g.waiting) > 0 && (n == 0 || n+len(g.waiting[0].ps) <= maxFinishBatch) {
+	for len(g.waiting) > 0 && (len(batch) == 0 || n+len(g.waiting[0].ps) <= maxFinishBatch) {
 		batch = append(batch, g.waiting[0])
 		n += len(g.waiting[0].ps)
 		g.waiting = g.waiting[1:]
+	}
+	if len(batch) == 0 { // the other flight took them all
+		g.flights--
+		g.mu.Unlock()
+		return
 	}
 	g.mu.Unlock()
 
@@ -69,7 +82,9 @@ func (g *finishGroup) send(st store.JobStore) {
 
 	g.mu.Lock()
 	more := len(g.waiting) > 0
-	g.busy = more
+	if !more {
+		g.flights--
+	}
 	g.mu.Unlock()
 	if more {
 		go g.send(st)
