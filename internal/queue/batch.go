@@ -143,9 +143,13 @@ func (q *Queue) finishAll(ctx context.Context, cs []Completion, errs []error) []
 		}
 	}
 	for _, c := range cs {
-		// Whether or not the result was taken, this run is over.
 		q.dropCancel(c.ID)
-		q.stops.drop(c.ID)
+	}
+	for _, p := range ps {
+		// Whether or not the result was taken, this run is over (one
+		// whose Before failed still holds its lease, and may be asked
+		// to stop until it ends).
+		q.stops.drop(p.ID)
 	}
 	return done
 }
