@@ -6,13 +6,16 @@ import (
 
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/queue/lease"
+	"github.com/bumpserve/bumpserve/internal/store"
 )
 
 // Batched calls of the lease protocol: an executor renews all its leases
 // in one heartbeat and reports several ends (and leases its next jobs) in
-// one completion. Each job's transition stays a transaction of its own;
-// they are issued together so that the store's group commit takes them in
-// one commit, rather than one after another.
+// one completion. A heartbeat is one store call (store.Heartbeats); the
+// ends of every executor that report while a store call is under way go
+// together in the next one (finishGroup), so the store's writer runs one
+// write for many ends rather than one for each. Each job still succeeds
+// or fails (its lease lost) on its own.
 
 // Beat is one lease to renew, with the job's progress (nil: unchanged).
 type Beat struct {
@@ -21,21 +24,41 @@ type Beat struct {
 	Progress *job.Progress
 }
 
-// HeartbeatMany renews several leases at once; the verdicts answer the
-// beats one for one (Err is job.ErrLeaseLost for a lease no longer held;
-// Stop: the job was asked to stop early, and is not cancelled).
+// HeartbeatMany renews several leases in one store call; the verdicts
+// answer the beats one for one (Err is job.ErrLeaseLost for a lease no
+// longer held, or the whole call's failure; Stop: the job was asked to
+// stop early, and is not cancelled).
 func (q *Queue) HeartbeatMany(ctx context.Context, beats []Beat) []lease.Verdict {
 	out := make([]lease.Verdict, len(beats))
-	each(len(beats), func(i int) {
-		b := beats[i]
-		out[i].Cancel, out[i].Err = q.Heartbeat(ctx, b.ID, b.Token, b.Progress)
-		out[i].Stop = out[i].Err == nil && !out[i].Cancel && q.StopAsked(b.ID)
-	})
+	if len(beats) == 0 {
+		return out
+	}
+	now := q.now()
+	ps := make([]*store.HeartbeatParams, len(beats))
+	for i, b := range beats {
+		if b.Progress != nil && b.Progress.Updated.IsZero() {
+			b.Progress.Updated = now
+		}
+		ps[i] = &store.HeartbeatParams{ID: b.ID, Token: b.Token, Progress: b.Progress, Lease: q.lease, Now: now}
+	}
+	rs, err := q.store.Heartbeats(ctx, ps)
+	for i, b := range beats {
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		r := rs[i]
+		if r.Job != nil {
+			q.Events.Publish(r.Job)
+		}
+		out[i].Cancel, out[i].Err = r.Cancel, r.Err
+		out[i].Stop = r.Err == nil && !r.Cancel && q.StopAsked(b.ID)
+	}
 	return out
 }
 
-// Completion is one run's end under its lease. Before, if set, runs in
-// the transition's transaction once the lease is known valid (see
+// Completion is one run's end under its lease. Before, if set, runs once
+// the lease is known valid and before the end is recorded (see
 // FinishWith).
 type Completion struct {
 	ID     int64
@@ -52,12 +75,7 @@ type Completion struct {
 // claims as usual.
 func (q *Queue) Complete(ctx context.Context, cs []Completion, next *ClaimRequest) (errs []error, claimed []*job.Job) {
 	errs = make([]error, len(cs))
-	finish := func() {
-		each(len(cs), func(i int) {
-			c := cs[i]
-			_, errs[i] = q.FinishWith(ctx, c.ID, c.Token, c.Result, c.Before)
-		})
-	}
+	finish := func() { q.finishAll(ctx, cs, errs) }
 	if next == nil || next.FreeCPUs <= 0 || next.Max <= 0 {
 		finish()
 		return errs, nil
@@ -85,10 +103,64 @@ func (q *Queue) Complete(ctx context.Context, cs []Completion, next *ClaimReques
 	return errs, js
 }
 
-// each runs fn(0..n-1) concurrently and waits; one call runs inline.
+// finishAll records the ends cs, answering each in errs: those with a
+// Before first run it (lease checked, side by side), then every end that
+// may be recorded goes to the store in one call shared with other
+// executors' ends. It returns the jobs as recorded (nil where errs says
+// why not).
+func (q *Queue) finishAll(ctx context.Context, cs []Completion, errs []error) []*job.Job {
+	done := make([]*job.Job, len(cs))
+	each(len(cs), func(i int) {
+		if c := cs[i]; c.Before != nil {
+			if errs[i] = q.leaseHeld(ctx, c.ID, c.Token); errs[i] == nil {
+				errs[i] = c.Before()
+			}
+		}
+	})
+	now := q.now()
+	var ps []*store.FinishParams
+	var at []int // errs[at[k]] answers ps[k]
+	for i, c := range cs {
+		if errs[i] != nil {
+			continue
+		}
+		r := c.Result
+		ps = append(ps, &store.FinishParams{ID: c.ID, Token: c.Token, State: r.State, Reason: r.Reason,
+			Result: r.Result, Protections: r.Protections, Now: now, HalfLife: q.halfLife})
+		at = append(at, i)
+	}
+	var rs []store.FinishResult
+	var err error
+	if len(ps) > 0 {
+		rs, err = q.finishes.finish(ctx, q.store, ps)
+	}
+	for k, i := range at {
+		if err != nil {
+			errs[i] = err
+		} else if errs[i] = rs[k].Err; errs[i] == nil {
+			done[i] = rs[k].Job
+			q.Events.Publish(done[i])
+		}
+	}
+	for _, c := range cs {
+		q.dropCancel(c.ID)
+	}
+	for _, p := range ps {
+		// Whether or not the result was taken, this run is over (one
+		// whose Before failed still holds its lease, and may be asked
+		// to stop until it ends).
+		q.stops.drop(p.ID)
+	}
+	return done
+}
+
+// each runs fn(0..n-1) concurrently and waits; one call runs inline, and
+// nothing is started for none.
 func each(n int, fn func(i int)) {
-	if n == 1 {
-		fn(0)
+	if n <= 1 {
+		if n == 1 {
+			fn(0)
+		}
 		return
 	}
 	var wg sync.WaitGroup

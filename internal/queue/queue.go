@@ -62,8 +62,11 @@ type Queue struct {
 	mu      sync.Mutex
 	work    chan struct{}           // closed when new work may be claimable
 	leases  chan struct{}           // closed when a lease was granted (the reaper re-plans)
+	reapAt  time.Time               // when the reaper looks next; zero while it looks or plans
 	cancels map[int64]chan struct{} // closed when a job is cancelled or deleted
 	stops   stopSignals             // stop early (stop.go)
+
+	finishes finishGroup // ends of every executor, sent to the store together
 }
 
 // New returns a Queue over cfg.Store.
@@ -231,7 +234,33 @@ func (q *Queue) announce(js []*job.Job) {
 		q.CancelSignal(j.ID)
 		q.Events.Publish(j)
 	}
-	q.signal(&q.leases)
+	q.leasesGranted(js)
+}
+
+// leasesGranted wakes the reaper to plan again, but only if one of the
+// new leases ends before it would look anyway: leases of one length end
+// in the order they are granted, so a busy queue does not have its reaper
+// re-plan (a write and a read of the store) after every claim.
+func (q *Queue) leasesGranted(js []*job.Job) {
+	q.mu.Lock()
+	wake := q.reapAt.IsZero()
+	for _, j := range js {
+		if j.Lease == nil || j.Lease.Expires.Before(q.reapAt) {
+			wake = true
+		}
+	}
+	if wake {
+		close(q.leases)
+		q.leases = make(chan struct{})
+	}
+	q.mu.Unlock()
+}
+
+// planReaper records when the reaper looks next (zero: it is looking).
+func (q *Queue) planReaper(at time.Time) {
+	q.mu.Lock()
+	q.reapAt = at
+	q.mu.Unlock()
 }
 
 // ClaimWait is Claim that waits, up to ctx's end, until there is work.
@@ -293,25 +322,12 @@ func (q *Queue) Finish(ctx context.Context, id int64, token string, r Result) (*
 // it aside under previous/ before it starts, as any attempt's output.
 // If before fails, the job stays ACTIVE under its lease.
 func (q *Queue) FinishWith(ctx context.Context, id int64, token string, r Result, before func() error) (*job.Job, error) {
-	if before != nil {
-		err := q.leaseHeld(ctx, id, token)
-		if err == nil {
-			err = before()
-		}
-		if err != nil {
-			q.dropCancel(id)
-			return nil, err
-		}
+	errs := []error{nil}
+	done := q.finishAll(ctx, []Completion{{ID: id, Token: token, Result: r, Before: before}}, errs)
+	if errs[0] != nil {
+		return nil, errs[0]
 	}
-	j, err := q.store.FinishJob(ctx, &store.FinishParams{ID: id, Token: token, State: r.State,
-		Reason: r.Reason, Result: r.Result, Protections: r.Protections, Now: q.now(), HalfLife: q.halfLife})
-	q.dropCancel(id) // whether or not the result was taken, this run is over
-	q.stops.drop(id)
-	if err != nil {
-		return nil, err
-	}
-	q.Events.Publish(j)
-	return j, nil
+	return done[0], nil
 }
 
 // leaseHeld reports store.ErrLeaseLost unless job id is ACTIVE under token.

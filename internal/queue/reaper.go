@@ -16,12 +16,15 @@ const reaperIdle = time.Minute
 const reaperRetry = 100 * time.Millisecond
 
 // RunReaper requeues jobs whose leases expired until ctx ends. It sleeps
-// until the earliest lease end (re-planning whenever a lease is granted),
-// so expiry is noticed within milliseconds of a lease's end rather than at
-// the next tick of a poll.
+// until the earliest lease end (re-planning whenever a lease is granted
+// that ends sooner), so expiry is noticed within milliseconds of a
+// lease's end rather than at the next tick of a poll.
 func (q *Queue) RunReaper(ctx context.Context) {
 	failures := 0
+	defer q.planReaper(time.Time{})
 	for {
+		// Any lease granted from now until the plan is made wakes it.
+		q.planReaper(time.Time{})
 		wake := q.leaseSignal()
 		_, err := q.Reap(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -42,6 +45,7 @@ func (q *Queue) RunReaper(ctx context.Context) {
 				wait = min(max(next.Sub(q.now())+time.Millisecond, time.Millisecond), reaperIdle)
 			}
 		}
+		q.planReaper(q.now().Add(wait))
 		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

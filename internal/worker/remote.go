@@ -46,6 +46,9 @@ type RemoteSource struct {
 	inputs     sync.Map     // job id → number of input files, from claims
 	saved      sync.Map     // job id → savedState, from claims
 	held       sync.Map     // job id → struct{}: jobs this worker runs
+	// removing: job id → a channel closed once the local copy of the
+	// job's ended run is gone (see Finish); a new attempt waits for it.
+	removing sync.Map
 }
 
 var _ lease.Source = (*RemoteSource)(nil)
@@ -113,6 +116,9 @@ func (s *RemoteSource) dir(j *job.Job) jobdir.Dir {
 // downloaded (retrying transient failures within the lease).
 func (s *RemoteSource) Dir(ctx context.Context, j *job.Job) (jobdir.Dir, error) {
 	d := s.dir(j)
+	if gone, ok := s.removing.Load(j.ID); ok { // an ended run of it (requeued since)
+		<-gone.(chan struct{})
+	}
 	jobfs.RemoveTree(string(d))
 	if n, ok := s.inputs.LoadAndDelete(j.ID); ok && n.(int) == 0 {
 		return d, s.prepare(j, d) // nothing to download

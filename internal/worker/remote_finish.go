@@ -23,7 +23,8 @@ import (
 // api.InlineOutputMax go up together in one call, their outputs inline,
 // and that call leases the next jobs; a larger output streams up in a
 // call of its own, beside it, so that it holds up no other end. Local
-// copies are removed once the controller has taken the end.
+// copies are removed once the controller has taken the end, after Finish
+// returns.
 func (s *RemoteSource) Finish(ctx context.Context, ends []lease.End, next lease.Want) ([]error, []*job.Job, error) {
 	errs := make([]error, len(ends))
 	var small []int
@@ -51,11 +52,29 @@ func (s *RemoteSource) Finish(ctx context.Context, ends []lease.End, next lease.
 		}
 	}
 	wg.Wait()
+	type ended struct {
+		job  *job.Job
+		gone chan struct{}
+	}
+	var remove []ended
 	for i, e := range ends {
 		if errs[i] == nil {
 			s.held.Delete(e.Job.ID)
-			s.forget(s.dir(e.Job))
+			r := ended{e.Job, make(chan struct{})}
+			s.removing.Store(e.Job.ID, r.gone)
+			remove = append(remove, r)
 		}
+	}
+	if len(remove) > 0 {
+		// Removed once the slots have their answer: each copy is a tree
+		// to walk, and the slots' next jobs need not wait for it.
+		go func() {
+			for _, r := range remove {
+				s.forget(s.dir(r.job))
+				s.removing.CompareAndDelete(r.job.ID, r.gone)
+				close(r.gone)
+			}
+		}()
 	}
 	return errs, claimed, nil
 }

@@ -211,7 +211,9 @@ func (s *Store) FinishJob(ctx context.Context, p *store.FinishParams) (*job.Job,
 }
 
 // FinishJobs implements store.JobStore: one transaction ends the jobs
-// and charges each owner's usage with the CPU-seconds the run took.
+// and charges each owner's usage with the CPU-seconds the runs took, in
+// one statement per owner and time of finish rather than one per job (a
+// busy queue finishes many jobs of one owner at once).
 func (s *Store) FinishJobs(ctx context.Context, ps []*store.FinishParams) ([]store.FinishResult, error) {
 	for _, p := range ps {
 		if !p.State.Terminal() {
@@ -220,12 +222,21 @@ func (s *Store) FinishJobs(ctx context.Context, ps []*store.FinishParams) ([]sto
 	}
 	out := make([]store.FinishResult, len(ps))
 	err := s.tx(ctx, func(tx *wtx) error {
+		var charges []charge
 		for i, p := range ps {
 			r := &out[i]
 			*r = store.FinishResult{}
 			r.Job, r.Err = finish(ctx, tx, p)
 			if r.Err != nil && r.Err != store.ErrLeaseLost {
 				return r.Err
+			}
+			if r.Err == nil && r.Job.Started != nil {
+				charges = addCharge(charges, r.Job, p)
+			}
+		}
+		for _, c := range charges {
+			if err := c.record(ctx, tx); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -246,19 +257,37 @@ func finish(ctx context.Context, tx *wtx, p *store.FinishParams) (*job.Job, erro
 	if err == sql.ErrNoRows {
 		return nil, store.ErrLeaseLost
 	}
-	if err != nil || j.Started == nil {
-		return j, err
-	}
-	// The owner's usage decays to now, then gains what this run used: one
-	// statement (pow is SQLite's), as decay computes it.
+	return j, err
+}
+
+// charge is what one owner's runs used, all ended at one time: decaying
+// the sum once is decaying each run's share and adding them.
+type charge struct {
+	owner    string
+	now      time.Time
+	halfLife time.Duration
+	used     float64 // CPU-seconds
+}
+
+// addCharge adds what j's run used to its owner's charge at p.Now.
+func addCharge(cs []charge, j *job.Job, p *store.FinishParams) []charge {
 	used := float64(j.CPUs) * p.Now.Sub(*j.Started).Seconds()
-	_, err = tx.ExecContext(ctx, `INSERT INTO usage (owner, value, updated) VALUES (?, ?, ?)
+	for i := range cs {
+		if c := &cs[i]; c.owner == j.Owner && c.now.Equal(p.Now) && c.halfLife == p.HalfLife {
+			c.used += used
+			return cs
+		}
+	}
+	return append(cs, charge{owner: j.Owner, now: p.Now, halfLife: p.HalfLife, used: used})
+}
+
+// record decays the owner's usage to the charge's time, then adds it: one
+// statement (pow is SQLite's), as decay computes it.
+func (c charge) record(ctx context.Context, tx *wtx) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO usage (owner, value, updated) VALUES (?, ?, ?)
 		ON CONFLICT (owner) DO UPDATE SET updated = excluded.updated, value = excluded.value +
 			CASE WHEN ? > 0 AND excluded.updated > usage.updated
 			     THEN usage.value * pow(2, -(excluded.updated - usage.updated) / ?) ELSE usage.value END`,
-		j.Owner, used, nanos(p.Now), p.HalfLife.Nanoseconds(), float64(p.HalfLife.Nanoseconds()))
-	if err != nil {
-		return nil, err
-	}
-	return j, nil
+		c.owner, c.used, nanos(c.now), c.halfLife.Nanoseconds(), float64(c.halfLife.Nanoseconds()))
+	return err
 }
