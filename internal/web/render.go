@@ -120,6 +120,7 @@ var funcs = template.FuncMap{
 	"time":       fmtTime,
 	"duration":   duration,
 	"bytes":      fmtBytes,
+	"cpuhours":   func(sec float64) string { return fmt.Sprintf("%.2f", sec/3600) },
 	"lower":      strings.ToLower,
 	"live":       func(s job.State) bool { return !s.Terminal() },
 	"pct":        func(v float64) string { return fmt.Sprintf("%.0f%%", 100*v) },
