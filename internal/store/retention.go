@@ -69,10 +69,23 @@ type OwnerUsage struct {
 	DiskBytes int64 `json:"disk_bytes"`
 }
 
-// SortUsage lists an engine's per-owner sums sorted by owner.
-func SortUsage(byOwner map[string]*OwnerUsage) []*OwnerUsage {
-	out := make([]*OwnerUsage, 0, len(byOwner))
-	for _, u := range byOwner {
+// UsageSums gathers an engine's per-owner sums as it reads them.
+type UsageSums map[string]*OwnerUsage
+
+// Of is owner's line, made on first use.
+func (m UsageSums) Of(owner string) *OwnerUsage {
+	u := m[owner]
+	if u == nil {
+		u = &OwnerUsage{Owner: owner}
+		m[owner] = u
+	}
+	return u
+}
+
+// Sorted lists the lines by owner.
+func (m UsageSums) Sorted() []*OwnerUsage {
+	out := make([]*OwnerUsage, 0, len(m))
+	for _, u := range m {
 		out = append(out, u)
 	}
 	slices.SortFunc(out, func(a, b *OwnerUsage) int { return strings.Compare(a.Owner, b.Owner) })

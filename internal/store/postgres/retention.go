@@ -70,15 +70,7 @@ func (s *Store) RecordDisk(ctx context.Context, ms []store.DiskSize, now time.Ti
 // Usage implements store.RetentionStore: the disk from the jobs
 // (jobs_owner_disk), the CPU from the ledger.
 func (s *Store) Usage(ctx context.Context, p *store.UsageParams) ([]*store.OwnerUsage, error) {
-	byOwner := map[string]*store.OwnerUsage{}
-	get := func(owner string) *store.OwnerUsage {
-		u := byOwner[owner]
-		if u == nil {
-			u = &store.OwnerUsage{Owner: owner}
-			byOwner[owner] = u
-		}
-		return u
-	}
+	sums := store.UsageSums{}
 	rows, err := s.pool.Query(ctx, `SELECT owner, count(*), coalesce(sum(disk_bytes), 0)::bigint FROM jobs
 		WHERE $1 = '' OR owner = $1 GROUP BY owner`, p.Owner)
 	if err == nil {
@@ -86,7 +78,7 @@ func (s *Store) Usage(ctx context.Context, p *store.UsageParams) ([]*store.Owner
 		var n int
 		var bytes int64
 		_, err = pgx.ForEachRow(rows, []any{&owner, &n, &bytes}, func() error {
-			u := get(owner)
+			u := sums.Of(owner)
 			u.Jobs, u.DiskBytes = n, bytes
 			return nil
 		})
@@ -101,7 +93,7 @@ func (s *Store) Usage(ctx context.Context, p *store.UsageParams) ([]*store.Owner
 		var n int
 		var cpu float64
 		_, err = pgx.ForEachRow(rows, []any{&owner, &n, &cpu}, func() error {
-			u := get(owner)
+			u := sums.Of(owner)
 			u.Runs, u.CPUSeconds = n, cpu
 			return nil
 		})
@@ -109,5 +101,5 @@ func (s *Store) Usage(ctx context.Context, p *store.UsageParams) ([]*store.Owner
 	if err = s.check(err, nil); err != nil {
 		return nil, fmt.Errorf("usage: %w", err)
 	}
-	return store.SortUsage(byOwner), nil
+	return sums.Sorted(), nil
 }

@@ -84,15 +84,7 @@ func (s *Store) RecordDisk(ctx context.Context, ms []store.DiskSize, now time.Ti
 // Usage implements store.RetentionStore: the disk from the jobs
 // (jobs_owner_disk), the CPU from the ledger.
 func (s *Store) Usage(ctx context.Context, p *store.UsageParams) ([]*store.OwnerUsage, error) {
-	byOwner := map[string]*store.OwnerUsage{}
-	get := func(owner string) *store.OwnerUsage {
-		u := byOwner[owner]
-		if u == nil {
-			u = &store.OwnerUsage{Owner: owner}
-			byOwner[owner] = u
-		}
-		return u
-	}
+	sums := store.UsageSums{}
 	// Spelled out per case, so that one owner's sums read only its
 	// part of the indexes.
 	jobsQ, ledgerQ := `SELECT owner, count(*), coalesce(sum(disk_bytes), 0) FROM jobs GROUP BY owner`,
@@ -114,7 +106,7 @@ func (s *Store) Usage(ctx context.Context, p *store.UsageParams) ([]*store.Owner
 		if err := rows.Scan(&owner, &n, &bytes); err != nil {
 			return err
 		}
-		u := get(owner)
+		u := sums.Of(owner)
 		u.Jobs, u.DiskBytes = n, bytes
 		return nil
 	})
@@ -136,14 +128,14 @@ func (s *Store) Usage(ctx context.Context, p *store.UsageParams) ([]*store.Owner
 		if err := rows.Scan(&owner, &n, &cpu); err != nil {
 			return err
 		}
-		u := get(owner)
+		u := sums.Of(owner)
 		u.Runs, u.CPUSeconds = n, cpu
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("usage: %w", err)
 	}
-	return store.SortUsage(byOwner), nil
+	return sums.Sorted(), nil
 }
 
 // eachRow calls fn for every row, then closes rows.
