@@ -67,12 +67,12 @@ func (s *Store) RecordDisk(ctx context.Context, ms []store.DiskSize, now time.Ti
 	return nil
 }
 
-// Usage implements store.RetentionStore: the disk from the jobs
-// (jobs_owner_disk), the CPU from the ledger.
+// Usage implements store.RetentionStore: the disk from disk_totals, the
+// CPU from the ledger.
 func (s *Store) Usage(ctx context.Context, p *store.UsageParams) ([]*store.OwnerUsage, error) {
 	sums := store.UsageSums{}
-	rows, err := s.pool.Query(ctx, `SELECT owner, count(*), coalesce(sum(disk_bytes), 0)::bigint FROM jobs
-		WHERE $1 = '' OR owner = $1 GROUP BY owner`, p.Owner)
+	rows, err := s.pool.Query(ctx, `SELECT owner, jobs, bytes FROM disk_totals
+		WHERE jobs > 0 AND ($1 = '' OR owner = $1)`, p.Owner)
 	if err == nil {
 		var owner string
 		var n int

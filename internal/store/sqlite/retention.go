@@ -81,17 +81,17 @@ func (s *Store) RecordDisk(ctx context.Context, ms []store.DiskSize, now time.Ti
 	return nil
 }
 
-// Usage implements store.RetentionStore: the disk from the jobs
-// (jobs_owner_disk), the CPU from the ledger.
+// Usage implements store.RetentionStore: the disk from disk_totals, the
+// CPU from the ledger.
 func (s *Store) Usage(ctx context.Context, p *store.UsageParams) ([]*store.OwnerUsage, error) {
 	sums := store.UsageSums{}
 	// Spelled out per case, so that one owner's sums read only its
 	// part of the indexes.
-	jobsQ, ledgerQ := `SELECT owner, count(*), coalesce(sum(disk_bytes), 0) FROM jobs GROUP BY owner`,
+	jobsQ, ledgerQ := `SELECT owner, jobs, bytes FROM disk_totals WHERE jobs > 0`,
 		`SELECT owner, count(*), coalesce(sum(cpu_seconds), 0) FROM accounting WHERE finished >= ? GROUP BY owner`
 	args := []any{}
 	if p.Owner != "" {
-		jobsQ = `SELECT owner, count(*), coalesce(sum(disk_bytes), 0) FROM jobs WHERE owner = ? GROUP BY owner`
+		jobsQ = `SELECT owner, jobs, bytes FROM disk_totals WHERE owner = ? AND jobs > 0`
 		ledgerQ = `SELECT owner, count(*), coalesce(sum(cpu_seconds), 0) FROM accounting WHERE owner = ? AND finished >= ? GROUP BY owner`
 		args = append(args, p.Owner)
 	}

@@ -12,8 +12,27 @@ CREATE INDEX jobs_retention ON jobs (state, finished) WHERE keep = 0;
 -- It measures finished jobs not yet measured.
 CREATE INDEX jobs_unmeasured ON jobs (id)
 	WHERE disk_measured IS NULL AND state IN ('COMPLETE', 'ERROR', 'CANCEL');
--- The disk quota sums one owner's disk without reading the jobs' rows.
-CREATE INDEX jobs_owner_disk ON jobs (owner, disk_bytes);
+
+-- Each owner's jobs and the disk they hold, kept by triggers (as
+-- pending_counts): the disk quota, checked at every submission, and the
+-- usage report read one small row per owner, whatever the history.
+CREATE TABLE disk_totals (
+	owner TEXT PRIMARY KEY,
+	jobs  INTEGER NOT NULL,
+	bytes INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO disk_totals (owner, jobs, bytes) SELECT owner, count(*), sum(disk_bytes) FROM jobs GROUP BY owner;
+CREATE TRIGGER jobs_disk_insert AFTER INSERT ON jobs BEGIN
+	INSERT INTO disk_totals (owner, jobs, bytes) VALUES (NEW.owner, 1, NEW.disk_bytes)
+		ON CONFLICT (owner) DO UPDATE SET jobs = jobs + 1, bytes = bytes + excluded.bytes;
+END;
+CREATE TRIGGER jobs_disk_update AFTER UPDATE OF disk_bytes ON jobs
+	WHEN NEW.disk_bytes != OLD.disk_bytes BEGIN
+	UPDATE disk_totals SET bytes = bytes + NEW.disk_bytes - OLD.disk_bytes WHERE owner = NEW.owner;
+END;
+CREATE TRIGGER jobs_disk_delete AFTER DELETE ON jobs BEGIN
+	UPDATE disk_totals SET jobs = jobs - 1, bytes = bytes - OLD.disk_bytes WHERE owner = OLD.owner;
+END;
 
 -- The CPU ledger: one row per run that ended (a job requeued by an admin
 -- runs again as a new attempt), written by a trigger so that every path
@@ -30,8 +49,9 @@ CREATE TABLE accounting (
 	cpu_seconds REAL    NOT NULL,
 	PRIMARY KEY (job_id, attempt)
 );
-CREATE INDEX accounting_finished ON accounting (finished, owner);
-CREATE INDEX accounting_owner ON accounting (owner, finished);
+-- Covering: a report sums a period without reading the rows.
+CREATE INDEX accounting_finished ON accounting (finished, owner, cpu_seconds);
+CREATE INDEX accounting_owner ON accounting (owner, finished, cpu_seconds);
 
 CREATE TRIGGER jobs_account AFTER UPDATE OF state ON jobs
 	WHEN OLD.state = 'ACTIVE' AND NEW.state IN ('COMPLETE', 'ERROR', 'CANCEL')
