@@ -59,6 +59,12 @@ func TestBadServeFlags(t *testing.T) {
 		{[]string{"serve", "--data", data, "--executor", "slurm", "--slurm-max-jobs", "-1"}, "slurm-max-jobs"},
 		{[]string{"serve", "--data", data, "--executor", "pbs"}, "executor"},
 		{[]string{"serve", "--data", data, "--legacy-worker-services", "count,two words"}, "legacy-worker-services"},
+		// Retention: an unknown or live state, an unknown unit.
+		{[]string{"serve", "--data", data, "--retain", "COMPLETE=30d,DONE=3d"}, `unknown state "DONE"`},
+		{[]string{"serve", "--data", data, "--retain", "PENDING=1d"}, `unknown state "PENDING"`},
+		{[]string{"serve", "--data", data, "--retain", "COMPLETE=3w"}, `unknown unit "w" (accepted: d, h, m, s)`},
+		{[]string{"serve", "--data", data, "--retain", "CANCEL"}, "retain"},
+		{[]string{"serve", "--data", data, "--user-disk-mb", "-5"}, "user-disk-mb"},
 		{[]string{"worker", "--server", "http://127.0.0.1:1", "--token", "x", "--slots", "0"}, "slots"},
 		{[]string{"bench", "--store", "mysql://u@h/db"}, "store"},
 	} {

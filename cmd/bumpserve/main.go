@@ -45,6 +45,8 @@ func init() {
 		{name: "stop", summary: "stop a running fit early, keeping what it found", run: runStop},
 		{name: "resume", summary: "continue a finished or stopped DREAM fit for more samples (resume ID --samples N)", run: runResume},
 		{name: "delete", summary: "delete a job and its files", run: runDelete},
+		{name: "keep", summary: "pin a job so retention never deletes it (keep --off ID unpins)", run: runKeep},
+		{name: "usage", summary: "CPU-hours and disk per user (usage [--user U] [--since DATE])", run: runUsage},
 		{name: "fit", summary: "run a native fit here, no server: results JSON on stdout", run: runFit},
 		{name: "migrate", summary: "copy a SQLite store into PostgreSQL (migrate --from DIR --to postgres://…)", run: runMigrate},
 		{name: "backup", summary: "copy the SQLite store and job files while the server runs (backup --data DIR OUT)", run: runBackup},

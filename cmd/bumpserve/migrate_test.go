@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -42,11 +43,20 @@ func TestMigrateToPostgres(t *testing.T) {
 	}
 	cl, _ := client.New(old.URL, alice, client.Options{})
 	jobs := waitAll(t, cl, submitSleeps(t, cl, 3, `{"seconds":0}`), time.Minute)
+	var pinned int64
+	var charged float64
+	for id, j := range jobs {
+		pinned = id
+		charged += j.CPUSeconds
+	}
+	if _, err := cl.Keep(context.Background(), pinned, true); err != nil {
+		t.Fatal(err)
+	}
 
 	run := func(args ...string) (string, string, int) {
 		return bs(t, nil, append([]string{"migrate", "--from", data, "--to", url}, args...)...)
 	}
-	if out, errOut, code := run(); code != 0 || !strings.Contains(out, "copied 2 users, 3 tokens, 3 jobs") {
+	if out, errOut, code := run(); code != 0 || !strings.Contains(out, "copied 2 users, 3 tokens, 3 jobs") || !strings.Contains(out, "3 accounting rows") {
 		t.Fatalf("migrate: exit %d\n%s%s", code, out, errOut)
 	}
 	if out, errOut, code := run(); code == 0 || !strings.Contains(errOut, "--merge") {
@@ -72,6 +82,13 @@ func TestMigrateToPostgres(t *testing.T) {
 		if res, err := cl.Results(ctx, id); err != nil || len(res) == 0 {
 			t.Errorf("results of job %d after the move: %s %v", id, res, err)
 		}
+	}
+	// Pins and the CPU ledger move with the jobs.
+	if j, err := cl.Get(ctx, pinned); err != nil || !j.Keep {
+		t.Errorf("pinned job %d after the move: %+v, %v", pinned, j, err)
+	}
+	if u, err := cl.Usage(ctx, "", ""); err != nil || len(u.Users) != 1 || u.Users[0].Runs != 3 || math.Abs(u.Users[0].CPUSeconds-charged) > 1e-3 {
+		t.Errorf("alice's usage after the move = %+v, %v; want 3 runs and %g CPU-seconds", u, err, charged)
 	}
 	fresh := submitSleeps(t, cl, 1, `{"seconds":0}`)[0]
 	for id := range jobs {

@@ -12,6 +12,7 @@ import (
 	"github.com/bumpserve/bumpserve/internal/controller"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/queue"
+	"github.com/bumpserve/bumpserve/internal/retention"
 	"github.com/bumpserve/bumpserve/internal/server"
 	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/store/postgres"
@@ -52,6 +53,8 @@ func runServe(ctx context.Context, args []string) error {
 	maxRunning := fs.Int("max-running", 0, "running jobs per user (0: no cap)")
 	anonymous := fs.Bool("anonymous", false, "let anyone submit without a token under /api/v1/anonymous/jobs; the job is then reached only through the capability returned")
 	legacyServices := fs.String("legacy-worker-services", "", "comma-separated services handed to old Bumps workers at /jobs/nextjob.json (default: all); a name bumpserve does not run (the original's count, fitter) is run by old workers only")
+	retain := fs.String("retain", "", "delete finished jobs and their files this long after they end, per state: COMPLETE=30d,ERROR=30d,CANCEL=7d (units d, h, m, s; a state not named is kept for ever; pinned jobs always are)")
+	userDisk := fs.Int64("user-disk-mb", 0, "disk quota per user in MB: a submission while a user's jobs hold that much is refused (0: none)")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines")
 	var ff frontFlags
 	ff.register(fs)
@@ -79,6 +82,13 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	if *maxUpload < 1 {
 		return usagef("max-upload-mb: %d is not a positive number of MB", *maxUpload)
+	}
+	policy, err := retention.Parse(*retain)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	if *userDisk < 0 {
+		return usagef("user-disk-mb: %d is negative (0 for no quota)", *userDisk)
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usagef("tls-cert and tls-key go together")
@@ -130,7 +140,8 @@ func runServe(ctx context.Context, args []string) error {
 		HalfLife: *halfLife, MaxRunning: *maxRunning,
 		Caps: job.Limits{WallSeconds: *wall, MemoryMB: *memory, Processes: *procs, DiskMB: *disk},
 		Server: server.Config{MaxQueued: *maxQueued, SubmitRate: *rate, Anonymous: *anonymous, MaxUpload: *maxUpload << 20,
-			LegacyWorkerServices: oldServices},
+			LegacyWorkerServices: oldServices, UserDiskMB: *userDisk},
+		Retain: policy,
 		Front:  front,
 		Notify: notifier(log),
 		Logger: log,

@@ -25,6 +25,7 @@ import (
 	"github.com/bumpserve/bumpserve/internal/lograte"
 	"github.com/bumpserve/bumpserve/internal/proc"
 	"github.com/bumpserve/bumpserve/internal/queue"
+	"github.com/bumpserve/bumpserve/internal/retention"
 	"github.com/bumpserve/bumpserve/internal/server"
 	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/store"
@@ -71,6 +72,13 @@ type Config struct {
 	// ExtraServices are registered beside the built-in ones, for tests
 	// (a service that panics, say); `serve` never sets it.
 	ExtraServices []service.Service
+	// Retain is how long finished jobs of each state are kept (none
+	// named: for ever); the cleaner that deletes them also measures
+	// finished jobs' directories for the disk quota (Server.UserDiskMB).
+	// RetainInterval is the time between its passes (a minute by
+	// default; tests shorten it).
+	Retain         retention.Policy
+	RetainInterval time.Duration
 }
 
 // DrainDefault is how long running jobs get to finish at shutdown before
@@ -90,6 +98,9 @@ type Controller struct {
 	// it under the base path, behind the front door (server.Front).
 	Handler http.Handler
 	Pool    *worker.Pool // nil with no local slots
+	// Cleaner deletes finished jobs past their age and measures the
+	// others (package retention).
+	Cleaner *retention.Cleaner
 }
 
 // Open builds a controller over cfg.Data.
@@ -128,8 +139,14 @@ func Open(ctx context.Context, cfg Config) (*Controller, error) {
 	for _, svc := range cfg.ExtraServices {
 		services[svc.Name()] = svc
 	}
+	c.Cleaner = retention.New(retention.Config{Store: st, Policy: cfg.Retain, Now: cfg.Now, Interval: cfg.RetainInterval, Logger: log,
+		// Deletes go the way a user's do (Server.DeleteJob), set once the server exists.
+		Delete: func(ctx context.Context, id int64) error { return c.Server.DeleteJob(ctx, id) },
+		Size:   func(id int64) (int64, error) { return root.Job(id).Size() },
+	})
 	sc := cfg.Server
 	sc.Store, sc.Queue, sc.Root, sc.Services, sc.Caps, sc.Logger, sc.Disk = st, c.Queue, root, services, cfg.Caps, log, disk
+	sc.Collectors = append(sc.Collectors, c.Cleaner.Collectors()...)
 	if c.Server, err = server.New(sc); err != nil {
 		st.Close()
 		return nil, err
@@ -283,6 +300,11 @@ func (c *Controller) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey
 	go func() {
 		defer wg.Done()
 		guard.Loop(bg, c.log, "lease reaper", c.leading("lease reaper", c.Queue.RunReaper))
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		guard.Loop(bg, c.log, "retention cleaner", c.leading("retention cleaner", c.Cleaner.Run))
 	}()
 	if feed, ok := c.Store.(store.ChangeFeed); ok {
 		wg.Add(1)

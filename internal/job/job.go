@@ -92,6 +92,26 @@ type Job struct {
 	// deleted: watchers learn of it at once rather than at their next
 	// look at the store.
 	Deleted bool `json:"deleted,omitempty"`
+	// Keep pins a finished job: the retention cleaner leaves it (and its
+	// files) however old it is.
+	Keep bool `json:"keep"`
+	// DiskBytes is what the job's directory holds: its uploads from
+	// submission, all its files once the cleaner has measured it after
+	// it finished.
+	DiskBytes int64 `json:"disk_bytes"`
+	// CPUSeconds is what its last run is charged: CPUs held × wall time
+	// (see ChargedCPUSeconds); 0 until it has run.
+	CPUSeconds float64 `json:"cpu_seconds"`
+}
+
+// ChargedCPUSeconds is what a run is charged in accounting and fair
+// share: the CPUs it held for as long as it held them, as a batch system
+// bills an allocation (the same whether its processes used them or not).
+func ChargedCPUSeconds(cpus int, started, finished *time.Time) float64 {
+	if started == nil || finished == nil || !finished.After(*started) {
+		return 0
+	}
+	return float64(max(cpus, 1)) * finished.Sub(*started).Seconds()
 }
 
 // Lease is an executor's time-limited claim on an ACTIVE job. The token

@@ -92,3 +92,19 @@ func (d Dir) Open(rel string) (*os.File, fs.FileInfo, error) {
 // liveLog is the log's path as users see it, before and after the
 // attempt ends: until then it is served from the job directory.
 const liveLog = "output/" + LogName
+
+// Size is what the job's directory holds, as the disk quota counts it:
+// the lengths of its regular files (a sparse file at its full length, as
+// disk_mb counts it), links and special files not at all. A missing
+// directory holds nothing.
+func (d Dir) Size() (int64, error) {
+	var n int64
+	err := jobfs.Walk(string(d), func(_ string, info fs.FileInfo) error {
+		n += info.Size()
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("size of job dir: %w", err)
+	}
+	return n, nil
+}

@@ -103,6 +103,7 @@ type Submission struct {
 	Spec                 json.RawMessage
 	CPUs, Priority       int
 	Capability           []byte // hash of an anonymous job's capability
+	DiskBytes            int64  // what its uploads hold
 }
 
 // Submit stores a new PENDING job and wakes idle executors. place, if
@@ -137,6 +138,7 @@ func (q *Queue) SubmitAll(ctx context.Context, subs []Submission, place func(i i
 		ps[i] = &store.CreateJobParams{
 			Owner: s.Owner, Name: s.Name, Service: s.Service, Spec: s.Spec,
 			CPUs: s.CPUs, Priority: s.Priority, MaxAttempts: q.maxAttempts, Now: now, Capability: s.Capability,
+			DiskBytes: s.DiskBytes,
 		}
 	}
 	if place != nil {

@@ -22,7 +22,7 @@ type metrics struct {
 	requests *prometheus.CounterVec
 }
 
-func newMetrics(st store.JobStore) *metrics {
+func newMetrics(st store.JobStore, more ...prometheus.Collector) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -30,7 +30,9 @@ func newMetrics(st store.JobStore) *metrics {
 		}, []string{"method", "code"}),
 	}
 	m.reg.MustRegister(m.requests, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		&jobsCollector{store: st, desc: prometheus.NewDesc("bumpserve_jobs", "Jobs by state.", []string{"state"}, nil)})
+		&jobsCollector{store: st, desc: prometheus.NewDesc("bumpserve_jobs", "Jobs by state.", []string{"state"}, nil)},
+		newUsageCollector(st))
+	m.reg.MustRegister(more...)
 	return m
 }
 

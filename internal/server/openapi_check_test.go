@@ -207,7 +207,7 @@ func TestOpenAPICatchesDrift(t *testing.T) {
 	route := c.ops["GET /api/v1/jobs/{id}"]
 	req, _ := http.NewRequest("GET", "http://example.invalid/api/v1/jobs/1", nil)
 	const job = `"id":1,"name":"n","owner":"o","service":"sleep","cpus":1,"priority":0,"state":"PENDING","reason":"",
-		"attempt":1,"max_attempts":3,"worker":"","cancel_requested":false,"version":0,
+		"attempt":1,"max_attempts":3,"worker":"","cancel_requested":false,"version":0,"keep":false,"disk_bytes":0,"cpu_seconds":0,
 		"submitted":"2026-01-01T00:00:00Z","started":null`
 	check := func(code int, body string) error {
 		return openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{

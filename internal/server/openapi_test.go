@@ -248,6 +248,16 @@ func exerciseAPI(t *testing.T, c *apiCheck, env *testenv.Env) {
 	get(fmt.Sprintf("/api/v1/jobs/%d/events", j1.ID), alice, 200)
 	get(fmt.Sprintf("/api/v1/jobs/%d", j1.ID), admin, 200)
 
+	// Pins and accounting.
+	post(fmt.Sprintf("/api/v1/jobs/%d/keep", j1.ID), alice, `{"keep":true}`, 200)
+	post(fmt.Sprintf("/api/v1/jobs/%d/keep", j1.ID), alice, `{}`, 400)
+	post(fmt.Sprintf("/api/v1/jobs/%d/keep", j1.ID), admin, `{"keep":false}`, 200)
+	get("/api/v1/usage", alice, 200)
+	get("/api/v1/usage?since=2026-01-01", admin, 200)
+	get("/api/v1/usage?user=alice&since=2026-01-31T12:00:00Z", admin, 200)
+	get("/api/v1/usage?user=admin", alice, 403)
+	get("/api/v1/usage?since=yesterday", alice, 400)
+
 	// Cancel and delete.
 	post(fmt.Sprintf("/api/v1/jobs/%d/cancel", j3.ID), alice, "", 200)
 	post(fmt.Sprintf("/api/v1/jobs/%d/cancel", j3.ID), alice, "", 409)

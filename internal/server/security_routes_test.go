@@ -133,6 +133,10 @@ func routeTable() []routeCase {
 		{Pattern: "POST /api/v1/jobs/{id}/stop", Method: "POST", Path: j + "/stop", Want: apiJob(409)},
 		{Pattern: "POST /api/v1/jobs/{id}/resume", Method: "POST", Path: j + "/resume", Body: `{"samples":10}`, CType: "application/json", Want: want{401, 409, 404, 403, 403}},
 		{Pattern: "DELETE /api/v1/jobs/{id}", Method: "DELETE", Path: j, Prep: job, Want: apiJob(204)},
+		// Pins and accounting (usage.go): a user sees only their own usage.
+		{Pattern: "POST /api/v1/jobs/{id}/keep", Method: "POST", Path: j + "/keep", Body: `{"keep":true}`, CType: "application/json", Want: apiJob(200)},
+		{Pattern: "GET /api/v1/usage", Method: "GET", Path: "/api/v1/usage", Want: apiUser(200)},
+		{Pattern: "GET /api/v1/usage", Method: "GET", Path: "/api/v1/usage?user=alice&since=2026-01-01", Want: want{401, 200, 403, 200, 403}},
 		{Pattern: "GET /api/v1/workers", Method: "GET", Path: "/api/v1/workers", Want: apiAdmin(200)},
 		{Pattern: "GET /api/v1/openapi.json", Method: "GET", Path: "/api/v1/openapi.json", Want: public(200)},
 		// The operators' routes (admin.go).
@@ -204,6 +208,7 @@ func routeTable() []routeCase {
 		{Pattern: "GET /ui/jobs/{id}/archive", Method: "GET", Path: "/ui/jobs/{id}/archive", Page: true, Want: strmJob(200)},
 		{Pattern: "POST /ui/jobs/{id}/cancel", Method: "POST", Path: "/ui/jobs/{id}/cancel", Page: true, Body: "csrf_token={csrf}", CType: "application/x-www-form-urlencoded", Prep: job, Want: formJob(303)},
 		{Pattern: "POST /ui/jobs/{id}/delete", Method: "POST", Path: "/ui/jobs/{id}/delete", Page: true, Body: "csrf_token={csrf}", CType: "application/x-www-form-urlencoded", Prep: job, Want: formJob(303)},
+		{Pattern: "POST /ui/jobs/{id}/keep", Method: "POST", Path: "/ui/jobs/{id}/keep", Page: true, Body: "csrf_token={csrf}&keep=on", CType: "application/x-www-form-urlencoded", Want: formJob(303)},
 		{Pattern: "POST /ui/jobs/{id}/stop", Method: "POST", Path: "/ui/jobs/{id}/stop", Page: true, Body: "csrf_token={csrf}", CType: "application/x-www-form-urlencoded", Want: formJob(409)},
 		{Pattern: "POST /ui/jobs/{id}/continue", Method: "POST", Path: "/ui/jobs/{id}/continue", Page: true, Body: "csrf_token={csrf}&samples=10", CType: "application/x-www-form-urlencoded", Want: want{403, 409, 404, 403, 403}},
 		{Pattern: "GET /ui/submit", Method: "GET", Path: "/ui/submit", Page: true, Want: pageUser(200)},

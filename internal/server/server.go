@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/bumpserve/bumpserve/internal/auth"
 	"github.com/bumpserve/bumpserve/internal/diskspace"
 	"github.com/bumpserve/bumpserve/internal/job"
@@ -53,8 +55,13 @@ type Config struct {
 	LegacyWorkerServices []string
 	// Disk, if set, watches the data disk: while it is full, submissions
 	// are refused with 507.
-	Disk   *diskspace.Guard
-	Logger *slog.Logger
+	Disk *diskspace.Guard
+	// UserDiskMB is each user's disk quota in MB (0: none): a submission
+	// while a user's jobs hold that much is refused (see usage.go).
+	UserDiskMB int64
+	// Collectors are more metrics for /metrics (the retention cleaner's).
+	Collectors []prometheus.Collector
+	Logger     *slog.Logger
 }
 
 // Server serves the HTTP API.
@@ -105,7 +112,7 @@ func New(cfg Config) (*Server, error) {
 			s.oldOnly[name] = true
 		}
 	}
-	s.metrics = newMetrics(cfg.Store)
+	s.metrics = newMetrics(cfg.Store, cfg.Collectors...)
 	s.routes()
 	return s, nil
 }
@@ -146,6 +153,7 @@ func (s *Server) routes() {
 	m.Handle("POST /api/v1/worker/completions", wk(s.workerCompletions))
 	s.workerCheckpointRoutes()
 	s.adminRoutes()
+	s.usageRoutes()
 	m.HandleFunc("GET /api/v1/openapi.json", s.openAPI)
 	s.legacyRoutes()
 	if s.cfg.Anonymous {

@@ -17,6 +17,7 @@ import (
 	"github.com/bumpserve/bumpserve/internal/archive"
 	"github.com/bumpserve/bumpserve/internal/diskspace"
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/store"
@@ -110,13 +111,21 @@ type SubmitError = httpError
 // Root.Stage whose input/ holds the uploaded files; it becomes the job's
 // directory. Errors are *SubmitError for anything the caller got wrong.
 func (s *Server) SubmitJob(ctx context.Context, u *store.User, sub *Submission, staging string) (*job.Job, error) {
-	if err := s.admit(ctx, u, 1); err != nil {
+	var uploaded int64
+	if staging != "" {
+		var err error
+		if uploaded, err = jobdir.Dir(staging).Size(); err != nil {
+			return nil, &httpError{http.StatusInternalServerError, err.Error()}
+		}
+	}
+	if err := s.admit(ctx, u, 1, uploaded); err != nil {
 		return nil, err
 	}
 	qs, err := s.checkSubmission(u, sub, stagedInput(staging))
 	if err != nil {
 		return nil, err
 	}
+	qs.DiskBytes = uploaded
 	var place func(int64) error
 	var placed int64
 	if staging != "" {
@@ -143,8 +152,9 @@ func (s *Server) SubmitJob(ctx context.Context, u *store.User, sub *Submission, 
 
 // admit is what a request must pass before its n jobs are checked: room
 // on the disk, the user's submission rate (a request counts once, however
-// many jobs it carries) and the user's queue quota.
-func (s *Server) admit(ctx context.Context, u *store.User, n int) error {
+// many jobs it carries), the user's queue quota and disk quota (with
+// uploaded bytes of files).
+func (s *Server) admit(ctx context.Context, u *store.User, n int, uploaded int64) error {
 	if err := s.checkDisk(); err != nil {
 		return err
 	}
@@ -158,7 +168,7 @@ func (s *Server) admit(ctx context.Context, u *store.User, n int) error {
 	if queued+n > s.cfg.MaxQueued {
 		return &httpError{http.StatusTooManyRequests, fmt.Sprintf("quota: %d jobs already queued (at most %d)", queued, s.cfg.MaxQueued)}
 	}
-	return nil
+	return s.checkDiskQuota(ctx, u.Name, uploaded)
 }
 
 // storeError is the answer to a failure to store a checked submission.

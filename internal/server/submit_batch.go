@@ -53,7 +53,7 @@ func (s *Server) SubmitJobs(ctx context.Context, u *store.User, subs []*Submissi
 	case len(subs) > MaxBatch:
 		return nil, badRequest("jobs: %d jobs in one request (at most %d)", len(subs), MaxBatch)
 	}
-	if err := s.admit(ctx, u, len(subs)); err != nil {
+	if err := s.admit(ctx, u, len(subs), 0); err != nil {
 		return nil, err
 	}
 	qs := make([]queue.Submission, len(subs))

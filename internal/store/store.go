@@ -40,7 +40,8 @@ type Store interface {
 
 // JobStore holds jobs and runs their transitions.
 type JobStore interface {
-	AdminStore // the operators' writes (admin.go)
+	AdminStore     // the operators' writes (admin.go)
+	RetentionStore // pins, expiry and accounting (retention.go)
 	// CreateJob inserts a PENDING job.
 	CreateJob(ctx context.Context, p *CreateJobParams) (*job.Job, error)
 	// CreateJobs inserts PENDING jobs in one transaction: all of them or,
@@ -116,6 +117,8 @@ type CreateJobParams struct {
 	// Capability, if set, is the hash of a secret that reaches this job
 	// without a token (anonymous mode).
 	Capability []byte
+	// DiskBytes is the size of the files uploaded with it.
+	DiskBytes int64
 }
 
 // ListJobsParams filters and pages a job listing, newest first.

@@ -24,6 +24,7 @@ type adminData struct {
 	States        []job.State
 	Total         map[job.State]int
 	Users         []server.UserJobs // users with jobs
+	Usage         *usageView        // every user's accounting
 }
 
 // adminPage shows the executors and the queue's depth, per state and per
@@ -64,6 +65,7 @@ func (h *Handler) renderAdmin(w http.ResponseWriter, r *http.Request, s *session
 		return
 	}
 	d.Local, d.Remote = splitWorkers(d.Workers, recent)
+	d.Usage = h.usageFor(r, s, "")
 	if d.Total, d.Users, err = h.cfg.API.QueueDepth(ctx); err != nil {
 		h.serverError(w, r, err)
 		return

@@ -32,6 +32,8 @@ type jobsData struct {
 	SearchCut bool
 	Error     string
 	Deleted   string // the id of a job just deleted, to confirm it
+	// Usage is the signed-in user's own accounting.
+	Usage *usageView
 }
 
 // jobsPage lists the user's jobs (an admin's: everyone's), newest first.
@@ -88,6 +90,7 @@ func (h *Handler) jobsPage(w http.ResponseWriter, r *http.Request, s *session) {
 			live = live || !j.State.Terminal()
 		}
 	}
+	d.Usage = h.usageFor(r, s, s.User.Name)
 	v := &view{Title: "Jobs", S: s, Nav: "jobs", Data: d}
 	if live {
 		v.Refresh = 5

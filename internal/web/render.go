@@ -120,6 +120,7 @@ var funcs = template.FuncMap{
 	"time":       fmtTime,
 	"duration":   duration,
 	"bytes":      fmtBytes,
+	"cputime":    cpuTime,
 	"lower":      strings.ToLower,
 	"live":       func(s job.State) bool { return !s.Terminal() },
 	"pct":        func(v float64) string { return fmt.Sprintf("%.0f%%", 100*v) },
@@ -201,6 +202,18 @@ func duration(from, to *time.Time) string {
 		return fmt.Sprintf("%.1f s", d.Seconds())
 	}
 	return d.Round(time.Second).String()
+}
+
+// cpuTime writes CPU-seconds in the unit that suits them: a short fit's
+// charge in seconds, a facility's month in hours.
+func cpuTime(sec float64) string {
+	switch {
+	case sec < 60:
+		return fmt.Sprintf("%.1f CPU-seconds", sec)
+	case sec < 3600:
+		return fmt.Sprintf("%.1f CPU-minutes", sec/60)
+	}
+	return fmt.Sprintf("%.2f CPU-hours", sec/3600)
 }
 
 func fmtBytes(n int64) string {

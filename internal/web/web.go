@@ -112,6 +112,7 @@ func (h *Handler) routes() {
 	m.Handle("POST /ui/jobs/{id}/cancel", h.form(h.cancel))
 	m.Handle("POST /ui/jobs/{id}/delete", h.form(h.deleteJob))
 	m.Handle("POST /ui/jobs/{id}/stop", h.form(h.stop))
+	m.Handle("POST /ui/jobs/{id}/keep", h.form(h.keep))
 	m.Handle("POST /ui/jobs/{id}/continue", h.form(h.continueFit))
 
 	m.Handle("GET /ui/submit", h.page(h.submitPage))

@@ -28,8 +28,8 @@ var ErrNotEmpty = errors.New("target store is not empty")
 // Counts says how many rows of each table were copied (or, for
 // Skipped, found in the target already and left alone).
 type Counts struct {
-	Users, Tokens, Jobs, Usage int
-	Skipped                    int
+	Users, Tokens, Jobs, Usage, Accounting int
+	Skipped                                int
 }
 
 // Run copies the SQLite store in data to the PostgreSQL database at url.

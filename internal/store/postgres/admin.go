@@ -67,7 +67,7 @@ func (s *Store) RequeueJob(ctx context.Context, id int64, now time.Time) (*job.J
 	err := s.tx(ctx, func(tx pgx.Tx) (err error) {
 		j, err = scanJob(tx.QueryRow(ctx, `UPDATE jobs SET version = version + 1, state = 'PENDING', reason = '',
 			attempt = attempt + 1, max_attempts = greatest(max_attempts, attempt + 1), cancel_requested = false,
-			lease_token = NULL, lease_expires = NULL, progress = NULL, result = NULL, started = NULL, finished = NULL
+			lease_token = NULL, lease_expires = NULL, progress = NULL, result = NULL, started = NULL, finished = NULL, disk_measured = NULL
 			WHERE id = $1 AND state <> 'PENDING' RETURNING `+jobColumns, id))
 		if errors.Is(err, pgx.ErrNoRows) {
 			j, err = scanJob(tx.QueryRow(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = $1`, id))

@@ -13,7 +13,7 @@ import (
 // jobColumns is the column list every job query returns, in scanJob's order.
 const jobColumns = `id, owner, name, service, spec, cpus, priority, state, reason, attempt,
 	max_attempts, worker, lease_token, lease_expires, cancel_requested, progress, result,
-	protections, submitted, started, finished, worker_user, version`
+	protections, submitted, started, finished, worker_user, version, keep, disk_bytes`
 
 func scanJob(row pgx.Row) (*job.Job, error) {
 	var (
@@ -24,13 +24,14 @@ func scanJob(row pgx.Row) (*job.Job, error) {
 	)
 	err := row.Scan(&j.ID, &j.Owner, &j.Name, &j.Service, &spec, &j.CPUs, &j.Priority, &j.State,
 		&j.Reason, &j.Attempt, &j.MaxAttempts, &j.Worker, &leaseToken, &leaseExpires, &j.CancelRequested,
-		&progress, &result, &protect, &j.Submitted, &started, &finished, &j.WorkerUser, &j.Version)
+		&progress, &result, &protect, &j.Submitted, &started, &finished, &j.WorkerUser, &j.Version, &j.Keep, &j.DiskBytes)
 	if err != nil {
 		return nil, err
 	}
 	j.Spec = json.RawMessage(spec)
 	j.Submitted = j.Submitted.UTC()
 	j.Started, j.Finished = utc(started), utc(finished)
+	j.CPUSeconds = job.ChargedCPUSeconds(j.CPUs, j.Started, j.Finished)
 	if leaseToken != nil && leaseExpires != nil && j.State == job.Active {
 		j.Lease = &job.Lease{Holder: j.Worker, Token: *leaseToken, Expires: leaseExpires.UTC()}
 	}

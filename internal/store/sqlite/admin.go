@@ -78,7 +78,7 @@ func (s *Store) RequeueJob(ctx context.Context, id int64, now time.Time) (*job.J
 	err := s.tx(ctx, func(tx *wtx) (err error) {
 		j, err = scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET version = version + 1, state = 'PENDING', reason = '',
 			attempt = attempt + 1, max_attempts = max(max_attempts, attempt + 1), cancel_requested = 0,
-			lease_token = NULL, lease_expires = NULL, progress = NULL, result = NULL, started = NULL, finished = NULL
+			lease_token = NULL, lease_expires = NULL, progress = NULL, result = NULL, started = NULL, finished = NULL, disk_measured = NULL
 			WHERE id = ? AND state != 'PENDING' RETURNING `+jobColumns, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			j, err = scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id))

@@ -41,9 +41,9 @@ func (s *Store) CreateJobs(ctx context.Context, ps []*store.CreateJobParams) ([]
 			}
 			var err error
 			js[i], err = scanJob(tx.QueryRowContext(ctx, `INSERT INTO jobs
-				(id, owner, name, service, spec, cpus, priority, state, max_attempts, submitted, capability)
-				VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', ?, ?, ?) RETURNING `+jobColumns,
-				id, p.Owner, p.Name, p.Service, string(spec), max(p.CPUs, 1), p.Priority, max(p.MaxAttempts, 1), nanos(p.Now), p.Capability))
+				(id, owner, name, service, spec, cpus, priority, state, max_attempts, submitted, capability, disk_bytes)
+				VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', ?, ?, ?, ?) RETURNING `+jobColumns,
+				id, p.Owner, p.Name, p.Service, string(spec), max(p.CPUs, 1), p.Priority, max(p.MaxAttempts, 1), nanos(p.Now), p.Capability, p.DiskBytes))
 			if err != nil {
 				if len(ps) > 1 {
 					return fmt.Errorf("jobs[%d]: %w", i, err)

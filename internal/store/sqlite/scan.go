@@ -12,7 +12,7 @@ import (
 // jobColumns is the column list every job query returns, in scanJob's order.
 const jobColumns = `id, owner, name, service, spec, cpus, priority, state, reason, attempt,
 	max_attempts, worker, lease_token, lease_expires, cancel_requested, progress, result,
-	protections, submitted, started, finished, worker_user, version`
+	protections, submitted, started, finished, worker_user, version, keep, disk_bytes`
 
 type scanner interface{ Scan(...any) error }
 
@@ -23,11 +23,11 @@ func scanJob(row scanner) (*job.Job, error) {
 		leaseToken, progress, result, protect sql.NullString
 		leaseExpires, started, finished       sql.NullInt64
 		submitted                             int64
-		cancel                                int
+		cancel, keep                          int
 	)
 	err := row.Scan(&j.ID, &j.Owner, &j.Name, &j.Service, &spec, &j.CPUs, &j.Priority, &j.State,
 		&j.Reason, &j.Attempt, &j.MaxAttempts, &j.Worker, &leaseToken, &leaseExpires, &cancel,
-		&progress, &result, &protect, &submitted, &started, &finished, &j.WorkerUser, &j.Version)
+		&progress, &result, &protect, &submitted, &started, &finished, &j.WorkerUser, &j.Version, &keep, &j.DiskBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -36,6 +36,8 @@ func scanJob(row scanner) (*job.Job, error) {
 	j.Submitted = fromNanos(submitted)
 	j.Started = optTime(started)
 	j.Finished = optTime(finished)
+	j.Keep = keep != 0
+	j.CPUSeconds = job.ChargedCPUSeconds(j.CPUs, j.Started, j.Finished)
 	if leaseToken.Valid && j.State == job.Active {
 		j.Lease = &job.Lease{Holder: j.Worker, Token: leaseToken.String, Expires: fromNanos(leaseExpires.Int64)}
 	}
