@@ -40,7 +40,8 @@ type Store interface {
 
 // JobStore holds jobs and runs their transitions.
 type JobStore interface {
-	AdminStore // the operators' writes (admin.go)
+	AdminStore  // the operators' writes (admin.go)
+	NotifyStore // notifications when jobs end (notify.go)
 	// CreateJob inserts a PENDING job.
 	CreateJob(ctx context.Context, p *CreateJobParams) (*job.Job, error)
 	// CreateJobs inserts PENDING jobs in one transaction: all of them or,
@@ -116,6 +117,8 @@ type CreateJobParams struct {
 	// Capability, if set, is the hash of a secret that reaches this job
 	// without a token (anonymous mode).
 	Capability []byte
+	// Notify lists who to tell when the job ends, stored with the job.
+	Notify []job.Target
 }
 
 // ListJobsParams filters and pages a job listing, newest first.
