@@ -100,6 +100,8 @@ type Submission struct {
 	Spec                 json.RawMessage
 	CPUs, Priority       int
 	Capability           []byte // hash of an anonymous job's capability
+	// Notify lists who to tell when the job ends (see package notify).
+	Notify []job.Target
 }
 
 // Submit stores a new PENDING job and wakes idle executors. place, if
@@ -134,6 +136,7 @@ func (q *Queue) SubmitAll(ctx context.Context, subs []Submission, place func(i i
 		ps[i] = &store.CreateJobParams{
 			Owner: s.Owner, Name: s.Name, Service: s.Service, Spec: s.Spec,
 			CPUs: s.CPUs, Priority: s.Priority, MaxAttempts: q.maxAttempts, Now: now, Capability: s.Capability,
+			Notify: s.Notify,
 		}
 	}
 	if place != nil {
