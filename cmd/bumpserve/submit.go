@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/bumpserve/bumpserve/client"
 	"github.com/bumpserve/bumpserve/internal/strictjson"
@@ -29,7 +30,11 @@ none, and their ids are printed one a line.
 
 For --service bumps the first file is the model script; --fit and the
 option flags (--samples, --burn, --steps, --seed, --parallel) build the
-spec, and only the options given are passed to bumps.`
+spec, and only the options given are passed to bumps.
+
+--notify ADDR mails ADDR when the job ends; --notify https://… posts the
+job to that URL, signed (see bumpserve user webhook-secret); without it
+your default applies (bumpserve user notify).`
 
 func runSubmit(ctx context.Context, args []string) error {
 	fs := newFlags("submit", submitUsage)
@@ -40,6 +45,8 @@ func runSubmit(ctx context.Context, args []string) error {
 	spec := fs.String("spec", "", "the spec as JSON text")
 	specFile := fs.String("spec-file", "", "a file holding the spec as JSON")
 	priority := fs.Int("priority", 0, "priority from -100 to 100 (higher runs sooner among your jobs)")
+	var notify notifyFlag
+	fs.Var(&notify, "notify", "when the job ends, mail ADDR or POST to the https URL (may be given twice, once each); none: no notification, not even your default")
 	var rf resourceFlags
 	rf.register(fs)
 	var bf bumpsFlags
@@ -65,6 +72,9 @@ func runSubmit(ctx context.Context, args []string) error {
 	})
 	if err != nil {
 		return err
+	}
+	if notify.set {
+		sub.Notify = &notify.n
 	}
 	if sub.Service == "bumps" {
 		warnUnsent(os.Stderr, sub, files)
@@ -138,4 +148,33 @@ func buildSubmission(service, name, spec, specFile string, priority int, pos []s
 		files[i] = client.Upload{Path: p}
 	}
 	return sub, files, nil
+}
+
+// notifyFlag is --notify: an email address, or a URL for a webhook.
+type notifyFlag struct {
+	n   client.Notify
+	set bool
+}
+
+func (f *notifyFlag) String() string { return "" }
+
+func (f *notifyFlag) Set(v string) error {
+	f.set = true
+	switch {
+	case v == "none":
+		f.n = client.Notify{}
+	case strings.Contains(v, "://"):
+		if f.n.Webhook != "" {
+			return fmt.Errorf("a second webhook URL %q (one email and one webhook at most)", v)
+		}
+		f.n.Webhook = v
+	case strings.Contains(v, "@"):
+		if f.n.Email != "" {
+			return fmt.Errorf("a second email address %q (one email and one webhook at most)", v)
+		}
+		f.n.Email = v
+	default:
+		return fmt.Errorf("%q is neither an email address nor a webhook URL (accepted: ADDR, https://URL, none)", v)
+	}
+	return nil
 }

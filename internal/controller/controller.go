@@ -23,6 +23,7 @@ import (
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/lograte"
+	"github.com/bumpserve/bumpserve/internal/notify"
 	"github.com/bumpserve/bumpserve/internal/proc"
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/server"
@@ -68,6 +69,11 @@ type Config struct {
 	// Front places the controller behind a reverse proxy: base path,
 	// trusted proxies, the site's login (remote-user header).
 	Front server.Front
+	// Notifications configures the messages sent when jobs end (package
+	// notify); Store, Events and Logger are filled in, Webhooks defaults
+	// to https receivers on public addresses. Server.EmailEnabled follows
+	// Notifications.Mailer.
+	Notifications notify.Config
 	// ExtraServices are registered beside the built-in ones, for tests
 	// (a service that panics, say); `serve` never sets it.
 	ExtraServices []service.Service
@@ -90,6 +96,8 @@ type Controller struct {
 	// it under the base path, behind the front door (server.Front).
 	Handler http.Handler
 	Pool    *worker.Pool // nil with no local slots
+	// Notifier sends the notifications of ended jobs while Serve runs.
+	Notifier *notify.Notifier
 }
 
 // Open builds a controller over cfg.Data.
@@ -128,7 +136,14 @@ func Open(ctx context.Context, cfg Config) (*Controller, error) {
 	for _, svc := range cfg.ExtraServices {
 		services[svc.Name()] = svc
 	}
+	nc := cfg.Notifications
+	nc.Store, nc.Events, nc.Logger = st, c.Queue.Events, log
+	if nc.Webhooks == nil {
+		nc.Webhooks = notify.NewWebhooks(notify.WebhookConfig{})
+	}
+	c.Notifier = notify.New(nc)
 	sc := cfg.Server
+	sc.EmailEnabled = nc.Mailer != nil
 	sc.Store, sc.Queue, sc.Root, sc.Services, sc.Caps, sc.Logger, sc.Disk = st, c.Queue, root, services, cfg.Caps, log, disk
 	if c.Server, err = server.New(sc); err != nil {
 		st.Close()
@@ -291,6 +306,11 @@ func (c *Controller) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey
 			guard.Loop(bg, c.log, "change feed", func(ctx context.Context) { c.Queue.Follow(ctx, feed) })
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		guard.Loop(bg, c.log, "notifier", c.Notifier.Run)
+	}()
 	poolCtx, stopPool := context.WithCancel(context.Background())
 	poolDone := make(chan struct{})
 	go func() {
