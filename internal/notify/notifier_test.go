@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/notify"
+	"github.com/bumpserve/bumpserve/internal/notify/notifytest"
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/store"
 	"github.com/bumpserve/bumpserve/internal/store/sqlite"
@@ -111,42 +113,42 @@ func receive[T any](t *testing.T, ch <-chan T, what string) T {
 func TestJobEndsMailAndWebhook(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	rc := startReceiver(t, func(int) int { return 204 })
-	srv := startSMTP(t, rc.TLS.Clone(), "mailer", "s3cret")
-	mailer, err := notify.NewMailer(notify.MailConfig{Server: "smtp://mailer:s3cret@" + srv.addr, From: "queue@example.org", RootCAs: trust(rc)})
+	rc := notifytest.StartReceiver(t, func(int) int { return 204 })
+	srv := notifytest.StartSMTP(t, rc.TLS.Clone(), "mailer", "s3cret")
+	mailer, err := notify.NewMailer(notify.MailConfig{Server: "smtp://mailer:s3cret@" + srv.Addr, From: "queue@example.org", RootCAs: notifytest.Trust(rc)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := mailer.Check(b.ctx); err != nil {
 		t.Fatalf("check a working server: %v", err)
 	}
-	b.start(notify.Config{Mailer: mailer, Webhooks: notify.NewWebhooks(notify.WebhookConfig{RootCAs: trust(rc), AllowPrivate: true})})
+	b.start(notify.Config{Mailer: mailer, Webhooks: notify.NewWebhooks(notify.WebhookConfig{RootCAs: notifytest.Trust(rc), AllowPrivate: true})})
 
 	j := b.run("fit 1", job.Complete, job.Target{Channel: job.ChannelEmail, Destination: "alice@example.org"},
-		job.Target{Channel: job.ChannelWebhook, Destination: hookURL(rc, "/hook")})
+		job.Target{Channel: job.ChannelWebhook, Destination: rc.URL + "/hook"})
 
-	m := receive(t, srv.mails, "email")
-	if m.from != "queue@example.org" || m.to != "alice@example.org" || !m.tls || m.user != "mailer" {
-		t.Errorf("mail from %q to %q, tls %v, user %q; want queue@example.org to alice@example.org over TLS as mailer", m.from, m.to, m.tls, m.user)
+	m := receive(t, srv.Mails, "email")
+	if m.From != "queue@example.org" || m.To != "alice@example.org" || !m.TLS || m.User != "mailer" {
+		t.Errorf("mail from %q to %q, tls %v, user %q; want queue@example.org to alice@example.org over TLS as mailer", m.From, m.To, m.TLS, m.User)
 	}
-	if !contains(m.data, "Subject: bumpserve job ") || !contains(m.data, "COMPLETE: fit 1") || !contains(m.data, "Reason: because") {
-		t.Errorf("mail does not say which job ended how:\n%s", m.data)
+	if !strings.Contains(m.Data, "Subject: bumpserve job ") || !strings.Contains(m.Data, "COMPLETE: fit 1") || !strings.Contains(m.Data, "Reason: because") {
+		t.Errorf("mail does not say which job ended how:\n%s", m.Data)
 	}
 
-	h := receive(t, rc.got, "webhook")
+	h := receive(t, rc.Got, "webhook")
 	secret, err := b.st.WebhookSecret(b.ctx, &store.WebhookSecretParams{User: "alice", Fresh: "unused"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.signature != notify.Sign(secret, h.body) || secret == "unused" {
-		t.Errorf("signature %q does not match the body under alice's secret", h.signature)
+	if h.Signature != notify.Sign(secret, h.Body) || secret == "unused" {
+		t.Errorf("signature %q does not match the body under alice's secret", h.Signature)
 	}
-	if h.signature == notify.Sign("other", h.body) {
+	if h.Signature == notify.Sign("other", h.Body) {
 		t.Errorf("signature does not depend on the secret")
 	}
 	var got job.Job
-	if err := json.Unmarshal(h.body, &got); err != nil || got.ID != j.ID || got.State != job.Complete || got.Reason != "because" || got.Owner != "alice" {
-		t.Errorf("webhook body %s (%v); want job %d COMPLETE", h.body, err, j.ID)
+	if err := json.Unmarshal(h.Body, &got); err != nil || got.ID != j.ID || got.State != job.Complete || got.Reason != "because" || got.Owner != "alice" {
+		t.Errorf("webhook body %s (%v); want job %d COMPLETE", h.Body, err, j.ID)
 	}
 	jn := b.log(j.ID, "both sent", settled)
 	for _, n := range jn.Notifications {
@@ -167,7 +169,7 @@ func TestSlowAndFailingReceivers(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	release := make(chan struct{})
-	slow := startReceiver(t, func(int) int { <-release; return 200 })
+	slow := notifytest.StartReceiver(t, func(int) int { <-release; return 200 })
 	t.Cleanup(func() {
 		select {
 		case <-release:
@@ -175,26 +177,26 @@ func TestSlowAndFailingReceivers(t *testing.T) {
 			close(release)
 		}
 	})
-	failing := startReceiver(t, func(int) int { return 503 })
-	fast := startReceiver(t, func(int) int { return 200 })
-	b.start(notify.Config{Webhooks: notify.NewWebhooks(notify.WebhookConfig{RootCAs: trust(slow), AllowPrivate: true, Timeout: time.Minute}),
+	failing := notifytest.StartReceiver(t, func(int) int { return 503 })
+	fast := notifytest.StartReceiver(t, func(int) int { return 200 })
+	b.start(notify.Config{Webhooks: notify.NewWebhooks(notify.WebhookConfig{RootCAs: notifytest.Trust(slow), AllowPrivate: true, Timeout: time.Minute}),
 		RetryBase: 10 * time.Millisecond, RetryCap: 40 * time.Millisecond, MaxAttempts: 4, Poll: 20 * time.Millisecond})
 
-	hold := b.run("slow", job.Complete, job.Target{Channel: job.ChannelWebhook, Destination: hookURL(slow, "/a")})
+	hold := b.run("slow", job.Complete, job.Target{Channel: job.ChannelWebhook, Destination: slow.URL + "/a"})
 	// A second job to the slow receiver waits behind the first, never
 	// beside it; it must not hold up the others either.
-	hold2 := b.run("slow 2", job.Error, job.Target{Channel: job.ChannelWebhook, Destination: hookURL(slow, "/a")})
-	bad := b.run("failing", job.Error, job.Target{Channel: job.ChannelWebhook, Destination: hookURL(failing, "/b")})
-	good := b.run("fast", job.Cancel, job.Target{Channel: job.ChannelWebhook, Destination: hookURL(fast, "/c")})
+	hold2 := b.run("slow 2", job.Error, job.Target{Channel: job.ChannelWebhook, Destination: slow.URL + "/a"})
+	bad := b.run("failing", job.Error, job.Target{Channel: job.ChannelWebhook, Destination: failing.URL + "/b"})
+	good := b.run("fast", job.Cancel, job.Target{Channel: job.ChannelWebhook, Destination: fast.URL + "/c"})
 	for _, j := range []*job.Job{hold, hold2, bad, good} {
 		if !j.State.Terminal() {
 			t.Fatalf("job %d is %s; the notifier must not hold a job", j.ID, j.State)
 		}
 	}
 
-	h := receive(t, fast.got, "webhook to the fast receiver")
+	h := receive(t, fast.Got, "webhook to the fast receiver")
 	var got job.Job
-	if json.Unmarshal(h.body, &got); got.ID != good.ID {
+	if json.Unmarshal(h.Body, &got); got.ID != good.ID {
 		t.Errorf("fast receiver got job %d; want %d", got.ID, good.ID)
 	}
 	jn := b.log(bad.ID, "failing receiver given up", settled)
@@ -209,7 +211,7 @@ func TestSlowAndFailingReceivers(t *testing.T) {
 		if i == 3 {
 			want = store.NotifyFailed
 		}
-		if d.Attempt != i+1 || d.Status != want || !contains(d.Error, "503") {
+		if d.Attempt != i+1 || d.Status != want || !strings.Contains(d.Error, "503") {
 			t.Errorf("log[%d] = %+v; want attempt %d %s with the 503", i, *d, i+1, want)
 		}
 		if i > 0 && d.At.Before(jn.Log[i-1].At.Add(10*time.Millisecond)) {
@@ -233,12 +235,12 @@ func TestSlowAndFailingReceivers(t *testing.T) {
 func TestPendingAcrossRestart(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	rc := startReceiver(t, func(int) int { return 200 })
-	j := b.run("while down", job.Complete, job.Target{Channel: job.ChannelWebhook, Destination: hookURL(rc, "/")})
-	b.start(notify.Config{Webhooks: notify.NewWebhooks(notify.WebhookConfig{RootCAs: trust(rc), AllowPrivate: true})})
+	rc := notifytest.StartReceiver(t, func(int) int { return 200 })
+	j := b.run("while down", job.Complete, job.Target{Channel: job.ChannelWebhook, Destination: rc.URL + "/"})
+	b.start(notify.Config{Webhooks: notify.NewWebhooks(notify.WebhookConfig{RootCAs: notifytest.Trust(rc), AllowPrivate: true})})
 	var got job.Job
-	if h := receive(t, rc.got, "webhook after the start"); json.Unmarshal(h.body, &got) != nil || got.ID != j.ID {
-		t.Errorf("got %s; want job %d", h.body, j.ID)
+	if h := receive(t, rc.Got, "webhook after the start"); json.Unmarshal(h.Body, &got) != nil || got.ID != j.ID {
+		t.Errorf("got %s; want job %d", h.Body, j.ID)
 	}
 }
 
@@ -247,16 +249,16 @@ func TestPendingAcrossRestart(t *testing.T) {
 func TestPrivateReceiverRefused(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	rc := startReceiver(t, func(int) int { return 200 })
-	b.start(notify.Config{Webhooks: notify.NewWebhooks(notify.WebhookConfig{RootCAs: trust(rc)})})
-	j := b.run("inside", job.Complete, job.Target{Channel: job.ChannelWebhook, Destination: hookURL(rc, "/")})
+	rc := notifytest.StartReceiver(t, func(int) int { return 200 })
+	b.start(notify.Config{Webhooks: notify.NewWebhooks(notify.WebhookConfig{RootCAs: notifytest.Trust(rc)})})
+	j := b.run("inside", job.Complete, job.Target{Channel: job.ChannelWebhook, Destination: rc.URL + "/"})
 	jn := b.log(j.ID, "refused", settled)
-	if n := jn.Notifications[0]; n.Status != store.NotifyFailed || n.Attempts != 1 || len(jn.Log) != 1 || !contains(jn.Log[0].Error, "allow-private-webhooks") {
+	if n := jn.Notifications[0]; n.Status != store.NotifyFailed || n.Attempts != 1 || len(jn.Log) != 1 || !strings.Contains(jn.Log[0].Error, "allow-private-webhooks") {
 		t.Fatalf("notifications %+v log %+v; want failed at once naming --allow-private-webhooks", jn.Notifications[0], jn.Log)
 	}
 	select {
-	case h := <-rc.got:
-		t.Fatalf("the private receiver got %s", h.body)
+	case h := <-rc.Got:
+		t.Fatalf("the private receiver got %s", h.Body)
 	default:
 	}
 }
@@ -271,11 +273,11 @@ func TestMailerChecks(t *testing.T) {
 		{"smtp://host/path", "a@b.org", "--smtp:"},
 		{"host:25", "not an address", "--smtp-from:"},
 	} {
-		if _, err := notify.NewMailer(notify.MailConfig{Server: c.server, From: c.from}); err == nil || !contains(err.Error(), c.want) {
+		if _, err := notify.NewMailer(notify.MailConfig{Server: c.server, From: c.from}); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("NewMailer(%q, %q) = %v; want an error with %q", c.server, c.from, err, c.want)
 		}
 	}
-	if _, err := notify.NewMailer(notify.MailConfig{Server: "smtp://u:hunter2@host/x", From: "a@b.org"}); err == nil || contains(err.Error(), "hunter2") {
+	if _, err := notify.NewMailer(notify.MailConfig{Server: "smtp://u:hunter2@host/x", From: "a@b.org"}); err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("error shows the password: %v", err)
 	}
 	// Port 1: nothing listens there.
@@ -283,7 +285,7 @@ func TestMailerChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Check(t.Context()); err == nil || !contains(err.Error(), "127.0.0.1:1") {
+	if err := m.Check(t.Context()); err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
 		t.Errorf("check of an unreachable server = %v; want an error naming it", err)
 	}
 }

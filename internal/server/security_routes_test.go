@@ -133,6 +133,13 @@ func routeTable() []routeCase {
 		{Pattern: "POST /api/v1/jobs/{id}/stop", Method: "POST", Path: j + "/stop", Want: apiJob(409)},
 		{Pattern: "POST /api/v1/jobs/{id}/resume", Method: "POST", Path: j + "/resume", Body: `{"samples":10}`, CType: "application/json", Want: want{401, 409, 404, 403, 403}},
 		{Pattern: "DELETE /api/v1/jobs/{id}", Method: "DELETE", Path: j, Prep: job, Want: apiJob(204)},
+		// Notifications: the delivery log holds the owner's addresses, so
+		// only the owner sees it, not even an admin.
+		{Pattern: "GET /api/v1/jobs/{id}/notifications", Method: "GET", Path: j + "/notifications", Want: want{401, 200, 404, 404, 403}},
+		{Pattern: "GET /api/v1/me/notify", Method: "GET", Path: "/api/v1/me/notify", Want: apiUser(200)},
+		{Pattern: "PUT /api/v1/me/notify", Method: "PUT", Path: "/api/v1/me/notify", Body: `{"webhook":"https://hooks.example.org/x"}`, CType: "application/json", Want: apiUser(200)},
+		{Pattern: "PUT /api/v1/me/notify", Method: "PUT", Path: "/api/v1/me/notify", Body: `{"webhook":"http://hooks.example.org/x"}`, CType: "application/json", Want: apiUser(400)},
+		{Pattern: "POST /api/v1/me/webhook-secret", Method: "POST", Path: "/api/v1/me/webhook-secret", Want: apiUser(200)},
 		{Pattern: "GET /api/v1/workers", Method: "GET", Path: "/api/v1/workers", Want: apiAdmin(200)},
 		{Pattern: "GET /api/v1/openapi.json", Method: "GET", Path: "/api/v1/openapi.json", Want: public(200)},
 		// The operators' routes (admin.go).

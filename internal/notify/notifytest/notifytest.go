@@ -1,4 +1,6 @@
-package notify_test
+// Package notifytest runs what notifications are sent to, for tests: a
+// real SMTP server (go-smtp) and real HTTPS webhook receivers.
+package notifytest
 
 import (
 	"crypto/tls"
@@ -8,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 
@@ -16,22 +17,23 @@ import (
 	"github.com/emersion/go-smtp"
 )
 
-// mail is one message a test SMTP server accepted.
-type mail struct {
-	from, to, data, user string
-	tls                  bool
+// Mail is one message a test SMTP server accepted.
+type Mail struct {
+	From, To, Data, User string
+	TLS                  bool
 }
 
-// smtpServer is a real SMTP server (go-smtp) on loopback, with STARTTLS
+// SMTPServer is a real SMTP server (go-smtp) on loopback, with STARTTLS
 // under the certificate of tlsCert and AUTH PLAIN for user/pass.
-type smtpServer struct {
-	addr  string
-	mails chan mail
+type SMTPServer struct {
+	Addr  string
+	Mails chan Mail
 }
 
-func startSMTP(t *testing.T, tlsCert *tls.Config, user, pass string) *smtpServer {
+// StartSMTP starts the server until the test ends (no AUTH if user is "").
+func StartSMTP(t testing.TB, tlsCert *tls.Config, user, pass string) *SMTPServer {
 	t.Helper()
-	s := &smtpServer{mails: make(chan mail, 100)}
+	s := &SMTPServer{Mails: make(chan Mail, 100)}
 	be := smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		return &session{srv: s, conn: c, user: user, pass: pass}, nil
 	})
@@ -42,18 +44,18 @@ func startSMTP(t *testing.T, tlsCert *tls.Config, user, pass string) *smtpServer
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.addr = l.Addr().String()
+	s.Addr = l.Addr().String()
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 	return s
 }
 
 type session struct {
-	srv        *smtpServer
+	srv        *SMTPServer
 	conn       *smtp.Conn
 	user, pass string
 	authed     string
-	m          mail
+	m          Mail
 }
 
 func (s *session) AuthMechanisms() []string { return []string{sasl.Plain} }
@@ -72,44 +74,46 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 	if s.user != "" && s.authed == "" {
 		return smtp.ErrAuthRequired
 	}
-	s.m = mail{from: from, user: s.authed}
+	s.m = Mail{From: from, User: s.authed}
 	return nil
 }
 
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error { s.m.to = to; return nil }
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error { s.m.To = to; return nil }
 
 func (s *session) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
 	}
-	_, s.m.tls = s.conn.TLSConnectionState()
-	s.m.data = string(b)
-	s.srv.mails <- s.m
+	_, s.m.TLS = s.conn.TLSConnectionState()
+	s.m.Data = string(b)
+	s.srv.Mails <- s.m
 	return nil
 }
 
 func (s *session) Reset()        {}
 func (s *session) Logout() error { return nil }
 
-// hook is one request a webhook receiver got.
-type hook struct {
-	body      []byte
-	signature string
+// Hook is one request a webhook receiver got.
+type Hook struct {
+	Body      []byte
+	Signature string
 }
 
-// receiver is a real HTTPS webhook receiver; answer decides the status
+// Receiver is a real HTTPS webhook receiver; answer decides the status
 // code of each request (and may block, for a slow receiver).
-type receiver struct {
+type Receiver struct {
 	*httptest.Server
-	got chan hook
+	Got chan Hook
 	mu  sync.Mutex
 	n   int
 }
 
-func startReceiver(t *testing.T, answer func(n int) int) *receiver {
+// StartReceiver starts a receiver until the test ends; answer gets the
+// request's number, from 1.
+func StartReceiver(t testing.TB, answer func(n int) int) *Receiver {
 	t.Helper()
-	rc := &receiver{got: make(chan hook, 100)}
+	rc := &Receiver{Got: make(chan Hook, 100)}
 	rc.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		rc.mu.Lock()
@@ -118,7 +122,7 @@ func startReceiver(t *testing.T, answer func(n int) int) *receiver {
 		rc.mu.Unlock()
 		code := answer(n)
 		if code/100 == 2 {
-			rc.got <- hook{body: body, signature: r.Header.Get("X-Bumpserve-Signature")}
+			rc.Got <- Hook{Body: body, Signature: r.Header.Get("X-Bumpserve-Signature")}
 		}
 		w.WriteHeader(code)
 	}))
@@ -126,16 +130,12 @@ func startReceiver(t *testing.T, answer func(n int) int) *receiver {
 	return rc
 }
 
-// trust returns a pool holding the receivers' test CA (httptest servers
+// Trust returns a pool holding the receivers' test CA (httptest servers
 // share one certificate).
-func trust(rcs ...*receiver) *x509.CertPool {
+func Trust(rcs ...*Receiver) *x509.CertPool {
 	pool := x509.NewCertPool()
 	for _, rc := range rcs {
 		pool.AddCert(rc.Certificate())
 	}
 	return pool
 }
-
-func hookURL(rc *receiver, path string) string { return rc.URL + path }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
