@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/bumpserve/bumpserve/api"
+
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/notify"
 	"github.com/bumpserve/bumpserve/internal/queue"
@@ -126,10 +128,7 @@ func (s *Server) putNotifyDefault(w http.ResponseWriter, r *http.Request, u *sto
 }
 
 // WebhookSecret is the answer of POST /api/v1/me/webhook-secret.
-type WebhookSecret struct {
-	Secret string `json:"secret"`
-	Header string `json:"header"`
-}
+type WebhookSecret = api.WebhookSecret
 
 // webhookSecret shows the caller's webhook secret, creating it on first
 // use; ?rotate=true replaces it (receivers must learn the new one).

@@ -120,9 +120,11 @@ func (s *Server) SubmitJob(ctx context.Context, u *store.User, sub *Submission, 
 	if err != nil {
 		return nil, err
 	}
-	if err := s.defaultNotify(ctx, u, []*Submission{sub}, []queue.Submission{qs}); err != nil {
+	one := []queue.Submission{qs}
+	if err := s.defaultNotify(ctx, u, []*Submission{sub}, one); err != nil {
 		return nil, err
 	}
+	qs = one[0]
 	var place func(int64) error
 	var placed int64
 	if staging != "" {

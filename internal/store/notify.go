@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/bumpserve/bumpserve/api"
+
 	"github.com/bumpserve/bumpserve/internal/job"
 )
 
@@ -50,31 +52,13 @@ const (
 )
 
 // Notification is one destination to tell that a job ended.
-type Notification struct {
-	ID          int64     `json:"id"`
-	JobID       int64     `json:"job_id"`
-	Channel     string    `json:"channel"`
-	Destination string    `json:"destination"`
-	Status      string    `json:"status"`
-	Attempts    int       `json:"attempts"`
-	NextAt      time.Time `json:"next_at"`
-}
+type Notification = api.Notification
 
 // Delivery is one attempt to send a notification.
-type Delivery struct {
-	At          time.Time `json:"at"`
-	Channel     string    `json:"channel"`
-	Destination string    `json:"destination"`
-	Attempt     int       `json:"attempt"`
-	Status      string    `json:"status"`
-	Error       string    `json:"error,omitempty"`
-}
+type Delivery = api.Delivery
 
-// JobNotifications is what GET /api/v1/jobs/{id}/notifications shows.
-type JobNotifications struct {
-	Notifications []*Notification `json:"notifications"`
-	Log           []*Delivery     `json:"log"`
-}
+// JobNotifications is a job's notifications and their delivery log.
+type JobNotifications = api.JobNotifications
 
 // ClaimNotificationsParams asks for due notifications.
 type ClaimNotificationsParams struct {
