@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/bumpserve/bumpserve/client"
+	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/strictjson"
 )
 
@@ -74,7 +74,7 @@ func runSubmit(ctx context.Context, args []string) error {
 		return err
 	}
 	if notify.set {
-		sub.Notify = &notify.n
+		sub.Notify = &client.Notify{Email: notify.n.Email, Webhook: notify.n.Webhook}
 	}
 	if sub.Service == "bumps" {
 		warnUnsent(os.Stderr, sub, files)
@@ -152,7 +152,7 @@ func buildSubmission(service, name, spec, specFile string, priority int, pos []s
 
 // notifyFlag is --notify: an email address, or a URL for a webhook.
 type notifyFlag struct {
-	n   client.Notify
+	n   job.Notify
 	set bool
 }
 
@@ -160,21 +160,5 @@ func (f *notifyFlag) String() string { return "" }
 
 func (f *notifyFlag) Set(v string) error {
 	f.set = true
-	switch {
-	case v == "none":
-		f.n = client.Notify{}
-	case strings.Contains(v, "://"):
-		if f.n.Webhook != "" {
-			return fmt.Errorf("a second webhook URL %q (one email and one webhook at most)", v)
-		}
-		f.n.Webhook = v
-	case strings.Contains(v, "@"):
-		if f.n.Email != "" {
-			return fmt.Errorf("a second email address %q (one email and one webhook at most)", v)
-		}
-		f.n.Email = v
-	default:
-		return fmt.Errorf("%q is neither an email address nor a webhook URL (accepted: ADDR, https://URL, none)", v)
-	}
-	return nil
+	return f.n.AddTarget(v)
 }

@@ -95,3 +95,27 @@ func CheckWebhook(s string, allowHTTP bool) error {
 	}
 	return nil
 }
+
+// AddTarget reads one destination as people type it (the CLI's --notify,
+// the submit form's field) into n: an email address, a URL (a webhook),
+// or "none", which clears n. Each kind may be given once.
+func (n *Notify) AddTarget(v string) error {
+	v = strings.TrimSpace(v)
+	switch {
+	case v == "none":
+		*n = Notify{}
+	case strings.Contains(v, "://"):
+		if n.Webhook != "" {
+			return fmt.Errorf("a second webhook URL %q (one email address and one webhook at most)", v)
+		}
+		n.Webhook = v
+	case strings.Contains(v, "@"):
+		if n.Email != "" {
+			return fmt.Errorf("a second email address %q (one email address and one webhook at most)", v)
+		}
+		n.Email = v
+	default:
+		return fmt.Errorf("%q is neither an email address nor a webhook URL (accepted: an address, an https:// URL, or none)", v)
+	}
+	return nil
+}
