@@ -25,9 +25,9 @@ func exerciseNotifications(t *testing.T, c *apiCheck, env *testenv.Env, alice st
 	}
 	for body, want := range map[string]string{
 		`{"service":"sleep","notify":{"webhook":"http://hooks.example.org/x"}}`: "notify.webhook",
-		`{"service":"sleep","notify":{"email":"not an address"}}`:              "notify.email",
-		`{"service":"sleep","notify":{"email":"a@example.org"}}`:               "serve --smtp", // no SMTP server here
-		`{"service":"sleep","notify":{"sms":"123"}}`:                           "sms",
+		`{"service":"sleep","notify":{"email":"not an address"}}`:               "notify.email",
+		`{"service":"sleep","notify":{"email":"a@example.org"}}`:                "serve --smtp", // no SMTP server here
+		`{"service":"sleep","notify":{"sms":"123"}}`:                            "sms",
 	} {
 		if b := send("POST", "/api/v1/jobs", body, 400); !strings.Contains(string(b), want) {
 			t.Errorf("submit %s: %s; want the error to name %q", body, b, want)
