@@ -13,6 +13,7 @@ import (
 	"github.com/bumpserve/bumpserve/client"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/store/postgres/pgtest"
+	"github.com/bumpserve/bumpserve/internal/testenv"
 )
 
 // A lab moves from SQLite to PostgreSQL while its server runs: users,
@@ -42,11 +43,27 @@ func TestMigrateToPostgres(t *testing.T) {
 	}
 	cl, _ := client.New(old.URL, alice, client.Options{})
 	jobs := waitAll(t, cl, submitSleeps(t, cl, 3, `{"seconds":0}`), time.Minute)
+	// Notifications move too: a default, a secret, and a job's outbox and
+	// log (a loopback receiver is refused at once, so the log has a row).
+	if _, errOut, code := bs(t, nil, "user", "notify", "alice", "--email", "alice@example.org", "--data", data); code != 0 {
+		t.Fatal(errOut)
+	}
+	out, _, _ = bs(t, nil, "user", "webhook-secret", "alice", "--data", data)
+	secret := lastWord(out)
+	told, err := cl.Submit(context.Background(), client.Submission{Service: "sleep", Notify: &client.Notify{Webhook: "https://127.0.0.1:1/x"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, time.Minute, "the refused webhook is logged", func() bool {
+		jn, err := cl.JobNotifications(context.Background(), told.ID)
+		return err == nil && len(jn.Log) == 1
+	})
+	jobs[told.ID] = waitAll(t, cl, []int64{told.ID}, time.Minute)[told.ID]
 
 	run := func(args ...string) (string, string, int) {
 		return bs(t, nil, append([]string{"migrate", "--from", data, "--to", url}, args...)...)
 	}
-	if out, errOut, code := run(); code != 0 || !strings.Contains(out, "copied 2 users, 3 tokens, 3 jobs") {
+	if out, errOut, code := run(); code != 0 || !strings.Contains(out, "copied 2 users, 3 tokens, 4 jobs") {
 		t.Fatalf("migrate: exit %d\n%s%s", code, out, errOut)
 	}
 	if out, errOut, code := run(); code == 0 || !strings.Contains(errOut, "--merge") {
@@ -72,6 +89,15 @@ func TestMigrateToPostgres(t *testing.T) {
 		if res, err := cl.Results(ctx, id); err != nil || len(res) == 0 {
 			t.Errorf("results of job %d after the move: %s %v", id, res, err)
 		}
+	}
+	if jn, err := cl.JobNotifications(ctx, told.ID); err != nil || len(jn.Notifications) != 1 || jn.Notifications[0].Status != "failed" || len(jn.Log) != 1 {
+		t.Errorf("notifications after the move: %+v, %v", jn, err)
+	}
+	if ns, err := cl.NotifyDefault(ctx); err != nil || ns.Default.Email != "alice@example.org" || !ns.HasWebhookSecret {
+		t.Errorf("notify settings after the move: %+v, %v", ns, err)
+	}
+	if ws, err := cl.WebhookSecret(ctx, false); err != nil || ws.Secret != secret {
+		t.Errorf("webhook secret after the move: %+v, %v; want %s", ws, err, secret)
 	}
 	fresh := submitSleeps(t, cl, 1, `{"seconds":0}`)[0]
 	for id := range jobs {
