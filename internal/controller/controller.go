@@ -70,7 +70,7 @@ type Config struct {
 	// trusted proxies, the site's login (remote-user header).
 	Front server.Front
 	// Notifications configures the messages sent when jobs end (package
-	// notify); Store, Events and Logger are filled in, Webhooks defaults
+	// notify); Store, Ended and Logger are filled in, Webhooks defaults
 	// to https receivers on public addresses. Server.EmailEnabled follows
 	// Notifications.Mailer.
 	Notifications notify.Config
@@ -137,7 +137,7 @@ func Open(ctx context.Context, cfg Config) (*Controller, error) {
 		services[svc.Name()] = svc
 	}
 	nc := cfg.Notifications
-	nc.Store, nc.Events, nc.Logger = st, c.Queue.Events, log
+	nc.Store, nc.Ended, nc.Logger = st, c.Queue.Events.Ended(), log
 	if nc.Webhooks == nil {
 		nc.Webhooks = notify.NewWebhooks(notify.WebhookConfig{})
 	}

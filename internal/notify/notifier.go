@@ -2,9 +2,10 @@
 // configured SMTP server, or a signed HTTPS POST of the job to a webhook.
 //
 // Notifications wait in the store's outbox (store.NotifyStore), written
-// with their job, and become due when it ends. The Notifier wakes on the
-// queue's job events (and on a slow tick, for retries and for jobs ended
-// by another controller), claims due notifications under a lease and
+// with their job, and become due when it ends. The Notifier wakes when a
+// job ended (queue.Broker.Ended: here, or in another controller through
+// the change feed) and on a slow tick (retries), claims due
+// notifications under a lease and
 // sends each destination's in turn, every destination on its own: a slow
 // or failing receiver holds up only its own notifications, never a job
 // or another receiver. A failed attempt is retried with exponential
@@ -21,12 +22,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/bumpserve/bumpserve/internal/job"
-	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/store"
 )
 
@@ -48,8 +47,9 @@ type Store interface {
 
 // Config configures a Notifier.
 type Config struct {
-	Store  Store
-	Events *queue.Broker // job changes; an ended job wakes the Notifier
+	Store Store
+	// Ended wakes the Notifier when a job ended (queue.Broker.Ended).
+	Ended <-chan struct{}
 	// Mailer sends email; nil if the server has no SMTP server (then
 	// submissions asking for email are refused, see Enabled).
 	Mailer   *Mailer
@@ -62,8 +62,8 @@ type Config struct {
 	RetryBase   time.Duration
 	RetryCap    time.Duration
 	MaxAttempts int
-	// Poll is how often due retries and notifications of jobs another
-	// controller ended are looked for without an event.
+	// Poll is how often due retries (and anything a missed wake-up left)
+	// are looked for.
 	Poll time.Duration
 	// Lease is how long a claimed notification is this process's; one a
 	// crash left is sent again after it (at least once, never lost).
@@ -111,31 +111,17 @@ func (n *Notifier) Channels() []string {
 // Run sends notifications until ctx ends, then waits for the sends under
 // way (each bounded by its own timeout).
 func (n *Notifier) Run(ctx context.Context) {
-	var sub *queue.Subscription
-	if n.cfg.Events != nil {
-		sub = n.cfg.Events.Subscribe(0, "")
-		defer sub.Close()
-	}
-	var ready <-chan struct{}
-	if sub != nil {
-		ready = sub.Ready()
-	}
 	tick := time.NewTicker(n.cfg.Poll)
 	defer tick.Stop()
 	defer n.wg.Wait()
 	for {
 		n.dispatch(ctx)
-		for woken := false; !woken; {
-			select {
-			case <-ctx.Done():
-				return
-			case <-ready:
-				woken = slices.ContainsFunc(sub.Take(), func(j *job.Job) bool { return j.State.Terminal() })
-			case <-tick.C:
-				woken = true
-			case <-n.freed:
-				woken = true
-			}
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.cfg.Ended:
+		case <-tick.C:
+		case <-n.freed:
 		}
 	}
 }

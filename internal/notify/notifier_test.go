@@ -42,7 +42,7 @@ func setup(t *testing.T) *bundle {
 
 // start runs a notifier over the bundle's store until the test ends.
 func (b *bundle) start(cfg notify.Config) {
-	cfg.Store, cfg.Events = b.st, b.q.Events
+	cfg.Store, cfg.Ended = b.st, b.q.Events.Ended()
 	n := notify.New(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
