@@ -19,6 +19,16 @@ type Submission struct {
 	Service  string          `json:"service"`
 	Spec     json.RawMessage `json:"spec,omitempty"`
 	Priority int             `json:"priority,omitempty"`
+	// Notify says who to tell when the job ends; nil takes the user's
+	// default, an empty Notify asks for nothing.
+	Notify *Notify `json:"notify,omitempty"`
+}
+
+// Notify is a job's notification: an email address, an https webhook
+// URL (the job's JSON, signed with the user's webhook secret), or both.
+type Notify struct {
+	Email   string `json:"email,omitempty"`
+	Webhook string `json:"webhook,omitempty"`
 }
 
 // Upload is one file sent with a submission: Name is its name in the job's

@@ -14,6 +14,7 @@ import (
 	"github.com/bumpserve/bumpserve/client"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/store/postgres/pgtest"
+	"github.com/bumpserve/bumpserve/internal/testenv"
 )
 
 // A lab moves from SQLite to PostgreSQL while its server runs: users,
@@ -52,11 +53,28 @@ func TestMigrateToPostgres(t *testing.T) {
 	if _, err := cl.Keep(context.Background(), pinned, true); err != nil {
 		t.Fatal(err)
 	}
+	// Notifications move too: a default, a secret, and a job's outbox and
+	// log (a loopback receiver is refused at once, so the log has a row).
+	if _, errOut, code := bs(t, nil, "user", "notify", "alice", "--email", "alice@example.org", "--data", data); code != 0 {
+		t.Fatal(errOut)
+	}
+	out, _, _ = bs(t, nil, "user", "webhook-secret", "alice", "--data", data)
+	secret := lastWord(out)
+	told, err := cl.Submit(context.Background(), client.Submission{Service: "sleep", Notify: &client.Notify{Webhook: "https://127.0.0.1:1/x"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, time.Minute, "the refused webhook is logged", func() bool {
+		jn, err := cl.JobNotifications(context.Background(), told.ID)
+		return err == nil && len(jn.Log) == 1
+	})
+	jobs[told.ID] = waitAll(t, cl, []int64{told.ID}, time.Minute)[told.ID]
+	charged += jobs[told.ID].CPUSeconds
 
 	run := func(args ...string) (string, string, int) {
 		return bs(t, nil, append([]string{"migrate", "--from", data, "--to", url}, args...)...)
 	}
-	if out, errOut, code := run(); code != 0 || !strings.Contains(out, "copied 2 users, 3 tokens, 3 jobs") || !strings.Contains(out, "3 accounting rows") {
+	if out, errOut, code := run(); code != 0 || !strings.Contains(out, "copied 2 users, 3 tokens, 4 jobs") || !strings.Contains(out, "4 accounting rows") {
 		t.Fatalf("migrate: exit %d\n%s%s", code, out, errOut)
 	}
 	if out, errOut, code := run(); code == 0 || !strings.Contains(errOut, "--merge") {
@@ -87,8 +105,17 @@ func TestMigrateToPostgres(t *testing.T) {
 	if j, err := cl.Get(ctx, pinned); err != nil || !j.Keep {
 		t.Errorf("pinned job %d after the move: %+v, %v", pinned, j, err)
 	}
-	if u, err := cl.Usage(ctx, "", ""); err != nil || len(u.Users) != 1 || u.Users[0].Runs != 3 || math.Abs(u.Users[0].CPUSeconds-charged) > 1e-3 {
-		t.Errorf("alice's usage after the move = %+v, %v; want 3 runs and %g CPU-seconds", u, err, charged)
+	if u, err := cl.Usage(ctx, "", ""); err != nil || len(u.Users) != 1 || u.Users[0].Runs != 4 || math.Abs(u.Users[0].CPUSeconds-charged) > 1e-3 {
+		t.Errorf("alice's usage after the move = %+v, %v; want 4 runs and %g CPU-seconds", u, err, charged)
+	}
+	if jn, err := cl.JobNotifications(ctx, told.ID); err != nil || len(jn.Notifications) != 1 || jn.Notifications[0].Status != "failed" || len(jn.Log) != 1 {
+		t.Errorf("notifications after the move: %+v, %v", jn, err)
+	}
+	if ns, err := cl.NotifyDefault(ctx); err != nil || ns.Default.Email != "alice@example.org" || !ns.HasWebhookSecret {
+		t.Errorf("notify settings after the move: %+v, %v", ns, err)
+	}
+	if ws, err := cl.WebhookSecret(ctx, false); err != nil || ws.Secret != secret {
+		t.Errorf("webhook secret after the move: %+v, %v; want %s", ws, err, secret)
 	}
 	fresh := submitSleeps(t, cl, 1, `{"seconds":0}`)[0]
 	for id := range jobs {

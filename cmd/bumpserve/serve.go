@@ -60,6 +60,8 @@ func runServe(ctx context.Context, args []string) error {
 	ff.register(fs)
 	var sbf sandboxFlags
 	sbf.register(fs)
+	var nf notifyFlags
+	nf.register(fs)
 	pos, err := parseFlags(fs, args, map[string]string{"data": "BUMPSERVE_DATA", "addr": "BUMPSERVE_ADDR", "store": "BUMPSERVE_STORE"})
 	if err != nil {
 		return err
@@ -101,6 +103,10 @@ func runServe(ctx context.Context, args []string) error {
 			oldServices = append(oldServices, name)
 		}
 	}
+	notifications, err := nf.config(ctx)
+	if err != nil {
+		return err
+	}
 	log := newLogger(*logJSON)
 	// Say at once what is happening: opening the store and probing the
 	// sandbox take a moment, and a silent terminal looks hung.
@@ -140,11 +146,12 @@ func runServe(ctx context.Context, args []string) error {
 		HalfLife: *halfLife, MaxRunning: *maxRunning,
 		Caps: job.Limits{WallSeconds: *wall, MemoryMB: *memory, Processes: *procs, DiskMB: *disk},
 		Server: server.Config{MaxQueued: *maxQueued, SubmitRate: *rate, Anonymous: *anonymous, MaxUpload: *maxUpload << 20,
-			LegacyWorkerServices: oldServices, UserDiskMB: *userDisk},
-		Retain: policy,
-		Front:  front,
-		Notify: notifier(log),
-		Logger: log,
+			LegacyWorkerServices: oldServices, UserDiskMB: *userDisk, AllowHTTPWebhooks: nf.allowHTTP},
+		Retain:        policy,
+		Notifications: notifications,
+		Front:         front,
+		Notify:        notifier(log),
+		Logger:        log,
 	})
 	if err != nil {
 		return err

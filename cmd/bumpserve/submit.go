@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/bumpserve/bumpserve/client"
+	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/strictjson"
 )
 
@@ -29,7 +30,11 @@ none, and their ids are printed one a line.
 
 For --service bumps the first file is the model script; --fit and the
 option flags (--samples, --burn, --steps, --seed, --parallel) build the
-spec, and only the options given are passed to bumps.`
+spec, and only the options given are passed to bumps.
+
+--notify ADDR mails ADDR when the job ends; --notify https://… posts the
+job to that URL, signed (see bumpserve user webhook-secret); without it
+your default applies (bumpserve user notify).`
 
 func runSubmit(ctx context.Context, args []string) error {
 	fs := newFlags("submit", submitUsage)
@@ -40,6 +45,8 @@ func runSubmit(ctx context.Context, args []string) error {
 	spec := fs.String("spec", "", "the spec as JSON text")
 	specFile := fs.String("spec-file", "", "a file holding the spec as JSON")
 	priority := fs.Int("priority", 0, "priority from -100 to 100 (higher runs sooner among your jobs)")
+	var notify notifyFlag
+	fs.Var(&notify, "notify", "when the job ends, mail ADDR or POST to the https URL (may be given twice, once each); none: no notification, not even your default")
 	var rf resourceFlags
 	rf.register(fs)
 	var bf bumpsFlags
@@ -65,6 +72,9 @@ func runSubmit(ctx context.Context, args []string) error {
 	})
 	if err != nil {
 		return err
+	}
+	if notify.set {
+		sub.Notify = &client.Notify{Email: notify.n.Email, Webhook: notify.n.Webhook}
 	}
 	if sub.Service == "bumps" {
 		warnUnsent(os.Stderr, sub, files)
@@ -138,4 +148,17 @@ func buildSubmission(service, name, spec, specFile string, priority int, pos []s
 		files[i] = client.Upload{Path: p}
 	}
 	return sub, files, nil
+}
+
+// notifyFlag is --notify: an email address, or a URL for a webhook.
+type notifyFlag struct {
+	n   job.Notify
+	set bool
+}
+
+func (f *notifyFlag) String() string { return "" }
+
+func (f *notifyFlag) Set(v string) error {
+	f.set = true
+	return f.n.AddTarget(v)
 }

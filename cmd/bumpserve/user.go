@@ -6,10 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/bumpserve/bumpserve/internal/controller"
+	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/notify"
 	"github.com/bumpserve/bumpserve/internal/store"
 )
 
@@ -20,6 +23,9 @@ const userUsage = `user SUBCOMMAND [flags] --data DIR [--store URL]
   user token NAME [--label L]        issue another token for NAME
   user tokens [NAME] [--json]        list tokens (never the secrets)
   user revoke TOKEN-ID               revoke a token at once
+  user webhook-secret NAME [--rotate] print NAME's webhook signing secret (made on first use)
+  user notify NAME [--email A] [--webhook URL]  set NAME's default notification
+                                     (neither flag: clear it; see docs/notifications.md)
 
 Works on the data directory (or --store) directly, also while the server runs.`
 
@@ -30,6 +36,10 @@ func runUser(ctx context.Context, args []string) error {
 	admin := fs.Bool("admin", false, "with add: the user is an admin")
 	workerRole := fs.Bool("worker", false, "with add: a worker identity (worker routes only)")
 	label := fs.String("label", "", "with token: a label to tell tokens apart")
+	rotate := fs.Bool("rotate", false, "with webhook-secret: replace the secret (receivers must learn the new one)")
+	email := fs.String("email", "", "with notify: the default email address for NAME's jobs")
+	webhook := fs.String("webhook", "", "with notify: the default webhook URL for NAME's jobs")
+	allowHTTP := fs.Bool("allow-http-webhooks", false, "with notify: accept an http:// URL (the server must allow it too)")
 	asJSON := fs.Bool("json", false, "with list and tokens: print one JSON document, {\"users\": [...]} or {\"tokens\": [...]}")
 	pos, err := parseFlags(fs, args, map[string]string{"data": "BUMPSERVE_DATA", "store": "BUMPSERVE_STORE"})
 	if err != nil {
@@ -136,8 +146,41 @@ func runUser(ctx context.Context, args []string) error {
 			return usagef("user revoke: %v", err)
 		}
 		fmt.Printf("token %d revoked\n", id)
+	case "webhook-secret":
+		if err := want(1, "NAME"); err != nil {
+			return err
+		}
+		secret, err := st.WebhookSecret(ctx, &store.WebhookSecretParams{User: rest[0], Fresh: notify.NewSecret(), Rotate: *rotate})
+		if err != nil {
+			return usagef("user webhook-secret: %q: %v", rest[0], err)
+		}
+		fmt.Printf("webhook secret of %q (requests carry %s: sha256=HMAC of the body): %s\n", rest[0], notify.SignatureHeader, secret)
+	case "notify":
+		if err := want(1, "NAME"); err != nil {
+			return err
+		}
+		n := job.Notify{Email: *email, Webhook: *webhook}
+		if err := n.Check("notify", *allowHTTP); err != nil {
+			return usagef("user notify: %v", err)
+		}
+		if err := st.SetNotifyDefault(ctx, rest[0], n); err != nil {
+			return usagef("user notify: %q: %v", rest[0], err)
+		}
+		fmt.Printf("default notification of %q: %s\n", rest[0], describeNotify(n))
 	default:
-		return usagef("user: unknown subcommand %q (accepted: add, list, token, tokens, revoke)", sub)
+		return usagef("user: unknown subcommand %q (accepted: add, list, token, tokens, revoke, webhook-secret, notify)", sub)
 	}
 	return nil
+}
+
+// describeNotify says what a notify document asks for.
+func describeNotify(n job.Notify) string {
+	var parts []string
+	for _, t := range n.Targets() {
+		parts = append(parts, t.Channel+" "+t.Destination)
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/lograte"
+	"github.com/bumpserve/bumpserve/internal/notify"
 	"github.com/bumpserve/bumpserve/internal/proc"
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/retention"
@@ -69,6 +70,11 @@ type Config struct {
 	// Front places the controller behind a reverse proxy: base path,
 	// trusted proxies, the site's login (remote-user header).
 	Front server.Front
+	// Notifications configures the messages sent when jobs end (package
+	// notify); Store, Ended and Logger are filled in, Webhooks defaults
+	// to https receivers on public addresses. Server.EmailEnabled follows
+	// Notifications.Mailer.
+	Notifications notify.Config
 	// ExtraServices are registered beside the built-in ones, for tests
 	// (a service that panics, say); `serve` never sets it.
 	ExtraServices []service.Service
@@ -101,6 +107,8 @@ type Controller struct {
 	// Cleaner deletes finished jobs past their age and measures the
 	// others (package retention).
 	Cleaner *retention.Cleaner
+	// Notifier sends the notifications of ended jobs while Serve runs.
+	Notifier *notify.Notifier
 }
 
 // Open builds a controller over cfg.Data.
@@ -144,7 +152,14 @@ func Open(ctx context.Context, cfg Config) (*Controller, error) {
 		Delete: func(ctx context.Context, id int64) error { return c.Server.DeleteJob(ctx, id) },
 		Size:   func(id int64) (int64, error) { return root.Job(id).Size() },
 	})
+	nc := cfg.Notifications
+	nc.Store, nc.Ended, nc.Logger = st, c.Queue.Events.Ended(), log
+	if nc.Webhooks == nil {
+		nc.Webhooks = notify.NewWebhooks(notify.WebhookConfig{})
+	}
+	c.Notifier = notify.New(nc)
 	sc := cfg.Server
+	sc.EmailEnabled = nc.Mailer != nil
 	sc.Store, sc.Queue, sc.Root, sc.Services, sc.Caps, sc.Logger, sc.Disk = st, c.Queue, root, services, cfg.Caps, log, disk
 	sc.Collectors = append(sc.Collectors, c.Cleaner.Collectors()...)
 	if c.Server, err = server.New(sc); err != nil {
@@ -313,6 +328,11 @@ func (c *Controller) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey
 			guard.Loop(bg, c.log, "change feed", func(ctx context.Context) { c.Queue.Follow(ctx, feed) })
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		guard.Loop(bg, c.log, "notifier", c.Notifier.Run)
+	}()
 	poolCtx, stopPool := context.WithCancel(context.Background())
 	poolDone := make(chan struct{})
 	go func() {

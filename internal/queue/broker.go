@@ -11,8 +11,9 @@ import (
 // skips intermediate progress but never misses the final state, because
 // every snapshot is the whole job.
 type Broker struct {
-	mu   sync.Mutex
-	subs map[*Subscription]struct{}
+	mu    sync.Mutex
+	subs  map[*Subscription]struct{}
+	ended chan struct{} // see Ended
 }
 
 // Subscription receives snapshots of the jobs it watches.
@@ -28,7 +29,23 @@ type Subscription struct {
 }
 
 // NewBroker returns an empty broker.
-func NewBroker() *Broker { return &Broker{subs: map[*Subscription]struct{}{}} }
+func NewBroker() *Broker {
+	return &Broker{subs: map[*Subscription]struct{}{}, ended: make(chan struct{}, 1)}
+}
+
+// Ended is signalled when a job reached a terminal state, here or (see
+// Queue.Follow) through another controller: a wake-up for the one
+// listener that sends notifications, which reads what ended from the
+// store. Unlike a subscription to every job it costs no read of a job
+// another controller changed.
+func (b *Broker) Ended() <-chan struct{} { return b.ended }
+
+func (b *Broker) noteEnded() {
+	select {
+	case b.ended <- struct{}{}:
+	default: // a wake-up is already waiting
+	}
+}
 
 // Subscribe watches one job (id > 0) or every job of owner (id 0; owner ""
 // means all owners).
@@ -42,6 +59,9 @@ func (b *Broker) Subscribe(id int64, owner string) *Subscription {
 
 // Publish delivers a snapshot of j to its watchers without blocking.
 func (b *Broker) Publish(j *job.Job) {
+	if j.State.Terminal() {
+		b.noteEnded()
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for s := range b.subs {

@@ -45,6 +45,9 @@ func (q *Queue) apply(ctx context.Context, c store.Change) {
 	case job.Active:
 		q.signal(&q.leases)
 	}
+	if c.State.Terminal() && !c.Deleted {
+		q.Events.noteEnded()
+	}
 	if c.Deleted || !q.Events.wants(c.ID, c.Owner) {
 		return
 	}

@@ -104,6 +104,8 @@ type Submission struct {
 	CPUs, Priority       int
 	Capability           []byte // hash of an anonymous job's capability
 	DiskBytes            int64  // what its uploads hold
+	// Notify lists who to tell when the job ends (see package notify).
+	Notify []job.Target
 }
 
 // Submit stores a new PENDING job and wakes idle executors. place, if
@@ -139,6 +141,7 @@ func (q *Queue) SubmitAll(ctx context.Context, subs []Submission, place func(i i
 			Owner: s.Owner, Name: s.Name, Service: s.Service, Spec: s.Spec,
 			CPUs: s.CPUs, Priority: s.Priority, MaxAttempts: q.maxAttempts, Now: now, Capability: s.Capability,
 			DiskBytes: s.DiskBytes,
+			Notify:    s.Notify,
 		}
 	}
 	if place != nil {

@@ -73,6 +73,7 @@ func TestOpenAPI(t *testing.T) {
 	exerciseAnonymous(t, c, env.User("anonfarm", store.RoleWorker))
 	exerciseLongFits(t, c, env, env.User("carol", store.RoleUser))
 	exerciseWorkerCheckpoints(t, c, env.User("dora", store.RoleUser), env.User("ckptfarm", store.RoleWorker))
+	exerciseNotifications(t, c, env, env.User("dora", store.RoleUser))
 
 	// Every described operation answered at least once with success.
 	for _, p := range c.Patterns() {

@@ -137,6 +137,13 @@ func routeTable() []routeCase {
 		{Pattern: "POST /api/v1/jobs/{id}/keep", Method: "POST", Path: j + "/keep", Body: `{"keep":true}`, CType: "application/json", Want: apiJob(200)},
 		{Pattern: "GET /api/v1/usage", Method: "GET", Path: "/api/v1/usage", Want: apiUser(200)},
 		{Pattern: "GET /api/v1/usage", Method: "GET", Path: "/api/v1/usage?user=alice&since=2026-01-01", Want: want{401, 200, 403, 200, 403}},
+		// Notifications: the delivery log holds the owner's addresses, so
+		// only the owner sees it, not even an admin.
+		{Pattern: "GET /api/v1/jobs/{id}/notifications", Method: "GET", Path: j + "/notifications", Want: want{401, 200, 404, 404, 403}},
+		{Pattern: "GET /api/v1/me/notify", Method: "GET", Path: "/api/v1/me/notify", Want: apiUser(200)},
+		{Pattern: "PUT /api/v1/me/notify", Method: "PUT", Path: "/api/v1/me/notify", Body: `{"webhook":"https://hooks.example.org/x"}`, CType: "application/json", Want: apiUser(200)},
+		{Pattern: "PUT /api/v1/me/notify", Method: "PUT", Path: "/api/v1/me/notify", Body: `{"webhook":"http://hooks.example.org/x"}`, CType: "application/json", Want: apiUser(400)},
+		{Pattern: "POST /api/v1/me/webhook-secret", Method: "POST", Path: "/api/v1/me/webhook-secret", Want: apiUser(200)},
 		{Pattern: "GET /api/v1/workers", Method: "GET", Path: "/api/v1/workers", Want: apiAdmin(200)},
 		{Pattern: "GET /api/v1/openapi.json", Method: "GET", Path: "/api/v1/openapi.json", Want: public(200)},
 		// The operators' routes (admin.go).

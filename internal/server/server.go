@@ -61,7 +61,12 @@ type Config struct {
 	UserDiskMB int64
 	// Collectors are more metrics for /metrics (the retention cleaner's).
 	Collectors []prometheus.Collector
-	Logger     *slog.Logger
+	// EmailEnabled says an SMTP server is configured: without one a job
+	// asking for email is refused at submit. AllowHTTPWebhooks admits
+	// http:// webhook URLs (https only otherwise).
+	EmailEnabled      bool
+	AllowHTTPWebhooks bool
+	Logger            *slog.Logger
 }
 
 // Server serves the HTTP API.
@@ -142,6 +147,7 @@ func (s *Server) routes() {
 	m.Handle("POST /api/v1/jobs/{id}/cancel", user(s.cancel))
 	m.Handle("DELETE /api/v1/jobs/{id}", user(s.deleteJob))
 	s.longFitRoutes()
+	s.notifyRoutes()
 	m.Handle("GET /api/v1/workers", s.authenticate(s.listWorkers, store.RoleAdmin))
 	m.Handle("POST /api/v1/worker/claim", wk(s.workerClaim))
 	m.Handle("GET /api/v1/worker/jobs/{id}/input", wk(s.workerInput))

@@ -30,6 +30,9 @@ type Submission struct {
 	Service  string          `json:"service"`
 	Spec     json.RawMessage `json:"spec"`
 	Priority int             `json:"priority"`
+	// Notify says who to tell when the job ends; absent, the user's
+	// default applies; {} asks for nothing.
+	Notify *job.Notify `json:"notify,omitempty"`
 	// capability is set for anonymous submissions (never from JSON).
 	capability []byte
 }
@@ -126,6 +129,11 @@ func (s *Server) SubmitJob(ctx context.Context, u *store.User, sub *Submission, 
 		return nil, err
 	}
 	qs.DiskBytes = uploaded
+	one := []queue.Submission{qs}
+	if err := s.defaultNotify(ctx, u, []*Submission{sub}, one); err != nil {
+		return nil, err
+	}
+	qs = one[0]
 	var place func(int64) error
 	var placed int64
 	if staging != "" {
@@ -343,9 +351,16 @@ func (s *Server) checkSubmission(u *store.User, sub *Submission, input string) (
 	if err != nil {
 		return queue.Submission{}, badRequest("%v", err)
 	}
+	var targets []job.Target
+	if sub.Notify != nil {
+		if err := s.checkNotify("notify", *sub.Notify); err != nil {
+			return queue.Submission{}, err
+		}
+		targets = sub.Notify.Targets()
+	}
 	return queue.Submission{
 		Owner: u.Name, Name: sub.Name, Service: sub.Service, Spec: sub.Spec, CPUs: cpus, Priority: sub.Priority,
-		Capability: sub.capability,
+		Capability: sub.capability, Notify: targets,
 	}, nil
 }
 

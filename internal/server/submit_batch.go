@@ -67,6 +67,9 @@ func (s *Server) SubmitJobs(ctx context.Context, u *store.User, subs []*Submissi
 			return nil, err
 		}
 	}
+	if err := s.defaultNotify(ctx, u, subs, qs); err != nil {
+		return nil, err
+	}
 	js, err := s.cfg.Queue.SubmitAll(ctx, qs, nil)
 	if err != nil {
 		return nil, storeError(err)

@@ -42,6 +42,8 @@ type Store interface {
 type JobStore interface {
 	AdminStore     // the operators' writes (admin.go)
 	RetentionStore // pins, expiry and accounting (retention.go)
+	AdminStore     // the operators' writes (admin.go)
+	NotifyStore    // notifications when jobs end (notify.go)
 	// CreateJob inserts a PENDING job.
 	CreateJob(ctx context.Context, p *CreateJobParams) (*job.Job, error)
 	// CreateJobs inserts PENDING jobs in one transaction: all of them or,
@@ -119,6 +121,8 @@ type CreateJobParams struct {
 	Capability []byte
 	// DiskBytes is the size of the files uploaded with it.
 	DiskBytes int64
+	// Notify lists who to tell when the job ends, stored with the job.
+	Notify []job.Target
 }
 
 // ListJobsParams filters and pages a job listing, newest first.

@@ -10,6 +10,7 @@ import (
 // uploaded; the fitter and its options become the spec.
 type bumpsForm struct {
 	Name    string
+	Notify  string // who to tell when the job ends, as typed
 	Model   string // the script's file name (an upload, or reused)
 	Args    string // model arguments, separated by spaces
 	Fitter  string
@@ -47,7 +48,7 @@ func newBumpsForm() *bumpsForm {
 
 func readBumpsForm(r *http.Request) *bumpsForm {
 	f := &bumpsForm{
-		Name: r.PostFormValue("name"), Args: r.PostFormValue("args"), Fitter: r.PostFormValue("fitter"),
+		Name: r.PostFormValue("name"), Notify: r.PostFormValue("notify"), Args: r.PostFormValue("args"), Fitter: r.PostFormValue("fitter"),
 		From: r.PostFormValue("from"), Model: r.PostFormValue("reuse_model"),
 		Options: map[string]string{}, Errors: map[string]string{},
 	}
@@ -71,6 +72,8 @@ func (f *bumpsForm) placeError(msg string) {
 	switch {
 	case field == "name":
 		f.Errors["name"] = show
+	case strings.HasPrefix(field, "notify"):
+		f.Errors["notify"] = show
 	case field == "model":
 		f.Errors["model"] = show
 	case field == "args" || strings.HasPrefix(field, "args["):

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/bumpserve/bumpserve/api"
+
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
@@ -26,7 +28,9 @@ type jobData struct {
 	LogCut    bool // the log is longer than its tail
 	LogPath   string
 	Resubmit  string // URL of the form prefilled from this job; "" if none
-	Submitted bool   // the page right after submission
+	// Notifications and their delivery log, shown to the owner only.
+	Notifications *api.JobNotifications
+	Submitted     bool // the page right after submission
 }
 
 type fileLink struct {
@@ -60,6 +64,13 @@ func (h *Handler) jobPage(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	d.Plots = plotsOf(files, base, fmt.Sprintf("%s/ui/jobs/%d/plot/", h.cfg.BasePath, j.ID))
 	d.LogPath, d.LogTail, d.LogCut = logTail(dir, files)
+	if j.Owner == s.User.Name {
+		if jn, err := h.cfg.API.JobNotifications(r.Context(), s.User, j.ID); err != nil {
+			h.log.Warn("job notifications", "job", j.ID, "err", err)
+		} else if len(jn.Notifications) > 0 {
+			d.Notifications = jn
+		}
+	}
 	v := &view{Title: fmt.Sprintf("Job %d", j.ID), S: s, Nav: "jobs", Data: d}
 	if !j.State.Terminal() {
 		v.Refresh = 3

@@ -18,6 +18,7 @@ import (
 // show beside each field.
 type fitForm struct {
 	Name        string
+	Notify      string // who to tell when the job ends, as typed
 	Model       string
 	Params      []paramField
 	Data        string // pasted columns
@@ -77,7 +78,7 @@ func (f *fitForm) padParams() {
 // readFitForm reads the posted fields, noting what is not even a number.
 func readFitForm(r *http.Request) *fitForm {
 	f := &fitForm{
-		Name: r.PostFormValue("name"), Model: strings.TrimSpace(r.PostFormValue("model")),
+		Name: r.PostFormValue("name"), Notify: r.PostFormValue("notify"), Model: strings.TrimSpace(r.PostFormValue("model")),
 		Data: r.PostFormValue("data"), Columns: strings.TrimSpace(r.PostFormValue("columns")),
 		ReuseFile: r.PostFormValue("reuse_file"), Fitter: r.PostFormValue("fitter"),
 		ScaleErrors: r.PostFormValue("scale_errors") != "", From: r.PostFormValue("from"),
@@ -180,6 +181,8 @@ func (f *fitForm) placeError(msg string) {
 	switch {
 	case field == "name":
 		f.Errors["name"] = show
+	case strings.HasPrefix(field, "notify"):
+		f.Errors["notify"] = show
 	case strings.HasPrefix(field, "datasets[0].model"):
 		f.Errors["model"] = show
 	case strings.HasPrefix(field, "datasets[0].file") || strings.HasPrefix(field, "datasets[0].columns"):

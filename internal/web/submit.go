@@ -99,6 +99,16 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request, s *session) {
 		d.Fit = readFitForm(r)
 		sub, place = h.fitSubmission(d.Fit, up), d.Fit.placeError
 	}
+	if sub != nil {
+		notify := d.Fit.Notify
+		if d.Kind == "bumps" {
+			notify = d.Bumps.Notify
+		}
+		if sub.Notify, err = notifyField(notify); err != nil {
+			place(err.Error())
+			sub = nil
+		}
+	}
 	code := http.StatusBadRequest
 	if sub != nil {
 		j, err := h.cfg.API.SubmitJob(r.Context(), s.User, sub, staging)
@@ -351,4 +361,17 @@ func keepUpload(f *fitForm, up *uploader) {
 		f.Errors["data"] = msg
 		delete(f.Errors, "datafile")
 	}
+}
+
+// notifyField reads the form's notify field: empty takes the user's
+// default (nil), otherwise an address, an https:// URL or "none".
+func notifyField(v string) (*job.Notify, error) {
+	if strings.TrimSpace(v) == "" {
+		return nil, nil
+	}
+	var n job.Notify
+	if err := n.AddTarget(v); err != nil {
+		return nil, fmt.Errorf("notify: %w", err)
+	}
+	return &n, nil
 }

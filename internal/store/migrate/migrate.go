@@ -29,7 +29,10 @@ var ErrNotEmpty = errors.New("target store is not empty")
 // Skipped, found in the target already and left alone).
 type Counts struct {
 	Users, Tokens, Jobs, Usage, Accounting int
-	Skipped                                int
+	// Notifications counts the rows of the notification tables: outbox,
+	// delivery log and user settings.
+	Notifications int
+	Skipped       int
 }
 
 // Run copies the SQLite store in data to the PostgreSQL database at url.
@@ -90,7 +93,9 @@ func Run(ctx context.Context, data, url string, merge bool) (*Counts, error) {
 		}
 		// New ids continue after the copied ones.
 		_, err := wtx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('jobs', 'id'), greatest((SELECT max(id) FROM jobs), 1));
-			SELECT setval(pg_get_serial_sequence('tokens', 'id'), greatest((SELECT max(id) FROM tokens), 1))`)
+			SELECT setval(pg_get_serial_sequence('tokens', 'id'), greatest((SELECT max(id) FROM tokens), 1));
+			SELECT setval(pg_get_serial_sequence('notifications', 'id'), greatest((SELECT max(id) FROM notifications), 1));
+			SELECT setval(pg_get_serial_sequence('notification_log', 'id'), greatest((SELECT max(id) FROM notification_log), 1))`)
 		return err
 	})
 	if err != nil {

@@ -41,6 +41,13 @@ var tables = []table{
 	{name: "accounting", from: []string{"job_id", "attempt", "owner", "service", "cpus", "started", "finished", "cpu_seconds"},
 		times: set("started", "finished"), order: "job_id, attempt",
 		count: func(c *Counts) *int { return &c.Accounting }},
+	// Notifications after their jobs and users (foreign keys).
+	{name: "notifications", from: strings.Fields(`id job_id channel destination status attempts next_at lease_token lease_expires`),
+		times: set("next_at", "lease_expires"), order: "id", count: func(c *Counts) *int { return &c.Notifications }},
+	{name: "notification_log", from: strings.Fields(`id notification_id job_id at attempt status error`),
+		times: set("at"), order: "id", count: func(c *Counts) *int { return &c.Notifications }},
+	{name: "user_notify", from: []string{"user", "email", "webhook", "secret"}, to: []string{"user_name", "email", "webhook", "secret"},
+		order: "user", count: func(c *Counts) *int { return &c.Notifications }},
 }
 
 func set(names ...string) map[string]bool {

@@ -71,7 +71,10 @@ func (s *Store) CreateJobs(ctx context.Context, ps []*store.CreateJobParams) ([]
 				return err
 			}
 		}
-		return br.Close()
+		if err := br.Close(); err != nil {
+			return err
+		}
+		return insertNotifications(ctx, tx, ps, js)
 	})
 	if err = s.check(err, nil); err != nil {
 		return nil, fmt.Errorf("create job: %w", err)

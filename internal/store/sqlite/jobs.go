@@ -44,6 +44,9 @@ func (s *Store) CreateJobs(ctx context.Context, ps []*store.CreateJobParams) ([]
 				(id, owner, name, service, spec, cpus, priority, state, max_attempts, submitted, capability, disk_bytes)
 				VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', ?, ?, ?, ?) RETURNING `+jobColumns,
 				id, p.Owner, p.Name, p.Service, string(spec), max(p.CPUs, 1), p.Priority, max(p.MaxAttempts, 1), nanos(p.Now), p.Capability, p.DiskBytes))
+			if err == nil {
+				err = insertNotifications(ctx, tx, js[i].ID, p.Notify)
+			}
 			if err != nil {
 				if len(ps) > 1 {
 					return fmt.Errorf("jobs[%d]: %w", i, err)
