@@ -29,7 +29,9 @@ var ErrNotEmpty = errors.New("target store is not empty")
 // Skipped, found in the target already and left alone).
 type Counts struct {
 	Users, Tokens, Jobs, Usage int
-	Skipped                    int
+	// Groups counts the rows of groups, their members and their jobs.
+	Groups  int
+	Skipped int
 }
 
 // Run copies the SQLite store in data to the PostgreSQL database at url.
