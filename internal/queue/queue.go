@@ -99,7 +99,8 @@ type Submission struct {
 	Owner, Name, Service string
 	Spec                 json.RawMessage
 	CPUs, Priority       int
-	Capability           []byte // hash of an anonymous job's capability
+	Capability           []byte   // hash of an anonymous job's capability
+	Groups               []string // shared with these groups from the start
 }
 
 // Submit stores a new PENDING job and wakes idle executors. place, if
@@ -134,6 +135,7 @@ func (q *Queue) SubmitAll(ctx context.Context, subs []Submission, place func(i i
 		ps[i] = &store.CreateJobParams{
 			Owner: s.Owner, Name: s.Name, Service: s.Service, Spec: s.Spec,
 			CPUs: s.CPUs, Priority: s.Priority, MaxAttempts: q.maxAttempts, Now: now, Capability: s.Capability,
+			Groups: s.Groups,
 		}
 	}
 	if place != nil {

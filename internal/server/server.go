@@ -145,6 +145,7 @@ func (s *Server) routes() {
 	m.Handle("POST /api/v1/worker/heartbeats", wk(s.workerHeartbeats))
 	m.Handle("POST /api/v1/worker/completions", wk(s.workerCompletions))
 	s.adminRoutes()
+	s.groupRoutes()
 	m.HandleFunc("GET /api/v1/openapi.json", s.openAPI)
 	s.legacyRoutes()
 	if s.cfg.Anonymous {

@@ -30,7 +30,7 @@ func (s *Server) longFitRoutes() {
 // stopJob asks a running native fit to end now, COMPLETE with its best
 // point and, for DREAM, the draws so far. 202: the job ends shortly.
 func (s *Server) stopJob(w http.ResponseWriter, r *http.Request, u *store.User) {
-	j := s.jobFor(w, r, u)
+	j := s.jobToChange(w, r, u)
 	if j == nil {
 		return
 	}
@@ -87,7 +87,7 @@ const maxResumeSamples = 100_000_000
 // fit from its final state for body.samples more draws: 201 with the new
 // job.
 func (s *Server) resumeJob(w http.ResponseWriter, r *http.Request, u *store.User) {
-	old := s.jobFor(w, r, u)
+	old := s.jobToChange(w, r, u)
 	if old == nil {
 		return
 	}

@@ -29,6 +29,9 @@ type Submission struct {
 	Service  string          `json:"service"`
 	Spec     json.RawMessage `json:"spec"`
 	Priority int             `json:"priority"`
+	// Groups to share the job with, read-only, from the start: groups
+	// the owner belongs to (see groups.go).
+	Groups []string `json:"groups,omitempty"`
 	// capability is set for anonymous submissions (never from JSON).
 	capability []byte
 }
@@ -113,7 +116,7 @@ func (s *Server) SubmitJob(ctx context.Context, u *store.User, sub *Submission, 
 	if err := s.admit(ctx, u, 1); err != nil {
 		return nil, err
 	}
-	qs, err := s.checkSubmission(u, sub, stagedInput(staging))
+	qs, err := s.checkSubmission(ctx, u, sub, stagedInput(staging))
 	if err != nil {
 		return nil, err
 	}
@@ -301,7 +304,7 @@ func stagedInput(staging string) string {
 
 // checkSubmission checks sub and its uploads in input ("" for none), and
 // returns it as the queue takes it.
-func (s *Server) checkSubmission(u *store.User, sub *Submission, input string) (queue.Submission, error) {
+func (s *Server) checkSubmission(ctx context.Context, u *store.User, sub *Submission, input string) (queue.Submission, error) {
 	if sub.Service == "" {
 		return queue.Submission{}, badRequest("service: missing (accepted: %s)", strings.Join(s.cfg.Services.Names(), ", "))
 	}
@@ -333,9 +336,12 @@ func (s *Server) checkSubmission(u *store.User, sub *Submission, input string) (
 	if err != nil {
 		return queue.Submission{}, badRequest("%v", err)
 	}
+	if err := s.checkOwnGroups(ctx, u.Name, sub.Groups); err != nil {
+		return queue.Submission{}, err
+	}
 	return queue.Submission{
 		Owner: u.Name, Name: sub.Name, Service: sub.Service, Spec: sub.Spec, CPUs: cpus, Priority: sub.Priority,
-		Capability: sub.capability,
+		Capability: sub.capability, Groups: sub.Groups,
 	}, nil
 }
 

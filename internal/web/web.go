@@ -113,6 +113,7 @@ func (h *Handler) routes() {
 	m.Handle("POST /ui/jobs/{id}/delete", h.form(h.deleteJob))
 	m.Handle("POST /ui/jobs/{id}/stop", h.form(h.stop))
 	m.Handle("POST /ui/jobs/{id}/continue", h.form(h.continueFit))
+	m.Handle("POST /ui/jobs/{id}/copy", h.form(h.copyJob))
 
 	m.Handle("GET /ui/submit", h.page(h.submitPage))
 	m.Handle("POST /ui/submit", h.form(h.submit))
