@@ -14,11 +14,14 @@ import (
 // Group is a named set of users jobs can be shared with.
 type Group = store.Group
 
+// GroupList is the answer of GET /api/v1/groups.
+type GroupList struct {
+	Groups []*Group `json:"groups"`
+}
+
 // Groups lists every group (an admin's token) or the caller's own.
 func (c *Client) Groups(ctx context.Context) ([]*Group, error) {
-	var out struct {
-		Groups []*Group `json:"groups"`
-	}
+	var out GroupList
 	return out.Groups, c.do(ctx, http.MethodGet, "/api/v1/groups", nil, "", nil, &out)
 }
 

@@ -84,9 +84,8 @@ type prep func(w *walk, t *testing.T) map[string]string
 // caller and asserts the status: the owner and an admin may act on a
 // job, a member of a group it is shared with may read it and copy it but
 // not change it (403), another user cannot tell it exists, no token is
-// 401 (a page sends
-// the caller to sign in), and user and worker tokens are each refused on
-// the other's routes. TestRouteTableComplete keeps the table complete.
+// 401 (a page sends the caller to sign in), and user and worker tokens
+// are each refused on the other's routes. TestRouteTableComplete keeps the table complete.
 func TestRouteRoleWalk(t *testing.T) {
 	t.Parallel()
 	w := newWalk(t)
