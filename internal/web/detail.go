@@ -16,13 +16,13 @@ import (
 const logTailBytes = 16 << 10
 
 type jobData struct {
-	Job       *job.Job
-	Admin     bool
+	Job   *job.Job
+	Admin bool
 	// CanChange: the user owns the job or is an admin; a member of a
 	// group it is shared with only reads it (no forms that change it).
 	CanChange bool
 	// Others: the job is someone else's (its owner is shown).
-	Others bool
+	Others    bool
 	Results   *results
 	RawResult string // a results document of another shape
 	Plots     []plot

@@ -17,19 +17,19 @@ import (
 const pageSize = 25
 
 type jobsData struct {
-	Rows     []listRow
-	Admin    bool
-	Shared   bool // the jobs shared with the user's groups, not their own
+	Rows   []listRow
+	Admin  bool
+	Shared bool // the jobs shared with the user's groups, not their own
 	// ShowOwner: the list holds others' jobs (an admin's, or shared ones).
 	ShowOwner bool
-	State    string
-	Service  string
-	Owner    string
-	States   []job.State
-	Services []string
-	Next     string // URL of the next (older) page; "" on the last
-	Q        string // text search
-	Filtered bool
+	State     string
+	Service   string
+	Owner     string
+	States    []job.State
+	Services  []string
+	Next      string // URL of the next (older) page; "" on the last
+	Q         string // text search
+	Filtered  bool
 	// SearchCut: the search looked at searchScan jobs without filling
 	// the page; "Older jobs" goes on looking.
 	SearchCut bool
