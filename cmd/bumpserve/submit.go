@@ -40,6 +40,8 @@ func runSubmit(ctx context.Context, args []string) error {
 	spec := fs.String("spec", "", "the spec as JSON text")
 	specFile := fs.String("spec-file", "", "a file holding the spec as JSON")
 	priority := fs.Int("priority", 0, "priority from -100 to 100 (higher runs sooner among your jobs)")
+	var share groupList
+	fs.Var(&share, "share", "share the job read-only with these groups of yours (repeat, or separate with commas)")
 	var rf resourceFlags
 	rf.register(fs)
 	var bf bumpsFlags
@@ -49,6 +51,9 @@ func runSubmit(ctx context.Context, args []string) error {
 		return err
 	}
 	if doc, ok := batchDocument(*service, pos); ok {
+		if len(share) > 0 {
+			return usagef("submit: --share goes with one job; in a batch, give each job its \"groups\"")
+		}
 		return submitBatch(ctx, fs, &cf, &rf, pos[0], doc)
 	}
 	if *service == "bumps" && *spec == "" && *specFile == "" {
@@ -66,6 +71,7 @@ func runSubmit(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	sub.Groups = append(sub.Groups, share...)
 	if sub.Service == "bumps" {
 		warnUnsent(os.Stderr, sub, files)
 	}
