@@ -42,11 +42,25 @@ func TestMigrateToPostgres(t *testing.T) {
 	}
 	cl, _ := client.New(old.URL, alice, client.Options{})
 	jobs := waitAll(t, cl, submitSleeps(t, cl, 3, `{"seconds":0}`), time.Minute)
+	// A group with a member and a job shared with it come over too.
+	for _, args := range [][]string{{"group", "add", "optics"}, {"group", "member", "optics", "alice"}} {
+		if _, errOut, code := bs(t, nil, append(args, "--data", data)...); code != 0 {
+			t.Fatal(errOut)
+		}
+	}
+	var shared int64
+	for id := range jobs {
+		shared = id
+	}
+	if _, err := cl.Share(context.Background(), shared, []string{"optics"}, true); err != nil {
+		t.Fatal(err)
+	}
 
 	run := func(args ...string) (string, string, int) {
 		return bs(t, nil, append([]string{"migrate", "--from", data, "--to", url}, args...)...)
 	}
-	if out, errOut, code := run(); code != 0 || !strings.Contains(out, "copied 2 users, 3 tokens, 3 jobs") {
+	if out, errOut, code := run(); code != 0 || !strings.Contains(out, "copied 2 users, 3 tokens, 3 jobs") ||
+		!strings.Contains(out, "3 group rows") {
 		t.Fatalf("migrate: exit %d\n%s%s", code, out, errOut)
 	}
 	if out, errOut, code := run(); code == 0 || !strings.Contains(errOut, "--merge") {
@@ -72,6 +86,9 @@ func TestMigrateToPostgres(t *testing.T) {
 		if res, err := cl.Results(ctx, id); err != nil || len(res) == 0 {
 			t.Errorf("results of job %d after the move: %s %v", id, res, err)
 		}
+	}
+	if j, err := cl.Get(ctx, shared); err != nil || len(j.Groups) != 1 || j.Groups[0] != "optics" {
+		t.Errorf("the shared job after the move: groups %v, %v; want optics", j.Groups, err)
 	}
 	fresh := submitSleeps(t, cl, 1, `{"seconds":0}`)[0]
 	for id := range jobs {
