@@ -28,15 +28,31 @@ func (s *Server) copyJob(w http.ResponseWriter, r *http.Request, u *store.User) 
 		return
 	}
 	var req CopyRequest
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<16))
-	if err == nil && len(bytes.TrimSpace(body)) > 0 {
-		err = strictjson.Decode(body, "body", &req)
-	}
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "%v", err)
+	if !readSmallBody(w, r, &req, true) {
 		return
 	}
 	j, err := s.CopyJob(r, u, old, req)
+	s.answerCreated(w, j, err)
+}
+
+// readSmallBody decodes a body of at most 64 KiB into v, strictly (an
+// unknown field is named); optional lets an empty body through. It
+// answers 400 and returns false for a bad one.
+func readSmallBody(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<16))
+	if err == nil && !(optional && len(bytes.TrimSpace(body)) == 0) {
+		err = strictjson.Decode(body, "body", v)
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return false
+	}
+	return true
+}
+
+// answerCreated answers a request that made a new job: 201 with it, or
+// the error.
+func (s *Server) answerCreated(w http.ResponseWriter, j *job.Job, err error) {
 	if err != nil {
 		s.replyError(w, err)
 		return

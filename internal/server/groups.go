@@ -104,13 +104,7 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, u *store.U
 // the group as it is now.
 func (s *Server) setMember(w http.ResponseWriter, r *http.Request, u *store.User, member bool) {
 	name, user := r.PathValue("name"), r.PathValue("user")
-	err := s.cfg.Store.SetGroupMember(r.Context(), name, user, member)
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "%v", err)
-		return
-	}
-	if err != nil {
-		storageError(w, err)
+	if refusedChange(w, s.cfg.Store.SetGroupMember(r.Context(), name, user, member)) {
 		return
 	}
 	s.log.Info("group member", "group", name, "user", user, "member", member, "by", u.Name)
@@ -185,19 +179,29 @@ func (s *Server) share(w http.ResponseWriter, r *http.Request, u *store.User, sh
 			return
 		}
 	}
-	err := s.cfg.Store.ShareJob(r.Context(), j.ID, req.Groups, share)
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "%v", err)
-		return
-	}
-	if err != nil {
-		storageError(w, err)
+	if refusedChange(w, s.cfg.Store.ShareJob(r.Context(), j.ID, req.Groups, share)) {
 		return
 	}
 	s.log.Info("job shared", "job", j.ID, "groups", req.Groups, "shared", share, "by", u.Name)
-	if j, err = s.Job(r.Context(), u, j.ID); err != nil {
+	j, err := s.Job(r.Context(), u, j.ID)
+	if err != nil {
 		s.answerJob(w, r, nil, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, j)
+}
+
+// refusedChange answers a group change the store refused: 404 naming
+// the group, user or job that does not exist, else a storage error. It
+// reports whether there was an error to answer.
+func refusedChange(w http.ResponseWriter, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, "%v", err)
+	default:
+		storageError(w, err)
+	}
+	return true
 }

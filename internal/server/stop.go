@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"path"
@@ -17,7 +16,6 @@ import (
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/store"
-	"github.com/bumpserve/bumpserve/internal/strictjson"
 )
 
 // Long fits: stop one early and keep what it found, or continue an ended
@@ -92,21 +90,11 @@ func (s *Server) resumeJob(w http.ResponseWriter, r *http.Request, u *store.User
 		return
 	}
 	var req ResumeRequest
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<16))
-	if err == nil {
-		err = strictjson.Decode(body, "body", &req)
-	}
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "%v", err)
+	if !readSmallBody(w, r, &req, false) {
 		return
 	}
 	j, err := s.ResumeJob(r, u, old, req)
-	if err != nil {
-		s.replyError(w, err)
-		return
-	}
-	w.Header().Set("Location", fmt.Sprintf("/api/v1/jobs/%d", j.ID))
-	writeJSON(w, http.StatusCreated, j)
+	s.answerCreated(w, j, err)
 }
 
 // ResumeJob submits, for u, the continuation of u's ended fit old (see
