@@ -19,6 +19,8 @@ type Submission struct {
 	Service  string          `json:"service"`
 	Spec     json.RawMessage `json:"spec,omitempty"`
 	Priority int             `json:"priority,omitempty"`
+	// Groups to share the job with (groups the submitter belongs to).
+	Groups []string `json:"groups,omitempty"`
 	// Notify says who to tell when the job ends; nil takes the user's
 	// default, an empty Notify asks for nothing.
 	Notify *Notify `json:"notify,omitempty"`
@@ -116,6 +118,8 @@ type ListOptions struct {
 	State, Service string
 	Limit          int
 	Before         string // cursor from the previous page's Next
+	// Shared lists the jobs shared with the caller's groups instead.
+	Shared bool
 }
 
 // JobList is one page of jobs.
@@ -134,6 +138,9 @@ func (c *Client) List(ctx context.Context, o ListOptions) (*JobList, error) {
 	}
 	if o.Limit > 0 {
 		q.Set("limit", strconv.Itoa(o.Limit))
+	}
+	if o.Shared {
+		q.Set("shared", "1")
 	}
 	var l JobList
 	return &l, c.do(ctx, http.MethodGet, "/api/v1/jobs", q, "", nil, &l)

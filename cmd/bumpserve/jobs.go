@@ -20,7 +20,7 @@ func printJSON(v any) error {
 }
 
 func runJobs(ctx context.Context, args []string) error {
-	fs := newFlags("jobs", "jobs [--state S] [--service S] [--limit N] [--all] [--json]")
+	fs := newFlags("jobs", "jobs [--state S] [--service S] [--shared] [--limit N] [--all] [--json]")
 	var cf clientFlags
 	cf.register(fs)
 	state := fs.String("state", "", "only jobs in this state (PENDING, ACTIVE, COMPLETE, ERROR, CANCEL)")
@@ -28,6 +28,7 @@ func runJobs(ctx context.Context, args []string) error {
 	limit := fs.Int("limit", 50, "jobs per page")
 	all := fs.Bool("all", false, "follow every page")
 	asJSON := fs.Bool("json", false, "print one JSON document: {\"jobs\": [...]}")
+	shared := fs.Bool("shared", false, "list instead the jobs shared with your groups")
 	pos, err := parseFlags(fs, args, clientEnv)
 	if err != nil {
 		return err
@@ -40,7 +41,7 @@ func runJobs(ctx context.Context, args []string) error {
 		return err
 	}
 	var jobs []*client.Job
-	opt := client.ListOptions{State: *state, Service: *service, Limit: *limit}
+	opt := client.ListOptions{State: *state, Service: *service, Limit: *limit, Shared: *shared}
 	for {
 		page, err := cl.List(ctx, opt)
 		if err != nil {

@@ -30,6 +30,7 @@ func init() {
 	commands = []command{
 		{name: "serve", summary: "run the job controller with local worker slots", run: runServe},
 		{name: "user", summary: "add users, list and revoke tokens (user add|list|token|tokens|revoke)", run: runUser},
+		{name: "group", summary: "make groups of users to share jobs with (group add|member|list)", run: runGroup},
 		{name: "worker", summary: "pull jobs from a controller and run them here", run: runWorker},
 		{name: "workers", summary: "list the controller's workers (admins)", run: runWorkers},
 		{name: "admin", summary: "drain or resume a worker, requeue a job, set its priority, cancel a user's jobs (admins)", run: runAdmin},
@@ -47,6 +48,9 @@ func init() {
 		{name: "delete", summary: "delete a job and its files", run: runDelete},
 		{name: "keep", summary: "pin a job so retention never deletes it (keep --off ID unpins)", run: runKeep},
 		{name: "usage", summary: "CPU-hours and disk per user (usage [--user U] [--since DATE])", run: runUsage},
+		{name: "share", summary: "share a job read-only with groups of yours (share ID GROUP...)", run: runShare},
+		{name: "unshare", summary: "stop sharing a job with groups (unshare ID GROUP...)", run: runUnshare},
+		{name: "copy", summary: "submit a copy of a job you can see as your own", run: runCopy},
 		{name: "fit", summary: "run a native fit here, no server: results JSON on stdout", run: runFit},
 		{name: "migrate", summary: "copy a SQLite store into PostgreSQL (migrate --from DIR --to postgres://…)", run: runMigrate},
 		{name: "backup", summary: "copy the SQLite store and job files while the server runs (backup --data DIR OUT)", run: runBackup},

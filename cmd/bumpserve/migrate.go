@@ -39,7 +39,7 @@ func runMigrate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("copied %d users, %d tokens, %d jobs, %d usage records, %d accounting rows, %d notification records to %s", c.Users, c.Tokens, c.Jobs, c.Usage, c.Accounting, c.Notifications, postgres.Redact(*to))
+	fmt.Printf("copied %d users, %d tokens, %d jobs, %d usage records, %d accounting rows, %d notification records, %d group rows to %s", c.Users, c.Tokens, c.Jobs, c.Usage, c.Accounting, c.Notifications, c.Groups, postgres.Redact(*to))
 	if c.Skipped > 0 {
 		fmt.Printf(" (%d rows it had already were left alone)", c.Skipped)
 	}

@@ -70,11 +70,25 @@ func TestMigrateToPostgres(t *testing.T) {
 	})
 	jobs[told.ID] = waitAll(t, cl, []int64{told.ID}, time.Minute)[told.ID]
 	charged += jobs[told.ID].CPUSeconds
+	// A group with a member and a job shared with it come over too.
+	for _, args := range [][]string{{"group", "add", "optics"}, {"group", "member", "optics", "alice"}} {
+		if _, errOut, code := bs(t, nil, append(args, "--data", data)...); code != 0 {
+			t.Fatal(errOut)
+		}
+	}
+	var shared int64
+	for id := range jobs {
+		shared = id
+	}
+	if _, err := cl.Share(context.Background(), shared, []string{"optics"}, true); err != nil {
+		t.Fatal(err)
+	}
 
 	run := func(args ...string) (string, string, int) {
 		return bs(t, nil, append([]string{"migrate", "--from", data, "--to", url}, args...)...)
 	}
-	if out, errOut, code := run(); code != 0 || !strings.Contains(out, "copied 2 users, 3 tokens, 4 jobs") || !strings.Contains(out, "4 accounting rows") {
+	if out, errOut, code := run(); code != 0 || !strings.Contains(out, "copied 2 users, 3 tokens, 4 jobs") || !strings.Contains(out, "4 accounting rows") ||
+		!strings.Contains(out, "3 group rows") {
 		t.Fatalf("migrate: exit %d\n%s%s", code, out, errOut)
 	}
 	if out, errOut, code := run(); code == 0 || !strings.Contains(errOut, "--merge") {
@@ -116,6 +130,9 @@ func TestMigrateToPostgres(t *testing.T) {
 	}
 	if ws, err := cl.WebhookSecret(ctx, false); err != nil || ws.Secret != secret {
 		t.Errorf("webhook secret after the move: %+v, %v; want %s", ws, err, secret)
+	}
+	if j, err := cl.Get(ctx, shared); err != nil || len(j.Groups) != 1 || j.Groups[0] != "optics" {
+		t.Errorf("the shared job after the move: groups %v, %v; want optics", j.Groups, err)
 	}
 	fresh := submitSleeps(t, cl, 1, `{"seconds":0}`)[0]
 	for id := range jobs {

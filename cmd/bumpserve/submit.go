@@ -47,6 +47,8 @@ func runSubmit(ctx context.Context, args []string) error {
 	priority := fs.Int("priority", 0, "priority from -100 to 100 (higher runs sooner among your jobs)")
 	var notify notifyFlag
 	fs.Var(&notify, "notify", "when the job ends, mail ADDR or POST to the https URL (may be given twice, once each); none: no notification, not even your default")
+	var share groupList
+	fs.Var(&share, "share", "share the job read-only with these groups of yours (repeat, or separate with commas)")
 	var rf resourceFlags
 	rf.register(fs)
 	var bf bumpsFlags
@@ -56,6 +58,9 @@ func runSubmit(ctx context.Context, args []string) error {
 		return err
 	}
 	if doc, ok := batchDocument(*service, pos); ok {
+		if len(share) > 0 {
+			return usagef("submit: --share goes with one job; in a batch, give each job its \"groups\"")
+		}
 		return submitBatch(ctx, fs, &cf, &rf, pos[0], doc)
 	}
 	if *service == "bumps" && *spec == "" && *specFile == "" {
@@ -76,6 +81,7 @@ func runSubmit(ctx context.Context, args []string) error {
 	if notify.set {
 		sub.Notify = &client.Notify{Email: notify.n.Email, Webhook: notify.n.Webhook}
 	}
+	sub.Groups = append(sub.Groups, share...)
 	if sub.Service == "bumps" {
 		warnUnsent(os.Stderr, sub, files)
 	}

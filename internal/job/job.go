@@ -77,6 +77,10 @@ type Job struct {
 	Progress        *Progress       `json:"progress,omitempty"`
 	Result          json.RawMessage `json:"-"`
 	Protections     []string        `json:"protections,omitempty"`
+	// Groups the job is shared with (read-only for their members). Filled
+	// in where one job is shown (GET /api/v1/jobs/{id}, its page), not in
+	// listings.
+	Groups []string `json:"groups,omitempty"`
 	// Version counts the job's changes: of two snapshots of one job, the
 	// one with the higher version is the newer.
 	Version   int64      `json:"version"`

@@ -106,6 +106,7 @@ type Submission struct {
 	DiskBytes            int64  // what its uploads hold
 	// Notify lists who to tell when the job ends (see package notify).
 	Notify []job.Target
+	Groups []string // shared with these groups from the start
 }
 
 // Submit stores a new PENDING job and wakes idle executors. place, if
@@ -142,6 +143,7 @@ func (q *Queue) SubmitAll(ctx context.Context, subs []Submission, place func(i i
 			CPUs: s.CPUs, Priority: s.Priority, MaxAttempts: q.maxAttempts, Now: now, Capability: s.Capability,
 			DiskBytes: s.DiskBytes,
 			Notify:    s.Notify,
+			Groups:    s.Groups,
 		}
 	}
 	if place != nil {

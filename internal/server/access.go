@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/bumpserve/bumpserve/internal/auth"
 	"github.com/bumpserve/bumpserve/internal/job"
@@ -21,6 +23,9 @@ var (
 	ErrNotFound = store.ErrNotFound
 	// ErrFinished says a job to cancel has already ended.
 	ErrFinished = store.ErrFinished
+	// ErrReadOnly says the user may see the job (it is shared with a
+	// group of theirs) but not change it: only its owner or an admin may.
+	ErrReadOnly = errors.New("shared read-only")
 )
 
 // IsAdmin reports whether u administers the server: an admin sees every
@@ -38,16 +43,52 @@ func (s *Server) UserOf(ctx context.Context, token string) (*User, error) {
 	return s.tokens.Lookup(ctx, auth.Hash(token))
 }
 
-// Job loads job id if u may see it; ErrNotFound otherwise.
+// Job loads job id if u may see it: u owns it, administers the server,
+// or belongs to a group it is shared with (who may read it, and copy it,
+// but not change it). ErrNotFound otherwise: a job someone else keeps to
+// themselves looks like no job at all. The job's groups are filled in.
 func (s *Server) Job(ctx context.Context, u *User, id int64) (*job.Job, error) {
-	j, err := s.cfg.Store.GetJob(ctx, id)
-	if err != nil {
-		return nil, err
+	j, _, err := s.jobAccess(ctx, u, id)
+	return j, err
+}
+
+// JobToChange loads job id if u may change it (cancel, delete, stop,
+// continue, share): its owner or an admin. A group member, who can see
+// the job, gets ErrReadOnly (403); anyone else ErrNotFound (404).
+func (s *Server) JobToChange(ctx context.Context, u *User, id int64) (*job.Job, error) {
+	j, full, err := s.jobAccess(ctx, u, id)
+	if err == nil && !full {
+		return nil, fmt.Errorf("job %d belongs to %s and is shared with you read-only: only its owner or an admin can change it: %w",
+			j.ID, j.Owner, ErrReadOnly)
 	}
-	if !CanSee(u, j.Owner) {
-		return nil, ErrNotFound
+	return j, err
+}
+
+// CanChange reports whether u may change j, which u can see: the pages
+// offer the forms that change a job only to them.
+func CanChange(u *User, j *job.Job) bool { return CanSee(u, j.Owner) }
+
+// jobAccess loads job id with what u may do with it: full (owner,
+// admin), read-only (a member of a group it is shared with), or
+// ErrNotFound. Only those who do not own the job pay for the group check.
+func (s *Server) jobAccess(ctx context.Context, u *User, id int64) (j *job.Job, full bool, err error) {
+	if j, err = s.cfg.Store.GetJob(ctx, id); err != nil {
+		return nil, false, err
 	}
-	return j, nil
+	full = CanSee(u, j.Owner)
+	if !full {
+		shared, err := s.cfg.Store.SharedWith(ctx, id, u.Name)
+		if err != nil {
+			return nil, false, err
+		}
+		if !shared {
+			return nil, false, ErrNotFound
+		}
+	}
+	if j.Groups, err = s.cfg.Store.JobGroups(ctx, id); err != nil {
+		return nil, false, err
+	}
+	return j, full, nil
 }
 
 // ListOptions filter and page a listing of jobs, newest first.
@@ -59,13 +100,19 @@ type ListOptions struct {
 	Service string    // "" for any service
 	Before  int64     // only jobs with smaller ids (the next page's cursor); 0 from the newest
 	Limit   int
+	// Shared lists instead the jobs shared with a group the user belongs
+	// to (whoever owns them; Owner narrows that to one owner's).
+	Shared bool
 }
 
 // ListJobs lists the jobs u may see that o selects.
 func (s *Server) ListJobs(ctx context.Context, u *User, o ListOptions) ([]*job.Job, error) {
 	p := store.ListJobsParams{Owner: u.Name, State: o.State, Service: o.Service, BeforeID: o.Before, Limit: o.Limit}
-	if IsAdmin(u) {
+	if IsAdmin(u) || o.Shared {
 		p.Owner = o.Owner
+	}
+	if o.Shared {
+		p.SharedWith = u.Name
 	}
 	return s.cfg.Store.ListJobs(ctx, &p)
 }

@@ -99,7 +99,7 @@ func (s *Server) setDrained(w http.ResponseWriter, r *http.Request, u *store.Use
 }
 
 func (s *Server) requeueJob(w http.ResponseWriter, r *http.Request, u *store.User) {
-	j := s.jobFor(w, r, u)
+	j := s.jobToChange(w, r, u)
 	if j == nil {
 		return
 	}
@@ -108,7 +108,7 @@ func (s *Server) requeueJob(w http.ResponseWriter, r *http.Request, u *store.Use
 }
 
 func (s *Server) setPriority(w http.ResponseWriter, r *http.Request, u *store.User) {
-	j := s.jobFor(w, r, u)
+	j := s.jobToChange(w, r, u)
 	if j == nil {
 		return
 	}

@@ -16,14 +16,28 @@ import (
 // answers 404, the same whether the job is someone else's, deleted, never
 // existed or the id is not even a number.
 func (s *Server) jobFor(w http.ResponseWriter, r *http.Request, u *store.User) *job.Job {
+	return s.loadJob(w, r, u, s.Job)
+}
+
+// jobToChange loads the job named in the path if u may change it, as
+// jobFor does; a group member who may only read it gets 403.
+func (s *Server) jobToChange(w http.ResponseWriter, r *http.Request, u *store.User) *job.Job {
+	return s.loadJob(w, r, u, s.JobToChange)
+}
+
+func (s *Server) loadJob(w http.ResponseWriter, r *http.Request, u *store.User,
+	load func(context.Context, *User, int64) (*job.Job, error)) *job.Job {
 	raw := r.PathValue("id")
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err == nil && id > 0 {
-		j, err := s.Job(r.Context(), u, id)
-		if err == nil {
+		j, err := load(r.Context(), u, id)
+		switch {
+		case err == nil:
 			return j
-		}
-		if !errors.Is(err, ErrNotFound) {
+		case errors.Is(err, ErrReadOnly):
+			writeError(w, http.StatusForbidden, "%v", err)
+			return nil
+		case !errors.Is(err, ErrNotFound):
 			writeError(w, http.StatusInternalServerError, "load job: %v", err)
 			return nil
 		}
@@ -42,6 +56,14 @@ type JobList struct {
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, u *store.User) {
 	q := r.URL.Query()
 	o := ListOptions{Owner: q.Get("owner"), Service: q.Get("service"), Limit: 100}
+	switch v := q.Get("shared"); v {
+	case "", "0", "false":
+	case "1", "true":
+		o.Shared = true
+	default:
+		writeError(w, http.StatusBadRequest, "shared: %q is not accepted (1 lists the jobs shared with your groups, 0 or none your own)", v)
+		return
+	}
 	if v := q.Get("state"); v != "" {
 		st, err := job.ParseState(v)
 		if err != nil {
@@ -113,7 +135,7 @@ func (s *Server) results(w http.ResponseWriter, r *http.Request, u *store.User) 
 }
 
 func (s *Server) cancel(w http.ResponseWriter, r *http.Request, u *store.User) {
-	j := s.jobFor(w, r, u)
+	j := s.jobToChange(w, r, u)
 	if j == nil {
 		return
 	}
@@ -135,7 +157,7 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request, u *store.User) {
 }
 
 func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request, u *store.User) {
-	j := s.jobFor(w, r, u)
+	j := s.jobToChange(w, r, u)
 	if j == nil {
 		return
 	}

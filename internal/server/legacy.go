@@ -168,14 +168,18 @@ func (s *Server) legacyShow(w http.ResponseWriter, r *http.Request, u *store.Use
 		s.legacyIDs(w, r, u, job.State(strings.ToUpper(name)))
 		return
 	}
-	if j := s.legacyJob(w, r, u, name); j != nil {
+	if j := s.legacyJob(w, r, u, name, false); j != nil {
 		writeJSON(w, http.StatusOK, map[string]any{"id": j.ID, "job": s.legacyRequest(j)})
 	}
 }
 
-// legacyJob loads a job the caller may see, or answers 404.
-func (s *Server) legacyJob(w http.ResponseWriter, r *http.Request, u *store.User, raw string) *job.Job {
+// legacyJob loads a job the caller may see (to change, if change), or
+// answers 404 (403 to a group member who may only read it).
+func (s *Server) legacyJob(w http.ResponseWriter, r *http.Request, u *store.User, raw string, change bool) *job.Job {
 	r.SetPathValue("id", raw)
+	if change {
+		return s.jobToChange(w, r, u)
+	}
 	return s.jobFor(w, r, u)
 }
 
@@ -184,7 +188,7 @@ func (s *Server) legacyJob(w http.ResponseWriter, r *http.Request, u *store.User
 // left as it is).
 func (s *Server) legacyAction(w http.ResponseWriter, r *http.Request, u *store.User) {
 	name, _ := strings.CutSuffix(r.PathValue("name"), ".json")
-	j := s.legacyJob(w, r, u, name)
+	j := s.legacyJob(w, r, u, name, true)
 	if j == nil {
 		return
 	}
@@ -208,7 +212,7 @@ func (s *Server) legacyAction(w http.ResponseWriter, r *http.Request, u *store.U
 
 func (s *Server) legacyDelete(w http.ResponseWriter, r *http.Request, u *store.User) {
 	name, _ := strings.CutSuffix(r.PathValue("name"), ".json")
-	j := s.legacyJob(w, r, u, name)
+	j := s.legacyJob(w, r, u, name, true)
 	if j == nil {
 		return
 	}

@@ -74,6 +74,7 @@ func TestOpenAPI(t *testing.T) {
 	exerciseLongFits(t, c, env, env.User("carol", store.RoleUser))
 	exerciseWorkerCheckpoints(t, c, env.User("dora", store.RoleUser), env.User("ckptfarm", store.RoleWorker))
 	exerciseNotifications(t, c, env, env.User("dora", store.RoleUser))
+	exerciseGroups(t, c, env)
 
 	// Every described operation answered at least once with success.
 	for _, p := range c.Patterns() {

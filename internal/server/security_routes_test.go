@@ -29,33 +29,39 @@ type role int
 const (
 	anon   role = iota // no token, no session
 	owner              // alice, who owns the jobs in the paths
-	other              // bob, another user
+	other              // bob, another user: in a group with alice, not one the jobs are shared with
 	admin              // the bootstrap admin
 	worker             // a worker identity
+	member             // carol, in the group "optics" alice shares the jobs with
 	nRoles
 )
 
-var roleNames = [nRoles]string{"no token", "owner", "other user", "admin", "worker"}
+var roleNames = [nRoles]string{"no token", "owner", "other user", "admin", "worker", "group member"}
 
 // want is the status each role must get, in role order.
 type want [nRoles]int
 
 // Expectation shapes. API routes answer 401 without a token and 403 to a
 // token of the wrong kind; another user's job is 404, like no job at all.
-// Pages send the signed-out to sign in (page), or answer 401 (what pages
-// load by themselves: streams and files) or 403 (forms); a worker token
-// never makes a session, so a worker is signed out on every page.
-func apiJob(c int) want   { return want{401, c, 404, c, 403} }
-func apiUser(c int) want  { return want{401, c, c, c, 403} }
-func apiAdmin(c int) want { return want{401, 403, 403, c, 403} }
-func apiWork(c int) want  { return want{401, 403, 403, 403, c} }
-func public(c int) want   { return want{c, c, c, c, c} }
-func pageJob(c int) want  { return want{303, c, 404, c, 303} }
-func pageUser(c int) want { return want{303, c, c, c, 303} }
-func strmJob(c int) want  { return want{401, c, 404, c, 401} }
-func strmUser(c int) want { return want{401, c, c, c, 401} }
-func formJob(c int) want  { return want{403, c, 404, c, 403} }
-func formUser(c int) want { return want{403, c, c, c, 403} }
+// A member of a group the job is shared with reads it as its owner does
+// but is refused (403) what changes it (the W shapes): they can see it,
+// so a 404 would be a lie. Pages send the signed-out to sign in (page),
+// or answer 401 (what pages load by themselves: streams and files) or 403
+// (forms); a worker token never makes a session, so a worker is signed
+// out on every page.
+func apiJob(c int) want   { return want{401, c, 404, c, 403, c} }
+func apiJobW(c int) want  { return want{401, c, 404, c, 403, 403} }
+func apiUser(c int) want  { return want{401, c, c, c, 403, c} }
+func apiAdmin(c int) want { return want{401, 403, 403, c, 403, 403} }
+func apiWork(c int) want  { return want{401, 403, 403, 403, c, 403} }
+func public(c int) want   { return want{c, c, c, c, c, c} }
+func pageJob(c int) want  { return want{303, c, 404, c, 303, c} }
+func pageUser(c int) want { return want{303, c, c, c, 303, c} }
+func strmJob(c int) want  { return want{401, c, 404, c, 401, c} }
+func strmUser(c int) want { return want{401, c, c, c, 401, c} }
+func formJob(c int) want  { return want{403, c, 404, c, 403, c} }
+func formJobW(c int) want { return want{403, c, 404, c, 403, 403} }
+func formUser(c int) want { return want{403, c, c, c, 403, c} }
 
 // routeCase is one request of the walk. Pattern is the route as the
 // server registers it; {id}, {tok} and {csrf} in Path and Body are filled
@@ -76,9 +82,10 @@ type prep func(w *walk, t *testing.T) map[string]string
 // TestRouteRoleWalk walks every route the controller serves (the API,
 // the old routes, the worker protocol and the pages) as each kind of
 // caller and asserts the status: the owner and an admin may act on a
-// job, another user cannot tell it exists, no token is 401 (a page sends
-// the caller to sign in), and user and worker tokens are each refused on
-// the other's routes. TestRouteTableComplete keeps the table complete.
+// job, a member of a group it is shared with may read it and copy it but
+// not change it (403), another user cannot tell it exists, no token is
+// 401 (a page sends the caller to sign in), and user and worker tokens
+// are each refused on the other's routes. TestRouteTableComplete keeps the table complete.
 func TestRouteRoleWalk(t *testing.T) {
 	t.Parallel()
 	w := newWalk(t)
@@ -126,20 +133,20 @@ func routeTable() []routeCase {
 		{Pattern: "GET /api/v1/jobs/{id}/files/{path...}", Method: "GET", Path: j + "/files/output/%2e%2e/%2e%2e/%2e%2e/bumpserve.db", Want: apiJob(404)},
 		{Pattern: "GET /api/v1/jobs/{id}/archive", Method: "GET", Path: j + "/archive", Want: apiJob(200)},
 		{Pattern: "GET /api/v1/jobs/{id}/events", Method: "GET", Path: j + "/events", Stream: true, Want: apiJob(200)},
-		{Pattern: "POST /api/v1/jobs/{id}/cancel", Method: "POST", Path: j + "/cancel", Prep: job, Want: apiJob(200)},
-		{Pattern: "POST /api/v1/jobs/{id}/cancel", Method: "POST", Path: j + "/cancel", Want: apiJob(409)}, // finished
+		{Pattern: "POST /api/v1/jobs/{id}/cancel", Method: "POST", Path: j + "/cancel", Prep: job, Want: apiJobW(200)},
+		{Pattern: "POST /api/v1/jobs/{id}/cancel", Method: "POST", Path: j + "/cancel", Want: apiJobW(409)}, // finished
 		// The fixture is a finished sleep job: nothing to stop or continue;
 		// only the owner may continue a job, not even an admin.
-		{Pattern: "POST /api/v1/jobs/{id}/stop", Method: "POST", Path: j + "/stop", Want: apiJob(409)},
-		{Pattern: "POST /api/v1/jobs/{id}/resume", Method: "POST", Path: j + "/resume", Body: `{"samples":10}`, CType: "application/json", Want: want{401, 409, 404, 403, 403}},
-		{Pattern: "DELETE /api/v1/jobs/{id}", Method: "DELETE", Path: j, Prep: job, Want: apiJob(204)},
+		{Pattern: "POST /api/v1/jobs/{id}/stop", Method: "POST", Path: j + "/stop", Want: apiJobW(409)},
+		{Pattern: "POST /api/v1/jobs/{id}/resume", Method: "POST", Path: j + "/resume", Body: `{"samples":10}`, CType: "application/json", Want: want{401, 409, 404, 403, 403, 403}},
+		{Pattern: "DELETE /api/v1/jobs/{id}", Method: "DELETE", Path: j, Prep: job, Want: apiJobW(204)},
 		// Pins and accounting (usage.go): a user sees only their own usage.
-		{Pattern: "POST /api/v1/jobs/{id}/keep", Method: "POST", Path: j + "/keep", Body: `{"keep":true}`, CType: "application/json", Want: apiJob(200)},
+		{Pattern: "POST /api/v1/jobs/{id}/keep", Method: "POST", Path: j + "/keep", Body: `{"keep":true}`, CType: "application/json", Want: apiJobW(200)},
 		{Pattern: "GET /api/v1/usage", Method: "GET", Path: "/api/v1/usage", Want: apiUser(200)},
-		{Pattern: "GET /api/v1/usage", Method: "GET", Path: "/api/v1/usage?user=alice&since=2026-01-01", Want: want{401, 200, 403, 200, 403}},
+		{Pattern: "GET /api/v1/usage", Method: "GET", Path: "/api/v1/usage?user=alice&since=2026-01-01", Want: want{401, 200, 403, 200, 403, 403}},
 		// Notifications: the delivery log holds the owner's addresses, so
-		// only the owner sees it, not even an admin.
-		{Pattern: "GET /api/v1/jobs/{id}/notifications", Method: "GET", Path: j + "/notifications", Want: want{401, 200, 404, 404, 403}},
+		// only the owner sees it, not even an admin or a group member.
+		{Pattern: "GET /api/v1/jobs/{id}/notifications", Method: "GET", Path: j + "/notifications", Want: want{401, 200, 404, 404, 403, 404}},
 		{Pattern: "GET /api/v1/me/notify", Method: "GET", Path: "/api/v1/me/notify", Want: apiUser(200)},
 		{Pattern: "PUT /api/v1/me/notify", Method: "PUT", Path: "/api/v1/me/notify", Body: `{"webhook":"https://hooks.example.org/x"}`, CType: "application/json", Want: apiUser(200)},
 		{Pattern: "PUT /api/v1/me/notify", Method: "PUT", Path: "/api/v1/me/notify", Body: `{"webhook":"http://hooks.example.org/x"}`, CType: "application/json", Want: apiUser(400)},
@@ -152,6 +159,16 @@ func routeTable() []routeCase {
 		{Pattern: "POST /api/v1/jobs/{id}/requeue", Method: "POST", Path: j + "/requeue", Prep: job, Want: apiAdmin(200)},
 		{Pattern: "POST /api/v1/jobs/{id}/priority", Method: "POST", Path: j + "/priority", Body: `{"priority":3}`, CType: "application/json", Prep: job, Want: apiAdmin(200)},
 		{Pattern: "POST /api/v1/users/{name}/cancel", Method: "POST", Path: "/api/v1/users/bob/cancel", Want: apiAdmin(200)},
+		// Groups (groups.go): admins make them and set members, on the
+		// group "spare" that no job is shared with; the owner shares; any
+		// who can read a job may copy it as their own.
+		{Pattern: "GET /api/v1/groups", Method: "GET", Path: "/api/v1/groups", Want: apiUser(200)},
+		{Pattern: "POST /api/v1/groups", Method: "POST", Path: "/api/v1/groups", Body: `{"name":"walked"}`, CType: "application/json", Want: apiAdmin(201)},
+		{Pattern: "POST /api/v1/groups/{name}/members/{user}", Method: "POST", Path: "/api/v1/groups/spare/members/bob", Want: apiAdmin(200)},
+		{Pattern: "DELETE /api/v1/groups/{name}/members/{user}", Method: "DELETE", Path: "/api/v1/groups/spare/members/bob", Want: apiAdmin(200)},
+		{Pattern: "POST /api/v1/jobs/{id}/share", Method: "POST", Path: j + "/share", Body: `{"groups":["bio"]}`, CType: "application/json", Prep: job, Want: apiJobW(200)},
+		{Pattern: "POST /api/v1/jobs/{id}/unshare", Method: "POST", Path: j + "/unshare", Body: `{"groups":["optics"]}`, CType: "application/json", Prep: job, Want: apiJobW(200)},
+		{Pattern: "POST /api/v1/jobs/{id}/copy", Method: "POST", Path: j + "/copy", Want: apiJob(201)},
 		// The worker protocol, on a job the walker holds.
 		{Pattern: "POST /api/v1/worker/claim", Method: "POST", Path: "/api/v1/worker/claim", Body: `{"name":"walker","free":0}`, CType: "application/json", Want: apiWork(200)},
 		{Pattern: "GET /api/v1/worker/jobs/{id}/input", Method: "GET", Path: "/api/v1/worker/jobs/{id}/input", Lease: true, Prep: hold, Want: apiWork(200)},
@@ -172,12 +189,12 @@ func routeTable() []routeCase {
 		{Pattern: "POST /jobs.json", Method: "POST", Path: "/jobs.json", Body: `{"service":"sleep","data":{"seconds":60}}`, CType: "application/json", Want: apiUser(200)},
 		{Pattern: "GET /jobs/{name}", Method: "GET", Path: "/jobs/{id}.json", Want: apiJob(200)},
 		{Pattern: "GET /jobs/{name}", Method: "GET", Path: "/jobs/pending.json", Want: apiUser(200)},
-		{Pattern: "DELETE /jobs/{name}", Method: "DELETE", Path: "/jobs/{id}.json", Prep: job, Want: apiJob(200)},
+		{Pattern: "DELETE /jobs/{name}", Method: "DELETE", Path: "/jobs/{id}.json", Prep: job, Want: apiJobW(200)},
 		// A worker reads the status of the jobs it claimed (the fixture),
 		// so an old worker learns of cancels, and no other.
-		{Pattern: "GET /jobs/{id}/status.json", Method: "GET", Path: "/jobs/{id}/status.json", Want: want{401, 200, 404, 200, 200}},
-		{Pattern: "GET /jobs/{id}/status.json", Method: "GET", Path: "/jobs/{id}/status.json", Prep: job, Want: want{401, 200, 404, 200, 404}},
-		{Pattern: "POST /jobs/{name}", Method: "POST", Path: "/jobs/{id}?action=stop", Prep: job, Want: apiJob(200)},
+		{Pattern: "GET /jobs/{id}/status.json", Method: "GET", Path: "/jobs/{id}/status.json", Want: want{401, 200, 404, 200, 200, 200}},
+		{Pattern: "GET /jobs/{id}/status.json", Method: "GET", Path: "/jobs/{id}/status.json", Prep: job, Want: want{401, 200, 404, 200, 404, 200}},
+		{Pattern: "POST /jobs/{name}", Method: "POST", Path: "/jobs/{id}?action=stop", Prep: job, Want: apiJobW(200)},
 		{Pattern: "GET /jobs/{id}/results.json", Method: "GET", Path: "/jobs/{id}/results.json", Want: apiJob(200)},
 		{Pattern: "GET /jobs/{id}/data/index.json", Method: "GET", Path: "/jobs/{id}/data/index.json", Want: apiJob(200)},
 		{Pattern: "GET /jobs/{id}/data/{file}", Method: "GET", Path: "/jobs/{id}/data/result.txt", Want: apiJob(200)},
@@ -200,9 +217,9 @@ func routeTable() []routeCase {
 		{Pattern: "GET /ui/{$}", Method: "GET", Path: "/ui/", Page: true, Want: public(303)},
 		{Pattern: "GET /ui/static/", Method: "GET", Path: "/ui/static/style.css", Page: true, Want: public(200)},
 		{Pattern: "/ui/", Method: "GET", Path: "/ui/nothing", Page: true, Want: public(404)},
-		{Pattern: "GET /ui/login", Method: "GET", Path: "/ui/login", Page: true, Want: want{200, 303, 303, 303, 200}},
+		{Pattern: "GET /ui/login", Method: "GET", Path: "/ui/login", Page: true, Want: want{200, 303, 303, 303, 200, 303}},
 		// Each role sends its own token: none is 400, a worker's is 401.
-		{Pattern: "POST /ui/login", Method: "POST", Path: "/ui/login", Page: true, Body: "token={tok}", CType: "application/x-www-form-urlencoded", Want: want{400, 303, 303, 303, 401}},
+		{Pattern: "POST /ui/login", Method: "POST", Path: "/ui/login", Page: true, Body: "token={tok}", CType: "application/x-www-form-urlencoded", Want: want{400, 303, 303, 303, 401, 303}},
 		{Pattern: "POST /ui/logout", Method: "POST", Path: "/ui/logout", Page: true, Body: "csrf_token={csrf}", CType: "application/x-www-form-urlencoded", Want: formUser(303)},
 		{Pattern: "GET /ui/jobs", Method: "GET", Path: "/ui/jobs", Page: true, Want: pageUser(200)},
 		{Pattern: "GET /ui/jobs/events", Method: "GET", Path: "/ui/jobs/events", Page: true, Stream: true, Want: strmUser(200)},
@@ -213,16 +230,17 @@ func routeTable() []routeCase {
 		{Pattern: "GET /ui/jobs/{id}/plot/{path...}", Method: "GET", Path: "/ui/jobs/{id}/plot/model.svg", Page: true, Want: strmJob(200)},
 		{Pattern: "GET /ui/jobs/{id}/plot/{path...}", Method: "GET", Path: "/ui/jobs/{id}/plot/..%2f..%2fbumpserve.svg", Page: true, Want: strmJob(404)},
 		{Pattern: "GET /ui/jobs/{id}/archive", Method: "GET", Path: "/ui/jobs/{id}/archive", Page: true, Want: strmJob(200)},
-		{Pattern: "POST /ui/jobs/{id}/cancel", Method: "POST", Path: "/ui/jobs/{id}/cancel", Page: true, Body: "csrf_token={csrf}", CType: "application/x-www-form-urlencoded", Prep: job, Want: formJob(303)},
-		{Pattern: "POST /ui/jobs/{id}/delete", Method: "POST", Path: "/ui/jobs/{id}/delete", Page: true, Body: "csrf_token={csrf}", CType: "application/x-www-form-urlencoded", Prep: job, Want: formJob(303)},
-		{Pattern: "POST /ui/jobs/{id}/keep", Method: "POST", Path: "/ui/jobs/{id}/keep", Page: true, Body: "csrf_token={csrf}&keep=on", CType: "application/x-www-form-urlencoded", Want: formJob(303)},
-		{Pattern: "POST /ui/jobs/{id}/stop", Method: "POST", Path: "/ui/jobs/{id}/stop", Page: true, Body: "csrf_token={csrf}", CType: "application/x-www-form-urlencoded", Want: formJob(409)},
-		{Pattern: "POST /ui/jobs/{id}/continue", Method: "POST", Path: "/ui/jobs/{id}/continue", Page: true, Body: "csrf_token={csrf}&samples=10", CType: "application/x-www-form-urlencoded", Want: want{403, 409, 404, 403, 403}},
+		{Pattern: "POST /ui/jobs/{id}/cancel", Method: "POST", Path: "/ui/jobs/{id}/cancel", Page: true, Body: "csrf_token={csrf}", CType: "application/x-www-form-urlencoded", Prep: job, Want: formJobW(303)},
+		{Pattern: "POST /ui/jobs/{id}/delete", Method: "POST", Path: "/ui/jobs/{id}/delete", Page: true, Body: "csrf_token={csrf}", CType: "application/x-www-form-urlencoded", Prep: job, Want: formJobW(303)},
+		{Pattern: "POST /ui/jobs/{id}/keep", Method: "POST", Path: "/ui/jobs/{id}/keep", Page: true, Body: "csrf_token={csrf}&keep=on", CType: "application/x-www-form-urlencoded", Want: formJobW(303)},
+		{Pattern: "POST /ui/jobs/{id}/stop", Method: "POST", Path: "/ui/jobs/{id}/stop", Page: true, Body: "csrf_token={csrf}", CType: "application/x-www-form-urlencoded", Want: formJobW(409)},
+		{Pattern: "POST /ui/jobs/{id}/continue", Method: "POST", Path: "/ui/jobs/{id}/continue", Page: true, Body: "csrf_token={csrf}&samples=10", CType: "application/x-www-form-urlencoded", Want: want{403, 409, 404, 403, 403, 403}},
+		{Pattern: "POST /ui/jobs/{id}/copy", Method: "POST", Path: "/ui/jobs/{id}/copy", Page: true, Body: "csrf_token={csrf}", CType: "application/x-www-form-urlencoded", Want: formJob(303)},
 		{Pattern: "GET /ui/submit", Method: "GET", Path: "/ui/submit", Page: true, Want: pageUser(200)},
 		{Pattern: "GET /ui/submit", Method: "GET", Path: "/ui/submit?from={id}", Page: true, Want: pageJob(200)},
 		{Pattern: "POST /ui/submit", Method: "POST", Path: "/ui/submit", Page: true, Body: fitForm, CType: "application/x-www-form-urlencoded", Want: formUser(303)},
-		{Pattern: "GET /ui/admin", Method: "GET", Path: "/ui/admin", Page: true, Want: want{303, 403, 403, 200, 303}},
-		{Pattern: "POST /ui/admin", Method: "POST", Path: "/ui/admin", Page: true, Body: "csrf_token={csrf}&action=priority&job={id}&priority=2", CType: "application/x-www-form-urlencoded", Prep: job, Want: want{403, 403, 403, 303, 403}},
+		{Pattern: "GET /ui/admin", Method: "GET", Path: "/ui/admin", Page: true, Want: want{303, 403, 403, 200, 303, 403}},
+		{Pattern: "POST /ui/admin", Method: "POST", Path: "/ui/admin", Page: true, Body: "csrf_token={csrf}&action=priority&job={id}&priority=2", CType: "application/x-www-form-urlencoded", Prep: job, Want: want{403, 403, 403, 303, 403, 403}},
 	}
 }
 
@@ -242,8 +260,22 @@ func newWalk(t *testing.T) *walk {
 	w.tokens[other] = env.User("bob", store.RoleUser)
 	w.tokens[admin] = env.AdminToken
 	w.tokens[worker] = env.User("walker", store.RoleWorker)
+	w.tokens[member] = env.User("carol", store.RoleUser)
 	w.wk = env.Client(w.tokens[worker])
-	for _, r := range []role{owner, other, admin} {
+	// The jobs are shared with optics (carol's); bob shares the group bio
+	// with alice, which they are not shared with.
+	ac := env.Client(env.AdminToken)
+	for g, users := range map[string][]string{"optics": {"alice", "carol"}, "bio": {"alice", "bob"}, "spare": nil} {
+		if _, err := ac.CreateGroup(context.Background(), g); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range users {
+			if _, err := ac.SetGroupMember(context.Background(), g, u, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, r := range []role{owner, other, admin, member} {
 		w.csrf[r] = w.signIn(t, r)
 	}
 
@@ -255,7 +287,7 @@ func newWalk(t *testing.T) *walk {
 	os.Mkdir(filepath.Join(dir, "out"), 0o755)
 	os.WriteFile(filepath.Join(dir, "out", "result.txt"), []byte("done\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "out", "model.dat"), []byte("1 2 0.1 2.1\n2 4 0.1 3.9\n"), 0o644) // a Bumps-style x y dy fy table
-	j, err := env.Client(w.tokens[owner]).Submit(ctx, client.Submission{Service: "sleep"},
+	j, err := env.Client(w.tokens[owner]).Submit(ctx, client.Submission{Service: "sleep", Groups: []string{"optics"}},
 		[]client.Upload{{Name: "data.txt", Path: filepath.Join(dir, "data.txt")}})
 	if err != nil {
 		t.Fatal(err)
@@ -290,9 +322,11 @@ func (w *walk) signIn(t *testing.T, r role) string {
 	return string(m[1])
 }
 
-// freshJob is a new PENDING job of alice's, for the calls that end a job.
+// freshJob is a new PENDING job of alice's, shared with optics, for the
+// calls that end or change a job.
 func (w *walk) freshJob(t *testing.T) map[string]string {
-	j, err := w.env.Client(w.tokens[owner]).Submit(context.Background(), client.Submission{Service: "sleep", Spec: []byte(`{"seconds":60}`)}, nil)
+	j, err := w.env.Client(w.tokens[owner]).Submit(context.Background(),
+		client.Submission{Service: "sleep", Spec: []byte(`{"seconds":60}`), Groups: []string{"optics"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -160,6 +160,7 @@ func (s *Server) routes() {
 	s.workerCheckpointRoutes()
 	s.adminRoutes()
 	s.usageRoutes()
+	s.groupRoutes()
 	m.HandleFunc("GET /api/v1/openapi.json", s.openAPI)
 	s.legacyRoutes()
 	if s.cfg.Anonymous {

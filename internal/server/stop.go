@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"path"
@@ -17,7 +16,6 @@ import (
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/store"
-	"github.com/bumpserve/bumpserve/internal/strictjson"
 )
 
 // Long fits: stop one early and keep what it found, or continue an ended
@@ -30,7 +28,7 @@ func (s *Server) longFitRoutes() {
 // stopJob asks a running native fit to end now, COMPLETE with its best
 // point and, for DREAM, the draws so far. 202: the job ends shortly.
 func (s *Server) stopJob(w http.ResponseWriter, r *http.Request, u *store.User) {
-	j := s.jobFor(w, r, u)
+	j := s.jobToChange(w, r, u)
 	if j == nil {
 		return
 	}
@@ -87,26 +85,16 @@ const maxResumeSamples = 100_000_000
 // fit from its final state for body.samples more draws: 201 with the new
 // job.
 func (s *Server) resumeJob(w http.ResponseWriter, r *http.Request, u *store.User) {
-	old := s.jobFor(w, r, u)
+	old := s.jobToChange(w, r, u)
 	if old == nil {
 		return
 	}
 	var req ResumeRequest
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<16))
-	if err == nil {
-		err = strictjson.Decode(body, "body", &req)
-	}
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "%v", err)
+	if !readSmallBody(w, r, &req, false) {
 		return
 	}
 	j, err := s.ResumeJob(r, u, old, req)
-	if err != nil {
-		s.replyError(w, err)
-		return
-	}
-	w.Header().Set("Location", fmt.Sprintf("/api/v1/jobs/%d", j.ID))
-	writeJSON(w, http.StatusCreated, j)
+	s.answerCreated(w, j, err)
 }
 
 // ResumeJob submits, for u, the continuation of u's ended fit old (see

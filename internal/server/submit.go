@@ -33,6 +33,9 @@ type Submission struct {
 	// Notify says who to tell when the job ends; absent, the user's
 	// default applies; {} asks for nothing.
 	Notify *job.Notify `json:"notify,omitempty"`
+	// Groups to share the job with, read-only, from the start: groups
+	// the owner belongs to (see groups.go).
+	Groups []string `json:"groups,omitempty"`
 	// capability is set for anonymous submissions (never from JSON).
 	capability []byte
 }
@@ -124,7 +127,7 @@ func (s *Server) SubmitJob(ctx context.Context, u *store.User, sub *Submission, 
 	if err := s.admit(ctx, u, 1, uploaded); err != nil {
 		return nil, err
 	}
-	qs, err := s.checkSubmission(u, sub, stagedInput(staging))
+	qs, err := s.checkSubmission(ctx, u, sub, stagedInput(staging))
 	if err != nil {
 		return nil, err
 	}
@@ -319,7 +322,7 @@ func stagedInput(staging string) string {
 
 // checkSubmission checks sub and its uploads in input ("" for none), and
 // returns it as the queue takes it.
-func (s *Server) checkSubmission(u *store.User, sub *Submission, input string) (queue.Submission, error) {
+func (s *Server) checkSubmission(ctx context.Context, u *store.User, sub *Submission, input string) (queue.Submission, error) {
 	if sub.Service == "" {
 		return queue.Submission{}, badRequest("service: missing (accepted: %s)", strings.Join(s.cfg.Services.Names(), ", "))
 	}
@@ -358,9 +361,12 @@ func (s *Server) checkSubmission(u *store.User, sub *Submission, input string) (
 		}
 		targets = sub.Notify.Targets()
 	}
+	if err := s.checkOwnGroups(ctx, u.Name, sub.Groups); err != nil {
+		return queue.Submission{}, err
+	}
 	return queue.Submission{
 		Owner: u.Name, Name: sub.Name, Service: sub.Service, Spec: sub.Spec, CPUs: cpus, Priority: sub.Priority,
-		Capability: sub.capability, Notify: targets,
+		Capability: sub.capability, Notify: targets, Groups: sub.Groups,
 	}, nil
 }
 

@@ -59,7 +59,7 @@ func (s *Server) SubmitJobs(ctx context.Context, u *store.User, subs []*Submissi
 	qs := make([]queue.Submission, len(subs))
 	for i, sub := range subs {
 		var err error
-		if qs[i], err = s.checkSubmission(u, sub, ""); err != nil {
+		if qs[i], err = s.checkSubmission(ctx, u, sub, ""); err != nil {
 			var he *httpError
 			if errors.As(err, &he) {
 				return nil, &httpError{he.code, fmt.Sprintf("jobs[%d].%s", i, he.msg)}

@@ -35,6 +35,7 @@ var (
 type Store interface {
 	JobStore
 	UserStore
+	GroupStore // groups.go
 	Close() error
 }
 
@@ -123,15 +124,21 @@ type CreateJobParams struct {
 	DiskBytes int64
 	// Notify lists who to tell when the job ends, stored with the job.
 	Notify []job.Target
+	// Groups the job is shared with from the start, in the transaction
+	// that creates it (the caller has checked the owner belongs to them).
+	Groups []string
 }
 
 // ListJobsParams filters and pages a job listing, newest first.
 type ListJobsParams struct {
-	Owner    string // "" = every owner
-	State    job.State
-	Service  string
-	BeforeID int64 // page cursor: only ids below this; 0 = from the newest
-	Limit    int
+	Owner string // "" = every owner
+	// SharedWith, if set, keeps only the jobs shared with a group this
+	// user belongs to.
+	SharedWith string
+	State      job.State
+	Service    string
+	BeforeID   int64 // page cursor: only ids below this; 0 = from the newest
+	Limit      int
 }
 
 // UsageScale is how many CPU-seconds of past use weigh in fair share as

@@ -18,8 +18,13 @@ import (
 const logTailBytes = 16 << 10
 
 type jobData struct {
-	Job       *job.Job
-	Admin     bool
+	Job   *job.Job
+	Admin bool
+	// CanChange: the user owns the job or is an admin; a member of a
+	// group it is shared with only reads it (no forms that change it).
+	CanChange bool
+	// Others: the job is someone else's (its owner is shown).
+	Others    bool
 	Results   *results
 	RawResult string // a results document of another shape
 	Plots     []plot
@@ -44,7 +49,8 @@ func (h *Handler) jobPage(w http.ResponseWriter, r *http.Request, s *session) {
 	if j == nil {
 		return
 	}
-	d := jobData{Job: j, Admin: server.IsAdmin(s.User), Submitted: r.URL.Query().Has("submitted")}
+	d := jobData{Job: j, Admin: server.IsAdmin(s.User), Submitted: r.URL.Query().Has("submitted"),
+		CanChange: server.CanChange(s.User, j), Others: j.Owner != s.User.Name}
 	if res, ok := parseResults(j.Result); ok {
 		d.Results = res
 	} else if len(j.Result) > 0 {

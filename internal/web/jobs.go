@@ -17,16 +17,19 @@ import (
 const pageSize = 25
 
 type jobsData struct {
-	Rows     []listRow
-	Admin    bool
-	State    string
-	Service  string
-	Owner    string
-	States   []job.State
-	Services []string
-	Next     string // URL of the next (older) page; "" on the last
-	Q        string // text search
-	Filtered bool
+	Rows   []listRow
+	Admin  bool
+	Shared bool // the jobs shared with the user's groups, not their own
+	// ShowOwner: the list holds others' jobs (an admin's, or shared ones).
+	ShowOwner bool
+	State     string
+	Service   string
+	Owner     string
+	States    []job.State
+	Services  []string
+	Next      string // URL of the next (older) page; "" on the last
+	Q         string // text search
+	Filtered  bool
 	// SearchCut: the search looked at searchScan jobs without filling
 	// the page; "Older jobs" goes on looking.
 	SearchCut bool
@@ -41,11 +44,12 @@ func (h *Handler) jobsPage(w http.ResponseWriter, r *http.Request, s *session) {
 	q := r.URL.Query()
 	admin := server.IsAdmin(s.User)
 	d := jobsData{Admin: admin, States: job.States, Services: h.cfg.Services,
-		Service: q.Get("service"), Owner: q.Get("owner")}
+		Service: q.Get("service"), Owner: q.Get("owner"), Shared: q.Get("shared") == "1"}
+	d.ShowOwner = admin || d.Shared
 	if n, err := strconv.ParseInt(q.Get("deleted"), 10, 64); err == nil {
 		d.Deleted = strconv.FormatInt(n, 10)
 	}
-	o := server.ListOptions{Owner: d.Owner, Service: d.Service, Limit: pageSize + 1}
+	o := server.ListOptions{Owner: d.Owner, Service: d.Service, Limit: pageSize + 1, Shared: d.Shared}
 	if v := q.Get("state"); v != "" {
 		st, err := job.ParseState(v)
 		if err != nil {
@@ -61,7 +65,9 @@ func (h *Handler) jobsPage(w http.ResponseWriter, r *http.Request, s *session) {
 		o.Before = n
 	}
 	d.Q = strings.TrimSpace(q.Get("q"))
-	d.Filtered = d.State != "" || d.Service != "" || d.Owner != "" || d.Q != "" || o.Before != 0
+	// The shared list counts as filtered: the live feed adds only the
+	// user's own new jobs, which it does not hold.
+	d.Filtered = d.State != "" || d.Service != "" || d.Owner != "" || d.Q != "" || o.Before != 0 || d.Shared
 	live := false
 	if d.Error == "" {
 		list := func(before int64, limit int) ([]*job.Job, error) {
@@ -76,7 +82,11 @@ func (h *Handler) jobsPage(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 		if next > 0 {
 			nq := url.Values{}
-			for k, v := range map[string]string{"state": d.State, "service": d.Service, "owner": d.Owner, "q": d.Q} {
+			shared := ""
+			if d.Shared {
+				shared = "1"
+			}
+			for k, v := range map[string]string{"state": d.State, "service": d.Service, "owner": d.Owner, "q": d.Q, "shared": shared} {
 				if v != "" {
 					nq.Set(k, v)
 				}
@@ -116,11 +126,34 @@ func (h *Handler) jobFor(w http.ResponseWriter, r *http.Request, s *session) *jo
 	return j
 }
 
+// jobToChange loads the job named in the path if s may change it (its
+// owner or an admin), for the forms that do; a group member who may
+// only read it is refused (403), anyone else gets the 404 page.
+func (h *Handler) jobToChange(w http.ResponseWriter, r *http.Request, s *session) *job.Job {
+	n, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || n < 1 {
+		h.notFound(w, r, s)
+		return nil
+	}
+	j, err := h.cfg.API.JobToChange(r.Context(), s.User, n)
+	switch {
+	case errors.Is(err, server.ErrNotFound):
+		h.notFound(w, r, s)
+	case errors.Is(err, server.ErrReadOnly):
+		h.errorPage(w, r, s, http.StatusForbidden, err.Error())
+	case err != nil:
+		h.serverError(w, r, err)
+	default:
+		return j
+	}
+	return nil
+}
+
 // cancel asks a job to stop and goes back to its page, which shows at once
 // that the cancel was received (a running job's executor stops it soon
 // after; the page follows the state).
 func (h *Handler) cancel(w http.ResponseWriter, r *http.Request, s *session) {
-	j := h.jobFor(w, r, s)
+	j := h.jobToChange(w, r, s)
 	if j == nil {
 		return
 	}
@@ -140,7 +173,7 @@ func (h *Handler) cancel(w http.ResponseWriter, r *http.Request, s *session) {
 
 // deleteJob removes a job and its files, then shows the list.
 func (h *Handler) deleteJob(w http.ResponseWriter, r *http.Request, s *session) {
-	j := h.jobFor(w, r, s)
+	j := h.jobToChange(w, r, s)
 	if j == nil {
 		return
 	}

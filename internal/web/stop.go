@@ -12,7 +12,7 @@ import (
 // stop asks a running fit to end early with what it has found and goes
 // back to its page, which follows it to COMPLETE.
 func (h *Handler) stop(w http.ResponseWriter, r *http.Request, s *session) {
-	j := h.jobFor(w, r, s)
+	j := h.jobToChange(w, r, s)
 	if j == nil {
 		return
 	}
@@ -26,7 +26,7 @@ func (h *Handler) stop(w http.ResponseWriter, r *http.Request, s *session) {
 // continueFit submits a new job continuing an ended DREAM fit for the
 // form's samples and shows the new job.
 func (h *Handler) continueFit(w http.ResponseWriter, r *http.Request, s *session) {
-	j := h.jobFor(w, r, s)
+	j := h.jobToChange(w, r, s)
 	if j == nil {
 		return
 	}
@@ -51,4 +51,19 @@ func (h *Handler) refused(w http.ResponseWriter, r *http.Request, s *session, er
 		return
 	}
 	h.errorPage(w, r, s, se.Code(), se.Error())
+}
+
+// copyJob submits, as the user's own, a copy of a job they may see (one
+// shared with a group of theirs, typically) and shows the new job.
+func (h *Handler) copyJob(w http.ResponseWriter, r *http.Request, s *session) {
+	j := h.jobFor(w, r, s)
+	if j == nil {
+		return
+	}
+	next, err := h.cfg.API.CopyJob(r, s.User, j, server.CopyRequest{})
+	if err != nil {
+		h.refused(w, r, s, err)
+		return
+	}
+	http.Redirect(w, r, fmt.Sprintf("/ui/jobs/%d?submitted=1", next.ID), http.StatusSeeOther)
 }

@@ -114,6 +114,7 @@ func (h *Handler) routes() {
 	m.Handle("POST /ui/jobs/{id}/stop", h.form(h.stop))
 	m.Handle("POST /ui/jobs/{id}/keep", h.form(h.keep))
 	m.Handle("POST /ui/jobs/{id}/continue", h.form(h.continueFit))
+	m.Handle("POST /ui/jobs/{id}/copy", h.form(h.copyJob))
 
 	m.Handle("GET /ui/submit", h.page(h.submitPage))
 	m.Handle("POST /ui/submit", h.form(h.submit))

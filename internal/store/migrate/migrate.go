@@ -32,7 +32,9 @@ type Counts struct {
 	// Notifications counts the rows of the notification tables: outbox,
 	// delivery log and user settings.
 	Notifications int
-	Skipped       int
+	// Groups counts the rows of groups, their members and their jobs.
+	Groups  int
+	Skipped int
 }
 
 // Run copies the SQLite store in data to the PostgreSQL database at url.

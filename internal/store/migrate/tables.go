@@ -34,6 +34,12 @@ var tables = []table{
 		count: func(c *Counts) *int { return &c.Tokens }},
 	{name: "jobs", from: jobColumns, times: set("lease_expires", "submitted", "started", "finished", "disk_measured"), bools: set("cancel_requested", "keep"), order: "id",
 		count: func(c *Counts) *int { return &c.Jobs }},
+	{name: "groups", from: []string{"name", "created"}, times: set("created"), order: "name",
+		count: func(c *Counts) *int { return &c.Groups }},
+	{name: "group_members", from: []string{"grp", "user"}, to: []string{"grp", "user_name"}, order: "grp, user",
+		count: func(c *Counts) *int { return &c.Groups }},
+	{name: "job_groups", from: []string{"job", "grp"}, order: "job, grp",
+		count: func(c *Counts) *int { return &c.Groups }},
 	{name: "usage", from: []string{"owner", "value", "updated"}, times: set("updated"), order: "owner",
 		count: func(c *Counts) *int { return &c.Usage }},
 	// The CPU ledger: the jobs arrive already finished, so the trigger

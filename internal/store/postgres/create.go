@@ -74,6 +74,15 @@ func (s *Store) CreateJobs(ctx context.Context, ps []*store.CreateJobParams) ([]
 		if err := br.Close(); err != nil {
 			return err
 		}
+		for i, p := range ps {
+			if len(p.Groups) == 0 {
+				continue
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO job_groups (job, grp) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`,
+				js[i].ID, p.Groups); err != nil {
+				return fmt.Errorf("share job %d: %w", js[i].ID, err)
+			}
+		}
 		return insertNotifications(ctx, tx, ps, js)
 	})
 	if err = s.check(err, nil); err != nil {

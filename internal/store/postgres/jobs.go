@@ -46,6 +46,10 @@ func (s *Store) ListJobs(ctx context.Context, p *store.ListJobsParams) ([]*job.J
 	if p.Owner != "" {
 		add("owner =", p.Owner)
 	}
+	if p.SharedWith != "" {
+		add("id IN (SELECT j.job FROM job_groups j JOIN group_members m ON m.grp = j.grp WHERE m.user_name =", p.SharedWith)
+		where[len(where)-1] += ")"
+	}
 	if p.State != "" {
 		add("state =", string(p.State))
 	}

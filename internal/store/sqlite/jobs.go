@@ -53,6 +53,11 @@ func (s *Store) CreateJobs(ctx context.Context, ps []*store.CreateJobParams) ([]
 				}
 				return err
 			}
+			for _, g := range p.Groups {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO job_groups (job, grp) VALUES (?, ?) ON CONFLICT DO NOTHING`, js[i].ID, g); err != nil {
+					return fmt.Errorf("share with group %q: %w", g, err)
+				}
+			}
 		}
 		return nil
 	})
@@ -143,6 +148,9 @@ func (s *Store) ListJobs(ctx context.Context, p *store.ListJobsParams) ([]*job.J
 	var args []any
 	if p.Owner != "" {
 		where, args = append(where, "owner = ?"), append(args, p.Owner)
+	}
+	if p.SharedWith != "" {
+		where, args = append(where, sharedWithClause), append(args, p.SharedWith)
 	}
 	if p.State != "" {
 		where, args = append(where, "state = ?"), append(args, string(p.State))
