@@ -23,6 +23,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("FairShare", func(t *testing.T) { t.Parallel(); testFairShare(t, newStore) })
 	t.Run("Batches", func(t *testing.T) { t.Parallel(); testBatches(t, newStore) })
 	t.Run("Admin", func(t *testing.T) { t.Parallel(); testAdmin(t, newStore) })
+	t.Run("Series", func(t *testing.T) { t.Parallel(); testSeries(t, newStore) })
 }
 
 // t0 is the suite's clock: tests pass times explicitly, so none waits.
