@@ -25,6 +25,7 @@ import (
 	"github.com/bumpserve/bumpserve/internal/lograte"
 	"github.com/bumpserve/bumpserve/internal/proc"
 	"github.com/bumpserve/bumpserve/internal/queue"
+	"github.com/bumpserve/bumpserve/internal/series"
 	"github.com/bumpserve/bumpserve/internal/server"
 	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/store"
@@ -283,6 +284,14 @@ func (c *Controller) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey
 	go func() {
 		defer wg.Done()
 		guard.Loop(bg, c.log, "lease reaper", c.leading("lease reaper", c.Queue.RunReaper))
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		// Every controller runs one: its steps are conditional writes,
+		// so two never take the same step twice.
+		sc := &series.Coordinator{Queue: c.Queue, Logger: c.log}
+		guard.Loop(bg, c.log, "series coordinator", sc.Run)
 	}()
 	if feed, ok := c.Store.(store.ChangeFeed); ok {
 		wg.Add(1)

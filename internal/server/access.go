@@ -44,8 +44,13 @@ func (s *Server) Job(ctx context.Context, u *User, id int64) (*job.Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !CanSee(u, j.Owner) {
+	if !s.canSeeJob(ctx, u, j) {
 		return nil, ErrNotFound
+	}
+	if j.Series != nil {
+		if err := s.seriesView(ctx, j); err != nil {
+			return nil, err
+		}
 	}
 	return j, nil
 }

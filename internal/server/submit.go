@@ -29,6 +29,8 @@ type Submission struct {
 	Service  string          `json:"service"`
 	Spec     json.RawMessage `json:"spec"`
 	Priority int             `json:"priority"`
+	// Series, if set, makes this a fit series (see submitSeries).
+	Series *SeriesRequest `json:"series,omitempty"`
 	// capability is set for anonymous submissions (never from JSON).
 	capability []byte
 }
@@ -110,6 +112,12 @@ type SubmitError = httpError
 // Root.Stage whose input/ holds the uploaded files; it becomes the job's
 // directory. Errors are *SubmitError for anything the caller got wrong.
 func (s *Server) SubmitJob(ctx context.Context, u *store.User, sub *Submission, staging string) (*job.Job, error) {
+	if sub.Series != nil {
+		if sub.capability != nil {
+			return nil, badRequest("series: not accepted from anonymous submitters")
+		}
+		return s.submitSeries(ctx, u, sub, staging)
+	}
 	if err := s.admit(ctx, u, 1); err != nil {
 		return nil, err
 	}
@@ -309,15 +317,8 @@ func (s *Server) checkSubmission(u *store.User, sub *Submission, input string) (
 	if err != nil && !s.oldOnly[sub.Service] {
 		return queue.Submission{}, badRequest("%v", err)
 	}
-	if len(sub.Name) > 200 || !utf8.ValidString(sub.Name) {
-		return queue.Submission{}, badRequest("name: must be valid UTF-8 of at most 200 bytes")
-	}
-	if archive.UnsafeText(sub.Name) {
-		// Shown in every listing, the admin's terminal included.
-		return queue.Submission{}, badRequest("name: control characters, line separators and direction overrides are not accepted")
-	}
-	if sub.Priority < -100 || sub.Priority > 100 {
-		return queue.Submission{}, badRequest("priority: %d is not between -100 and 100", sub.Priority)
+	if err := checkNamePriority(sub); err != nil {
+		return queue.Submission{}, err
 	}
 	if len(sub.Spec) == 0 || string(sub.Spec) == "null" {
 		sub.Spec = json.RawMessage("{}")
@@ -337,6 +338,22 @@ func (s *Server) checkSubmission(u *store.User, sub *Submission, input string) (
 		Owner: u.Name, Name: sub.Name, Service: sub.Service, Spec: sub.Spec, CPUs: cpus, Priority: sub.Priority,
 		Capability: sub.capability,
 	}, nil
+}
+
+// checkNamePriority checks the fields every job document has whatever
+// its service.
+func checkNamePriority(sub *Submission) error {
+	if len(sub.Name) > 200 || !utf8.ValidString(sub.Name) {
+		return badRequest("name: must be valid UTF-8 of at most 200 bytes")
+	}
+	if archive.UnsafeText(sub.Name) {
+		// Shown in every listing, the admin's terminal included.
+		return badRequest("name: control characters, line separators and direction overrides are not accepted")
+	}
+	if sub.Priority < -100 || sub.Priority > 100 {
+		return badRequest("priority: %d is not between -100 and 100", sub.Priority)
+	}
+	return nil
 }
 
 // UploadTooLarge says that a submission's uploads passed limit bytes,
