@@ -19,6 +19,18 @@ type Submission struct {
 	Service  string          `json:"service"`
 	Spec     json.RawMessage `json:"spec,omitempty"`
 	Priority int             `json:"priority,omitempty"`
+	// Series, if set, fits the job's model to each of several uploaded
+	// data files, each fit a child of the job returned.
+	Series *Series `json:"series,omitempty"`
+}
+
+// Series asks for a fit series: Files are the names of uploaded data
+// files, X where each row's x value comes from ("index" or
+// "name:REGEX"), Chain whether each fit starts from the previous best.
+type Series struct {
+	Files []string `json:"files"`
+	X     string   `json:"x,omitempty"`
+	Chain bool     `json:"chain,omitempty"`
 }
 
 // Upload is one file sent with a submission: Name is its name in the job's

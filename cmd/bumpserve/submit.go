@@ -29,7 +29,8 @@ none, and their ids are printed one a line.
 
 For --service bumps the first file is the model script; --fit and the
 option flags (--samples, --burn, --steps, --seed, --parallel) build the
-spec, and only the options given are passed to bumps.`
+spec, and only the options given are passed to bumps.
+` + seriesUsage
 
 func runSubmit(ctx context.Context, args []string) error {
 	fs := newFlags("submit", submitUsage)
@@ -44,11 +45,15 @@ func runSubmit(ctx context.Context, args []string) error {
 	rf.register(fs)
 	var bf bumpsFlags
 	bf.register(fs)
+	var sf seriesFlags
+	sf.register(fs)
+	args, seriesFiles, isSeries := takeSeries(args)
+	sf.files = seriesFiles
 	pos, err := parseFlags(fs, args, clientEnv)
 	if err != nil {
 		return err
 	}
-	if doc, ok := batchDocument(*service, pos); ok {
+	if doc, ok := batchDocument(*service, pos); ok && !isSeries {
 		return submitBatch(ctx, fs, &cf, &rf, pos[0], doc)
 	}
 	if *service == "bumps" && *spec == "" && *specFile == "" {
@@ -66,7 +71,14 @@ func runSubmit(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if sub.Service == "bumps" {
+	if isSeries {
+		if files, err = sf.apply(&sub, files); err != nil {
+			return err
+		}
+	} else if sf.x != "" || sf.chain {
+		return usagef("submit: --series-x and --chain go with --series FILE...")
+	}
+	if sub.Service == "bumps" && !isSeries {
 		warnUnsent(os.Stderr, sub, files)
 	}
 	cl, err := cf.client()
@@ -77,7 +89,11 @@ func runSubmit(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "submitted job %d (%s, %s)\n", j.ID, j.Service, j.State)
+	what := fmt.Sprintf("job %d", j.ID)
+	if isSeries {
+		what += ", " + seriesSummary(len(sf.files))
+	}
+	fmt.Fprintf(os.Stderr, "submitted %s (%s, %s)\n", what, j.Service, j.State)
 	fmt.Println(j.ID)
 	return nil
 }

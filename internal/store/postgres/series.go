@@ -30,7 +30,7 @@ func (s *Store) EndHeld(ctx context.Context, p *store.EndHeldParams) (*job.Job, 
 	if !p.State.Terminal() {
 		return nil, fmt.Errorf("end job %d: %s is not a terminal state", p.ID, p.State)
 	}
-	j, err := scanJob(s.pool.QueryRow(ctx, `UPDATE jobs SET version = version + 1, state = $2, reason = $3, result = $4, finished = $5
+	j, err := scanJob(s.pool.QueryRow(ctx, `UPDATE jobs SET version = version + 1, state = $2, reason = $3, result = $4, finished = $5, held = false
 		WHERE id = $1 AND state = 'PENDING' AND held RETURNING `+jobColumns,
 		p.ID, string(p.State), p.Reason, nullText(p.Result), p.Now))
 	if errors.Is(err, pgx.ErrNoRows) {

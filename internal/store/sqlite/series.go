@@ -37,7 +37,7 @@ func (s *Store) EndHeld(ctx context.Context, p *store.EndHeldParams) (*job.Job, 
 	var j *job.Job
 	err := s.tx(ctx, func(tx *wtx) error {
 		var err error
-		j, err = scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET version = version + 1, state = ?, reason = ?, result = ?, finished = ?
+		j, err = scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET version = version + 1, state = ?, reason = ?, result = ?, finished = ?, held = 0
 			WHERE id = ? AND state = 'PENDING' AND held = 1 RETURNING `+jobColumns,
 			string(p.State), p.Reason, nullString(p.Result), nanos(p.Now), p.ID))
 		if errors.Is(err, sql.ErrNoRows) {

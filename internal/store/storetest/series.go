@@ -71,7 +71,7 @@ func testSeries(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}
 	end := &store.EndHeldParams{ID: first, State: job.Complete, Reason: "1 of 3 fits failed", Result: json.RawMessage(`{"rows":[]}`), Now: t0}
 	ended, err := b.s.EndHeld(b.ctx, end)
-	if err != nil || ended.State != job.Complete || ended.Reason != end.Reason || string(ended.Result) != `{"rows":[]}` || ended.Finished == nil {
+	if err != nil || ended.State != job.Complete || ended.Reason != end.Reason || string(ended.Result) != `{"rows":[]}` || ended.Finished == nil || ended.Held {
 		t.Fatalf("end parent = %+v, %v", ended, err)
 	}
 	if _, err := b.s.EndHeld(b.ctx, end); !errors.Is(err, store.ErrFinished) {
