@@ -25,8 +25,8 @@ type jobData struct {
 	LogTail   string
 	LogCut    bool // the log is longer than its tail
 	LogPath   string
-	Resubmit  string // URL of the form prefilled from this job; "" if none
-	Submitted bool   // the page right after submission
+	Resubmit  string      // URL of the form prefilled from this job; "" if none
+	Submitted bool        // the page right after submission
 	Series    *seriesData // a series parent's table and plots
 }
 
