@@ -72,6 +72,7 @@ func TestOpenAPI(t *testing.T) {
 	exerciseOldRoutes(t, c, env)
 	exerciseAnonymous(t, c, env.User("anonfarm", store.RoleWorker))
 	exerciseLongFits(t, c, env, env.User("carol", store.RoleUser))
+	exerciseSeries(t, c, env, env.User("dora", store.RoleUser))
 
 	// Every described operation answered at least once with success.
 	for _, p := range c.Patterns() {
