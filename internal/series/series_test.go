@@ -25,7 +25,7 @@ func TestChildSpec(t *testing.T) {
 		t.Errorf("native child spec %s", got)
 	}
 	for spec, want := range map[string]string{
-		`{"datasets":[{"model":"a*x","x":[1],"y":[2]}]}`:                  "no dataset reads a file",
+		`{"datasets":[{"model":"a*x","x":[1],"y":[2]}]}`:                   "no dataset reads a file",
 		`{"datasets":[{"model":"a","file":"a"},{"model":"b","file":"b"}]}`: "datasets 0 and 1 both read a file",
 	} {
 		if _, err := ChildSpec("fit", json.RawMessage(spec), "f"); err == nil || !strings.Contains(err.Error(), want) {
