@@ -24,6 +24,9 @@ type Submission struct {
 	// Notify says who to tell when the job ends; nil takes the user's
 	// default, an empty Notify asks for nothing.
 	Notify *Notify `json:"notify,omitempty"`
+	// Series, if set, fits the job's model to each of several uploaded
+	// data files, each fit a child of the job returned.
+	Series *Series `json:"series,omitempty"`
 }
 
 // Notify is a job's notification: an email address, an https webhook
@@ -31,6 +34,15 @@ type Submission struct {
 type Notify struct {
 	Email   string `json:"email,omitempty"`
 	Webhook string `json:"webhook,omitempty"`
+}
+
+// Series asks for a fit series: Files are the names of uploaded data
+// files, X where each row's x value comes from ("index" or
+// "name:REGEX"), Chain whether each fit starts from the previous best.
+type Series struct {
+	Files []string `json:"files"`
+	X     string   `json:"x,omitempty"`
+	Chain bool     `json:"chain,omitempty"`
 }
 
 // Upload is one file sent with a submission: Name is its name in the job's

@@ -34,7 +34,8 @@ spec, and only the options given are passed to bumps.
 
 --notify ADDR mails ADDR when the job ends; --notify https://… posts the
 job to that URL, signed (see bumpserve user webhook-secret); without it
-your default applies (bumpserve user notify).`
+your default applies (bumpserve user notify).
+` + seriesUsage
 
 func runSubmit(ctx context.Context, args []string) error {
 	fs := newFlags("submit", submitUsage)
@@ -53,11 +54,15 @@ func runSubmit(ctx context.Context, args []string) error {
 	rf.register(fs)
 	var bf bumpsFlags
 	bf.register(fs)
+	var sf seriesFlags
+	sf.register(fs)
+	args, seriesFiles, isSeries := takeSeries(args)
+	sf.files = seriesFiles
 	pos, err := parseFlags(fs, args, clientEnv)
 	if err != nil {
 		return err
 	}
-	if doc, ok := batchDocument(*service, pos); ok {
+	if doc, ok := batchDocument(*service, pos); ok && !isSeries {
 		if len(share) > 0 {
 			return usagef("submit: --share goes with one job; in a batch, give each job its \"groups\"")
 		}
@@ -82,7 +87,14 @@ func runSubmit(ctx context.Context, args []string) error {
 		sub.Notify = &client.Notify{Email: notify.n.Email, Webhook: notify.n.Webhook}
 	}
 	sub.Groups = append(sub.Groups, share...)
-	if sub.Service == "bumps" {
+	if isSeries {
+		if files, err = sf.apply(&sub, files); err != nil {
+			return err
+		}
+	} else if sf.x != "" || sf.chain {
+		return usagef("submit: --series-x and --chain go with --series FILE...")
+	}
+	if sub.Service == "bumps" && !isSeries {
 		warnUnsent(os.Stderr, sub, files)
 	}
 	cl, err := cf.client()
@@ -93,7 +105,11 @@ func runSubmit(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "submitted job %d (%s, %s)\n", j.ID, j.Service, j.State)
+	what := fmt.Sprintf("job %d", j.ID)
+	if isSeries {
+		what += ", " + seriesSummary(len(sf.files))
+	}
+	fmt.Fprintf(os.Stderr, "submitted %s (%s, %s)\n", what, j.Service, j.State)
 	fmt.Println(j.ID)
 	return nil
 }

@@ -37,7 +37,7 @@ func TestSubmitErrors(t *testing.T) {
 		{[]string{"--service", "fit", "--spec-file", spec},
 			`spec.datasets[0].file: data.txt was not uploaded; uploaded: none`},
 		{[]string{write("job.json", `{"service": "sleep", "colour": "red"}`)},
-			`job.colour: unknown field (accepted: name, service, spec, priority, notify, groups)`},
+			`job.colour: unknown field (accepted: name, service, spec, priority, notify, groups, series)`},
 		{[]string{"--service", "sleep", "--spec", `{"resources": {"cpus": 1, "bogus": 2}}`},
 			`spec.resources.bogus: unknown field (accepted: cpus)`},
 		{[]string{"--service", "fit", "--spec", `{"parameters": {"a": {"value": 1, "fixd": true}}, "datasets": [{"model": "a*x", "x": [1, 2], "y": [1, 2]}]}`},

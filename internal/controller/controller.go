@@ -27,6 +27,7 @@ import (
 	"github.com/bumpserve/bumpserve/internal/proc"
 	"github.com/bumpserve/bumpserve/internal/queue"
 	"github.com/bumpserve/bumpserve/internal/retention"
+	"github.com/bumpserve/bumpserve/internal/series"
 	"github.com/bumpserve/bumpserve/internal/server"
 	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/store"
@@ -320,6 +321,10 @@ func (c *Controller) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey
 	go func() {
 		defer wg.Done()
 		guard.Loop(bg, c.log, "retention cleaner", c.leading("retention cleaner", c.Cleaner.Run))
+		// Every controller runs one: its steps are conditional writes,
+		// so two never take the same step twice.
+		sc := &series.Coordinator{Queue: c.Queue, Logger: c.log}
+		guard.Loop(bg, c.log, "series coordinator", sc.Run)
 	}()
 	if feed, ok := c.Store.(store.ChangeFeed); ok {
 		wg.Add(1)

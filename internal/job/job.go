@@ -92,6 +92,13 @@ type Job struct {
 	// WorkerUser is the identity whose token claimed the job ("" for the
 	// server's own slots).
 	WorkerUser string `json:"-"`
+	// Parent is the series parent of a child job (0 for other jobs).
+	Parent int64 `json:"parent,omitempty"`
+	// Series is set on a series parent.
+	Series *Series `json:"series,omitempty"`
+	// Held keeps a PENDING job from being claimed: a series parent
+	// always, a chained child until the fit before it ends.
+	Held bool `json:"held,omitempty"`
 	// Deleted marks the last snapshot of a job, published when it is
 	// deleted: watchers learn of it at once rather than at their next
 	// look at the store.

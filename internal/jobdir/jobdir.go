@@ -20,6 +20,7 @@ package jobdir
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -244,4 +245,48 @@ func (d Dir) Prepare(attempt int) error {
 		return fmt.Errorf("prepare job dir: %w", err)
 	}
 	return nil
+}
+
+// StageCopy makes a fresh staging directory whose input/ holds copies of
+// the files names (paths relative to from, itself a staging input/), for
+// one job of several made from one upload (a fit series' children).
+func (r *Root) StageCopy(from string, names []string) (string, error) {
+	d, err := r.Stage()
+	if err != nil {
+		return "", err
+	}
+	for _, name := range names {
+		if err := copyIn(from, filepath.Join(d, "input"), name); err != nil {
+			r.discard(d)
+			return "", fmt.Errorf("stage copy of %s: %w", name, err)
+		}
+	}
+	return d, nil
+}
+
+func copyIn(from, to, name string) error {
+	src, _, err := jobfs.Open(from, name)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	if dir := filepath.Dir(name); dir != "." {
+		if err := jobfs.MkdirAll(filepath.Join(to, dir), 0o755); err != nil {
+			return err
+		}
+	}
+	dst, err := jobfs.OpenDir(to)
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	f, err := dst.Create(name, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, src); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

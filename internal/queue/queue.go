@@ -134,17 +134,22 @@ func (q *Queue) Submit(ctx context.Context, s Submission, place func(id int64) e
 // directory names an id no job has, and reserved ids are never handed
 // out again, so nothing adopts it; the caller removes it on a failed
 // commit, and a sweep at start removes what a crash left.
+// createParams is how the store takes submission s at time now.
+func (q *Queue) createParams(s Submission, now time.Time) *store.CreateJobParams {
+	return &store.CreateJobParams{
+		Owner: s.Owner, Name: s.Name, Service: s.Service, Spec: s.Spec,
+		CPUs: s.CPUs, Priority: s.Priority, MaxAttempts: q.maxAttempts, Now: now, Capability: s.Capability,
+		DiskBytes: s.DiskBytes,
+		Notify:    s.Notify,
+		Groups:    s.Groups,
+	}
+}
+
 func (q *Queue) SubmitAll(ctx context.Context, subs []Submission, place func(i int, id int64) error) ([]*job.Job, error) {
 	now := q.now()
 	ps := make([]*store.CreateJobParams, len(subs))
 	for i, s := range subs {
-		ps[i] = &store.CreateJobParams{
-			Owner: s.Owner, Name: s.Name, Service: s.Service, Spec: s.Spec,
-			CPUs: s.CPUs, Priority: s.Priority, MaxAttempts: q.maxAttempts, Now: now, Capability: s.Capability,
-			DiskBytes: s.DiskBytes,
-			Notify:    s.Notify,
-			Groups:    s.Groups,
-		}
+		ps[i] = q.createParams(s, now)
 	}
 	if place != nil {
 		first, err := q.store.ReserveJobIDs(ctx, len(ps))

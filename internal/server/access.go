@@ -75,9 +75,15 @@ func (s *Server) jobAccess(ctx context.Context, u *User, id int64) (j *job.Job, 
 	if j, err = s.cfg.Store.GetJob(ctx, id); err != nil {
 		return nil, false, err
 	}
-	full = CanSee(u, j.Owner)
+	full = s.canSeeJob(ctx, u, j)
 	if !full {
-		shared, err := s.cfg.Store.SharedWith(ctx, id, u.Name)
+		// A series child is shared when its parent is: sharing acts on
+		// the whole series.
+		sharedID := id
+		if j.Parent != 0 {
+			sharedID = j.Parent
+		}
+		shared, err := s.cfg.Store.SharedWith(ctx, sharedID, u.Name)
 		if err != nil {
 			return nil, false, err
 		}
@@ -87,6 +93,11 @@ func (s *Server) jobAccess(ctx context.Context, u *User, id int64) (j *job.Job, 
 	}
 	if j.Groups, err = s.cfg.Store.JobGroups(ctx, id); err != nil {
 		return nil, false, err
+	}
+	if j.Series != nil {
+		if err := s.seriesView(ctx, j); err != nil {
+			return nil, false, err
+		}
 	}
 	return j, full, nil
 }

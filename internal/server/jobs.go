@@ -139,7 +139,7 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request, u *store.User) {
 	if j == nil {
 		return
 	}
-	j, err := s.cfg.Queue.Cancel(r.Context(), j.ID)
+	j, err := s.CancelJob(r.Context(), j)
 	switch {
 	case errors.Is(err, store.ErrFinished):
 		writeError(w, http.StatusConflict, "job is already finished")
@@ -180,6 +180,24 @@ func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request, u *store.User
 // go to the trash and are removed in the background. store.ErrNotFound
 // means someone deleted it first.
 func (s *Server) DeleteJob(ctx context.Context, id int64) error {
+	// A series parent takes its children with it; they go first, so
+	// that a failure leaves the parent to try again with.
+	if j, err := s.cfg.Store.GetJob(ctx, id); err == nil && j.Series != nil {
+		kids, err := s.cfg.Queue.Children(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, c := range kids {
+			if err := s.deleteOne(ctx, c.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+	}
+	return s.deleteOne(ctx, id)
+}
+
+// deleteOne deletes one job and its files.
+func (s *Server) deleteOne(ctx context.Context, id int64) error {
 	err := s.cfg.Queue.Delete(ctx, id)
 	for try := 0; diskspace.IsFull(err) && try < 20; try++ {
 		// Not even the space reserves left room to record it: the job's

@@ -75,6 +75,7 @@ func TestOpenAPI(t *testing.T) {
 	exerciseWorkerCheckpoints(t, c, env.User("dora", store.RoleUser), env.User("ckptfarm", store.RoleWorker))
 	exerciseNotifications(t, c, env, env.User("dora", store.RoleUser))
 	exerciseGroups(t, c, env)
+	exerciseSeries(t, c, env, env.User("dora", store.RoleUser))
 
 	// Every described operation answered at least once with success.
 	for _, p := range c.Patterns() {

@@ -105,7 +105,7 @@ func TestRouteRoleWalk(t *testing.T) {
 }
 
 func routeTable() []routeCase {
-	job, hold, queued := (*walk).freshJob, (*walk).heldJob, (*walk).queuedJob
+	job, hold, queued, ser := (*walk).freshJob, (*walk).heldJob, (*walk).queuedJob, (*walk).seriesJob
 	sleep := `{"service":"sleep","spec":{"seconds":60}}`
 	fitForm := url.Values{"kind": {"fit"}, "model": {"a*x"}, "p0_name": {"a"},
 		"p0_value": {"1"}, "data": {"1 2\n2 4\n3 6"}}.Encode() + "&csrf_token={csrf}"
@@ -133,6 +133,12 @@ func routeTable() []routeCase {
 		{Pattern: "GET /api/v1/jobs/{id}/files/{path...}", Method: "GET", Path: j + "/files/output/%2e%2e/%2e%2e/%2e%2e/bumpserve.db", Want: apiJob(404)},
 		{Pattern: "GET /api/v1/jobs/{id}/archive", Method: "GET", Path: j + "/archive", Want: apiJob(200)},
 		{Pattern: "GET /api/v1/jobs/{id}/events", Method: "GET", Path: j + "/events", Stream: true, Want: apiJob(200)},
+		// Series: the fixture is not one; a new series has no completed
+		// fit yet, so no parameter to plot.
+		{Pattern: "GET /api/v1/jobs/{id}/series", Method: "GET", Path: j + "/series", Prep: ser, Want: apiJob(200)},
+		{Pattern: "GET /api/v1/jobs/{id}/series", Method: "GET", Path: j + "/series", Want: apiJob(404)},
+		{Pattern: "GET /api/v1/jobs/{id}/series.csv", Method: "GET", Path: j + "/series.csv", Prep: ser, Want: apiJob(200)},
+		{Pattern: "GET /api/v1/jobs/{id}/series.svg", Method: "GET", Path: j + "/series.svg?param=a", Prep: ser, Want: apiJob(400)},
 		{Pattern: "POST /api/v1/jobs/{id}/cancel", Method: "POST", Path: j + "/cancel", Prep: job, Want: apiJobW(200)},
 		{Pattern: "POST /api/v1/jobs/{id}/cancel", Method: "POST", Path: j + "/cancel", Want: apiJobW(409)}, // finished
 		// The fixture is a finished sleep job: nothing to stop or continue;
@@ -230,6 +236,10 @@ func routeTable() []routeCase {
 		{Pattern: "GET /ui/jobs/{id}/plot/{path...}", Method: "GET", Path: "/ui/jobs/{id}/plot/model.svg", Page: true, Want: strmJob(200)},
 		{Pattern: "GET /ui/jobs/{id}/plot/{path...}", Method: "GET", Path: "/ui/jobs/{id}/plot/..%2f..%2fbumpserve.svg", Page: true, Want: strmJob(404)},
 		{Pattern: "GET /ui/jobs/{id}/archive", Method: "GET", Path: "/ui/jobs/{id}/archive", Page: true, Want: strmJob(200)},
+		{Pattern: "GET /ui/jobs/{id}", Method: "GET", Path: "/ui/jobs/{id}", Page: true, Prep: ser, Want: pageJob(200)},
+		{Pattern: "GET /ui/jobs/{id}/series.csv", Method: "GET", Path: "/ui/jobs/{id}/series.csv", Page: true, Prep: ser, Want: strmJob(200)},
+		{Pattern: "GET /ui/jobs/{id}/series.csv", Method: "GET", Path: "/ui/jobs/{id}/series.csv", Page: true, Want: strmJob(404)},
+		{Pattern: "GET /ui/jobs/{id}/series.svg", Method: "GET", Path: "/ui/jobs/{id}/series.svg?param=a", Page: true, Prep: ser, Want: strmJob(400)},
 		{Pattern: "POST /ui/jobs/{id}/cancel", Method: "POST", Path: "/ui/jobs/{id}/cancel", Page: true, Body: "csrf_token={csrf}", CType: "application/x-www-form-urlencoded", Prep: job, Want: formJobW(303)},
 		{Pattern: "POST /ui/jobs/{id}/delete", Method: "POST", Path: "/ui/jobs/{id}/delete", Page: true, Body: "csrf_token={csrf}", CType: "application/x-www-form-urlencoded", Prep: job, Want: formJobW(303)},
 		{Pattern: "POST /ui/jobs/{id}/keep", Method: "POST", Path: "/ui/jobs/{id}/keep", Page: true, Body: "csrf_token={csrf}&keep=on", CType: "application/x-www-form-urlencoded", Want: formJobW(303)},
@@ -327,6 +337,20 @@ func (w *walk) signIn(t *testing.T, r role) string {
 func (w *walk) freshJob(t *testing.T) map[string]string {
 	j, err := w.env.Client(w.tokens[owner]).Submit(context.Background(),
 		client.Submission{Service: "sleep", Spec: []byte(`{"seconds":60}`), Groups: []string{"optics"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"id": fmt.Sprint(j.ID)}
+}
+
+// seriesJob is a new fit series of alice's: one native fit of one file.
+func (w *walk) seriesJob(t *testing.T) map[string]string {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "d.txt"), []byte("1 2\n2 4\n3 6\n"), 0o644)
+	spec := `{"parameters":{"a":{"value":1}},"datasets":[{"model":"a*x","file":"x.txt","columns":["x","y"]}]}`
+	j, err := w.env.Client(w.tokens[owner]).Submit(context.Background(),
+		client.Submission{Service: "fit", Spec: []byte(spec), Series: &client.Series{Files: []string{"d.txt"}}},
+		[]client.Upload{{Name: "d.txt", Path: filepath.Join(dir, "d.txt")}})
 	if err != nil {
 		t.Fatal(err)
 	}

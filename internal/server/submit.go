@@ -36,6 +36,8 @@ type Submission struct {
 	// Groups to share the job with, read-only, from the start: groups
 	// the owner belongs to (see groups.go).
 	Groups []string `json:"groups,omitempty"`
+	// Series, if set, makes this a fit series (see submitSeries).
+	Series *SeriesRequest `json:"series,omitempty"`
 	// capability is set for anonymous submissions (never from JSON).
 	capability []byte
 }
@@ -117,6 +119,12 @@ type SubmitError = httpError
 // Root.Stage whose input/ holds the uploaded files; it becomes the job's
 // directory. Errors are *SubmitError for anything the caller got wrong.
 func (s *Server) SubmitJob(ctx context.Context, u *store.User, sub *Submission, staging string) (*job.Job, error) {
+	if sub.Series != nil {
+		if sub.capability != nil {
+			return nil, badRequest("series: not accepted from anonymous submitters")
+		}
+		return s.submitSeries(ctx, u, sub, staging)
+	}
 	var uploaded int64
 	if staging != "" {
 		var err error
@@ -330,15 +338,8 @@ func (s *Server) checkSubmission(ctx context.Context, u *store.User, sub *Submis
 	if err != nil && !s.oldOnly[sub.Service] {
 		return queue.Submission{}, badRequest("%v", err)
 	}
-	if len(sub.Name) > 200 || !utf8.ValidString(sub.Name) {
-		return queue.Submission{}, badRequest("name: must be valid UTF-8 of at most 200 bytes")
-	}
-	if archive.UnsafeText(sub.Name) {
-		// Shown in every listing, the admin's terminal included.
-		return queue.Submission{}, badRequest("name: control characters, line separators and direction overrides are not accepted")
-	}
-	if sub.Priority < -100 || sub.Priority > 100 {
-		return queue.Submission{}, badRequest("priority: %d is not between -100 and 100", sub.Priority)
+	if err := checkNamePriority(sub); err != nil {
+		return queue.Submission{}, err
 	}
 	if len(sub.Spec) == 0 || string(sub.Spec) == "null" {
 		sub.Spec = json.RawMessage("{}")
@@ -368,6 +369,22 @@ func (s *Server) checkSubmission(ctx context.Context, u *store.User, sub *Submis
 		Owner: u.Name, Name: sub.Name, Service: sub.Service, Spec: sub.Spec, CPUs: cpus, Priority: sub.Priority,
 		Capability: sub.capability, Notify: targets, Groups: sub.Groups,
 	}, nil
+}
+
+// checkNamePriority checks the fields every job document has whatever
+// its service.
+func checkNamePriority(sub *Submission) error {
+	if len(sub.Name) > 200 || !utf8.ValidString(sub.Name) {
+		return badRequest("name: must be valid UTF-8 of at most 200 bytes")
+	}
+	if archive.UnsafeText(sub.Name) {
+		// Shown in every listing, the admin's terminal included.
+		return badRequest("name: control characters, line separators and direction overrides are not accepted")
+	}
+	if sub.Priority < -100 || sub.Priority > 100 {
+		return badRequest("priority: %d is not between -100 and 100", sub.Priority)
+	}
+	return nil
 }
 
 // UploadTooLarge says that a submission's uploads passed limit bytes,

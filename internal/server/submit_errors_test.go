@@ -86,7 +86,7 @@ func TestUnknownFieldsNamePath(t *testing.T) {
 	const data = `"x":[1,2],"y":[1,2]`
 	for _, tc := range []struct{ body, want string }{
 		{`{"service":"sleep","colour":"red"}`,
-			`job.colour: unknown field (accepted: name, service, spec, priority, notify, groups)`},
+			`job.colour: unknown field (accepted: name, service, spec, priority, notify, groups, series)`},
 		{`{"service":"sleep","spec":{"resources":{"cpus":1,"bogus":2}}}`,
 			`spec.resources.bogus: unknown field (accepted: cpus)`},
 		{`{"service":"sleep","spec":{"limits":{"wall_seconds":5,"wall":5}}}`,

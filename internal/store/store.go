@@ -103,6 +103,24 @@ type JobStore interface {
 	NextLeaseExpiry(ctx context.Context) (time.Time, bool, error)
 	// HeldBy lists the ACTIVE jobs one executor holds.
 	HeldBy(ctx context.Context, holder string) ([]*job.Job, error)
+	// ReleaseHeld makes a held PENDING job claimable, its spec replaced
+	// by spec if that is not nil (a chained fit's start values); it
+	// returns the job, or ErrFinished if the job is no longer held
+	// (released already, cancelled, or not held at all).
+	ReleaseHeld(ctx context.Context, id int64, spec json.RawMessage) (*job.Job, error)
+	// EndHeld moves a held PENDING job (a series parent whose children
+	// all ended) to a terminal state, or ErrFinished if it is no longer
+	// held and pending.
+	EndHeld(ctx context.Context, p *EndHeldParams) (*job.Job, error)
+}
+
+// EndHeldParams ends a held job.
+type EndHeldParams struct {
+	ID     int64
+	State  job.State
+	Reason string
+	Result json.RawMessage
+	Now    time.Time
 }
 
 // CreateJobParams describes a new job.
@@ -127,6 +145,12 @@ type CreateJobParams struct {
 	// Groups the job is shared with from the start, in the transaction
 	// that creates it (the caller has checked the owner belongs to them).
 	Groups []string
+	// Parent is a series child's parent id; Series is a parent's series
+	// JSON (job.Series); Held keeps the job from being claimed until
+	// ReleaseHeld.
+	Parent int64
+	Series json.RawMessage
+	Held   bool
 }
 
 // ListJobsParams filters and pages a job listing, newest first.
@@ -139,6 +163,11 @@ type ListJobsParams struct {
 	Service    string
 	BeforeID   int64 // page cursor: only ids below this; 0 = from the newest
 	Limit      int
+	// Parent, if not 0, lists that series parent's children only, in
+	// series order (oldest first).
+	Parent int64
+	// LiveParents lists only series parents still waiting on children.
+	LiveParents bool
 }
 
 // UsageScale is how many CPU-seconds of past use weigh in fair share as

@@ -17,6 +17,10 @@ type bumpsForm struct {
 	Options map[string]string
 	From    string
 	Reuse   []string // input files of job From used again
+	// Series fits the model to each data file on its own (a fit
+	// series); SeriesX names the rows' x values.
+	Series  bool
+	SeriesX string
 	Errors  map[string]string
 	Note    string
 }
@@ -50,6 +54,7 @@ func readBumpsForm(r *http.Request) *bumpsForm {
 	f := &bumpsForm{
 		Name: r.PostFormValue("name"), Notify: r.PostFormValue("notify"), Args: r.PostFormValue("args"), Fitter: r.PostFormValue("fitter"),
 		From: r.PostFormValue("from"), Model: r.PostFormValue("reuse_model"),
+		Series: r.PostFormValue("series") != "", SeriesX: strings.TrimSpace(r.PostFormValue("series_x")),
 		Options: map[string]string{}, Errors: map[string]string{},
 	}
 	readOptions(r, bumpsOptions, f.Options, f.Errors)
@@ -70,6 +75,8 @@ func (f *bumpsForm) placeError(msg string) {
 	show := humane(msg)
 	field, _, _ := strings.Cut(show, ":")
 	switch {
+	case strings.HasPrefix(msg, "series"):
+		f.Errors["series"] = msg
 	case field == "name":
 		f.Errors["name"] = show
 	case strings.HasPrefix(field, "notify"):

@@ -35,7 +35,8 @@ type jobData struct {
 	Resubmit  string // URL of the form prefilled from this job; "" if none
 	// Notifications and their delivery log, shown to the owner only.
 	Notifications *api.JobNotifications
-	Submitted     bool // the page right after submission
+	Submitted     bool        // the page right after submission
+	Series        *seriesData // a series parent's table and plots
 }
 
 type fileLink struct {
@@ -51,12 +52,19 @@ func (h *Handler) jobPage(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	d := jobData{Job: j, Admin: server.IsAdmin(s.User), Submitted: r.URL.Query().Has("submitted"),
 		CanChange: server.CanChange(s.User, j), Others: j.Owner != s.User.Name}
-	if res, ok := parseResults(j.Result); ok {
+	if j.Series != nil {
+		sd, err := h.seriesOf(r, j)
+		if err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+		d.Series = sd
+	} else if res, ok := parseResults(j.Result); ok {
 		d.Results = res
 	} else if len(j.Result) > 0 {
 		d.RawResult = prettyJSON(j.Result)
 	}
-	if j.Service == "fit" || j.Service == "bumps" {
+	if (j.Service == "fit" || j.Service == "bumps") && j.Series == nil {
 		d.Resubmit = fmt.Sprintf("%s/ui/submit?from=%d", h.cfg.BasePath, j.ID)
 	}
 	dir := h.cfg.Root.Job(j.ID)

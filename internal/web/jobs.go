@@ -157,7 +157,7 @@ func (h *Handler) cancel(w http.ResponseWriter, r *http.Request, s *session) {
 	if j == nil {
 		return
 	}
-	_, err := h.cfg.Queue.Cancel(r.Context(), j.ID)
+	_, err := h.cfg.API.CancelJob(r.Context(), j)
 	switch {
 	case errors.Is(err, server.ErrFinished):
 		// Finished meanwhile: its page says how it ended.

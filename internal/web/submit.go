@@ -203,10 +203,16 @@ func (h *Handler) bumpsSubmission(f *bumpsForm, up *uploader) *server.Submission
 		}
 		f.Model = name
 	}
+	var data []string
 	for _, fh := range up.files("data_files") {
-		if _, err := up.saveHeader(fh); err != nil {
+		name, err := up.saveHeader(fh)
+		if err != nil {
 			f.Errors["data_files"] = err.Error()
 		}
+		data = append(data, name)
+	}
+	if f.Series && len(data) == 0 {
+		f.Errors["series"] = "series: upload the data files to fit one by one"
 	}
 	if f.From != "" {
 		if j, _ := h.visibleJob(up.r, up.s, f.From); j != nil {
@@ -232,7 +238,11 @@ func (h *Handler) bumpsSubmission(f *bumpsForm, up *uploader) *server.Submission
 		f.Errors["form"] = err.Error()
 		return nil
 	}
-	return &server.Submission{Name: f.Name, Service: "bumps", Spec: spec}
+	sub := &server.Submission{Name: f.Name, Service: "bumps", Spec: spec}
+	if f.Series {
+		sub.Series = &server.SeriesRequest{Files: data, X: f.SeriesX}
+	}
+	return sub
 }
 
 // uploader stores a form's files into the staging input directory within

@@ -108,6 +108,8 @@ func (h *Handler) routes() {
 	m.Handle("GET /ui/jobs/{id}/events", h.stream(h.jobEvents))
 	m.Handle("GET /ui/jobs/{id}/files/{path...}", h.stream(h.file))
 	m.Handle("GET /ui/jobs/{id}/archive", h.stream(h.archive))
+	m.Handle("GET /ui/jobs/{id}/series.csv", h.stream(h.seriesFile(serveCSV)))
+	m.Handle("GET /ui/jobs/{id}/series.svg", h.stream(h.seriesFile(server.ServeSeriesPlot)))
 	m.Handle("GET /ui/jobs/{id}/plot/{path...}", h.stream(h.drawnPlot))
 	m.Handle("POST /ui/jobs/{id}/cancel", h.form(h.cancel))
 	m.Handle("POST /ui/jobs/{id}/delete", h.form(h.deleteJob))

@@ -24,7 +24,7 @@ type table struct {
 
 var jobColumns = strings.Fields(`id owner name service spec cpus priority state reason attempt max_attempts worker worker_user
 	lease_token lease_expires cancel_requested progress result protections submitted started finished capability version
-	keep disk_bytes disk_measured`)
+	keep disk_bytes disk_measured parent series held`)
 
 var tables = []table{
 	{name: "users", from: []string{"name", "role", "created"}, times: set("created"), order: "name",
@@ -32,7 +32,7 @@ var tables = []table{
 	{name: "tokens", from: []string{"id", "user", "label", "hash", "created", "revoked", "last_used"},
 		to: []string{"id", "user_name", "label", "hash", "created", "revoked", "last_used"}, times: set("created", "revoked", "last_used"), order: "id",
 		count: func(c *Counts) *int { return &c.Tokens }},
-	{name: "jobs", from: jobColumns, times: set("lease_expires", "submitted", "started", "finished", "disk_measured"), bools: set("cancel_requested", "keep"), order: "id",
+	{name: "jobs", from: jobColumns, times: set("lease_expires", "submitted", "started", "finished", "disk_measured"), bools: set("cancel_requested", "keep", "held"), order: "id",
 		count: func(c *Counts) *int { return &c.Jobs }},
 	{name: "groups", from: []string{"name", "created"}, times: set("created"), order: "name",
 		count: func(c *Counts) *int { return &c.Groups }},

@@ -40,7 +40,7 @@ var candidates = `WITH RECURSIVE owners AS (
 	CROSS JOIN LATERAL (
 		SELECT id, cpus, row_number() OVER w AS rank, coalesce(sum(cpus) OVER w, 0) - cpus AS ahead FROM (
 			SELECT id, cpus, priority FROM jobs
-			WHERE state = 'PENDING' AND owner = o.owner AND cpus <= $3 AND ($5::text[] IS NULL OR service = ANY($5))
+			WHERE state = 'PENDING' AND NOT held AND owner = o.owner AND cpus <= $3 AND ($5::text[] IS NULL OR service = ANY($5))
 			ORDER BY priority DESC, id LIMIT $4) p
 		WINDOW w AS (ORDER BY priority DESC, id)
 	) c
@@ -50,7 +50,7 @@ var candidates = `WITH RECURSIVE owners AS (
 // lockFirst locks, in the order given, the first $2 of the jobs $1 that
 // are still pending and that no other claim has locked; it locks no
 // more than it returns.
-const lockFirst = `SELECT id FROM jobs WHERE id = ANY($1) AND state = 'PENDING'
+const lockFirst = `SELECT id FROM jobs WHERE id = ANY($1) AND state = 'PENDING' AND NOT held
 	ORDER BY array_position($1, id) LIMIT $2 FOR UPDATE SKIP LOCKED`
 
 // Claims running at the same moment rank the same jobs first: each looks

@@ -59,6 +59,14 @@ func (s *Store) ListJobs(ctx context.Context, p *store.ListJobsParams) ([]*job.J
 	if p.BeforeID > 0 {
 		add("id <", p.BeforeID)
 	}
+	order := "id DESC"
+	if p.Parent != 0 {
+		add("parent =", p.Parent)
+		order = "id"
+	}
+	if p.LiveParents {
+		where = append(where, "series IS NOT NULL AND state = 'PENDING'")
+	}
 	q := `SELECT ` + jobColumns + ` FROM jobs`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
@@ -68,7 +76,7 @@ func (s *Store) ListJobs(ctx context.Context, p *store.ListJobsParams) ([]*job.J
 		limit = 100
 	}
 	args = append(args, limit)
-	js, err := scanJobs(s.pool.Query(ctx, q+" ORDER BY id DESC LIMIT $"+strconv.Itoa(len(args)), args...))
+	js, err := scanJobs(s.pool.Query(ctx, q+" ORDER BY "+order+" LIMIT $"+strconv.Itoa(len(args)), args...))
 	if err = s.check(err, nil); err != nil {
 		return nil, fmt.Errorf("list jobs: %w", err)
 	}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 // jobColumns is the column list every job query returns, in scanJob's order.
 const jobColumns = `id, owner, name, service, spec, cpus, priority, state, reason, attempt,
 	max_attempts, worker, lease_token, lease_expires, cancel_requested, progress, result,
-	protections, submitted, started, finished, worker_user, version, keep, disk_bytes`
+	protections, submitted, started, finished, worker_user, version, keep, disk_bytes, parent, series, held`
 
 func scanJob(row pgx.Row) (*job.Job, error) {
 	var (
@@ -21,14 +22,26 @@ func scanJob(row pgx.Row) (*job.Job, error) {
 		spec                                  string
 		leaseToken, progress, result, protect *string
 		leaseExpires, started, finished       *time.Time
+		parent                                *int64
+		series                                *string
 	)
 	err := row.Scan(&j.ID, &j.Owner, &j.Name, &j.Service, &spec, &j.CPUs, &j.Priority, &j.State,
 		&j.Reason, &j.Attempt, &j.MaxAttempts, &j.Worker, &leaseToken, &leaseExpires, &j.CancelRequested,
-		&progress, &result, &protect, &j.Submitted, &started, &finished, &j.WorkerUser, &j.Version, &j.Keep, &j.DiskBytes)
+		&progress, &result, &protect, &j.Submitted, &started, &finished, &j.WorkerUser, &j.Version, &j.Keep, &j.DiskBytes,
+		&parent, &series, &j.Held)
 	if err != nil {
 		return nil, err
 	}
 	j.Spec = json.RawMessage(spec)
+	if parent != nil {
+		j.Parent = *parent
+	}
+	if series != nil {
+		j.Series = new(job.Series)
+		if err := json.Unmarshal([]byte(*series), j.Series); err != nil {
+			return nil, fmt.Errorf("job %d: series: %w", j.ID, err)
+		}
+	}
 	j.Submitted = j.Submitted.UTC()
 	j.Started, j.Finished = utc(started), utc(finished)
 	j.CPUSeconds = job.ChargedCPUSeconds(j.CPUs, j.Started, j.Finished)

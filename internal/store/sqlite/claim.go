@@ -156,7 +156,7 @@ func lowest(owners []*owner, maxRunning int) *owner {
 // suffices: a claim never takes more jobs than the page holds.
 func (o *owner) take(ctx context.Context, tx *wtx, p *store.ClaimParams, free int) (*pendingJob, error) {
 	if o.jobs == nil {
-		q := `SELECT id, cpus FROM jobs WHERE state = 'PENDING' AND owner = ? AND cpus <= ?`
+		q := `SELECT id, cpus FROM jobs WHERE state = 'PENDING' AND held = 0 AND owner = ? AND cpus <= ?`
 		args := []any{o.name, p.FreeCPUs}
 		if len(p.Services) > 0 {
 			q += ` AND service IN (?` + strings.Repeat(",?", len(p.Services)-1) + `)`

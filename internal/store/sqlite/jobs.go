@@ -41,9 +41,10 @@ func (s *Store) CreateJobs(ctx context.Context, ps []*store.CreateJobParams) ([]
 			}
 			var err error
 			js[i], err = scanJob(tx.QueryRowContext(ctx, `INSERT INTO jobs
-				(id, owner, name, service, spec, cpus, priority, state, max_attempts, submitted, capability, disk_bytes)
-				VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', ?, ?, ?, ?) RETURNING `+jobColumns,
-				id, p.Owner, p.Name, p.Service, string(spec), max(p.CPUs, 1), p.Priority, max(p.MaxAttempts, 1), nanos(p.Now), p.Capability, p.DiskBytes))
+				(id, owner, name, service, spec, cpus, priority, state, max_attempts, submitted, capability, disk_bytes, parent, series, held)
+				VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?) RETURNING `+jobColumns,
+				id, p.Owner, p.Name, p.Service, string(spec), max(p.CPUs, 1), p.Priority, max(p.MaxAttempts, 1), nanos(p.Now), p.Capability, p.DiskBytes,
+				nullID(p.Parent), nullString(p.Series), p.Held))
 			if err == nil {
 				err = insertNotifications(ctx, tx, js[i].ID, p.Notify)
 			}
@@ -161,6 +162,13 @@ func (s *Store) ListJobs(ctx context.Context, p *store.ListJobsParams) ([]*job.J
 	if p.BeforeID > 0 {
 		where, args = append(where, "id < ?"), append(args, p.BeforeID)
 	}
+	order := "id DESC"
+	if p.Parent != 0 {
+		where, args, order = append(where, "parent = ?"), append(args, p.Parent), "id"
+	}
+	if p.LiveParents {
+		where = append(where, "series IS NOT NULL AND state = 'PENDING'")
+	}
 	q := `SELECT ` + jobColumns + ` FROM jobs`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
@@ -169,7 +177,7 @@ func (s *Store) ListJobs(ctx context.Context, p *store.ListJobsParams) ([]*job.J
 	if limit <= 0 {
 		limit = 100
 	}
-	q += " ORDER BY id DESC LIMIT ?"
+	q += " ORDER BY " + order + " LIMIT ?"
 	rows, err := s.readRows(ctx, q, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("list jobs: %w", err)

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -12,7 +13,7 @@ import (
 // jobColumns is the column list every job query returns, in scanJob's order.
 const jobColumns = `id, owner, name, service, spec, cpus, priority, state, reason, attempt,
 	max_attempts, worker, lease_token, lease_expires, cancel_requested, progress, result,
-	protections, submitted, started, finished, worker_user, version, keep, disk_bytes`
+	protections, submitted, started, finished, worker_user, version, keep, disk_bytes, parent, series, held`
 
 type scanner interface{ Scan(...any) error }
 
@@ -24,15 +25,26 @@ func scanJob(row scanner) (*job.Job, error) {
 		leaseExpires, started, finished       sql.NullInt64
 		submitted                             int64
 		cancel, keep                          int
+		parent                                sql.NullInt64
+		series                                sql.NullString
+		held                                  int
 	)
 	err := row.Scan(&j.ID, &j.Owner, &j.Name, &j.Service, &spec, &j.CPUs, &j.Priority, &j.State,
 		&j.Reason, &j.Attempt, &j.MaxAttempts, &j.Worker, &leaseToken, &leaseExpires, &cancel,
-		&progress, &result, &protect, &submitted, &started, &finished, &j.WorkerUser, &j.Version, &keep, &j.DiskBytes)
+		&progress, &result, &protect, &submitted, &started, &finished, &j.WorkerUser, &j.Version, &keep, &j.DiskBytes,
+		&parent, &series, &held)
 	if err != nil {
 		return nil, err
 	}
 	j.Spec = json.RawMessage(spec)
 	j.CancelRequested = cancel != 0
+	j.Parent, j.Held = parent.Int64, held != 0
+	if series.Valid {
+		j.Series = new(job.Series)
+		if err := json.Unmarshal([]byte(series.String), j.Series); err != nil {
+			return nil, fmt.Errorf("job %d: series: %w", j.ID, err)
+		}
+	}
 	j.Submitted = fromNanos(submitted)
 	j.Started = optTime(started)
 	j.Finished = optTime(finished)

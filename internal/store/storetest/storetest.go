@@ -27,6 +27,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Notifications", func(t *testing.T) { t.Parallel(); testNotifications(t, newStore) })
 	t.Run("NotifySettings", func(t *testing.T) { t.Parallel(); testNotifySettings(t, newStore) })
 	t.Run("Groups", func(t *testing.T) { t.Parallel(); testGroups(t, newStore) })
+	t.Run("Series", func(t *testing.T) { t.Parallel(); testSeries(t, newStore) })
 }
 
 // t0 is the suite's clock: tests pass times explicitly, so none waits.
