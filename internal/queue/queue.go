@@ -123,17 +123,6 @@ func (q *Queue) Submit(ctx context.Context, s Submission, place func(id int64) e
 	return js[0], nil
 }
 
-// SubmitAll stores new PENDING jobs in one transaction, all or none, and
-// wakes idle executors.
-//
-// File-system work stays out of the store's single writer: if place is
-// set, the ids are reserved first, place(i, id) puts the files of subs[i]
-// in place under its id, outside any transaction, and only then are the
-// jobs created under those ids, so a job exists only with its files.
-// Recovery rule for a crash (or a failed commit) after place: the job
-// directory names an id no job has, and reserved ids are never handed
-// out again, so nothing adopts it; the caller removes it on a failed
-// commit, and a sweep at start removes what a crash left.
 // createParams is how the store takes submission s at time now.
 func (q *Queue) createParams(s Submission, now time.Time) *store.CreateJobParams {
 	return &store.CreateJobParams{
@@ -145,6 +134,17 @@ func (q *Queue) createParams(s Submission, now time.Time) *store.CreateJobParams
 	}
 }
 
+// SubmitAll stores new PENDING jobs in one transaction, all or none, and
+// wakes idle executors.
+//
+// File-system work stays out of the store's single writer: if place is
+// set, the ids are reserved first, place(i, id) puts the files of subs[i]
+// in place under its id, outside any transaction, and only then are the
+// jobs created under those ids, so a job exists only with its files.
+// Recovery rule for a crash (or a failed commit) after place: the job
+// directory names an id no job has, and reserved ids are never handed
+// out again, so nothing adopts it; the caller removes it on a failed
+// commit, and a sweep at start removes what a crash left.
 func (q *Queue) SubmitAll(ctx context.Context, subs []Submission, place func(i int, id int64) error) ([]*job.Job, error) {
 	now := q.now()
 	ps := make([]*store.CreateJobParams, len(subs))
