@@ -202,6 +202,13 @@ func (s *Sandbox) Run(ctx context.Context, cmd *exec.Cmd, j *Job) error {
 		sp.Args = []string{cmd.Path}
 	}
 	attr := &syscall.SysProcAttr{Setsid: true}
+	if j.Loopback {
+		sp.Loopback = true
+		sp.ReadOnly = append(sp.ReadOnly, MPIPaths...)
+		if s.users == nil {
+			sp.DropCaps = loopbackAttr(attr)
+		}
+	}
 	var cg *jobCgroup
 	extraProcs := 0
 	if s.users != nil {
@@ -260,7 +267,7 @@ func (s *Sandbox) Run(ctx context.Context, cmd *exec.Cmd, j *Job) error {
 	cmd.SysProcAttr = attr
 	// A daemon holding the job's stdout must not keep Wait from returning.
 	cmd.WaitDelay = cmp.Or(cmd.WaitDelay, time.Second)
-	j.Protections = slices.Clone(s.prot)
+	j.Protections = protectionsOf(s.prot, j.Loopback)
 
 	if j.Limits.DiskMB > 0 {
 		var stopJob context.CancelCauseFunc
