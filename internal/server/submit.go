@@ -19,6 +19,7 @@ import (
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/queue"
+	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/store"
 	"github.com/bumpserve/bumpserve/internal/strictjson"
 )
@@ -332,6 +333,10 @@ func (s *Server) checkSubmission(u *store.User, sub *Submission, input string) (
 	_, cpus, err := job.ReadEnvelope(sub.Spec, s.cfg.Caps, s.cfg.MaxCPUs)
 	if err != nil {
 		return queue.Submission{}, badRequest("%v", err)
+	}
+	if n := job.Tasks(sub.Spec); n > 1 && svc != nil && !service.RunsTasks(svc) {
+		return queue.Submission{}, badRequest("spec.resources.tasks: %d is not accepted for %s jobs, which run as one process "+
+			"(accepted: 1; only bumps jobs run several tasks, as MPI ranks; give a %s job more CPUs with resources.cpus)", n, sub.Service, sub.Service)
 	}
 	return queue.Submission{
 		Owner: u.Name, Name: sub.Name, Service: sub.Service, Spec: sub.Spec, CPUs: cpus, Priority: sub.Priority,

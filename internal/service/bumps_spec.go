@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/bumpserve/bumpserve/internal/job"
 )
 
 // BumpsSpec is the bumps service's spec: a model script among the job's
@@ -103,6 +105,10 @@ func parseBumps(raw json.RawMessage) (*BumpsSpec, map[string]string, error) {
 			return nil, nil, fmt.Errorf("spec.options.%s: %v", name, err)
 		}
 		opts[name] = text
+	}
+	if _, ok := opts["parallel"]; ok && job.Tasks(raw) > 1 {
+		return nil, nil, fmt.Errorf("spec.options.parallel: not with resources.tasks %d (accepted: one or the other; "+
+			"the MPI ranks are bumps' mapper)", job.Tasks(raw))
 	}
 	if p, ok := opts["parallel"]; ok {
 		n, _ := strconv.Atoi(p)
