@@ -99,7 +99,9 @@ func (b Bumps) Run(ctx context.Context, env *Env) (json.RawMessage, error) {
 		if err := mpi.Installed(); err != nil {
 			return nil, fmt.Errorf("bumps: resources.tasks %d: %w", r.ranks, err)
 		}
-		notes = append(notes, fmt.Sprintf("ran as %d MPI ranks (bumps --mpi)", r.ranks))
+		note := fmt.Sprintf("ran as %d MPI ranks (bumps --mpi)", r.ranks)
+		fmt.Fprintln(env.Log, "bumps:", note)
+		notes = append(notes, note)
 	}
 	_, parallel := opts["parallel"]
 	parallel = parallel && opts["parallel"] != "1"
