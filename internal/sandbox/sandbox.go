@@ -276,6 +276,11 @@ func (s *Sandbox) Run(ctx context.Context, cmd *exec.Cmd, j *Job) error {
 		go watchDisk(ctx, j.Limits.DiskMB, []string{j.Output, j.Temp}, stopJob)
 	}
 	runErr := proc.Run(ctx, cmd, j.PIDFile)
+	var exitErr *exec.ExitError
+	if sp.DropCaps && runErr != nil && !errors.As(runErr, &exitErr) && ctx.Err() == nil {
+		runErr = fmt.Errorf("sandbox: a job of several tasks needs a network namespace of its own, "+
+			"made without root in a user namespace, which this host refused (allow unprivileged user namespaces, or run as root): %w", runErr)
+	}
 	statusW.Close()
 	if cg != nil {
 		cg.kill()
