@@ -106,3 +106,22 @@ func mpiMatchesSerial(t *testing.T, b *bundle, fitter string, files []client.Upl
 	}
 	t.Logf("%s, serial and 2 ranks: chisq %v, parameters %v", fitter, results[0]["chisq"], results[0]["parameters"])
 }
+
+// A native fit of resources.cpus 2 is one Slurm task of 2 CPUs, and its
+// mapper evaluates on both.
+func TestNativeFitUsesItsSlurmCPUs(t *testing.T) {
+	b := setup(t, Config{}, 4)
+	j := b.submit(t, "fit", `{"fitter": "de", "options": {"seed": 1, "steps": 20}, "resources": {"cpus": 2},
+		"parameters": {"a": {"value": 1, "min": 0, "max": 5}, "b": {"value": 0, "min": -5, "max": 5}},
+		"datasets": [{"model": "a*x+b", "x": [1,2,3,4,5], "y": [2.1,3.9,6.2,7.8,10.1]}]}`)
+	final := b.wait(t, j.ID, time.Minute)
+	wantState(t, final, job.Complete, "")
+	log, _ := os.ReadFile(filepath.Join(b.dir(j.ID), "output", "job.log"))
+	script, _ := os.ReadFile(filepath.Join(b.dir(j.ID), scriptFile))
+	if !strings.Contains(string(script), "'--cpus-per-task=2' '--ntasks=1'") {
+		t.Errorf("the fit was not submitted as one task of 2 CPUs:\n%s", script)
+	}
+	if !strings.Contains(string(log), "points, 2 cpus\n") {
+		t.Errorf("the fit's mapper did not use its 2 CPUs:\n%s", log)
+	}
+}
