@@ -23,9 +23,7 @@ import (
 func TestBumpsMPIRanksOnLocalSlots(t *testing.T) {
 	t.Parallel()
 	_, err := os.Stat("/usr/bin/bumps")
-	_, err2 := os.Stat("/usr/lib/python3/dist-packages/mpi4py")
-	testenv.Need(t, err == nil && err2 == nil && mpi.Installed() == nil,
-		"bumps, OpenMPI and mpi4py (Debian: python3-bumps openmpi-bin python3-mpi4py python3-dill)")
+	testenv.Need(t, err == nil && mpi.Installed() == nil, "bumps and MPI (Debian: python3-bumps openmpi-bin python3-mpi4py python3-dill)")
 	srv := startServer(t, t.TempDir(), "--workers", "2")
 	cl, _ := client.New(srv.URL, srv.adminToken(), client.Options{})
 	testdata := filepath.Join("..", "..", "internal", "service", "testdata", "bumps")

@@ -7,7 +7,9 @@
 package mpi
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 )
 
@@ -15,19 +17,29 @@ import (
 // path for the same reason bumps is.
 const Mpirun = "/usr/bin/mpirun"
 
-// Installed says why ranks cannot be started here, or nil.
+// Installed says why ranks of bumps --mpi cannot be started here, or
+// nil: it needs mpirun, and in Debian's Python mpi4py and dill (bumps'
+// MPI mapper sends the problem to the ranks with dill).
 func Installed() error {
 	if _, err := exec.LookPath(Mpirun); err != nil {
-		return &NotInstalledError{Path: Mpirun}
+		return &NotInstalledError{What: Mpirun}
+	}
+	for _, m := range pythonModules {
+		if _, err := os.Stat(m); err != nil {
+			return &NotInstalledError{What: "the Python module " + filepath.Base(m)}
+		}
 	}
 	return nil
 }
 
-// NotInstalledError says mpirun is missing on the executor's host.
-type NotInstalledError struct{ Path string }
+// pythonModules are what the ranks import, where Debian installs them.
+var pythonModules = []string{"/usr/lib/python3/dist-packages/mpi4py", "/usr/lib/python3/dist-packages/dill"}
+
+// NotInstalledError says part of MPI is missing on the executor's host.
+type NotInstalledError struct{ What string }
 
 func (e *NotInstalledError) Error() string {
-	return e.Path + " is not installed on this executor (Debian packages openmpi-bin and python3-mpi4py)"
+	return e.What + " is not installed on this executor (Debian packages openmpi-bin, python3-mpi4py and python3-dill)"
 }
 
 // Args is mpirun's command line for ranks copies of argv on this node.

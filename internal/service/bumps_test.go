@@ -79,8 +79,7 @@ func TestBumpsMatchesDirect(t *testing.T) {
 				env = multi
 			}
 			if strings.Contains(c.spec, `"tasks"`) {
-				_, err := os.Stat("/usr/lib/python3/dist-packages/mpi4py")
-				testenv.Need(t, mpi.Installed() == nil && err == nil, "OpenMPI and mpi4py (Debian: openmpi-bin python3-mpi4py python3-dill)")
+				testenv.Need(t, mpi.Installed() == nil, "MPI (Debian: openmpi-bin python3-mpi4py python3-dill)")
 			}
 			cl := env.Client(env.AdminToken)
 			j := submitBumps(t, cl, c.spec, c.files...)
