@@ -13,7 +13,7 @@ import (
 
 const submitUsage = `submit [flags] [JOB.json] [FILE...]
 
-Submits a job and prints its id. --cpus, --wall and --memory-mb set the
+Submits a job and prints its id. --cpus, --tasks, --wall and --memory-mb set the
 spec's resources and limits; a job without --name is named after its
 model script or spec file. Either name the service with --service
 (and give its spec with --spec or --spec-file), or pass a job document
@@ -115,7 +115,7 @@ func runSubmit(ctx context.Context, args []string) error {
 }
 
 // buildSubmission makes the job document from the flags and files;
-// resources merges --cpus, --wall and --memory-mb into its spec.
+// resources merges --cpus, --tasks, --wall and --memory-mb into its spec.
 func buildSubmission(service, name, spec, specFile string, priority int, pos []string,
 	resources func(json.RawMessage) (json.RawMessage, error)) (client.Submission, []client.Upload, error) {
 	docFile := ""

@@ -39,7 +39,7 @@ func TestSubmitErrors(t *testing.T) {
 		{[]string{write("job.json", `{"service": "sleep", "colour": "red"}`)},
 			`job.colour: unknown field (accepted: name, service, spec, priority, notify, groups, series)`},
 		{[]string{"--service", "sleep", "--spec", `{"resources": {"cpus": 1, "bogus": 2}}`},
-			`spec.resources.bogus: unknown field (accepted: cpus)`},
+			`spec.resources.bogus: unknown field (accepted: cpus, tasks, nodes)`},
 		{[]string{"--service", "fit", "--spec", `{"parameters": {"a": {"value": 1, "fixd": true}}, "datasets": [{"model": "a*x", "x": [1, 2], "y": [1, 2]}]}`},
 			`spec.parameters.a.fixd: unknown field (accepted: value, min, max, fixed, prior)`},
 	} {

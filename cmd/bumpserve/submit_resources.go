@@ -12,12 +12,14 @@ import (
 // line, so a user need not edit the spec's "resources" and "limits".
 type resourceFlags struct {
 	cpus     int
+	tasks    int
 	wall     string
 	memoryMB int64
 }
 
 func (r *resourceFlags) register(fs *flag.FlagSet) {
-	fs.IntVar(&r.cpus, "cpus", 0, "CPUs the job occupies (the spec's resources.cpus)")
+	fs.IntVar(&r.cpus, "cpus", 0, "CPUs the job occupies, of each task (the spec's resources.cpus)")
+	fs.IntVar(&r.tasks, "tasks", 0, "tasks: a bumps job runs them as MPI ranks of bumps --mpi, on one node (the spec's resources.tasks)")
 	fs.StringVar(&r.wall, "wall", "", "wall-clock limit: a duration such as 90m or 2h, or seconds (the spec's limits.wall_seconds)")
 	fs.Int64Var(&r.memoryMB, "memory-mb", 0, "memory limit in MiB (the spec's limits.memory_mb)")
 }
@@ -37,6 +39,11 @@ func (r *resourceFlags) apply(fs *flag.FlagSet, spec json.RawMessage) (json.RawM
 				err = usagef("--cpus: %d is not a number of CPUs (accepted: 1 or more)", r.cpus)
 			}
 			resources["cpus"] = r.cpus
+		case "tasks":
+			if r.tasks < 1 {
+				err = usagef("--tasks: %d is not a number of tasks (accepted: 1 or more)", r.tasks)
+			}
+			resources["tasks"] = r.tasks
 		case "wall":
 			var secs float64
 			secs, err = parseWall(r.wall)
@@ -54,7 +61,7 @@ func (r *resourceFlags) apply(fs *flag.FlagSet, spec json.RawMessage) (json.RawM
 	doc := map[string]json.RawMessage{}
 	if len(spec) > 0 {
 		if json.Unmarshal(spec, &doc) != nil || doc == nil {
-			return nil, usagef("--cpus, --wall, --memory-mb: the spec is not a JSON object, so they cannot be added to it")
+			return nil, usagef("--cpus, --tasks, --wall, --memory-mb: the spec is not a JSON object, so they cannot be added to it")
 		}
 	}
 	for key, add := range map[string]map[string]any{"resources": resources, "limits": limits} {
@@ -63,7 +70,7 @@ func (r *resourceFlags) apply(fs *flag.FlagSet, spec json.RawMessage) (json.RawM
 		}
 		merged := map[string]any{}
 		if old, ok := doc[key]; ok && json.Unmarshal(old, &merged) != nil {
-			return nil, usagef("spec.%s: not a JSON object, so --cpus, --wall or --memory-mb cannot be added to it", key)
+			return nil, usagef("spec.%s: not a JSON object, so --cpus, --tasks, --wall or --memory-mb cannot be added to it", key)
 		}
 		for k, v := range add {
 			merged[k] = v

@@ -25,7 +25,7 @@ func New(sb *sandbox.Sandbox) *Runner { return &Runner{sb: sb} }
 // told the job's directories, limits and pid file, and the protections
 // it gave are added to env.Protections.
 func (r *Runner) Run(ctx context.Context, cmd *exec.Cmd, env *service.Env) error {
-	j := &sandbox.Job{Input: env.Input, Output: env.Output, Temp: env.Temp, Limits: env.Limits, PIDFile: env.PIDFile}
+	j := &sandbox.Job{Input: env.Input, Output: env.Output, Temp: env.Temp, Limits: env.Limits, PIDFile: env.PIDFile, Loopback: env.Loopback}
 	err := r.sb.Run(ctx, cmd, j)
 	for _, p := range j.Protections {
 		if !slices.Contains(env.Protections, p) {

@@ -3,6 +3,7 @@ package job
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/bumpserve/bumpserve/internal/strictjson"
@@ -29,10 +30,20 @@ var DefaultCaps = Limits{
 // Wall is the wall-clock limit as a duration.
 func (l Limits) Wall() time.Duration { return time.Duration(l.WallSeconds * float64(time.Second)) }
 
-// Resources is what a job occupies on its executor.
+// Resources is what a job occupies on its executor: Tasks processes
+// (MPI ranks of a bumps job; 1 for every other job) of CPUs each, on
+// Nodes nodes. The job occupies Tasks × CPUs of its executor's CPUs.
 type Resources struct {
-	CPUs int `json:"cpus,omitempty"`
+	CPUs  int `json:"cpus,omitempty"`
+	Tasks int `json:"tasks,omitempty"`
+	Nodes int `json:"nodes,omitempty"`
 }
+
+// MaxNodes is the most nodes a job may ask for. Every job runs on one:
+// its MPI ranks talk through shared memory inside the job's sandbox,
+// and ranks on several nodes would need the network, which jobs are
+// denied (docs/mpi.md says why, and what it would take).
+const MaxNodes = 1
 
 // Envelope holds the keys every spec may carry, whatever its service.
 type Envelope struct {
@@ -42,19 +53,17 @@ type Envelope struct {
 
 // ReadEnvelope extracts limits and resources from a spec, checks them
 // against the server's caps, and returns the effective limits (each the
-// spec's value where given, else the cap) and the CPU count.
+// spec's value where given, else the cap) and the CPU count: all the
+// CPUs the job occupies, its tasks' included (maxCPUs bounds that).
 // A spec may lower a cap but never raise it.
 func ReadEnvelope(spec json.RawMessage, caps Limits, maxCPUs int) (Limits, int, error) {
 	env, err := readEnvelope(spec)
 	if err != nil {
 		return Limits{}, 0, err
 	}
-	cpus := 1
-	if env.Resources != nil && env.Resources.CPUs != 0 {
-		cpus = env.Resources.CPUs
-		if cpus < 1 || (maxCPUs > 0 && cpus > maxCPUs) {
-			return Limits{}, 0, fmt.Errorf("spec.resources.cpus: %d is not between 1 and %d", cpus, maxCPUs)
-		}
+	cpus, err := env.Resources.occupied(maxCPUs)
+	if err != nil {
+		return Limits{}, 0, err
 	}
 	eff := caps
 	if eff.CPUSeconds == 0 {
@@ -114,4 +123,40 @@ func readEnvelope(spec json.RawMessage) (Envelope, error) {
 		}
 	}
 	return env, nil
+}
+
+// occupied checks r and returns the CPUs a job of r occupies (r may be
+// nil: one CPU); maxCPUs > 0 bounds it.
+func (r *Resources) occupied(maxCPUs int) (int, error) {
+	if r == nil {
+		return 1, nil
+	}
+	most := "any number"
+	if maxCPUs > 0 {
+		most = strconv.Itoa(maxCPUs)
+	}
+	cpus, tasks := max(r.CPUs, 1), max(r.Tasks, 1)
+	switch {
+	case r.CPUs < 0 || (maxCPUs > 0 && r.CPUs > maxCPUs):
+		return 0, fmt.Errorf("spec.resources.cpus: %d is not between 1 and %s", r.CPUs, most)
+	case r.Tasks < 0 || (maxCPUs > 0 && r.Tasks > maxCPUs):
+		return 0, fmt.Errorf("spec.resources.tasks: %d is not between 1 and %s (MPI ranks of a bumps job)", r.Tasks, most)
+	case maxCPUs > 0 && cpus*tasks > maxCPUs:
+		return 0, fmt.Errorf("spec.resources.tasks: %d tasks of %d CPUs each are %d CPUs, more than the %d a job may occupy on this server",
+			tasks, cpus, cpus*tasks, maxCPUs)
+	case r.Nodes < 0 || r.Nodes > MaxNodes:
+		return 0, fmt.Errorf("spec.resources.nodes: %d is not accepted (accepted: %d; a job's MPI ranks share one node, "+
+			"since ranks on several nodes would need the network, which jobs are denied: see docs/mpi.md)", r.Nodes, MaxNodes)
+	}
+	return cpus * tasks, nil
+}
+
+// Tasks is the number of tasks (MPI ranks) a spec asks for, 1 when it
+// asks for none. The spec was checked when the job was submitted.
+func Tasks(spec json.RawMessage) int {
+	env, err := readEnvelope(spec)
+	if err != nil || env.Resources == nil {
+		return 1
+	}
+	return max(env.Resources.Tasks, 1)
 }

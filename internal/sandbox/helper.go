@@ -93,6 +93,17 @@ func confine(s *spec) error {
 			return fmt.Errorf("private root: %w", err)
 		}
 	}
+	if s.Loopback {
+		// Needs the namespace's CAP_NET_ADMIN: before the job's user.
+		if err := loopbackUp(); err != nil {
+			return err
+		}
+	}
+	if s.DropCaps {
+		if err := dropCapabilities(); err != nil {
+			return err
+		}
+	}
 	if s.UID != 0 {
 		if err := becomeUser(s.UID, s.ParentPID); err != nil {
 			return err
@@ -112,7 +123,7 @@ func confine(s *spec) error {
 		}
 	}
 	if s.Seccomp {
-		if err := installSeccomp(); err != nil {
+		if err := installSeccomp(s.Loopback); err != nil {
 			return fmt.Errorf("seccomp: %w", err)
 		}
 	}

@@ -18,6 +18,14 @@ type Job struct {
 	// PIDFile is where the process is recorded once started, so a
 	// restarted executor can sweep it (see package proc).
 	PIDFile string
+	// Loopback gives the job's processes TCP among themselves: a network
+	// namespace of the job's own with only its loopback interface up, in
+	// which IP sockets are allowed (MPI ranks need them: PMIx 4 talks to
+	// its clients over loopback TCP only). Nothing outside the namespace
+	// is reachable from it. Without root the namespace is made in a user
+	// namespace of the job's own; a host that allows neither refuses
+	// such a job.
+	Loopback bool
 
 	// Protections is set by Run, once the process is about to start, to
 	// the confinement it runs under ("landlock-v6", "seccomp", "uid",

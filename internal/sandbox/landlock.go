@@ -73,5 +73,11 @@ func restrictPaths(s *spec) error {
 	if err := add(false, rw...); err != nil {
 		return err
 	}
-	return landlock.V11.BestEffort().Restrict(rules...)
+	cfg := landlock.V11
+	if s.Loopback {
+		// TCP among the job's own processes, in a network namespace
+		// where nothing else is reachable (see Job.Loopback).
+		cfg.HandledAccessNet = 0
+	}
+	return cfg.BestEffort().Restrict(rules...)
 }

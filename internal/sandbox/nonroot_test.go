@@ -37,7 +37,7 @@ func TestAsNonRoot(t *testing.T) {
 	if err := os.Chown(dir, nobody, nobody); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-test.run", "^(TestHostile|TestBumpsRunsConfined|TestRequire|TestExecutorCrash)$", "-test.v", "-test.count=1")
+	cmd := exec.Command(bin, "-test.run", "^(TestHostile|TestBumpsRunsConfined|TestRequire|TestExecutorCrash|TestMPIRanksConfined)$", "-test.v", "-test.count=1")
 	cmd.Dir = dir
 	cmd.Env = []string{"HOME=" + dir, "TMPDIR=" + dir, "PATH=/usr/bin:/bin", "CI=" + os.Getenv("CI")}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}, Pdeathsig: syscall.SIGKILL}

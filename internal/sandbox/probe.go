@@ -11,18 +11,21 @@ import (
 // Names of the protections the sandbox can put a job under, as recorded on
 // the job. Landlock's is "landlock-vN" with the kernel's ABI version.
 const (
-	ProtNoNewPrivs   = "no-new-privs"  // no setuid/file-capability gain
-	ProtSeccomp      = "seccomp-inet"  // sockets other than AF_UNIX, setsid, new namespaces denied
-	ProtRlimits      = "rlimits"       // CPU, address space, file size, processes, open files
-	ProtSession      = "session"       // own session and process group, killed as one
-	ProtUID          = "uid"           // a user id of its own
-	ProtNetNS        = "netns"         // a network namespace with no interfaces up
-	ProtMountNS      = "mountns"       // a private root with only its own and the system paths
-	ProtIPCNS        = "ipcns"         // SysV IPC and POSIX queues of its own, gone when it ends
-	ProtPIDNS        = "pidns"         // sees only its own processes; a reaping pid 1 ends them all
-	ProtCgroupMemory = "cgroup-memory" // memory limit for the whole process tree
-	ProtCgroupPids   = "cgroup-pids"   // process limit for the whole tree, killed as one
-	protLandlock     = "landlock"      // prefix; "landlock" in Require means any ABI
+	ProtNoNewPrivs = "no-new-privs" // no setuid/file-capability gain
+	ProtSeccomp    = "seccomp-inet" // sockets other than AF_UNIX, setsid, new namespaces denied
+	ProtRlimits    = "rlimits"      // CPU, address space, file size, processes, open files
+	ProtSession    = "session"      // own session and process group, killed as one
+	ProtUID        = "uid"          // a user id of its own
+	ProtNetNS      = "netns"        // a network namespace with no interfaces up
+	// What a Loopback job (MPI ranks) gets instead of netns and seccomp-inet.
+	ProtNetNSLoopback = "netns-loopback" // a network namespace of its own with only lo up
+	ProtSeccompIP     = "seccomp-ip"     // sockets other than AF_UNIX, AF_INET, AF_INET6, setsid, new namespaces denied
+	ProtMountNS       = "mountns"        // a private root with only its own and the system paths
+	ProtIPCNS         = "ipcns"          // SysV IPC and POSIX queues of its own, gone when it ends
+	ProtPIDNS         = "pidns"          // sees only its own processes; a reaping pid 1 ends them all
+	ProtCgroupMemory  = "cgroup-memory"  // memory limit for the whole process tree
+	ProtCgroupPids    = "cgroup-pids"    // process limit for the whole tree, killed as one
+	protLandlock      = "landlock"       // prefix; "landlock" in Require means any ABI
 )
 
 // Levels name sets of protections for Config.Require.

@@ -202,6 +202,13 @@ func (s *Sandbox) Run(ctx context.Context, cmd *exec.Cmd, j *Job) error {
 		sp.Args = []string{cmd.Path}
 	}
 	attr := &syscall.SysProcAttr{Setsid: true}
+	if j.Loopback {
+		sp.Loopback = true
+		sp.ReadOnly = append(sp.ReadOnly, MPIPaths...)
+		if s.users == nil {
+			sp.DropCaps = loopbackAttr(attr)
+		}
+	}
 	var cg *jobCgroup
 	extraProcs := 0
 	if s.users != nil {
@@ -260,7 +267,7 @@ func (s *Sandbox) Run(ctx context.Context, cmd *exec.Cmd, j *Job) error {
 	cmd.SysProcAttr = attr
 	// A daemon holding the job's stdout must not keep Wait from returning.
 	cmd.WaitDelay = cmp.Or(cmd.WaitDelay, time.Second)
-	j.Protections = slices.Clone(s.prot)
+	j.Protections = protectionsOf(s.prot, j.Loopback)
 
 	if j.Limits.DiskMB > 0 {
 		var stopJob context.CancelCauseFunc
@@ -269,6 +276,11 @@ func (s *Sandbox) Run(ctx context.Context, cmd *exec.Cmd, j *Job) error {
 		go watchDisk(ctx, j.Limits.DiskMB, []string{j.Output, j.Temp}, stopJob)
 	}
 	runErr := proc.Run(ctx, cmd, j.PIDFile)
+	var exitErr *exec.ExitError
+	if sp.DropCaps && runErr != nil && !errors.As(runErr, &exitErr) && ctx.Err() == nil {
+		runErr = fmt.Errorf("sandbox: a job of several tasks needs a network namespace of its own, "+
+			"made without root in a user namespace, which this host refused (allow unprivileged user namespaces, or run as root): %w", runErr)
+	}
 	statusW.Close()
 	if cg != nil {
 		cg.kill()

@@ -74,8 +74,10 @@ func jump(code uint16, k uint32, jt, jf uint8) unix.SockFilter {
 	return unix.SockFilter{Code: code, Jt: jt, Jf: jf, K: k}
 }
 
-// seccompProgram assembles the filter described above.
-func seccompProgram() ([]unix.SockFilter, error) {
+// seccompProgram assembles the filter described above; ip also allows
+// AF_INET and AF_INET6 sockets, for a job in a network namespace of its
+// own where they reach only the job's processes (spec Loopback).
+func seccompProgram(ip bool) ([]unix.SockFilter, error) {
 	arch := auditArch()
 	if arch == 0 {
 		return nil, fmt.Errorf("no filter for %s", runtime.GOARCH)
@@ -106,22 +108,27 @@ func seccompProgram() ([]unix.SockFilter, error) {
 		jump(jset, nsFlags, 0, 1),
 		stmt(ret, retErrno(unix.EPERM)),
 		stmt(ret, retAllow),
-		// socket(family, ...): AF_UNIX only.
-		jump(jeq, unix.SYS_SOCKET, 0, 4),
-		stmt(ld, offArg0),
-		jump(jeq, unix.AF_UNIX, 0, 1),
-		stmt(ret, retAllow),
+	)
+	families := []uint32{unix.AF_UNIX}
+	if ip {
+		families = append(families, unix.AF_INET, unix.AF_INET6)
+	}
+	// socket(family, ...): the families above only.
+	p = append(p, jump(jeq, unix.SYS_SOCKET, 0, uint8(len(families)+2)), stmt(ld, offArg0))
+	for i, f := range families {
+		p = append(p, jump(jeq, f, uint8(len(families)-i), 0))
+	}
+	return append(p,
 		stmt(ret, retErrno(unix.EACCES)),
 		stmt(ret, retAllow),
-	)
-	return p, nil
+	), nil
 }
 
 // installSeccomp loads the filter on the calling thread, the one that
 // will exec the job (the helper locks itself to it). no_new_privs must
 // already be set.
-func installSeccomp() error {
-	p, err := seccompProgram()
+func installSeccomp(ip bool) error {
+	p, err := seccompProgram(ip)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,12 @@ type spec struct {
 	Landlock bool `json:"landlock"`
 	Seccomp  bool `json:"seccomp"`
 	MountNS  bool `json:"mountns"` // build a private root (the parent cloned a mount ns)
+	// Loopback: the parent cloned a network namespace; bring its lo up,
+	// and let IP sockets and TCP through seccomp and Landlock.
+	Loopback bool `json:"loopback,omitempty"`
+	// DropCaps: the helper is root of a user namespace of its own; the
+	// job must not inherit that namespace's capabilities.
+	DropCaps bool `json:"dropcaps,omitempty"`
 
 	Rlimits []rlimit `json:"rlimits"`
 	UID     int      `json:"uid"`     // 0: keep the executor's user

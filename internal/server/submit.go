@@ -20,6 +20,7 @@ import (
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/queue"
+	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/store"
 	"github.com/bumpserve/bumpserve/internal/strictjson"
 )
@@ -364,6 +365,10 @@ func (s *Server) checkSubmission(ctx context.Context, u *store.User, sub *Submis
 	}
 	if err := s.checkOwnGroups(ctx, u.Name, sub.Groups); err != nil {
 		return queue.Submission{}, err
+	}
+	if n := job.Tasks(sub.Spec); n > 1 && svc != nil && !service.RunsTasks(svc) {
+		return queue.Submission{}, badRequest("spec.resources.tasks: %d is not accepted for %s jobs, which run as one process "+
+			"(accepted: 1; only bumps jobs run several tasks, as MPI ranks; give a %s job more CPUs with resources.cpus)", n, sub.Service, sub.Service)
 	}
 	return queue.Submission{
 		Owner: u.Name, Name: sub.Name, Service: sub.Service, Spec: sub.Spec, CPUs: cpus, Priority: sub.Priority,

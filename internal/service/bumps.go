@@ -18,6 +18,7 @@ import (
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
+	"github.com/bumpserve/bumpserve/internal/mpi"
 	"github.com/bumpserve/bumpserve/internal/version"
 )
 
@@ -34,6 +35,10 @@ type Bumps struct {
 
 // Name implements Service.
 func (Bumps) Name() string { return "bumps" }
+
+// RunsTasks implements TaskRunner: a job of several tasks runs them as
+// MPI ranks of one bumps --mpi fit (see bumps_mpi.go).
+func (Bumps) RunsTasks() bool { return true }
 
 // Check implements Service. The model must be among the uploads; which
 // data files it opens only running it tells (see missingInput).
@@ -89,9 +94,17 @@ func (b Bumps) Run(ctx context.Context, env *Env) (json.RawMessage, error) {
 	}
 	defer out.Close()
 	r := &bumpsRun{b: path, env: env, model: model, spec: spec, fitter: fitter, opts: opts,
-		store: filepath.Join(env.Output, storeDir), out: out}
+		store: filepath.Join(env.Output, storeDir), out: out, ranks: job.Tasks(env.Spec)}
 	if r.extra, err = r.stateArgs(); err != nil {
 		return nil, err
+	}
+	if r.ranks > 1 {
+		if err := mpi.Installed(); err != nil {
+			return nil, fmt.Errorf("bumps: resources.tasks %d: %w", r.ranks, err)
+		}
+		note := fmt.Sprintf("ran as %d MPI ranks (bumps --mpi)", r.ranks)
+		fmt.Fprintln(env.Log, "bumps:", note)
+		notes = append(notes, note)
 	}
 	_, parallel := opts["parallel"]
 	parallel = parallel && opts["parallel"] != "1"
@@ -116,6 +129,8 @@ type bumpsRun struct {
 	opts                    map[string]string
 	extra                   []string // checkpoint and resume (stateArgs)
 	cpu                     *cpuGuard
+	// ranks > 1 runs bumps --mpi as that many MPI ranks under mpirun.
+	ranks int
 	// out is output/, where the job's processes write too: every access
 	// to it goes through the one door (package jobfs).
 	out *jobfs.Dir
@@ -161,10 +176,13 @@ func (r *bumpsRun) run(ctx context.Context, parallel bool) (string, error) {
 
 	args := append(bumpsArgs(r.model, r.spec, r.fitter, r.opts, r.store, parallel), r.extra...)
 	cmd := exec.Command(r.b, args...)
-	cmd.Dir = r.env.Output
 	cmd.Env = bumpsEnv(r.env)
+	if r.ranks > 1 {
+		cmd = r.mpiCommand(args)
+	}
+	cmd.Dir = r.env.Output
 	cmd.Stdout, cmd.Stderr = out, errf
-	fmt.Fprintf(r.env.Log, "bumps: %s %s\n", r.b, strings.Join(args, " "))
+	fmt.Fprintf(r.env.Log, "bumps: %s\n", strings.Join(cmd.Args, " "))
 
 	r.cpu = watchCPU(r.env.Limits.CPUSeconds, r.env.PIDFile)
 	monDone := make(chan struct{})

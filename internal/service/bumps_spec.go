@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/bumpserve/bumpserve/internal/job"
 )
 
 // BumpsSpec is the bumps service's spec: a model script among the job's
@@ -110,6 +112,10 @@ func parseBumps(raw json.RawMessage) (*BumpsSpec, map[string]string, error) {
 	}
 	if _, ok := opts["checkpoint_seconds"]; ok && s.Fitter != "dream" {
 		return nil, nil, fmt.Errorf("spec.options.checkpoint_seconds: only fitter dream saves its state in bumps 0.9 (fitter is %q)", cmp.Or(s.Fitter, "amoeba"))
+	}
+	if _, ok := opts["parallel"]; ok && job.Tasks(raw) > 1 {
+		return nil, nil, fmt.Errorf("spec.options.parallel: not with resources.tasks %d (accepted: one or the other; "+
+			"the MPI ranks are bumps' mapper)", job.Tasks(raw))
 	}
 	if p, ok := opts["parallel"]; ok {
 		n, _ := strconv.Atoi(p)

@@ -16,6 +16,7 @@ import (
 	"github.com/bumpserve/bumpserve/client"
 	"github.com/bumpserve/bumpserve/internal/controller"
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/mpi"
 	"github.com/bumpserve/bumpserve/internal/proc"
 	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/testenv"
@@ -62,12 +63,23 @@ func TestBumpsMatchesDirect(t *testing.T) {
 		{"parallel-falls-back-to-serial", []string{curve},
 			`{"model":"curve.py","fitter":"dream","options":{"samples":2000,"seed":1,"parallel":2},"resources":{"cpus":2}}`,
 			[]string{"--fit=dream", "--samples=2000", "--seed=1"}, "dream", "ran serially"},
+		// Two MPI ranks (bumps --mpi under mpirun) give the serial hand
+		// run's numbers.
+		{"mpi-2-tasks/de", []string{testModel("gpeak.py"), testModel("gpeak.txt")},
+			`{"model":"gpeak.py","fitter":"de","options":{"steps":60,"seed":3},"resources":{"tasks":2}}`,
+			[]string{"--fit=de", "--steps=60", "--seed=3"}, "de", "ran as 2 MPI ranks"},
+		{"mpi-2-tasks/dream", []string{testModel("gpeak.py"), testModel("gpeak.txt")},
+			`{"model":"gpeak.py","fitter":"dream","options":{"samples":4000,"seed":3},"resources":{"tasks":2}}`,
+			[]string{"--fit=dream", "--samples=4000", "--seed=3"}, "dream", "ran as 2 MPI ranks"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			env := serial
-			if strings.Contains(c.spec, `"cpus":2`) {
+			if strings.Contains(c.spec, `"cpus":2`) || strings.Contains(c.spec, `"tasks":2`) {
 				env = multi
+			}
+			if strings.Contains(c.spec, `"tasks"`) {
+				testenv.Need(t, mpi.Installed() == nil, "MPI (Debian: openmpi-bin python3-mpi4py python3-dill)")
 			}
 			cl := env.Client(env.AdminToken)
 			j := submitBumps(t, cl, c.spec, c.files...)

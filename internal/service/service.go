@@ -35,6 +35,19 @@ type Service interface {
 	Run(ctx context.Context, env *Env) (json.RawMessage, error)
 }
 
+// TaskRunner is a service whose jobs may ask for several tasks
+// (resources.tasks): it runs them as MPI ranks. Other services' jobs are
+// one process, and a spec asking them for more tasks is refused.
+type TaskRunner interface {
+	RunsTasks() bool
+}
+
+// RunsTasks says whether svc's jobs may run several tasks.
+func RunsTasks(svc Service) bool {
+	t, ok := svc.(TaskRunner)
+	return ok && t.RunsTasks()
+}
+
 // ErrCancelled, wrapped in the error an executor returns, says the job was
 // cancelled by something other than bumpserve (an administrator's scancel,
 // say): the job then ends in CANCEL rather than ERROR.
@@ -70,6 +83,11 @@ type Env struct {
 	// confinement beyond a process group that dies with the executor.
 	// The executor sets it to its sandbox.
 	Runner Runner
+	// Loopback, set by a service before it starts the job's processes,
+	// says they talk TCP among themselves (MPI ranks): the Runner gives
+	// them a network namespace of their own with only lo up, instead of
+	// none at all (see sandbox.Job.Loopback).
+	Loopback bool
 	// Protections names the confinement the Runner put the job's
 	// processes under ("landlock", "rlimits", "netns", ...); the executor
 	// records them with the job's result.

@@ -28,6 +28,10 @@ func TestSbatchArgs(t *testing.T) {
 		{"memory configured, lowered by the job", Options{MemoryMB: 8000, Partition: "long", Account: "phys", Extra: []string{"--qos=x"}},
 			env(1, job.Limits{WallSeconds: 60, MemoryMB: 512}),
 			[]string{"--mem=512M", "--partition=long", "--account=phys", "--qos=x"}, nil},
+		{"MPI ranks: tasks of cpus each, on one node", Options{},
+			&service.Env{Job: &job.Job{ID: 42}, CPUs: 6, Spec: []byte(`{"resources":{"tasks":3,"cpus":2}}`), Output: "/d/jobs/42/output"},
+			[]string{"--ntasks=3", "--cpus-per-task=2", "--nodes=1"}, []string{"--ntasks=1"}},
+		{"one task: no --nodes", Options{}, env(2, job.Limits{}), []string{"--ntasks=1", "--cpus-per-task=2"}, []string{"--nodes"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := " " + strings.Join(sbatchArgs(tc.o, tc.env, "/d/jobs/42"), " ") + " "

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/service"
@@ -40,15 +41,23 @@ func (e *Executor) options(svc string) Options {
 // sbatchArgs are the job's sbatch options. --time is the job's wall limit
 // rounded up to whole minutes (Slurm's unit) plus one, so that the
 // executor's own wall timer, which names the limit, fires first; a site's
-// shorter --time still caps it.
+// shorter --time still caps it. A job of several tasks (MPI ranks) gets
+// them all on one node: run-job starts them there with mpirun, inside
+// the job's sandbox (see docs/mpi.md).
 func sbatchArgs(o Options, env *service.Env, dir string) []string {
+	tasks := job.Tasks(env.Spec)
 	args := []string{
 		"--job-name=bumpserve-" + strconv.FormatInt(env.Job.ID, 10),
-		"--cpus-per-task=" + strconv.Itoa(max(env.CPUs, 1)),
-		"--ntasks=1",
-		"--chdir=" + dir,
-		"--output=" + filepath.Join(env.Output, "slurm.out"),
+		"--cpus-per-task=" + strconv.Itoa(max(env.CPUs/tasks, 1)),
+		"--ntasks=" + strconv.Itoa(tasks),
 	}
+	if tasks > 1 {
+		args = append(args, "--nodes=1")
+	}
+	args = append(args,
+		"--chdir="+dir,
+		"--output="+filepath.Join(env.Output, "slurm.out"),
+	)
 	minutes := int64(math.MaxInt32)
 	if w := env.Limits.WallSeconds; w > 0 {
 		minutes = int64(math.Ceil(w/60)) + 1
