@@ -72,10 +72,11 @@ func TestOpenAPI(t *testing.T) {
 	exerciseOldRoutes(t, c, env)
 	exerciseAnonymous(t, c, env.User("anonfarm", store.RoleWorker))
 	exerciseLongFits(t, c, env, env.User("carol", store.RoleUser))
-	exerciseWorkerCheckpoints(t, c, env.User("dora", store.RoleUser), env.User("ckptfarm", store.RoleWorker))
-	exerciseNotifications(t, c, env, env.User("dora", store.RoleUser))
+	dora := env.User("dora", store.RoleUser)
+	exerciseWorkerCheckpoints(t, c, dora, env.User("ckptfarm", store.RoleWorker))
+	exerciseNotifications(t, c, env, dora)
 	exerciseGroups(t, c, env)
-	exerciseSeries(t, c, env, env.User("dora", store.RoleUser))
+	exerciseSeries(t, c, env, dora)
 
 	// Every described operation answered at least once with success.
 	for _, p := range c.Patterns() {

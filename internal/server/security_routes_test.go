@@ -343,13 +343,14 @@ func (w *walk) freshJob(t *testing.T) map[string]string {
 	return map[string]string{"id": fmt.Sprint(j.ID)}
 }
 
-// seriesJob is a new fit series of alice's: one native fit of one file.
+// seriesJob is a new fit series of alice's, shared with optics: one
+// native fit of one file.
 func (w *walk) seriesJob(t *testing.T) map[string]string {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "d.txt"), []byte("1 2\n2 4\n3 6\n"), 0o644)
 	spec := `{"parameters":{"a":{"value":1}},"datasets":[{"model":"a*x","file":"x.txt","columns":["x","y"]}]}`
 	j, err := w.env.Client(w.tokens[owner]).Submit(context.Background(),
-		client.Submission{Service: "fit", Spec: []byte(spec), Series: &client.Series{Files: []string{"d.txt"}}},
+		client.Submission{Service: "fit", Spec: []byte(spec), Series: &client.Series{Files: []string{"d.txt"}}, Groups: []string{"optics"}},
 		[]client.Upload{{Name: "d.txt", Path: filepath.Join(dir, "d.txt")}})
 	if err != nil {
 		t.Fatal(err)

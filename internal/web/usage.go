@@ -39,7 +39,7 @@ func (h *Handler) usageFor(r *http.Request, s *session, who string) *usageView {
 // keep pins the job against retention (keep=on) or unpins it (off) and
 // goes back to its page.
 func (h *Handler) keep(w http.ResponseWriter, r *http.Request, s *session) {
-	j := h.jobFor(w, r, s)
+	j := h.jobToChange(w, r, s)
 	if j == nil {
 		return
 	}
