@@ -18,8 +18,9 @@ import (
 // The batched worker routes: a worker renews every lease it holds in one
 // heartbeats call, and reports the ends of several jobs, their small
 // outputs inline, in one completions call that also leases its next
-// jobs. Each job's transition is still its own transaction (the store's
-// group commit takes them together), and each job gets its own answer.
+// jobs. The queue records the ends in one store call, shared with other
+// executors' ends (each succeeds or fails on its own), and the heartbeats
+// in another; each job gets its own answer.
 
 // maxBeats is how many jobs one heartbeats call may name.
 const maxBeats = 4096
