@@ -26,7 +26,7 @@ func (s *Server) usageRoutes() {
 }
 
 func (s *Server) keep(w http.ResponseWriter, r *http.Request, u *store.User) {
-	j := s.jobFor(w, r, u)
+	j := s.jobToChange(w, r, u)
 	if j == nil {
 		return
 	}
@@ -44,9 +44,9 @@ func (s *Server) keep(w http.ResponseWriter, r *http.Request, u *store.User) {
 }
 
 // Keep pins job id (keep) against the retention cleaner, or unpins it,
-// if u may see it; ErrNotFound otherwise.
+// if u may change it (see JobToChange).
 func (s *Server) Keep(ctx context.Context, u *User, id int64, keep bool) (*job.Job, error) {
-	if _, err := s.Job(ctx, u, id); err != nil {
+	if _, err := s.JobToChange(ctx, u, id); err != nil {
 		return nil, err
 	}
 	return s.cfg.Queue.Keep(ctx, id, keep)
