@@ -321,6 +321,10 @@ func (c *Controller) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey
 	go func() {
 		defer wg.Done()
 		guard.Loop(bg, c.log, "retention cleaner", c.leading("retention cleaner", c.Cleaner.Run))
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
 		// Every controller runs one: its steps are conditional writes,
 		// so two never take the same step twice.
 		sc := &series.Coordinator{Queue: c.Queue, Logger: c.log}
