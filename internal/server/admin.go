@@ -3,11 +3,11 @@ package server
 import (
 	"context"
 	"errors"
-	"github.com/bumpserve/bumpserve/api"
 	"net/http"
 	"slices"
 	"strings"
 
+	"github.com/bumpserve/bumpserve/api"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/store"
 )

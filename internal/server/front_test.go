@@ -90,6 +90,12 @@ func TestBasePath(t *testing.T) {
 		t.Errorf("download %s: %d", files[0].Path, code)
 	}
 
+	// A copy (groups.go) is created under the base path too.
+	code, body, hdr = send(t, "POST", base+fmt.Sprintf("/api/v1/jobs/%d/copy", j.ID), bearer, nil)
+	if code != 201 || !strings.HasPrefix(hdr.Get("Location"), "/queue/api/v1/jobs/") {
+		t.Errorf("copy under the base path: %d to %q %s", code, hdr.Get("Location"), body)
+	}
+
 	// The old routes, with the token as the basic-auth password.
 	req, _ := http.NewRequest("GET", base+"/jobs.json", nil)
 	req.SetBasicAuth("alice", alice)
@@ -113,7 +119,7 @@ func TestBasePath(t *testing.T) {
 		t.Errorf("session cookie %q is not for /queue/ui", cookie)
 	}
 	session := map[string]string{"Cookie": strings.Split(cookie, ";")[0]}
-	for _, page := range []string{"/ui/jobs", fmt.Sprintf("/ui/jobs/%d", j.ID), "/ui/submit"} {
+	for _, page := range []string{"/ui/jobs", "/ui/jobs?shared=1", fmt.Sprintf("/ui/jobs/%d", j.ID), "/ui/submit"} {
 		code, body, _ := send(t, "GET", base+page, session, nil)
 		if code != 200 {
 			t.Fatalf("page %s: %d", page, code)
