@@ -1,11 +1,8 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
@@ -27,26 +24,9 @@ func TestSeriesForm(t *testing.T) {
 	b.login(alice)
 	token := b.csrf("/ui/submit")
 	post := func(seriesX string) (*http.Response, string) {
-		var body bytes.Buffer
-		mw := multipart.NewWriter(&body)
-		for k, v := range map[string]string{"csrf_token": token, "kind": "bumps", "name": "scan", "fitter": "amoeba",
-			"args": "quiet", "series": "on", "series_x": seriesX} {
-			mw.WriteField(k, v)
-		}
-		for _, f := range [][2]string{{"model_file", "peak.py"}, {"data_files", "t_10.txt"}, {"data_files", "t_20.txt"}} {
-			w, _ := mw.CreateFormFile(f[0], f[1])
-			io.WriteString(w, "1 2 0.1\n")
-		}
-		mw.Close()
-		req, _ := http.NewRequest("POST", env.URL+"/ui/submit", &body)
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		resp, err := b.c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		page, _ := io.ReadAll(resp.Body)
-		return resp, string(page)
+		return b.postMultipart("/ui/submit", map[string]string{"csrf_token": token, "kind": "bumps", "name": "scan", "fitter": "amoeba",
+			"args": "quiet", "series": "on", "series_x": seriesX},
+			[][3]string{{"model_file", "peak.py", "1 2 0.1\n"}, {"data_files", "t_10.txt", "1 2 0.1\n"}, {"data_files", "t_20.txt", "1 2 0.1\n"}})
 	}
 	resp, page := post("name:^x")
 	if resp.StatusCode == http.StatusSeeOther || !strings.Contains(page, `id="series-error"`) || !strings.Contains(page, "does not match file 0") {

@@ -32,6 +32,30 @@ type browser struct {
 	c    *http.Client
 }
 
+// postMultipart posts a multipart form: fields, then files as (field,
+// file name, content); it returns the answer and its body.
+func (b *browser) postMultipart(path string, fields map[string]string, files [][3]string) (*http.Response, string) {
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	for _, f := range files {
+		w, _ := mw.CreateFormFile(f[0], f[1])
+		io.WriteString(w, f[2])
+	}
+	mw.Close()
+	req, _ := http.NewRequest("POST", b.base+path, &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	return resp, string(page)
+}
+
 func newBrowser(t *testing.T, base string) *browser {
 	jar, _ := cookiejar.New(nil)
 	return &browser{t: t, base: base, c: &http.Client{Jar: jar, Timeout: 10 * time.Second,
@@ -291,26 +315,12 @@ func TestUpload(t *testing.T) {
 	token := b.csrf("/ui/submit")
 
 	post := func(fields map[string]string, files map[string]string) (*http.Response, string) {
-		var body bytes.Buffer
-		mw := multipart.NewWriter(&body)
-		for k, v := range fields {
-			mw.WriteField(k, v)
-		}
+		var list [][3]string
 		for field, content := range files {
 			name, data, _ := strings.Cut(content, ":")
-			w, _ := mw.CreateFormFile(field, name)
-			io.WriteString(w, data)
+			list = append(list, [3]string{field, name, data})
 		}
-		mw.Close()
-		req, _ := http.NewRequest("POST", env.URL+"/ui/submit", &body)
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		resp, err := b.c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		page, _ := io.ReadAll(resp.Body)
-		return resp, string(page)
+		return b.postMultipart("/ui/submit", fields, list)
 	}
 	resp, page := post(map[string]string{"csrf_token": token, "kind": "fit", "model": "m*x + q",
 		"p0_name": "m", "p0_value": "1", "p1_name": "q", "p1_value": "0"},

@@ -54,7 +54,7 @@ func (s *Store) CreateJobs(ctx context.Context, ps []*store.CreateJobParams) ([]
 				VALUES (coalesce($1, nextval(pg_get_serial_sequence('jobs', 'id'))), $2, $3, $4, $5, $6, $7, 'PENDING', $8, $9, $10, $11, $12, $13, $14)
 				RETURNING `+jobColumns,
 				id, p.Owner, p.Name, p.Service, string(spec), max(p.CPUs, 1), p.Priority, max(p.MaxAttempts, 1), p.Now, p.Capability, p.DiskBytes,
-				nullID(p.Parent), nullText(p.Series), p.Held)
+				nullID(p.Parent), text(p.Series), p.Held)
 		}
 		br := tx.SendBatch(ctx, &b)
 		defer br.Close()

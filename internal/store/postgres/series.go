@@ -15,7 +15,7 @@ import (
 // ReleaseHeld implements store.JobStore.
 func (s *Store) ReleaseHeld(ctx context.Context, id int64, spec json.RawMessage) (*job.Job, error) {
 	j, err := scanJob(s.pool.QueryRow(ctx, `UPDATE jobs SET version = version + 1, held = false, spec = coalesce($2, spec)
-		WHERE id = $1 AND state = 'PENDING' AND held RETURNING `+jobColumns, id, nullText(spec)))
+		WHERE id = $1 AND state = 'PENDING' AND held RETURNING `+jobColumns, id, text(spec)))
 	if errors.Is(err, pgx.ErrNoRows) {
 		err = s.missingOrFinished(ctx, id)
 	}
@@ -32,7 +32,7 @@ func (s *Store) EndHeld(ctx context.Context, p *store.EndHeldParams) (*job.Job, 
 	}
 	j, err := scanJob(s.pool.QueryRow(ctx, `UPDATE jobs SET version = version + 1, state = $2, reason = $3, result = $4, finished = $5, held = false
 		WHERE id = $1 AND state = 'PENDING' AND held RETURNING `+jobColumns,
-		p.ID, string(p.State), p.Reason, nullText(p.Result), p.Now))
+		p.ID, string(p.State), p.Reason, text(p.Result), p.Now))
 	if errors.Is(err, pgx.ErrNoRows) {
 		err = s.missingOrFinished(ctx, p.ID)
 	}
@@ -60,13 +60,4 @@ func nullID(id int64) *int64 {
 		return nil
 	}
 	return &id
-}
-
-// nullText stores nil JSON as NULL.
-func nullText(b []byte) *string {
-	if b == nil {
-		return nil
-	}
-	s := string(b)
-	return &s
 }
