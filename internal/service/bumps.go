@@ -209,10 +209,13 @@ type refusedError struct{ err error }
 func (e *refusedError) Error() string { return e.err.Error() }
 func (e *refusedError) Unwrap() error { return e.err }
 
-// cantPickle recognises bumps' --parallel failing to send a model whose
-// function is defined in the model file to its worker processes.
+// cantPickle recognises bumps' --parallel failing to send a model to its
+// worker processes: without dill, any model whose function is defined in
+// the model file; with dill, one holding what even dill cannot pickle
+// ("cannot pickle 'generator' object").
 func cantPickle(stderr string) bool {
-	return strings.Contains(stderr, "PicklingError") || strings.Contains(stderr, "Can't pickle")
+	return strings.Contains(stderr, "PicklingError") || strings.Contains(stderr, "Can't pickle") ||
+		strings.Contains(stderr, "cannot pickle")
 }
 
 // failure turns a failed run into the job's reason: the limit that

@@ -60,8 +60,8 @@ func TestBumpsMatchesDirect(t *testing.T) {
 		{"parallel", []string{testModel("pline.py"), testModel("linefn.py")},
 			`{"model":"pline.py","fitter":"dream","options":{"samples":2000,"seed":1,"parallel":2},"resources":{"cpus":2}}`,
 			[]string{"--fit=dream", "--samples=2000", "--seed=1"}, "dream", ""},
-		{"parallel-falls-back-to-serial", []string{curve},
-			`{"model":"curve.py","fitter":"dream","options":{"samples":2000,"seed":1,"parallel":2},"resources":{"cpus":2}}`,
+		{"parallel-falls-back-to-serial", []string{testModel("unpicklable.py")},
+			`{"model":"unpicklable.py","fitter":"dream","options":{"samples":2000,"seed":1,"parallel":2},"resources":{"cpus":2}}`,
 			[]string{"--fit=dream", "--samples=2000", "--seed=1"}, "dream", "ran serially"},
 		// Two MPI ranks (bumps --mpi under mpirun) give the serial hand
 		// run's numbers.
