@@ -4,15 +4,20 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-
-	"github.com/bumpserve/bumpserve/internal/store"
+	"time"
 )
 
 // Groups (docs/groups.md): admins make them and add members; owners
 // share jobs with groups of theirs; members read those jobs and copy them.
 
-// Group is a named set of users jobs can be shared with.
-type Group = store.Group
+// Group is a named set of users jobs can be shared with. The client
+// spells it out rather than take the store's type: an HTTP worker, which
+// imports the client, must not depend on the store.
+type Group struct {
+	Name    string    `json:"name"`
+	Members []string  `json:"members"` // by name; never nil
+	Created time.Time `json:"created"`
+}
 
 // GroupList is the answer of GET /api/v1/groups.
 type GroupList struct {

@@ -36,11 +36,15 @@ type groupBackend struct {
 	cl *client.Client
 }
 
-func (b groupBackend) add(ctx context.Context, name string) (*store.Group, error) {
+func (b groupBackend) add(ctx context.Context, name string) (*client.Group, error) {
 	if b.cl != nil {
 		return b.cl.CreateGroup(ctx, name)
 	}
-	return server.CreateGroup(ctx, b.st, name)
+	g, err := server.CreateGroup(ctx, b.st, name)
+	if err != nil {
+		return nil, err
+	}
+	return (*client.Group)(g), nil
 }
 
 func (b groupBackend) member(ctx context.Context, group, user string, member bool) error {
@@ -51,11 +55,16 @@ func (b groupBackend) member(ctx context.Context, group, user string, member boo
 	return b.st.SetGroupMember(ctx, group, user, member)
 }
 
-func (b groupBackend) list(ctx context.Context) ([]*store.Group, error) {
+func (b groupBackend) list(ctx context.Context) ([]*client.Group, error) {
 	if b.cl != nil {
 		return b.cl.Groups(ctx)
 	}
-	return b.st.ListGroups(ctx)
+	gs, err := b.st.ListGroups(ctx)
+	out := make([]*client.Group, len(gs))
+	for i, g := range gs {
+		out[i] = (*client.Group)(g)
+	}
+	return out, err
 }
 
 // refused reports a refused change: the server's answer sets the exit
