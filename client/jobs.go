@@ -19,11 +19,11 @@ type Submission struct {
 	Service  string          `json:"service"`
 	Spec     json.RawMessage `json:"spec,omitempty"`
 	Priority int             `json:"priority,omitempty"`
-	// Groups to share the job with (groups the submitter belongs to).
-	Groups []string `json:"groups,omitempty"`
 	// Notify says who to tell when the job ends; nil takes the user's
 	// default, an empty Notify asks for nothing.
 	Notify *Notify `json:"notify,omitempty"`
+	// Groups to share the job with (groups the submitter belongs to).
+	Groups []string `json:"groups,omitempty"`
 	// Series, if set, fits the job's model to each of several uploaded
 	// data files, each fit a child of the job returned.
 	Series *Series `json:"series,omitempty"`
