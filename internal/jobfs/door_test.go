@@ -88,6 +88,9 @@ var allowed = map[string]string{
 	"internal/jobdir/jobdir.go#Prepare":                    "makes a job's directory, and output/ inside it, when the directory did not exist: nothing of a job's is there",
 	"internal/store/sqlite/authversion.go#AuthVersion":     "the store's own auth stamp beside the database",
 	"internal/store/sqlite/authversion.go#bumpAuthVersion": "the store's own auth stamp beside the database",
+	"cmd/bumpserve/group.go#runGroup":                      "whether the data directory holds a database",
+	"cmd/bumpserve/notify_flags.go#config":                 "the operator's CA file for webhooks (--notify-ca)",
+	"internal/mpi/mpi.go#Installed":                        "whether Debian's mpi4py and dill modules are installed",
 }
 
 // TestOneDoorToJobFiles fails the build when code outside package jobfs
