@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -88,7 +89,12 @@ func generations(path string) [][]byte {
 		return nil
 	}
 	defer f.Close()
-	zr, err := gzip.NewReader(f)
+	return gzipGenerations(f)
+}
+
+// gzipGenerations reads the data lines of a gzipped bumps chain file.
+func gzipGenerations(r io.Reader) [][]byte {
+	zr, err := gzip.NewReader(r)
 	if err != nil {
 		return nil
 	}
