@@ -33,7 +33,8 @@ type ClaimedJob struct {
 	// worker skips the download.
 	Inputs int `json:"inputs"`
 	// Checkpoint is the size of the state an earlier attempt of this
-	// native fit saved (GET jobs/{id}/checkpoint), Continue that of the
+	// native fit or bumps job saved (GET jobs/{id}/checkpoint; a bumps
+	// job's is its packed DREAM state), Continue that of the
 	// ended fit it continues (GET jobs/{id}/continue); 0: none.
 	Checkpoint int64 `json:"checkpoint,omitempty"`
 	Continue   int64 `json:"continue,omitempty"`

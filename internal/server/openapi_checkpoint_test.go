@@ -29,11 +29,12 @@ func exerciseWorkerCheckpoints(t *testing.T, c *apiCheck, user, wk string) {
 	expect(t, "submit", code, b, 201)
 	id := decode[idOnly](t, b).ID
 
-	// claim takes job id (handing back any other pending fit).
+	// claim takes job id of service svc (handing back any other).
+	svc := "fit"
 	claim := func() api.ClaimedJob {
 		t.Helper()
 		code, b := must(c.do("POST", "/api/v1/worker/claim", wk, "application/json",
-			strings.NewReader(`{"name":"wk-ckpt","slots":64,"free":64,"services":["fit"],"wait_seconds":0}`)))
+			strings.NewReader(fmt.Sprintf(`{"name":"wk-ckpt","slots":64,"free":64,"services":[%q],"wait_seconds":0}`, svc))))
 		expect(t, "claim", code, b, 200)
 		var mine *api.ClaimedJob
 		for _, j := range decode[api.ClaimResponse](t, b).Jobs {
@@ -96,4 +97,31 @@ func exerciseWorkerCheckpoints(t *testing.T, c *apiCheck, user, wk string) {
 	if got := leased("GET", fmt.Sprintf("/api/v1/worker/jobs/%d/continue", id), cont.LeaseToken, nil, 200); !bytes.Equal(got, state) {
 		t.Errorf("GET continue: %d bytes, not the %d of the ended fit", len(got), len(state))
 	}
+
+	// A bumps job's packed DREAM state goes the same way (its content is
+	// the resume's to check, TestSentBumpsState); a fit checkpoint is
+	// not one, and a bumps job continues nothing.
+	ctype, body = submissionParts(`{"service":"bumps","spec":{"model":"m.py","fitter":"dream"}}`, map[string]string{"m.py": "pass\n"})
+	code, b = must(c.do("POST", "/api/v1/jobs", user, ctype, body))
+	expect(t, "submit bumps", code, b, 201)
+	id, svc = decode[idOnly](t, b).ID, "bumps"
+	ckpt = fmt.Sprintf("/api/v1/worker/jobs/%d/checkpoint", id)
+	packed := []byte("bumpserve bumps DREAM state 1\nthe tar of the three state files")
+	bj := claim()
+	leased("PUT", ckpt, bj.LeaseToken, state, 400)
+	leased("PUT", ckpt, bj.LeaseToken, packed, 204)
+	leased("GET", fmt.Sprintf("/api/v1/worker/jobs/%d/continue", id), bj.LeaseToken, nil, 404)
+	must(c.do("POST", fmt.Sprintf("/api/v1/worker/jobs/%d/release", id), wk, "application/json",
+		strings.NewReader(fmt.Sprintf(`{"token":%q}`, bj.LeaseToken))))
+	bj = claim()
+	if bj.Checkpoint != int64(len(packed)) || bj.Continue != 0 {
+		t.Errorf("bumps job's claim: checkpoint %d, continue %d; want %d and 0", bj.Checkpoint, bj.Continue, len(packed))
+	}
+	if got := leased("GET", ckpt, bj.LeaseToken, nil, 200); !bytes.Equal(got, packed) {
+		t.Errorf("GET a bumps job's checkpoint: %q, not the state sent", got)
+	}
+	must(c.do("POST", fmt.Sprintf("/api/v1/worker/jobs/%d/release", id), wk, "application/json",
+		strings.NewReader(fmt.Sprintf(`{"token":%q}`, bj.LeaseToken))))
+	code, b = must(c.do("POST", fmt.Sprintf("/api/v1/jobs/%d/cancel", id), user, "", nil))
+	expect(t, "cancel the bumps job", code, b, 200)
 }

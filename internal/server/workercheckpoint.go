@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/bumpserve/bumpserve/api"
-	"github.com/bumpserve/bumpserve/fit"
 	"github.com/bumpserve/bumpserve/internal/diskspace"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobfs"
@@ -18,10 +17,11 @@ import (
 	"github.com/bumpserve/bumpserve/internal/store"
 )
 
-// A native fit on an HTTP worker saves its checkpoints in the worker's
-// own job directory, which the next attempt (on another worker, after a
+// A native fit on an HTTP worker saves its checkpoints (a bumps DREAM
+// run its state, which the worker packs) in the worker's own job directory, which the next attempt (on another worker, after a
 // kill) never sees. So the worker sends each one here, and the controller
-// keeps it where a local slot's fit keeps its own, <job>/checkpoint.fit;
+// keeps it where a local slot's fit keeps its own, <job>/checkpoint.fit
+// (a bumps job's as <job>/bumps-state.tar, which bumps_resume.go reads);
 // the next attempt's claim says it is there and its worker fetches it
 // with the job's inputs (docs/checkpoint.md).
 //
@@ -31,19 +31,28 @@ import (
 func (s *Server) workerCheckpointRoutes() {
 	wk := s.forWorkers
 	s.mux.Handle("PUT /api/v1/worker/jobs/{id}/checkpoint", wk(s.workerPutCheckpoint))
-	s.mux.Handle("GET /api/v1/worker/jobs/{id}/checkpoint", wk(s.workerGetState(service.CheckpointFile)))
-	s.mux.Handle("GET /api/v1/worker/jobs/{id}/continue", wk(s.workerGetState(service.ContinueFile)))
+	s.mux.Handle("GET /api/v1/worker/jobs/{id}/checkpoint", wk(s.workerGetState(service.StateFile)))
+	s.mux.Handle("GET /api/v1/worker/jobs/{id}/continue", wk(s.workerGetState(func(svc string) string {
+		if svc != "fit" {
+			return ""
+		}
+		return service.ContinueFile
+	})))
 }
 
 // savedState says how large j's saved checkpoint and continued state
 // are (0: none), for its claim.
 func (s *Server) savedState(j *job.Job) (checkpoint, cont int64) {
-	if j.Service != "fit" {
+	name := service.StateFile(j.Service)
+	if name == "" {
 		return 0, 0
 	}
 	dir := string(s.cfg.Root.Job(j.ID))
-	if fi, err := jobfs.Lstat(dir, service.CheckpointFile); err == nil && fi.Mode().IsRegular() {
+	if fi, err := jobfs.Lstat(dir, name); err == nil && fi.Mode().IsRegular() {
 		checkpoint = fi.Size()
+	}
+	if j.Service != "fit" {
+		return checkpoint, 0
 	}
 	if fi, err := jobfs.Lstat(dir, service.ContinueFile); err == nil && fi.Mode().IsRegular() {
 		cont = fi.Size()
@@ -62,8 +71,9 @@ func (s *Server) workerPutCheckpoint(w http.ResponseWriter, r *http.Request, u *
 	if j == nil {
 		return
 	}
-	if j.Service != "fit" {
-		writeError(w, http.StatusConflict, "job %d is a %s job: only native fits (service fit) keep checkpoints", j.ID, j.Service)
+	name := service.StateFile(j.Service)
+	if name == "" {
+		writeError(w, http.StatusConflict, "job %d is a %s job: only native fits (service fit) and bumps jobs keep checkpoints", j.ID, j.Service)
 		return
 	}
 	dir := string(s.cfg.Root.Job(j.ID))
@@ -77,7 +87,7 @@ func (s *Server) workerPutCheckpoint(w http.ResponseWriter, r *http.Request, u *
 		return
 	}
 	defer jd.Close()
-	tmp := service.CheckpointFile + ".upload-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	tmp := name + ".upload-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	f, err := jd.Create(tmp, 0o600)
 	if err != nil {
 		storageError(w, err)
@@ -85,10 +95,10 @@ func (s *Server) workerPutCheckpoint(w http.ResponseWriter, r *http.Request, u *
 	}
 	defer jd.Remove(tmp) // gone by rename if taken
 	body := http.MaxBytesReader(w, r.Body, api.CheckpointMax)
-	head := make([]byte, fit.CheckpointMagicLen)
+	head := make([]byte, service.StateMagicLen(j.Service))
 	n, err := io.ReadFull(body, head)
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || err == nil && !fit.HasCheckpointMagic(head) {
-		err = errors.New("the body is not a fit checkpoint")
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || err == nil && !service.LooksLikeState(j.Service, head) {
+		err = fmt.Errorf("the body is not a %s checkpoint", j.Service)
 	}
 	if err == nil {
 		_, err = f.Write(head[:n])
@@ -114,18 +124,24 @@ func (s *Server) workerPutCheckpoint(w http.ResponseWriter, r *http.Request, u *
 	if s.heldJob(w, r, token) == nil { // lost while it uploaded
 		return
 	}
-	if err := jd.Rename(tmp, service.CheckpointFile); err != nil {
+	if err := jd.Rename(tmp, name); err != nil {
 		storageError(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// workerGetState sends a held fit's saved state named name (404: none).
-func (s *Server) workerGetState(name string) handlerFunc {
+// workerGetState sends a held job's saved state, the file file names
+// for its service (404: none).
+func (s *Server) workerGetState(file func(svc string) string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, u *store.User) {
 		j := s.heldJob(w, r, r.Header.Get("X-Lease-Token"))
 		if j == nil {
+			return
+		}
+		name := file(j.Service)
+		if name == "" {
+			writeError(w, http.StatusNotFound, "job %d is a %s job: it has no saved state of this kind", j.ID, j.Service)
 			return
 		}
 		f, fi, err := jobfs.Open(string(s.cfg.Root.Job(j.ID)), name)

@@ -38,6 +38,9 @@ const (
 	bumpsCheckpointDefault = 60.0
 	// maxBumpsState bounds one state file read back, compressed and not.
 	maxBumpsState = 1 << 30
+	// maxSentState bounds the packed state read back (api.CheckpointMax,
+	// the most a worker may send).
+	maxSentState = 1 << 30
 	// resumeDir is where, in the job's temp dir, bumps finds the state.
 	resumeDir = "resume"
 )
@@ -119,14 +122,43 @@ func (r *bumpsRun) previousState() (state [][]byte, from string, gen int, why st
 	for _, a := range asides {
 		dir := path.Join("previous", a.name, storeDir)
 		st, g, err := readBumpsState(jd, dir, modelName(r.model))
-		switch {
-		case err == nil:
-			return st, dir, g, strings.Join(refused, "; ")
-		case err != errNoState:
+		if err == nil {
+			state, from, gen = st, dir, g
+			break
+		}
+		if err != errNoState {
 			refused = append(refused, err.Error())
 		}
 	}
-	return nil, "", 0, strings.Join(refused, "; ")
+	// The state an attempt on an HTTP worker sent (fetched with the
+	// job's inputs on a worker, kept by the controller): taken if it is
+	// further along than any store here, as DREAM's generations only grow
+	// from one attempt to the next.
+	st, g, err := readSentState(jd)
+	switch {
+	case err == nil && g > gen:
+		state, from, gen = st, BumpsStateFile, g
+	case err != nil && err != errNoState:
+		refused = append(refused, err.Error())
+	}
+	return state, from, gen, strings.Join(refused, "; ")
+}
+
+// readSentState reads and checks BumpsStateFile in the job directory jd.
+func readSentState(jd string) ([][]byte, int, error) {
+	b, err := jobfs.ReadFile(jd, BumpsStateFile, maxSentState)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, 0, errNoState
+	}
+	var files [][]byte
+	if err == nil {
+		files, err = unpackBumpsState(b)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %v", BumpsStateFile, err)
+	}
+	gen, err := checkBumpsState(files, BumpsStateFile+" entry ")
+	return files, gen, err
 }
 
 // errNoState is a store with no saved DREAM state at all.
@@ -138,7 +170,6 @@ var errNoState = errors.New("no saved state")
 // the number of generations the chain file holds.
 func readBumpsState(jd, dir, model string) ([][]byte, int, error) {
 	var out [][]byte
-	gen := 0
 	for _, suffix := range bumpsStateFiles {
 		rel := dir + "/" + model + suffix
 		b, err := jobfs.ReadFile(jd, rel, maxBumpsState)
@@ -148,9 +179,23 @@ func readBumpsState(jd, dir, model string) ([][]byte, int, error) {
 			}
 			return nil, 0, fmt.Errorf("%s: %v", rel, err)
 		}
-		zr, err := gzip.NewReader(bytes.NewReader(b))
+		out = append(out, b)
+	}
+	gen, err := checkBumpsState(out, dir+"/"+model)
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, gen, nil
+}
+
+// checkBumpsState checks each state file (named where+suffix in errors)
+// is whole and returns the number of generations the chain file holds.
+func checkBumpsState(files [][]byte, where string) (int, error) {
+	gen := 0
+	for i, suffix := range bumpsStateFiles {
+		zr, err := gzip.NewReader(bytes.NewReader(files[i]))
 		if err != nil {
-			return nil, 0, fmt.Errorf("%s: %v", rel, err)
+			return 0, fmt.Errorf("%s%s: %v", where, suffix, err)
 		}
 		lines := 0
 		sc := bufio.NewScanner(io.LimitReader(zr, maxBumpsState))
@@ -161,15 +206,14 @@ func readBumpsState(jd, dir, model string) ([][]byte, int, error) {
 			}
 		}
 		if err := sc.Err(); err != nil {
-			return nil, 0, fmt.Errorf("%s: %v", rel, err)
+			return 0, fmt.Errorf("%s%s: %v", where, suffix, err)
 		}
-		if suffix == bumpsStateFiles[0] {
+		if i == 0 {
 			gen = lines
 		}
-		out = append(out, b)
 	}
 	if gen == 0 {
-		return nil, 0, fmt.Errorf("%s: no generation saved", dir)
+		return 0, fmt.Errorf("%s: no generation saved", where)
 	}
-	return out, gen, nil
+	return gen, nil
 }

@@ -74,8 +74,8 @@ type Env struct {
 	// COMPLETE with what it has found (a native fit; see checkpoint.go).
 	Stop <-chan struct{}
 	// Checkpointed, if set, is given each checkpoint a native fit has
-	// just saved in the job's directory (fresh bytes, never changed
-	// after): an executor whose job directory is on this machine only
+	// just saved in the job's directory, or each new DREAM state a bumps
+	// run saved, packed (fresh bytes, never changed after): an executor whose job directory is on this machine only
 	// (an HTTP worker) sends it on, so that the next attempt, wherever it
 	// runs, resumes from it. It must not block the fit for long.
 	Checkpointed func(data []byte)

@@ -14,8 +14,9 @@ import (
 	"github.com/bumpserve/bumpserve/internal/service"
 )
 
-// A native fit saves checkpoints in its job directory, which on an HTTP
-// worker is on this machine only: the next attempt of a job whose worker
+// A native fit saves checkpoints in its job directory, and a bumps DREAM
+// run its state in the store there (packed by service.watchState), which
+// on an HTTP worker is on this machine only: the next attempt of a job whose worker
 // died runs on another. So the worker sends each checkpoint to the
 // controller (PUT jobs/{id}/checkpoint), which keeps it in the job's
 // directory there, and a claim says when a job has one (or an ended fit
@@ -51,8 +52,8 @@ func (s *RemoteSource) fetchSaved(j *job.Job, d jobdir.Dir) error {
 	for _, f := range []struct {
 		size       int64
 		which, rel string
-	}{{st.checkpoint, "checkpoint", service.CheckpointFile}, {st.cont, "continue", service.ContinueFile}} {
-		if f.size <= 0 {
+	}{{st.checkpoint, "checkpoint", service.StateFile(j.Service)}, {st.cont, "continue", service.ContinueFile}} {
+		if f.size <= 0 || f.rel == "" {
 			continue
 		}
 		data, err := s.Client.JobState(ctx, j.ID, j.Lease.Token, f.which, api.CheckpointMax)

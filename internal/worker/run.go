@@ -157,7 +157,7 @@ func (p *Pool) execute(j *job.Job, log *slog.Logger) *lease.Result {
 		Progress: hb.report, Log: io.Writer(logFile), Runner: p.cfg.Runner, Stop: stopSignal(src, j, hb),
 	}
 	sent := func() {}
-	if keep, ok := src.(checkpointKeeper); ok && j.Service == "fit" {
+	if keep, ok := src.(checkpointKeeper); ok && service.StateFile(j.Service) != "" {
 		up := newUploader(keep, j, log)
 		env.Checkpointed, sent = up.offer, sync.OnceFunc(up.flush)
 		defer sent()
