@@ -60,35 +60,42 @@ func (c *usageCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.NewInvalidMetric(c.cpu, err)
 		return
 	}
-	var other store.OwnerUsage
+	users := make([]seriesLine, len(rows))
 	for i, r := range rows {
-		if i >= maxUserSeries {
-			other.CPUSeconds += r.CPUSeconds
-			other.DiskBytes += r.DiskBytes
-			continue
-		}
-		c.emit(ch, c.cpu, c.disk, r.Owner, r.CPUSeconds, r.DiskBytes)
+		users[i] = seriesLine{r.Owner, r.CPUSeconds, r.DiskBytes}
 	}
-	if len(rows) > maxUserSeries {
-		c.emit(ch, c.cpu, c.disk, otherSeries, other.CPUSeconds, other.DiskBytes)
-	}
-	other = store.OwnerUsage{}
+	emitBounded(ch, c.cpu, c.disk, users, maxUserSeries)
+	gs := make([]seriesLine, len(groups))
 	for i, g := range groups {
-		if i >= maxGroupSeries {
-			other.CPUSeconds += g.CPUSeconds
-			other.DiskBytes += g.DiskBytes
-			continue
-		}
-		c.emit(ch, c.groupCPU, c.groupDisk, g.Group, g.CPUSeconds, g.DiskBytes)
+		gs[i] = seriesLine{g.Group, g.CPUSeconds, g.DiskBytes}
 	}
-	if len(groups) > maxGroupSeries {
-		c.emit(ch, c.groupCPU, c.groupDisk, otherSeries, other.CPUSeconds, other.DiskBytes)
-	}
+	emitBounded(ch, c.groupCPU, c.groupDisk, gs, maxGroupSeries)
 }
 
-func (c *usageCollector) emit(ch chan<- prometheus.Metric, cpu, disk *prometheus.Desc, label string, seconds float64, bytes int64) {
-	ch <- prometheus.MustNewConstMetric(cpu, prometheus.CounterValue, seconds, label)
-	ch <- prometheus.MustNewConstMetric(disk, prometheus.GaugeValue, float64(bytes), label)
+// seriesLine is one label's CPU-seconds and disk bytes.
+type seriesLine struct {
+	label string
+	cpu   float64
+	disk  int64
+}
+
+// emitBounded emits the first max lines, and the rest summed under
+// otherSeries.
+func emitBounded(ch chan<- prometheus.Metric, cpu, disk *prometheus.Desc, lines []seriesLine, max int) {
+	other := seriesLine{label: otherSeries}
+	for i, l := range lines {
+		if i >= max {
+			other.cpu += l.cpu
+			other.disk += l.disk
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(cpu, prometheus.CounterValue, l.cpu, l.label)
+		ch <- prometheus.MustNewConstMetric(disk, prometheus.GaugeValue, float64(l.disk), l.label)
+	}
+	if len(lines) > max {
+		ch <- prometheus.MustNewConstMetric(cpu, prometheus.CounterValue, other.cpu, other.label)
+		ch <- prometheus.MustNewConstMetric(disk, prometheus.GaugeValue, float64(other.disk), other.label)
+	}
 }
 
 // read is every user's line and every group's sums (groups by name).

@@ -14,8 +14,8 @@ import (
 
 // Pins and accounting: POST /api/v1/jobs/{id}/keep pins a job against
 // the retention cleaner (package retention); GET /api/v1/usage reports
-// CPU time and disk per user; a submission past the disk quota is
-// refused (checkDiskQuota).
+// CPU time and disk per user and group (usage_report.go); a submission
+// past the disk quota is refused (checkDiskQuota).
 
 // ErrOthersUsage: only admins see other users' usage.
 var ErrOthersUsage = errors.New("user: only admins may see other users' usage")

@@ -177,3 +177,42 @@ func TestGroupUsage(t *testing.T) {
 		}
 	})
 }
+
+// TestGroupMetricsBounded: past the first 500 groups (by name), /metrics
+// sums the groups under group="(other)", so label sets stay bounded.
+func TestGroupMetricsBounded(t *testing.T) {
+	t.Parallel()
+	env := testenv.Start(t, controller.Config{Workers: 1})
+	ctx := context.Background()
+	alice := env.Client(env.User("alice", store.RoleUser))
+	j, err := alice.Submit(ctx, client.Submission{Service: "sleep", Spec: []byte(`{"seconds":0.1}`)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j = waitState(t, alice, j.ID, 20*time.Second, job.Complete)
+	ac := env.Client(env.AdminToken)
+	const n = 502
+	for i := range n {
+		if _, err := ac.CreateGroup(ctx, fmt.Sprintf("g%03d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// alice in the first group and in both of the last two, past the bound.
+	for _, g := range []string{"g000", "g500", "g501"} {
+		if _, err := ac.SetGroupMember(ctx, g, "alice", true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := metric(t, env, `bumpserve_group_cpu_seconds_total{group="g000"}`); math.Abs(got-j.CPUSeconds) > 1e-6 {
+		t.Errorf(`g000's CPU = %g, want alice's job's %g`, got, j.CPUSeconds)
+	}
+	if got := metric(t, env, `bumpserve_group_cpu_seconds_total{group="(other)"}`); math.Abs(got-2*j.CPUSeconds) > 1e-6 {
+		t.Errorf(`(other)'s CPU = %g, want g500's and g501's, alice's job's twice: %g`, got, 2*j.CPUSeconds)
+	}
+	if got := metric(t, env, `bumpserve_group_cpu_seconds_total{group="g499"}`); got != 0 {
+		t.Errorf(`g499's CPU = %g, want 0 (no members)`, got)
+	}
+	if got := metric(t, env, `bumpserve_group_disk_bytes{group="g500"}`); got != -1 {
+		t.Errorf(`g500 has a series of its own (%g); want it under (other)`, got)
+	}
+}
