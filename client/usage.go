@@ -21,15 +21,26 @@ func (c *Client) Keep(ctx context.Context, id int64, keep bool) (*Job, error) {
 
 // Usage reports CPU time since since ("" for ever; a date YYYY-MM-DD or
 // an RFC 3339 time) and disk held, for user ("" = the caller, or every
-// user for an admin).
+// user for an admin), and for the groups user is in.
 func (c *Client) Usage(ctx context.Context, user, since string) (*api.Usage, error) {
-	q := url.Values{}
-	if user != "" {
-		q.Set("user", user)
-	}
-	if since != "" {
-		q.Set("since", since)
+	return c.UsageOf(ctx, UsageQuery{User: user, Since: since})
+}
+
+// UsageQuery selects a usage report (GET /api/v1/usage).
+type UsageQuery struct {
+	User  string // one user ("" = the caller, or every user for an admin)
+	Group string // one group and, for an admin, its members' lines
+	Since string // "" for ever; YYYY-MM-DD or an RFC 3339 time
+}
+
+// UsageOf reports the usage q selects.
+func (c *Client) UsageOf(ctx context.Context, q UsageQuery) (*api.Usage, error) {
+	v := url.Values{}
+	for k, s := range map[string]string{"user": q.User, "group": q.Group, "since": q.Since} {
+		if s != "" {
+			v.Set(k, s)
+		}
 	}
 	var out api.Usage
-	return &out, c.do(ctx, http.MethodGet, "/api/v1/usage", q, "", nil, &out)
+	return &out, c.do(ctx, http.MethodGet, "/api/v1/usage", v, "", nil, &out)
 }

@@ -47,7 +47,7 @@ func init() {
 		{name: "resume", summary: "continue a finished or stopped DREAM fit for more samples (resume ID --samples N)", run: runResume},
 		{name: "delete", summary: "delete a job and its files", run: runDelete},
 		{name: "keep", summary: "pin a job so retention never deletes it (keep --off ID unpins)", run: runKeep},
-		{name: "usage", summary: "CPU-hours and disk per user (usage [--user U] [--since DATE])", run: runUsage},
+		{name: "usage", summary: "CPU-hours and disk per user and group (usage [--user U] [--group G] [--since DATE])", run: runUsage},
 		{name: "share", summary: "share a job read-only with groups of yours (share ID GROUP...)", run: runShare},
 		{name: "unshare", summary: "stop sharing a job with groups (unshare ID GROUP...)", run: runUnshare},
 		{name: "copy", summary: "submit a copy of a job you can see as your own", run: runCopy},

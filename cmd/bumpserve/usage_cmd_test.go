@@ -94,8 +94,49 @@ func TestUsageAndKeepCommands(t *testing.T) {
 			t.Errorf("usage of %s = %+v; its jobs were charged %g CPU-seconds in %d runs", r.User, r, charged[r.User], runs[r.User])
 		}
 	}
+	// Per group, the sums of the members' lines: alice is in optics and
+	// bio, bob in optics only, so alice counts in both.
+	for _, g := range [][]string{{"optics", "alice", "bob"}, {"bio", "alice"}} {
+		run(admin, 0, "group", "add", g[0], "--data", data)
+		for _, m := range g[1:] {
+			run(admin, 0, "group", "member", g[0], m, "--data", data)
+		}
+	}
+	decodeOne(t, "usage", stdout(admin, "usage", "--json"), &u)
+	disk := map[string]int64{}
+	for _, r := range u.Users {
+		disk[r.User] = r.DiskBytes
+	}
+	wantGroups := map[string][]string{"optics": {"alice", "bob"}, "bio": {"alice"}}
+	if len(u.Groups) != 2 {
+		t.Fatalf("groups for the admin = %+v, want bio and optics", u.Groups)
+	}
+	for _, g := range u.Groups {
+		var cpu float64
+		var runsIn int
+		var held int64
+		for _, m := range wantGroups[g.Group] {
+			cpu, runsIn, held = cpu+charged[m], runsIn+runs[m], held+disk[m]
+		}
+		if g.Runs != runsIn || math.Abs(g.CPUSeconds-cpu) > 1e-6 || g.DiskBytes != held || strings.Join(g.Members, ",") != strings.Join(wantGroups[g.Group], ",") {
+			t.Errorf("usage of group %s = %+v; its members' jobs were charged %g CPU-seconds in %d runs and hold %d bytes", g.Group, g, cpu, runsIn, held)
+		}
+	}
+	// --group: for an admin the group's line and its members'; bob may
+	// ask for his own group, not for another.
+	out := run(admin, 0, "usage", "--group", "bio")
+	if !strings.Contains(out, "GROUP") || !strings.Contains(out, fmt.Sprintf("%.3f", charged["alice"]/3600)) || strings.Contains(out, "bob") {
+		t.Errorf("the admin's usage of bio:\n%s", out)
+	}
+	out = run(bob, 0, "usage")
+	if !strings.Contains(out, "optics") || strings.Contains(out, "bio") || !strings.Contains(out, fmt.Sprintf("%.3f", (charged["alice"]+charged["bob"])/3600)) {
+		t.Errorf("bob's usage, with his group optics:\n%s", out)
+	}
+	if out := run(bob, 1, "usage", "--group", "bio"); !strings.Contains(out, "only admins") || !strings.Contains(out, "optics") {
+		t.Errorf("bob asking for bio's usage: %s", out)
+	}
 	// As a table, for one user: alice sees only herself.
-	out := run(alice, 0, "usage")
+	out = run(alice, 0, "usage")
 	if !strings.Contains(out, fmt.Sprintf("%.3f", charged["alice"]/3600)) || !strings.Contains(out, "alice") || strings.Contains(out, "bob") ||
 		!strings.Contains(out, "disk quota 100.0 MB") {
 		t.Errorf("alice's usage:\n%s", out)

@@ -22,7 +22,7 @@ type metrics struct {
 	requests *prometheus.CounterVec
 }
 
-func newMetrics(st store.JobStore, more ...prometheus.Collector) *metrics {
+func newMetrics(st store.Store, more ...prometheus.Collector) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bumpserve/bumpserve/api"
 	"github.com/bumpserve/bumpserve/client"
 	"github.com/bumpserve/bumpserve/internal/store"
 	"github.com/bumpserve/bumpserve/internal/testenv"
@@ -86,6 +87,14 @@ func exerciseGroups(t *testing.T, c *apiCheck, env *testenv.Env) {
 		t.Errorf("the copy's input file = %q", got)
 	}
 	call("GET", fmt.Sprintf("/api/v1/jobs/%d", cp.ID), gina, "", 404) // hal's own, not shared back
+
+	// Usage per group: its members' sums, for a member or an admin.
+	if u := decode[api.Usage](t, call("GET", "/api/v1/usage?group=optics", hal, "", 200)); len(u.Groups) != 1 || u.Groups[0].Jobs != 2 {
+		t.Errorf("optics' usage as hal sees it: %+v; want gina's job and hal's copy", u.Groups)
+	}
+	call("GET", "/api/v1/usage?group=optics&user=hal&since=2026-01-01", admin, "", 200)
+	call("GET", "/api/v1/usage?group=bio", hal, "", 403)
+	call("GET", "/api/v1/usage?group=nothing", admin, "", 404)
 
 	// gina takes it back, shares it again; taken out of the group, hal sees no more.
 	call("POST", path+"/unshare", gina, `{"groups":["optics"]}`, 200)

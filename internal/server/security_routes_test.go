@@ -150,6 +150,10 @@ func routeTable() []routeCase {
 		{Pattern: "POST /api/v1/jobs/{id}/keep", Method: "POST", Path: j + "/keep", Body: `{"keep":true}`, CType: "application/json", Want: apiJobW(200)},
 		{Pattern: "GET /api/v1/usage", Method: "GET", Path: "/api/v1/usage", Want: apiUser(200)},
 		{Pattern: "GET /api/v1/usage", Method: "GET", Path: "/api/v1/usage?user=alice&since=2026-01-01", Want: want{401, 200, 403, 200, 403, 403}},
+		// A group's usage: its members and admins (bob is in bio, not optics);
+		// no such group is 404 for an admin, 403 like another's for a user.
+		{Pattern: "GET /api/v1/usage", Method: "GET", Path: "/api/v1/usage?group=optics", Want: want{401, 200, 403, 200, 403, 200}},
+		{Pattern: "GET /api/v1/usage", Method: "GET", Path: "/api/v1/usage?group=nosuch", Want: want{401, 403, 403, 404, 403, 403}},
 		// Notifications: the delivery log holds the owner's addresses, so
 		// only the owner sees it, not even an admin or a group member.
 		{Pattern: "GET /api/v1/jobs/{id}/notifications", Method: "GET", Path: j + "/notifications", Want: want{401, 200, 404, 404, 403, 404}},

@@ -14,8 +14,8 @@ import (
 
 // Pins and accounting: POST /api/v1/jobs/{id}/keep pins a job against
 // the retention cleaner (package retention); GET /api/v1/usage reports
-// CPU time and disk per user; a submission past the disk quota is
-// refused (checkDiskQuota).
+// CPU time and disk per user and group (usage_report.go); a submission
+// past the disk quota is refused (checkDiskQuota).
 
 // ErrOthersUsage: only admins see other users' usage.
 var ErrOthersUsage = errors.New("user: only admins may see other users' usage")
@@ -59,10 +59,12 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request, u *store.User) {
 		writeError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	out, err := s.Usage(r.Context(), u, q.Get("user"), since)
+	out, err := s.Usage(r.Context(), u, UsageQuery{User: q.Get("user"), Group: q.Get("group"), Since: since, Groups: true})
 	switch {
-	case errors.Is(err, ErrOthersUsage):
+	case errors.Is(err, ErrOthersUsage), errors.Is(err, ErrOthersGroupUsage):
 		writeError(w, http.StatusForbidden, "%v", err)
+	case errors.As(err, new(*httpError)):
+		s.replyError(w, err)
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, "usage: %v", err)
 	default:
@@ -83,34 +85,6 @@ func ParseSince(s string) (time.Time, error) {
 		return t.UTC(), nil
 	}
 	return time.Time{}, fmt.Errorf("since: %q is not a date (accepted: YYYY-MM-DD or an RFC 3339 time such as 2026-01-31T12:00:00Z)", s)
-}
-
-// Usage reports CPU time of runs finished since since (zero: ever) and
-// disk held now, for user who ("" = every user for an admin, the caller
-// for anyone else). Only admins may name another user.
-func (s *Server) Usage(ctx context.Context, u *User, who string, since time.Time) (*api.Usage, error) {
-	if !IsAdmin(u) {
-		if who != "" && who != u.Name {
-			return nil, ErrOthersUsage
-		}
-		who = u.Name
-	}
-	rows, err := s.cfg.Store.Usage(ctx, &store.UsageParams{Owner: who, Since: since})
-	if err != nil {
-		return nil, err
-	}
-	out := &api.Usage{DiskQuotaBytes: s.diskQuota(), Users: []api.UserUsage{}}
-	if !since.IsZero() {
-		out.Since = &since
-	}
-	for _, r := range rows {
-		out.Users = append(out.Users, api.UserUsage{User: r.Owner, Runs: r.Runs, CPUSeconds: r.CPUSeconds,
-			CPUHours: r.CPUSeconds / 3600, Jobs: r.Jobs, DiskBytes: r.DiskBytes})
-	}
-	if len(out.Users) == 0 && who != "" {
-		out.Users = append(out.Users, api.UserUsage{User: who}) // none yet: zeros, not absence
-	}
-	return out, nil
 }
 
 func (s *Server) diskQuota() int64 { return s.cfg.UserDiskMB << 20 }

@@ -65,7 +65,7 @@ func (h *Handler) renderAdmin(w http.ResponseWriter, r *http.Request, s *session
 		return
 	}
 	d.Local, d.Remote = splitWorkers(d.Workers, recent)
-	d.Usage = h.usageFor(r, s, "")
+	d.Usage = h.usageFor(r, s, "", true)
 	if d.Total, d.Users, err = h.cfg.API.QueueDepth(ctx); err != nil {
 		h.serverError(w, r, err)
 		return

@@ -100,7 +100,7 @@ func (h *Handler) jobsPage(w http.ResponseWriter, r *http.Request, s *session) {
 			live = live || !j.State.Terminal()
 		}
 	}
-	d.Usage = h.usageFor(r, s, s.User.Name)
+	d.Usage = h.usageFor(r, s, s.User.Name, false)
 	v := &view{Title: "Jobs", S: s, Nav: "jobs", Data: d}
 	if live {
 		v.Refresh = 5

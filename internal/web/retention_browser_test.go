@@ -89,5 +89,35 @@ func TestBrowserKeepAndUsage(t *testing.T) {
 		if !strings.Contains(row, "alice") || !strings.Contains(row, fmt.Sprintf("%.1f CPU-seconds", j.CPUSeconds)) {
 			t.Errorf("admin usage rows: %q; want alice with %.1f CPU-seconds", row, j.CPUSeconds)
 		}
+		// Per group, the sums of the members' real jobs: alice is in
+		// both groups, bob in optics only.
+		ac := env.Client(env.AdminToken)
+		bob := env.Client(env.User("bob", store.RoleUser))
+		bid := sleepJob(t, bob, 0.2)
+		var bj *client.Job
+		testenv.Eventually(t, 20*time.Second, "bob's job completes", func() bool {
+			var err error
+			bj, err = bob.Get(ctx, bid)
+			return err == nil && bj.State == job.Complete
+		})
+		for g, ms := range map[string][]string{"optics": {"alice", "bob"}, "bio": {"alice"}} {
+			if _, err := ac.CreateGroup(ctx, g); err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range ms {
+				if _, err := ac.SetGroupMember(ctx, g, m, true); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		step(t, actx, "reload the admin page", chromedp.Navigate(env.URL+"/ui/admin"), chromedp.WaitVisible(chromedp.ID("group-usage")))
+		rows := testenv.Eval[[]string](t, actx, `[...document.querySelectorAll("#group-usage tbody tr")].map(r => [...r.children].map(c => c.textContent).join(";"))`)
+		want := []string{
+			fmt.Sprintf("bio;1;1;%.1f CPU-seconds", j.CPUSeconds),
+			fmt.Sprintf("optics;2;2;%.1f CPU-seconds", j.CPUSeconds+bj.CPUSeconds),
+		}
+		if len(rows) != 2 || !strings.HasPrefix(rows[0], want[0]) || !strings.HasPrefix(rows[1], want[1]) {
+			t.Errorf("admin page's group rows: %q; want them to start %q", rows, want)
+		}
 	})
 }

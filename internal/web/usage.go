@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bumpserve/bumpserve/api"
+	"github.com/bumpserve/bumpserve/internal/server"
 )
 
 // usagePeriod is the period the jobs page and the admin page report CPU
@@ -18,21 +19,24 @@ type usageView struct {
 	Since time.Time
 	Quota int64 // bytes; 0: none
 	Users []api.UserUsage
-	Error string
+	// Groups is each group's sums, on the admin page only.
+	Groups []api.GroupUsage
+	Error  string
 }
 
 // usageFor reads the accounting of user who ("" = everyone, for an
-// admin); a failure is shown on the page rather than failing it.
-func (h *Handler) usageFor(r *http.Request, s *session, who string) *usageView {
+// admin), and every group's with groups; a failure is shown on the page
+// rather than failing it.
+func (h *Handler) usageFor(r *http.Request, s *session, who string, groups bool) *usageView {
 	since := time.Now().Add(-usagePeriod).UTC().Truncate(time.Hour)
 	v := &usageView{Since: since}
-	u, err := h.cfg.API.Usage(r.Context(), s.User, who, since)
+	u, err := h.cfg.API.Usage(r.Context(), s.User, server.UsageQuery{User: who, Since: since, Groups: groups})
 	if err != nil {
 		h.log.Warn("usage", "user", who, "err", err)
 		v.Error = err.Error()
 		return v
 	}
-	v.Quota, v.Users = u.DiskQuotaBytes, u.Users
+	v.Quota, v.Users, v.Groups = u.DiskQuotaBytes, u.Users, u.Groups
 	return v
 }
 
