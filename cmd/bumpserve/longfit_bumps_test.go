@@ -50,17 +50,30 @@ func TestKill9ResumesBumpsDREAM(t *testing.T) {
 		t.Fatalf("bumps job after a kill: %v %s attempt %d (%s)", err, final.State, final.Attempt, final.Reason)
 	}
 	log, _ := os.ReadFile(filepath.Join(jobDir, "output", "job.log"))
-	m := regexp.MustCompile(`resumed from checkpoint at step (\d+) \(bumps' DREAM state saved in (previous/attempt-1-\d+/store)`).FindSubmatch(log)
+	m := regexp.MustCompile(`resumed from checkpoint at step (\d+) \(bumps' DREAM state saved in (previous/attempt-1-\d+/store|` +
+		regexp.QuoteMeta(service.BumpsStateFile) + `)`).FindSubmatch(log)
 	if m == nil {
 		t.Fatalf("no resumed line in the job log:\n%s", log)
 	}
 	var step int
 	fmt.Sscan(string(m[1]), &step)
-	// The killed server's bumps may have saved again before the new
-	// server swept it.
-	saved := generations(filepath.Join(jobDir, string(m[2]), "slow-chain.mc.gz"))
-	if step < atKill || step != len(saved) {
-		t.Errorf("resumed at generation %d; %d were saved at the kill, %d in the state used", step, atKill, len(saved))
+	if from := string(m[2]); from == service.BumpsStateFile {
+		// The new server killed the old bumps while it rewrote its
+		// state in place: the store's state is cut, and the copy kept
+		// in the job's directory is used, saying why.
+		if !bytes.Contains(log, []byte("a saved state was not used: ")) {
+			t.Errorf("resumed from %s without saying why not from the store:\n%s", from, log)
+		}
+		if saved := sentGenerations(filepath.Join(jobDir, from)); step != saved {
+			t.Errorf("resumed at generation %d; the kept state has %d", step, saved)
+		}
+	} else {
+		// The killed server's bumps may have saved again before the new
+		// server swept it.
+		saved := generations(filepath.Join(jobDir, from, "slow-chain.mc.gz"))
+		if step < atKill || step != len(saved) {
+			t.Errorf("resumed at generation %d; %d were saved at the kill, %d in the state used", step, atKill, len(saved))
+		}
 	}
 	wentOn(t, cl, jobDir, j.ID, step)
 }

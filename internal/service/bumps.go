@@ -190,8 +190,8 @@ func (r *bumpsRun) run(ctx context.Context, parallel bool) (string, error) {
 	guard.Go(slog.Default(), "bumps progress watch", func() {
 		watchMon(r.out, storeDir+"/"+modelName(r.model)+".mon", r.env.Progress, monDone)
 	})
-	if r.fitter == "dream" && r.env.Checkpointed != nil {
-		guard.Go(slog.Default(), "bumps state watch", func() { r.watchState(r.env.Checkpointed, monDone) })
+	if r.fitter == "dream" {
+		guard.Go(slog.Default(), "bumps state watch", func() { r.watchState(r.keepState, monDone) })
 	}
 	err = r.env.Command(ctx, cmd)
 	close(monDone)

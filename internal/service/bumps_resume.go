@@ -57,11 +57,14 @@ func (r *bumpsRun) stateArgs() ([]string, error) {
 	}
 	args := []string{"--checkpoint=" + strconv.FormatFloat(secs/3600, 'g', -1, 64)}
 	state, from, gen, why := r.previousState()
-	if why != "" {
-		fmt.Fprintf(r.env.Log, "checkpoint not used, starting afresh: %s\n", why)
-	}
 	if state == nil {
+		if why != "" {
+			fmt.Fprintf(r.env.Log, "checkpoint not used, starting afresh: %s\n", why)
+		}
 		return args, nil
+	}
+	if why != "" {
+		fmt.Fprintf(r.env.Log, "a saved state was not used: %s\n", why)
 	}
 	if err := r.env.MkdirTemp(resumeDir); err != nil {
 		return nil, err

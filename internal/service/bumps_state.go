@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bumpserve/bumpserve/fit"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 )
 
 // On an HTTP worker the store bumps saves its DREAM state in is on that
@@ -106,6 +107,21 @@ func unpackBumpsState(b []byte) ([][]byte, error) {
 // after the other: a state is taken once its files have stayed as they
 // were for one look and read whole (checkBumpsState), and only if it
 // holds more generations than the last one sent.
+// keepState keeps a packed whole state in the job's directory, where the
+// job cannot write (atomically: a kill mid-write leaves the last one),
+// and hands it to Env.Checkpointed if set. bumps rewrites its state files
+// in place, so a kill while it saves can leave the store's state cut; the
+// next attempt then takes this copy (previousState), on this machine, on
+// a Slurm node sharing the directory, or, sent, on another worker.
+func (r *bumpsRun) keepState(packed []byte) {
+	if err := jobfs.Replace(r.env.JobDir(), BumpsStateFile, packed, 0o600); err != nil {
+		fmt.Fprintf(r.env.Log, "bumps: could not keep the DREAM state: %v\n", err)
+	}
+	if r.env.Checkpointed != nil {
+		r.env.Checkpointed(packed)
+	}
+}
+
 func (r *bumpsRun) watchState(sent func([]byte), done <-chan struct{}) {
 	tick := time.NewTicker(stateEvery)
 	defer tick.Stop()
