@@ -356,14 +356,8 @@ func (s *Server) checkSubmission(ctx context.Context, u *store.User, sub *Submis
 	if err != nil {
 		return queue.Submission{}, badRequest("%v", err)
 	}
-	var targets []job.Target
-	if sub.Notify != nil {
-		if err := s.checkNotify("notify", *sub.Notify); err != nil {
-			return queue.Submission{}, err
-		}
-		targets = sub.Notify.Targets()
-	}
-	if err := s.checkOwnGroups(ctx, u.Name, sub.Groups); err != nil {
+	targets, err := s.checkNotifyGroups(ctx, u, sub)
+	if err != nil {
 		return queue.Submission{}, err
 	}
 	if n := job.Tasks(sub.Spec); n > 1 && svc != nil && !service.RunsTasks(svc) {
@@ -374,6 +368,23 @@ func (s *Server) checkSubmission(ctx context.Context, u *store.User, sub *Submis
 		Owner: u.Name, Name: sub.Name, Service: sub.Service, Spec: sub.Spec, CPUs: cpus, Priority: sub.Priority,
 		Capability: sub.capability, Notify: targets, Groups: sub.Groups,
 	}, nil
+}
+
+// checkNotifyGroups checks what a submission asks beyond the job itself:
+// whom to notify (returned as targets) and the groups to share it with,
+// which must be the owner's.
+func (s *Server) checkNotifyGroups(ctx context.Context, u *store.User, sub *Submission) ([]job.Target, error) {
+	var targets []job.Target
+	if sub.Notify != nil {
+		if err := s.checkNotify("notify", *sub.Notify); err != nil {
+			return nil, err
+		}
+		targets = sub.Notify.Targets()
+	}
+	if err := s.checkOwnGroups(ctx, u.Name, sub.Groups); err != nil {
+		return nil, err
+	}
+	return targets, nil
 }
 
 // checkNamePriority checks the fields every job document has whatever

@@ -153,17 +153,12 @@ func (s *Server) parentSubmission(ctx context.Context, u *store.User, sub *Submi
 	if err != nil {
 		return queue.Submission{}, badRequest("%v", err)
 	}
-	if err := s.checkOwnGroups(ctx, u.Name, sub.Groups); err != nil {
+	targets, err := s.checkNotifyGroups(ctx, u, sub)
+	if err != nil {
 		return queue.Submission{}, err
 	}
 	one := []queue.Submission{{Owner: u.Name, Name: sub.Name, Service: sub.Service, Spec: sub.Spec, CPUs: cpus, Priority: sub.Priority,
-		Groups: sub.Groups}}
-	if sub.Notify != nil {
-		if err := s.checkNotify("notify", *sub.Notify); err != nil {
-			return queue.Submission{}, err
-		}
-		one[0].Notify = sub.Notify.Targets()
-	}
+		Notify: targets, Groups: sub.Groups}}
 	if err := s.defaultNotify(ctx, u, []*Submission{sub}, one); err != nil {
 		return queue.Submission{}, err
 	}
