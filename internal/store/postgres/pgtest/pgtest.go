@@ -54,25 +54,40 @@ func URL(t testing.TB) string {
 	if _, err := conn.Exec(ctx, `CREATE DATABASE `+name); err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP DATABASE `+name+` WITH (FORCE)`); err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-		}
-	})
+	t.Cleanup(func() { drop(t, base, name) })
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatalf("%s: %v", Env, err)
 	}
 	u.Path = "/" + name
 	return u.String()
+}
+
+// drop removes the database, with whatever is still connected to it. A
+// backend that is just starting or ending (an autovacuum worker, a pool's
+// last connection) can make one attempt fail, so it tries again for a while
+// and reports the last error.
+func drop(t testing.TB, base, name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Errorf("drop test database %s: %v", name, err)
+		return
+	}
+	defer conn.Close(ctx)
+	for {
+		_, err = conn.Exec(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
+		if err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Errorf("drop test database %s: %v (scripts/postgres-start grants the test role pg_signal_backend, which this needs)", name, err)
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 func redacted(s string) string {
