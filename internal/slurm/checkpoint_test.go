@@ -23,9 +23,21 @@ import (
 // with SIGTERM and saves the fit's state in the shared job directory,
 // the batch job runs again, and run-job goes on from that checkpoint,
 // says so in the job log, and the job ends COMPLETE with the result of a
-// run never interrupted.
+// run never interrupted. Slurm may show the first run's end (FAILED) for a
+// moment before the job is PENDING again; squeue here always shows it once,
+// so the executor must tell that moment from the job's end every time.
 func TestRequeuedSlurmJobResumesFromItsCheckpoint(t *testing.T) {
-	b := setup(t, Config{}, 2)
+	mark := filepath.Join(t.TempDir(), "show-the-end-once")
+	squeue := filepath.Join(t.TempDir(), "squeue")
+	script := "#!/bin/sh\n" +
+		"out=$(squeue \"$@\") || { s=$?; printf '%s\\n' \"$out\"; exit $s; }\n" +
+		"if rm " + mark + " 2>/dev/null; then\n" +
+		"  printf '%s\\n' \"$out\" | sed 's/^\\([0-9]*\\)|[A-Z_]*|.*/\\1|FAILED|NonZeroExitCode/'\n" +
+		"else printf '%s\\n' \"$out\"; fi\n"
+	if err := os.WriteFile(squeue, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b := setup(t, Config{Commands: Commands{Squeue: squeue}}, 2)
 	spec := testenv.SeededDREAMSpec(150000, 2000, 1)
 	s, err := fit.ParseSpec(spec)
 	if err != nil {
@@ -47,6 +59,9 @@ func TestRequeuedSlurmJobResumesFromItsCheckpoint(t *testing.T) {
 	if out, err := exec.Command("scontrol", "requeue", sid).CombinedOutput(); err != nil {
 		t.Fatalf("scontrol requeue %s: %v: %s", sid, err, out)
 	}
+	if err := os.WriteFile(mark, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// Slurm holds a requeued job back for two minutes; let it start now.
 	testenv.Eventually(t, 30*time.Second, "Slurm job "+sid+" requeued", func() bool { return slurmState(sid) == "PENDING" })
 	if out, err := exec.Command("scontrol", "update", "JobId="+sid, "StartTime=now").CombinedOutput(); err != nil {
@@ -63,7 +78,7 @@ func TestRequeuedSlurmJobResumesFromItsCheckpoint(t *testing.T) {
 	if m != nil {
 		fmt.Sscan(string(m[1]), &step)
 	}
-	if step < at || !bytes.Contains(log, []byte("run-job: stopped by a signal")) {
+	if step < at || !bytes.Contains(log, []byte("run-job: stopped by a signal")) || !bytes.Contains(log, []byte("Slurm requeued job "+sid)) {
 		t.Errorf("job.log does not show run-job stopped and resumed at step >= %d:\n%s", at, log)
 	}
 	got, err := b.c.Results(context.Background(), j.ID)

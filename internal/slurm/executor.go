@@ -202,8 +202,23 @@ var errForgotten = errors.New(job.ReasonLost)
 // Slurm's queue must not count against the job's wall limit.
 func (e *Executor) OwnsWallClock() bool { return true }
 
-// follow tracks Slurm job id until it ends, and says how.
+// follow tracks Slurm job id until it ends, and says how. A run that
+// Slurm requeued is not an end: the same Slurm job is followed again (its
+// next run resumes from the job's checkpoint, if it keeps one).
 func (e *Executor) follow(ctx context.Context, env *service.Env, dir, id string, log *slog.Logger) (json.RawMessage, error) {
+	for {
+		res, err := e.followRun(ctx, env, dir, id, log)
+		if !errors.Is(err, errRequeued) {
+			return res, err
+		}
+		log.Info("Slurm requeued the job; following it on")
+		fmt.Fprintf(env.Log, "Slurm requeued job %s; following it on\n", id)
+	}
+}
+
+// followRun tracks one run of Slurm job id until it leaves Slurm's active
+// states.
+func (e *Executor) followRun(ctx context.Context, env *service.Env, dir, id string, log *slog.Logger) (json.RawMessage, error) {
 	tj := e.trk.watch(id, dir, env.Progress)
 	defer e.trk.forget(id)
 	running := tj.running

@@ -17,8 +17,9 @@ import (
 func (e *Executor) outcome(ctx context.Context, env *service.Env, dir, id string, st *status) (json.RawMessage, error) {
 	rec := readExit(dir, env.Job.Attempt)
 	if rec == nil || rec.Signalled {
-		// Slurm must explain the end: the exit code, and after MinJobAge
-		// the state itself, come only from scontrol or accounting.
+		// Slurm must explain the end (the exit code, and after MinJobAge
+		// the state itself, come only from scontrol or accounting), or
+		// show that it was none: a requeued job runs again.
 		final, err := e.finalStatusRetry(ctx, id)
 		if err != nil {
 			return nil, fmt.Errorf("Slurm job %s: %w", id, err)
@@ -31,6 +32,9 @@ func (e *Executor) outcome(ctx context.Context, env *service.Env, dir, id string
 		}
 		if rec == nil && (st == nil || st.State == "COMPLETED" || st.State == "FAILED") {
 			rec = e.awaitExit(ctx, dir, env.Job.Attempt)
+		}
+		if st != nil && (rec == nil || rec.Signalled) && (active(st.State) || e.requeuedAfter(ctx, id, st)) {
+			return nil, errRequeued
 		}
 	}
 	if rec != nil {
@@ -51,6 +55,35 @@ func (e *Executor) outcome(ctx context.Context, env *service.Env, dir, id string
 	}
 	fmt.Fprintf(env.Log, "%s\n", st.describe(id))
 	return nil, stateError(id, st)
+}
+
+// errRequeued says Slurm put the job back in its queue (scontrol requeue,
+// a node failure, preemption): the run that ended was not the job's end,
+// so the executor follows the same Slurm job on.
+var errRequeued = errors.New("requeued by Slurm")
+
+// requeuedAfter says whether a job whose run-job was stopped by a signal,
+// and which Slurm shows as ended in st, turns out to be on its way back:
+// after `scontrol requeue` Slurm can show the run's end (FAILED, exit code
+// 1) for a moment before the job is PENDING again. Ends that Slurm never
+// requeues are taken at once; the others are watched for the exit grace.
+func (e *Executor) requeuedAfter(ctx context.Context, id string, st *status) bool {
+	switch st.State {
+	case "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "DEADLINE":
+		return false
+	}
+	deadline := time.Now().Add(e.cfg.ExitGrace)
+	for time.Now().Before(deadline) {
+		select {
+		case <-time.After(e.cfg.Poll):
+		case <-ctx.Done():
+			return false
+		}
+		if now, err := e.finalStatus(context.WithoutCancel(ctx), id); err == nil && now != nil && active(now.State) {
+			return true
+		}
+	}
+	return false
 }
 
 // stateError is the error for a job whose end only Slurm can explain.

@@ -31,6 +31,9 @@ func RunJob(ctx context.Context, dir string, services service.Registry, runner s
 	if err := jobdir.ReadJSON(filepath.Join(dir, runFile), &spec); err != nil {
 		return nil, fmt.Errorf("run-job: %w", err)
 	}
+	// A run Slurm requeued left its record; the executor must not take
+	// it for this run's.
+	jobfs.RemoveAll(dir, exitFile)
 	rec := runJob(ctx, dir, &spec, services, runner)
 	if err := jobdir.WriteJSON(filepath.Join(dir, exitFile), rec, 0o644); err != nil {
 		return rec, fmt.Errorf("run-job: %w", err)
