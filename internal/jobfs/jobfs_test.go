@@ -162,6 +162,17 @@ func TestCreateNeverWritesThroughALink(t *testing.T) {
 		if b, _ := os.ReadFile(secret); string(b) != "SECRET" || v["a"] != 1 {
 			t.Fatalf("record through a link: host %q, record %v", b, v)
 		}
+		// So do checkpoints, written durably.
+		must(t, ReplaceDurable(out, "link.txt", []byte("STATE"), 0o600))
+		if b, _ := os.ReadFile(secret); string(b) != "SECRET" {
+			t.Fatalf("a durable replace wrote through a link: host %q", b)
+		}
+		if b, err := ReadFile(out, "link.txt", 100); err != nil || string(b) != "STATE" {
+			t.Fatalf("durable replace: %q, %v", b, err)
+		}
+		if _, err := Lstat(out, "link.txt.tmp"); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("durable replace left its temporary file: %v", err)
+		}
 	})
 }
 

@@ -132,6 +132,17 @@ func Replace(dir, rel string, data []byte, perm os.FileMode) error {
 	return d.Replace(rel, data, perm)
 }
 
+// ReplaceDurable writes data to rel under dir atomically and durably (see
+// Dir.ReplaceDurable).
+func ReplaceDurable(dir, rel string, data []byte, perm os.FileMode) error {
+	d, err := OpenDir(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.ReplaceDurable(rel, data, perm)
+}
+
 // ReadJSON reads the record path into v; a missing one wraps
 // fs.ErrNotExist.
 func ReadJSON(path string, v any) error {

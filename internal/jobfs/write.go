@@ -23,11 +23,18 @@ func (d *Dir) Create(rel string, perm os.FileMode) (*os.File, error) {
 
 // WriteFile creates a new file (see Create) holding data.
 func (d *Dir) WriteFile(rel string, data []byte, perm os.FileMode) error {
+	return d.writeFile(rel, data, perm, false)
+}
+
+func (d *Dir) writeFile(rel string, data []byte, perm os.FileMode, durable bool) error {
 	f, err := d.Create(rel, perm)
 	if err != nil {
 		return err
 	}
 	_, err = f.Write(data)
+	if err == nil && durable {
+		err = f.Sync()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -42,16 +49,39 @@ func (d *Dir) WriteFile(rel string, data []byte, perm os.FileMode) error {
 // file system) never sees half of it. For records in directories the job
 // cannot write; whatever had the name is replaced, not written through.
 func (d *Dir) Replace(rel string, data []byte, perm os.FileMode) error {
+	return d.replace(rel, data, perm, false)
+}
+
+// ReplaceDurable is Replace that survives a crash of the machine, not only
+// of the process: the new file reaches the disk before the rename, and the
+// rename before it returns. For states worth hours (checkpoints), not for
+// records a rerun rewrites.
+func (d *Dir) ReplaceDurable(rel string, data []byte, perm os.FileMode) error {
+	return d.replace(rel, data, perm, true)
+}
+
+func (d *Dir) replace(rel string, data []byte, perm os.FileMode, durable bool) error {
 	tmp := rel + ".tmp"
 	if err := d.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err // a crash's leftover that will not go
 	}
-	if err := d.WriteFile(tmp, data, perm); err != nil {
+	if err := d.writeFile(tmp, data, perm, durable); err != nil {
 		return err
 	}
 	if err := d.Rename(tmp, rel); err != nil {
 		d.Remove(tmp)
 		return err
+	}
+	if durable {
+		return d.Sync()
+	}
+	return nil
+}
+
+// Sync flushes the directory itself (the names in it) to the disk.
+func (d *Dir) Sync() error {
+	if err := unix.Fsync(d.fd); err != nil {
+		return d.err(".", err)
 	}
 	return nil
 }

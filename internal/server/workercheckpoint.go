@@ -106,6 +106,9 @@ func (s *Server) workerPutCheckpoint(w http.ResponseWriter, r *http.Request, u *
 	if err == nil {
 		_, err = io.Copy(f, body)
 	}
+	if err == nil {
+		err = f.Sync() // hours of a fit: it must outlive a crash of this machine
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -125,6 +128,10 @@ func (s *Server) workerPutCheckpoint(w http.ResponseWriter, r *http.Request, u *
 		return
 	}
 	if err := jd.Rename(tmp, name); err != nil {
+		storageError(w, err)
+		return
+	}
+	if err := jd.Sync(); err != nil {
 		storageError(w, err)
 		return
 	}

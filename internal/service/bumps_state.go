@@ -114,7 +114,7 @@ func unpackBumpsState(b []byte) ([][]byte, error) {
 // next attempt then takes this copy (previousState), on this machine, on
 // a Slurm node sharing the directory, or, sent, on another worker.
 func (r *bumpsRun) keepState(packed []byte) {
-	if err := jobfs.Replace(r.env.JobDir(), BumpsStateFile, packed, 0o600); err != nil {
+	if err := jobfs.ReplaceDurable(r.env.JobDir(), BumpsStateFile, packed, 0o600); err != nil {
 		fmt.Fprintf(r.env.Log, "bumps: could not keep the DREAM state: %v\n", err)
 	}
 	if r.env.Checkpointed != nil {

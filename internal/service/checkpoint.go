@@ -71,7 +71,7 @@ func (c checkpointIO) load() (data []byte, cont bool, err error) {
 // save writes a checkpoint atomically: into a new file renamed over the
 // last, so that a process killed mid-write leaves the previous one.
 func (c checkpointIO) save(cp fit.Checkpoint) error {
-	if err := jobfs.Replace(c.dir, CheckpointFile, cp.Data, 0o600); err != nil {
+	if err := jobfs.ReplaceDurable(c.dir, CheckpointFile, cp.Data, 0o600); err != nil {
 		return err
 	}
 	if c.sent != nil {

@@ -58,7 +58,7 @@ func (s *RemoteSource) fetchSaved(j *job.Job, d jobdir.Dir) error {
 		}
 		data, err := s.Client.JobState(ctx, j.ID, j.Lease.Token, f.which, api.CheckpointMax)
 		if err == nil {
-			err = jobfs.Replace(string(d), f.rel, data, 0o600)
+			err = jobfs.ReplaceDurable(string(d), f.rel, data, 0o600)
 		}
 		switch {
 		case err == nil:
