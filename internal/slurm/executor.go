@@ -219,7 +219,7 @@ func (e *Executor) follow(ctx context.Context, env *service.Env, dir, id string,
 // followRun tracks one run of Slurm job id until it leaves Slurm's active
 // states.
 func (e *Executor) followRun(ctx context.Context, env *service.Env, dir, id string, log *slog.Logger) (json.RawMessage, error) {
-	tj := e.trk.watch(id, dir, env.Progress)
+	tj := e.trk.watch(id, dir, env.Progress, newStateWatch(env, dir))
 	defer e.trk.forget(id)
 	running := tj.running
 	var wall <-chan time.Time

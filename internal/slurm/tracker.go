@@ -35,6 +35,10 @@ type tracked struct {
 	id       string
 	dir      string
 	progress func(job.Progress)
+	// state, when the executor sends a fit's saved states on (an HTTP
+	// worker's Env.Checkpointed), names the file run-job keeps it in and
+	// takes each new one.
+	state stateWatch
 	// ended receives once, when the job leaves Slurm's active states: its
 	// last status, or nil when squeue no longer lists it.
 	ended chan *status
@@ -46,8 +50,8 @@ type tracked struct {
 }
 
 // watch starts tracking Slurm job id, whose job directory is dir.
-func (t *tracker) watch(id, dir string, progress func(job.Progress)) *tracked {
-	tj := &tracked{id: id, dir: dir, progress: progress, ended: make(chan *status, 1), running: make(chan struct{})}
+func (t *tracker) watch(id, dir string, progress func(job.Progress), state stateWatch) *tracked {
+	tj := &tracked{id: id, dir: dir, progress: progress, state: state, ended: make(chan *status, 1), running: make(chan struct{})}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.jobs == nil {
@@ -133,9 +137,11 @@ func (t *tracker) cycle(snap []*tracked) {
 				close(tj.running)
 			}
 			tj.readProgress()
+			tj.state.read(tj.dir)
 			continue
 		}
 		tj.readProgress() // the last word before the end
+		tj.state.read(tj.dir)
 		t.forget(tj.id)
 		tj.ended <- st // nil when squeue has forgotten it
 	}

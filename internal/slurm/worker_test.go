@@ -17,28 +17,8 @@ import (
 // pool pulls jobs from a central controller and runs them through its
 // local Slurm, taking no more than its slots.
 func TestRemoteWorkerRunsJobsThroughSlurm(t *testing.T) {
-	t.Parallel()
-	needSlurm(t)
-	env := testenv.Start(t, controller.Config{Workers: 0})
-	user := env.Client(env.AdminToken)
-	ex, err := New(Config{Bin: bin, Poll: 200 * time.Millisecond, ExitGrace: 2 * time.Second, Logger: testLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
 	const slots = 2
-	src := &worker.RemoteSource{Client: env.Client(env.User("cluster1", store.RoleWorker)), Name: "cluster1", Slots: slots,
-		WorkDir: t.TempDir(), MaxInput: 1 << 20, Logger: testLogger()}
-	pool, err := worker.NewPool(worker.Config{Name: "cluster1", Slots: slots, Source: src, Services: service.Builtin(),
-		Executor: ex, Drain: time.Second, Logger: testLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); pool.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-
-	b := &bundle{env: env, c: user, ex: ex}
+	b, pool := slurmWorker(t, slots)
 	ids := []int64{}
 	for range 4 {
 		ids = append(ids, b.submit(t, "sleep", `{"seconds": 1.5, "message": "from the cluster"}`).ID)
@@ -51,11 +31,52 @@ func TestRemoteWorkerRunsJobsThroughSlurm(t *testing.T) {
 			t.Errorf("job %d ran on %q; want cluster1", id, final.Worker)
 		}
 	}
-	res, err := user.Results(context.Background(), ids[0])
+	res, err := b.c.Results(context.Background(), ids[0])
 	if err != nil || len(res) == 0 {
 		t.Fatalf("results: %s, %v", res, err)
 	}
-	if n := ex.Stats().WidestCycle; n > slots {
+	if n := b.ex.Stats().WidestCycle; n > slots {
 		t.Errorf("%d jobs in Slurm at once from a worker of %d slots", n, slots)
 	}
+}
+
+// A native fit that Slurm runs behind an HTTP worker checkpoints into the
+// worker's own job directory, which the job's next attempt on another
+// worker never sees: the worker sends each checkpoint to the controller,
+// as it does for a job on its local slots.
+func TestSlurmBehindAWorkerSendsCheckpoints(t *testing.T) {
+	b, _ := slurmWorker(t, 2)
+	j := b.submit(t, "fit", string(testenv.SeededDREAMSpec(150000, 2000, 1)))
+	testenv.Eventually(t, 2*time.Minute, "a checkpoint of job "+itoa(j.ID)+" in the controller's job directory", func() bool {
+		return savedStep(b.dir(j.ID)) > 0
+	})
+	if _, err := b.c.Cancel(context.Background(), j.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, b.wait(t, j.ID, time.Minute), job.Cancel, "")
+}
+
+// slurmWorker starts a controller without slots of its own and an HTTP
+// worker, `bumpserve worker --executor slurm` on a cluster's head node,
+// whose slots run jobs through Slurm.
+func slurmWorker(t *testing.T, slots int) (*bundle, *worker.Pool) {
+	t.Parallel()
+	needSlurm(t)
+	env := testenv.Start(t, controller.Config{Workers: 0})
+	ex, err := New(Config{Bin: bin, Poll: 200 * time.Millisecond, ExitGrace: 2 * time.Second, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &worker.RemoteSource{Client: env.Client(env.User("cluster1", store.RoleWorker)), Name: "cluster1", Slots: slots,
+		WorkDir: t.TempDir(), MaxInput: 1 << 20, Logger: testLogger()}
+	pool, err := worker.NewPool(worker.Config{Name: "cluster1", Slots: slots, Source: src, Services: service.Builtin(),
+		Executor: ex, Drain: time.Second, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); pool.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return &bundle{env: env, c: env.Client(env.AdminToken), ex: ex}, pool
 }
