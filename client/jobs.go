@@ -37,8 +37,8 @@ type Notify struct {
 }
 
 // Series asks for a fit series: Files are the names of uploaded data
-// files, X where each row's x value comes from ("index" or
-// "name:REGEX"), Chain whether each fit starts from the previous best.
+// files, X where each row's x value comes from ("index", "name:REGEX"
+// or "column:N"), Chain whether each fit starts from the previous best.
 type Series struct {
 	Files []string `json:"files"`
 	X     string   `json:"x,omitempty"`

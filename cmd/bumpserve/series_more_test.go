@@ -39,7 +39,7 @@ func TestSeriesChained(t *testing.T) {
 	files := writeDecays(t, dir, 3)
 	spec := filepath.Join(dir, "model.json")
 	os.WriteFile(spec, []byte(seriesModel), 0o644)
-	out, errOut, code := bs(t, env, append([]string{"submit", "--service", "fit", "--spec-file", spec, "--chain", "--series"}, files...)...)
+	out, errOut, code := bs(t, env, append([]string{"submit", "--service", "fit", "--spec-file", spec, "--chain", "--series-x", "column:2", "--series"}, files...)...)
 	if code != 0 {
 		t.Fatalf("submit: %d %s", code, errOut)
 	}
@@ -51,6 +51,18 @@ func TestSeriesChained(t *testing.T) {
 	apiGet(t, srv, tok, "/api/v1/jobs/"+id+"/series", &tab)
 	var prev *childJob
 	for i, r := range tab.Rows {
+		// --series-x column:2: each row's x is the mean of its file's second column.
+		data, _ := os.ReadFile(files[i])
+		var sum float64
+		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+		for _, line := range lines {
+			var x, y float64
+			fmt.Sscan(line, &x, &y)
+			sum += y
+		}
+		if want := sum / float64(len(lines)); math.Abs(r.X-want) > 1e-9*math.Abs(want) {
+			t.Errorf("row %d: x %v, want the mean of column 2 of %s, %v", i, r.X, filepath.Base(files[i]), want)
+		}
 		var c childJob
 		apiGet(t, srv, tok, fmt.Sprintf("/api/v1/jobs/%d", r.Job), &c)
 		if c.State != "COMPLETE" || fmt.Sprint(c.Parent) != id {
@@ -88,7 +100,7 @@ func TestSeriesCancel(t *testing.T) {
 	long := strings.Replace(seriesModel, `"fitter": "lm"`, `"fitter": "dream", "options": {"samples": 20000000, "seed": 1}`, 1)
 	spec := filepath.Join(dir, "model.json")
 	os.WriteFile(spec, []byte(long), 0o644)
-	out, errOut, code := bs(t, env, append([]string{"submit", "--service", "fit", "--spec-file", spec, "--chain", "--series"}, files...)...)
+	out, errOut, code := bs(t, env, append([]string{"submit", "--service", "fit", "--spec-file", spec, "--chain", "--series-x", "column:2", "--series"}, files...)...)
 	if code != 0 {
 		t.Fatalf("submit: %d %s", code, errOut)
 	}
@@ -120,7 +132,8 @@ func TestSeriesCancel(t *testing.T) {
 
 // TestSeriesRefused: a series with no files, a native data file that does
 // not parse (the whole series is refused, naming the file's index), a
-// chain of Bumps fits and an x pattern a file name does not match are
+// chain of Bumps fits, an x pattern a file name does not match and an x
+// column a file does not have are
 // refused at submit with exit code 2, and nothing is stored.
 func TestSeriesRefused(t *testing.T) {
 	t.Parallel()
@@ -143,6 +156,7 @@ func TestSeriesRefused(t *testing.T) {
 		{append(fitArgs, "--series"), "series.files: empty"},
 		{append(append(fitArgs, "--series"), files[0], files[1], bad, files[2]), `series.files[2] (bad.txt): spec.datasets[0].file: bad.txt line 2, column 2: "oops" is not a number`},
 		{append(append(fitArgs, "--series-x", "name:^scan(\\d+)"), append([]string{"--series"}, files...)...), `does not match file 0 "decay_100K.txt"`},
+		{append(append(fitArgs, "--series-x", "column:4"), append([]string{"--series"}, files...)...), `series.x: "column:4": file 0 "decay_100K.txt": line 1 has 3 columns, not 4`},
 		{append([]string{"submit", "--service", "bumps", model, "--chain", "--series"}, files...), `series.chain: not accepted for service "bumps"`},
 		{append([]string{"submit", "--service", "sleep", "--series"}, files...), `service "sleep" cannot run a series`},
 	}

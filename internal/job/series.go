@@ -7,10 +7,12 @@ package job
 type Series struct {
 	// Files are the data files, one per child, in series order.
 	Files []string `json:"files"`
-	// X says where each row's x value comes from: "index" (0, 1, ...)
-	// or "name:REGEX", a number the regular expression captures from
-	// the file name.
+	// X says where each row's x value comes from: "index" (0, 1, ...),
+	// "name:REGEX", a number the regular expression captures from the
+	// file name, or "column:N", the mean of a column of the file.
 	X string `json:"x,omitempty"`
+	// XValues are the rows' x values, worked out at submit.
+	XValues []float64 `json:"x_values,omitempty"`
 	// Chain starts each fit from the previous one's best parameters;
 	// child i+1 is held until child i ends.
 	Chain bool `json:"chain,omitempty"`

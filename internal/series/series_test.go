@@ -3,6 +3,8 @@ package series
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"io/fs"
 	"strings"
 	"testing"
 
@@ -61,21 +63,51 @@ func TestChainSpec(t *testing.T) {
 func TestXValues(t *testing.T) {
 	t.Parallel()
 	files := []string{"scan_300K.txt", "dir/scan_12.5K.txt"}
-	if xs, err := XValues("", files); err != nil || xs[0] != 0 || xs[1] != 1 {
+	data := map[string]string{
+		"scan_300K.txt":      "# q R dR T\n0.01 0.9 0.01 299.5\n\n0.02, 0.8, 0.01, 300.5\n",
+		"dir/scan_12.5K.txt": "0.01 0.9 0.01 12.5\n",
+		"short.txt":          "# q R\n0.01 0.9\n",
+		"bad.txt":            "0.01 0.9 0.01 warm\n",
+		"empty.txt":          "# nothing\n",
+	}
+	open := func(f string) (io.ReadCloser, error) {
+		d, ok := data[f]
+		if !ok {
+			return nil, fs.ErrNotExist
+		}
+		return io.NopCloser(strings.NewReader(d)), nil
+	}
+	if xs, err := XValues("", files, nil); err != nil || xs[0] != 0 || xs[1] != 1 {
 		t.Errorf("index: %v %v", xs, err)
 	}
-	if xs, err := XValues(`name:_([\d.]+)K`, files); err != nil || xs[0] != 300 || xs[1] != 12.5 {
+	if xs, err := XValues(`name:_([\d.]+)K`, files, nil); err != nil || xs[0] != 300 || xs[1] != 12.5 {
 		t.Errorf("name: %v %v", xs, err)
 	}
-	for x, want := range map[string]string{
-		`name:^run`:   `does not match file 0 "scan_300K.txt"`,
-		`name:scan`:   `finds "scan" in file 0 "scan_300K.txt", which is not a number`,
-		`name:(`:      "missing closing )",
-		`column:temp`: "accepted: index, name:REGEX",
+	if xs, err := XValues("column:4", files, open); err != nil || xs[0] != 300 || xs[1] != 12.5 {
+		t.Errorf("column: %v %v", xs, err)
+	}
+	for _, c := range []struct {
+		x     string
+		files []string
+		want  string
+	}{
+		{`name:^run`, files, `does not match file 0 "scan_300K.txt"`},
+		{`name:scan`, files, `finds "scan" in file 0 "scan_300K.txt", which is not a number`},
+		{`name:(`, files, "missing closing )"},
+		{`column:temp`, files, "the column is a number from 1"},
+		{`column:0`, files, "the column is a number from 1"},
+		{`column:3`, []string{"short.txt"}, `file 0 "short.txt": line 2 has 2 columns, not 3`},
+		{`column:4`, []string{"bad.txt"}, `line 1, column 4: "warm" is not a finite number`},
+		{`column:1`, []string{"empty.txt"}, "no data lines"},
+		{`column:1`, []string{"gone.txt"}, `file 0 "gone.txt"`},
+		{`temperature`, files, "accepted: index; name:REGEX"},
 	} {
-		if _, err := XValues(x, files); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("XValues(%q) = %v, want %q", x, err, want)
+		if _, err := XValues(c.x, c.files, open); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("XValues(%q, %v) = %v, want %q", c.x, c.files, err, c.want)
 		}
+	}
+	if _, err := XValues("column:1", files, nil); err == nil {
+		t.Error("column:1 without the files: no error")
 	}
 }
 

@@ -43,9 +43,12 @@ func Build(parent *job.Job, children []*job.Job) (*Table, error) {
 	if s == nil {
 		return nil, fmt.Errorf("job %d is not a series", parent.ID)
 	}
-	xs, err := XValues(s.X, s.Files)
-	if err != nil {
-		return nil, err
+	xs := s.XValues
+	if len(xs) != len(s.Files) { // a series stored before x values were kept
+		var err error
+		if xs, err = XValues(s.X, s.Files, nil); err != nil {
+			return nil, err
+		}
 	}
 	t := &Table{Parent: parent.ID, State: string(State(parent, children)), X: s.X, Parameters: []string{}, Rows: make([]Row, len(s.Files))}
 	if t.X == "" {

@@ -1,7 +1,10 @@
 package series
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"math"
 	"path"
 	"regexp"
 	"strconv"
@@ -9,12 +12,19 @@ import (
 )
 
 // XValues are the rows' x values for the plots and the CSV, from the
-// source x names: "index" (or "", the default) numbers the files 0, 1,
-// ...; "name:REGEX" reads a number from each file's base name, the
-// expression's first group if it has one, else its whole match
-// ("name:_(\d+)K" reads 300 from scan_300K.txt). A file whose name does
-// not match is an error naming it, so a typo is caught at submit.
-func XValues(x string, files []string) ([]float64, error) {
+// source x names:
+//   - "index" (or "", the default) numbers the files 0, 1, ...;
+//   - "name:REGEX" reads a number from each file's base name, the
+//     expression's first group if it has one, else its whole match
+//     ("name:_(\d+)K" reads 300 from scan_300K.txt);
+//   - "column:N" is the mean of column N (from 1) of each file's data
+//     lines (blank lines and # comments skipped), for a scan that records
+//     its temperature or field beside the data.
+//
+// open reads a file of the series; "column:N" needs it (with nil it is an
+// error). A file that has no such value is an error naming it, so a typo
+// is caught at submit, where the values are worked out once and kept.
+func XValues(x string, files []string, open func(file string) (io.ReadCloser, error)) ([]float64, error) {
 	out := make([]float64, len(files))
 	switch {
 	case x == "" || x == "index":
@@ -44,14 +54,70 @@ func XValues(x string, files []string) ([]float64, error) {
 			out[i] = v
 		}
 		return out, nil
+	case strings.HasPrefix(x, "column:"):
+		n, err := strconv.Atoi(strings.TrimPrefix(x, "column:"))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("series.x: %q: the column is a number from 1", x)
+		}
+		if open == nil {
+			return nil, fmt.Errorf("series.x: %q reads the files, which are not at hand", x)
+		}
+		for i, f := range files {
+			r, err := open(f)
+			if err != nil {
+				return nil, fmt.Errorf("series.x: %q: file %d %q: %v", x, i, f, err)
+			}
+			out[i], err = columnMean(r, n)
+			r.Close()
+			if err != nil {
+				return nil, fmt.Errorf("series.x: %q: file %d %q: %v", x, i, f, err)
+			}
+		}
+		return out, nil
 	}
-	return nil, fmt.Errorf("series.x: %q is not accepted (accepted: index, name:REGEX with a number captured from the file name)", x)
+	return nil, fmt.Errorf("series.x: %q is not accepted (accepted: index; name:REGEX, a number captured from the file name; column:N, the mean of column N of the file)", x)
+}
+
+// columnMean is the mean of column n (from 1) over the data lines of r,
+// split at white space or commas as data files are.
+func columnMean(r io.Reader, n int) (float64, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	var sum float64
+	count, line := 0, 0
+	for sc.Scan() {
+		line++
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		fields := strings.FieldsFunc(text, func(c rune) bool { return c == ',' || c == ' ' || c == '\t' })
+		if len(fields) < n {
+			return 0, fmt.Errorf("line %d has %d columns, not %d", line, len(fields), n)
+		}
+		v, err := strconv.ParseFloat(fields[n-1], 64)
+		if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+			return 0, fmt.Errorf("line %d, column %d: %q is not a finite number", line, n, fields[n-1])
+		}
+		sum += v
+		count++
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	if count == 0 {
+		return 0, fmt.Errorf("no data lines")
+	}
+	return sum / float64(count), nil
 }
 
 // XLabel names the x axis for the source x.
 func XLabel(x string) string {
-	if x == "" || x == "index" {
+	switch {
+	case x == "" || x == "index":
 		return "series index"
+	case strings.HasPrefix(x, "column:"):
+		return "mean of column " + strings.TrimPrefix(x, "column:")
 	}
 	return "value from file name"
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"path/filepath"
@@ -20,8 +21,8 @@ import (
 // the one returned.
 type SeriesRequest struct {
 	Files []string `json:"files"`
-	// X is where each row's x value comes from: "index" (default) or
-	// "name:REGEX" (see series.XValues).
+	// X is where each row's x value comes from: "index" (default),
+	// "name:REGEX" or "column:N" (see series.XValues).
 	X string `json:"x"`
 	// Chain starts each fit from the previous one's best values.
 	Chain bool `json:"chain"`
@@ -54,7 +55,11 @@ func (s *Server) submitSeries(ctx context.Context, u *store.User, sub *Submissio
 			return nil, badRequest("series.files[%d]: %q was not uploaded", i, f)
 		}
 	}
-	if _, err := series.XValues(req.X, req.Files); err != nil {
+	xs, err := series.XValues(req.X, req.Files, func(f string) (io.ReadCloser, error) {
+		r, _, err := jobfs.Open(input, f)
+		return r, err
+	})
+	if err != nil {
 		return nil, badRequest("%v", err)
 	}
 	parent, err := s.parentSubmission(ctx, u, sub)
@@ -126,7 +131,7 @@ func (s *Server) submitSeries(ctx context.Context, u *store.User, sub *Submissio
 	}
 	p, _, err := s.cfg.Queue.SubmitSeries(ctx, queue.SeriesSubmission{
 		Parent:   parent,
-		Series:   &job.Series{Files: req.Files, X: req.X, Chain: req.Chain},
+		Series:   &job.Series{Files: req.Files, X: req.X, XValues: xs, Chain: req.Chain},
 		Children: children,
 	}, place)
 	if err != nil {
