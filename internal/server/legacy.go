@@ -126,6 +126,7 @@ func (s *Server) legacySubmit(w http.ResponseWriter, r *http.Request, u *store.U
 		Service string          `json:"service"`
 		Data    json.RawMessage `json:"data"`
 		Spec    json.RawMessage `json:"spec"`
+		Notify  any             `json:"notify"`
 	}
 	if err := json.Unmarshal(body, &req); err != nil || !strings.HasPrefix(strings.TrimSpace(string(body)), "{") {
 		writeError(w, http.StatusBadRequest, "body: the job request must be a JSON object with service, name and data (%v)", err)
@@ -148,12 +149,37 @@ func (s *Server) legacySubmit(w http.ResponseWriter, r *http.Request, u *store.U
 		writeError(w, http.StatusInternalServerError, "%v", err)
 		return
 	}
-	j, err := s.SubmitJob(r.Context(), u, &Submission{Name: req.Name, Service: req.Service, Spec: spec}, staging)
+	j, err := s.SubmitJob(r.Context(), u, &Submission{Name: req.Name, Service: req.Service, Spec: spec, Notify: s.legacyNotify(req.Notify)}, staging)
 	if err != nil {
 		s.replyError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"id": j.ID, "job": json.RawMessage(body)})
+}
+
+// legacyNotify reads the old request's "notify", an email address the old
+// server was to write to when the job ended (or, here, a webhook URL). It
+// is honoured when this server can deliver it; otherwise (no --smtp, an
+// http URL without --allow-http-webhooks, not an address at all) the job
+// goes on with its owner's default, as it did before: an old client has
+// no way to show an error about a field it always sent.
+func (s *Server) legacyNotify(v any) *job.Notify {
+	text, _ := v.(string)
+	text = strings.TrimSpace(text)
+	var n job.Notify
+	switch {
+	case text == "":
+		return nil
+	case strings.Contains(text, "://"):
+		n.Webhook = text
+	default:
+		n.Email = text
+	}
+	if err := s.checkNotify("notify", n); err != nil {
+		s.log.Info("old client's notify not honoured", "notify", text, "why", err)
+		return nil
+	}
+	return &n
 }
 
 // legacyShow answers GET /jobs/{id}.json and /jobs/{state}.json.

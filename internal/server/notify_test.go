@@ -141,3 +141,50 @@ func TestNotifyDefault(t *testing.T) {
 		t.Errorf("job with notify {} has %+v, %v; want none", jn, err)
 	}
 }
+
+// TestOldClientNotify: the old client's "notify", an email address the
+// old server was to write to, is honoured when this server sends email;
+// one it cannot deliver leaves the job as it was (an old client cannot
+// show an error about a field it always sends).
+func TestOldClientNotify(t *testing.T) {
+	t.Parallel()
+	hook := notifytest.StartReceiver(t, func(int) int { return 200 })
+	mta := notifytest.StartSMTP(t, hook.TLS.Clone(), "", "")
+	mailer, err := notify.NewMailer(notify.MailConfig{Server: mta.Addr, From: "queue@example.org", RootCAs: notifytest.Trust(hook)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := testenv.Start(t, controller.Config{Workers: 1, Notifications: notify.Config{Mailer: mailer}})
+	tok := env.User("olduser", store.RoleUser)
+	alice := env.Client(tok)
+	ctx := context.Background()
+	submit := func(notify string) int64 {
+		t.Helper()
+		body := fmt.Sprintf(`{"name":"old","service":"sleep","data":{"seconds":0},"notify":%q}`, notify)
+		code, out, _ := call(t, "POST", env.URL+"/jobs.json", tok, "application/json", strings.NewReader(body))
+		var sub struct{ ID int64 }
+		if json.Unmarshal(out, &sub); code != 200 || sub.ID == 0 {
+			t.Fatalf("old submit with notify %q: %d %s", notify, code, out)
+		}
+		return sub.ID
+	}
+	mailed := submit("carol@example.org")
+	unsendable := submit("http://hooks.example.org/plain-http")
+	for _, id := range []int64{mailed, unsendable} {
+		testenv.Eventually(t, time.Minute, fmt.Sprintf("job %d COMPLETE", id), func() bool {
+			got, err := alice.Get(ctx, id)
+			return err == nil && got.State == job.Complete
+		})
+	}
+	select {
+	case m := <-mta.Mails:
+		if m.To != "carol@example.org" || !strings.Contains(m.Data, fmt.Sprintf("bumpserve job %d COMPLETE", mailed)) {
+			t.Errorf("mail to %q:\n%s", m.To, m.Data)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("no email for the old client's notify within a minute")
+	}
+	if jn, err := alice.JobNotifications(ctx, unsendable); err != nil || len(jn.Notifications) != 0 {
+		t.Errorf("notifications of the job whose notify cannot be sent: %+v, %v; want none", jn, err)
+	}
+}
