@@ -111,6 +111,36 @@ func testNotifications(t *testing.T, newStore func(t *testing.T) store.Store) {
 		t.Fatalf("a job without notify has %+v, %v", got, err)
 	}
 
+	// A finished job put back in the queue (an admin's requeue) will end
+	// again: its notifications wait for that end and go out once more,
+	// counted afresh; the log keeps the first run's deliveries.
+	later := retryAt.Add(time.Hour)
+	if _, err := b.s.RequeueJob(b.ctx, j.ID, later); err != nil {
+		t.Fatal(err)
+	}
+	if ns := claim("c7", later); len(ns) != 0 {
+		t.Fatalf("claimed %+v of a requeued job still PENDING", ns)
+	}
+	rerun := b.claim("w", 1, 1, later)
+	if len(rerun) != 1 || rerun[0].ID != j.ID {
+		t.Fatalf("claim after requeue = %+v; want job %d", rerun, j.ID)
+	}
+	if _, err := b.s.FinishJob(b.ctx, &store.FinishParams{ID: j.ID, Token: rerun[0].Lease.Token, State: job.Error, Reason: "again", Now: later}); err != nil {
+		t.Fatal(err)
+	}
+	ns = claim("c8", later)
+	if len(ns) != 2 || ns[0].Attempts != 1 || ns[1].Attempts != 1 {
+		t.Fatalf("claim after the rerun ended = %+v; want both notifications again, attempt 1", ns)
+	}
+	for _, n := range ns {
+		if err := b.s.RecordDelivery(b.ctx, &store.DeliveryParams{ID: n.ID, Token: "c8", Attempt: 1, Status: store.NotifySent, Now: later}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := b.s.JobNotifications(b.ctx, j.ID); err != nil || len(got.Log) != len(want)+2 {
+		t.Fatalf("log after the rerun = %+v, %v; want %d entries", got, err, len(want)+2)
+	}
+
 	// A lease that ran out (its claimer died) is claimed again, and the
 	// old claimer's late record is refused.
 	k, err := b.s.CreateJob(b.ctx, &store.CreateJobParams{Owner: "a", Service: "sleep", MaxAttempts: 1, Now: t0, Notify: []job.Target{mail}})

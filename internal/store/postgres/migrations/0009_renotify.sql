@@ -1,0 +1,12 @@
+-- A finished job put back in the queue (an admin's requeue) will end
+-- again: its notifications are due again then, counted afresh. The log
+-- keeps the earlier deliveries.
+CREATE FUNCTION jobs_renotify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	UPDATE notifications SET status = 'waiting', attempts = 0, next_at = 'epoch', lease_token = NULL, lease_expires = NULL
+		WHERE job_id = NEW.id;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER jobs_renotify AFTER UPDATE OF state ON jobs FOR EACH ROW
+	WHEN (OLD.state IN ('COMPLETE', 'ERROR', 'CANCEL') AND NEW.state NOT IN ('COMPLETE', 'ERROR', 'CANCEL'))
+	EXECUTE FUNCTION jobs_renotify();
