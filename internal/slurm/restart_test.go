@@ -47,10 +47,11 @@ func TestRestartedControllerFollowsItsSlurmJobs(t *testing.T) {
 		})
 		ids, subs = append(ids, j.ID), append(subs, sub)
 	}
-	awaitRunning(t, subs[0].SlurmID)
-
+	// Killed at once: the short job must end while no controller runs
+	// (waiting for the long one to start first let it end before).
 	first.Cmd.Process.Signal(syscall.SIGKILL)
 	<-first.Ended
+	awaitRunning(t, subs[0].SlurmID)
 	testenv.Eventually(t, 30*time.Second, "the short Slurm job ends without the controller", func() bool {
 		st := slurmState(subs[1].SlurmID)
 		return st == "COMPLETED" || st == ""
