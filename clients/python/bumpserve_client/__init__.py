@@ -11,6 +11,10 @@ The functions read the server, token and private CA from BUMPSERVE_SERVER,
 BUMPSERVE_TOKEN and BUMPSERVE_CA_FILE unless given server=, token=, ca=;
 anonymous=True submits without a token to a server started with
 --anonymous. For many calls, make one Client and use its methods.
+Beyond these: a fit series (submit(..., series=[files]), series(job),
+series_csv(job)), groups (share, unshare, copy), long fits (stop, resume),
+keep, usage, and notifications (notify= at submit, notifications(job),
+my_notify, set_my_notify).
 Every failure raises a BumpserveError carrying the HTTP status and the
 server's error text.
 """
