@@ -66,6 +66,8 @@ func TestPythonClient(t *testing.T) {
 		"BUMPSERVE_SERVER="+env.URL,
 		"BUMPSERVE_TOKEN="+env.User("alice", store.RoleUser),
 		"BUMPSERVE_TEST_OTHER_TOKEN="+env.User("bob", store.RoleUser),
+		// Only admins make groups; the tests make one to share jobs with.
+		"BUMPSERVE_TEST_ADMIN_TOKEN="+env.AdminToken,
 		"BUMPSERVE_TEST_TLS_SERVER="+tlsURL,
 		"BUMPSERVE_TEST_CA="+caFile,
 		"BUMPSERVE_TEST_MODELS="+models,

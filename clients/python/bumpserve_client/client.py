@@ -1,5 +1,6 @@
-"""The bumpserve API as Python calls: submit a Bumps fit, follow it, read
-its results and files, cancel it, list jobs."""
+"""The bumpserve API as Python calls: submit a Bumps fit (or a series of
+them), follow it, read its results and files, cancel, stop or continue it,
+share it with groups, copy it, list jobs, see usage and notifications."""
 
 import http.client
 import json
@@ -48,7 +49,8 @@ class Client:
 
     # Submitting.
 
-    def submit(self, model, files=(), fit=None, args=(), name=None, cpus=None, **options):
+    def submit(self, model, files=(), fit=None, args=(), name=None, cpus=None, *, priority=None, notify=None,
+               groups=None, series=None, series_x=None, chain=False, **options):
         """Submit a Bumps fit of the model script (a path ending in .py)
         with the data files it reads, and return the job.
 
@@ -56,7 +58,9 @@ class Client:
         scipy.leastsq); options are bumps' own (samples=10000, burn=100,
         seed=1, steps=..., parallel=...) and only those given reach bumps;
         args are the model's arguments. parallel=N asks for N CPUs unless
-        cpus says otherwise.
+        cpus says otherwise. priority, notify, groups and series are as
+        in submit_spec; in a Bumps series the model gets each data file's
+        name as its last argument.
         """
         paths = [model] + list(files)
         spec = {"model": os.path.basename(model), "args": [str(a) for a in args]}
@@ -69,17 +73,51 @@ class Client:
             cpus = par
         if cpus is not None:
             spec["resources"] = {"cpus": cpus}
-        return self.submit_spec("bumps", spec, paths, name=name if name is not None else spec["model"])
+        return self.submit_spec("bumps", spec, paths, name=name if name is not None else spec["model"],
+                                priority=priority, notify=notify, groups=groups,
+                                series=series, series_x=series_x, chain=chain)
 
-    def submit_spec(self, service, spec, files=(), name=None):
+    def submit_spec(self, service, spec, files=(), name=None, *, priority=None, notify=None, groups=None,
+                    series=None, series_x=None, chain=False):
         """Submit a job of any service (bumps, fit, sleep) with its spec as
-        a dict, uploading files under their base names."""
+        a dict, uploading files under their base names.
+
+        Only the settings given reach the server:
+
+        - priority: -100 to 100; after fair share among users, higher
+          runs first.
+        - notify: who is told when the job ends, a dict {"email": ...,
+          "webhook": ...}, or a string: an address with "@" mails it, an
+          http(s) URL is a webhook, "none" (or {}) asks for nothing, not
+          even your default (my_notify()).
+        - groups: names of your groups to share the job with, read-only.
+        - series: data file paths, making the job a fit series: a parent
+          with one child fit per file (files then go to every child).
+          series_x says where each row's x comes from ("index",
+          "name:REGEX", "column:N"); chain=True starts each native fit
+          from the previous one's best values.
+        """
         doc = {"service": service, "spec": spec}
         if name:
             doc["name"] = name
+        if priority is not None:
+            doc["priority"] = priority
+        if notify is not None:
+            doc["notify"] = _notify_doc(notify)
+        if groups is not None:
+            doc["groups"] = _names("groups", groups)
+        paths = list(files)
+        if series is not None:
+            series = _series_paths(series)
+            doc["series"] = {"files": [os.path.basename(p) for p in series], "chain": bool(chain)}
+            if series_x is not None:
+                doc["series"]["x"] = series_x
+            paths += series
+        elif series_x is not None or chain:
+            raise errors.ConfigError("series_x, chain: they go with series=[data files], which is missing")
         path = "/api/v1/anonymous/jobs" if self.anonymous else "/api/v1/jobs"
         self._need_token(path)
-        uploads = _read_uploads(files)
+        uploads = _read_uploads(paths)
         if not uploads:
             return self.http.json("POST", path, doc)
         body, ctype = multipart(doc, uploads)
@@ -186,6 +224,91 @@ class Client:
         """Delete the job and its files."""
         self.http.json("DELETE", self._job_path(job))
 
+    def stop(self, job):
+        """Stop a running native fit (service fit) early: it ends COMPLETE
+        with its best point so far (and, for DREAM, the draws so far),
+        where cancel would discard them. Returns its record."""
+        return self.http.json("POST", self._own_path(job, "/stop"))
+
+    def resume(self, job, samples, name=None):
+        """Continue an ended DREAM fit (service fit) for samples more
+        draws, as a new job of yours whose results hold the earlier draws
+        and the new ones; name defaults to "<name> (continued)". Returns
+        the new job."""
+        doc = {"samples": samples}
+        if name is not None:
+            doc["name"] = name
+        return self.http.json("POST", self._own_path(job, "/resume"), doc)
+
+    def keep(self, job, on=True):
+        """Pin the job against the server's retention (on=False unpins
+        it). Returns its record, whose "keep" says which."""
+        return self.http.json("POST", self._own_path(job, "/keep"), {"keep": bool(on)})
+
+    # Sharing with groups.
+
+    def share(self, job, groups):
+        """Share the job read-only with groups (a name or a list of names)
+        its owner belongs to. Returns its record with its "groups"."""
+        return self.http.json("POST", self._own_path(job, "/share"), {"groups": _names("groups", groups)})
+
+    def unshare(self, job, groups):
+        """Stop sharing the job with groups (a name or a list of names);
+        a group it is not shared with is no error. Returns its record."""
+        return self.http.json("POST", self._own_path(job, "/unshare"), {"groups": _names("groups", groups)})
+
+    def copy(self, job, name=None):
+        """Submit a copy of a job you may read (yours, or one shared with
+        your groups) as your own: same service, spec and input files,
+        shared with no one; name defaults to "<name> (copy)". Returns the
+        new job."""
+        doc = {} if name is None else {"name": name}
+        return self.http.json("POST", self._own_path(job, "/copy"), doc)
+
+    # Fit series.
+
+    def series(self, job):
+        """A fit series' table (job is the parent): "parameters" (names)
+        and one row per data file with its index, file, x, child job,
+        state, reason, params {name: {value, stderr}}, chisq and
+        reduced_chisq, as the children are now."""
+        return self.http.json("GET", self._own_path(job, "/series"))
+
+    def series_csv(self, job):
+        """The same table as CSV text: index, file, x, job, state, each
+        parameter and NAME_stderr, chisq, reduced_chisq, reason."""
+        with self.http.open("GET", self._own_path(job, "/series.csv"), headers={"Accept": "text/csv"}) as resp:
+            return resp.read().decode("utf-8")
+
+    # Notifications and accounting.
+
+    def notifications(self, job):
+        """Your job's notifications and their delivery log: {"notifications":
+        [...], "log": [...]} (the owner's only; others get NotFound)."""
+        return self.http.json("GET", self._own_path(job, "/notifications"))
+
+    def my_notify(self):
+        """Your default notification, for jobs submitted without notify:
+        {"default": {"email"?, "webhook"?}, "has_webhook_secret": bool}."""
+        self._need_token("/api/v1/me/notify")
+        return self.http.json("GET", "/api/v1/me/notify")
+
+    def set_my_notify(self, email=None, webhook=None):
+        """Set your default notification to an email address, an https
+        webhook URL, or both; with neither, clear it. Returns the settings
+        as stored."""
+        self._need_token("/api/v1/me/notify")
+        doc = {k: v for k, v in (("email", email), ("webhook", webhook)) if v is not None}
+        return self.http.json("PUT", "/api/v1/me/notify", doc)
+
+    def usage(self, user=None, group=None, since=None):
+        """CPU-hours and disk: {"users": [...], "groups": [...],
+        "disk_quota_bytes": N}. A user sees their own line and their
+        groups'; an admin everyone's, or one user's or group's. since is a
+        date YYYY-MM-DD or an RFC 3339 time (default: the beginning)."""
+        self._need_token("/api/v1/usage")
+        return self.http.json("GET", "/api/v1/usage", query={"user": user, "group": group, "since": since})
+
     # Listing.
 
     def jobs(self, state=None, service=None, limit=None):
@@ -215,6 +338,15 @@ class Client:
             return ANONYMOUS_ROUTE + cap + suffix
         self._need_token("/api/v1/jobs/%d" % ident)
         return "/api/v1/jobs/%d%s" % (ident, suffix)
+
+    def _own_path(self, job, suffix):
+        """The path of a route that only a user's job has (not an
+        anonymous job's capability)."""
+        cap, _ = parse_ref(job)
+        if cap:
+            raise errors.ConfigError(
+                "job: %s is an anonymous job; %s is only for jobs submitted with a token" % (_label(job), suffix[1:]))
+        return self._job_path(job, suffix)
 
     def _file_path(self, job, path):
         return self._job_path(job, "/files/" + urllib.parse.quote(path))
@@ -251,6 +383,54 @@ def parse_ref(job):
 def _label(job):
     cap, ident = parse_ref(job)
     return ident if ident else cap[:12] + "..."
+
+
+def _notify_doc(notify):
+    """The job document's notify from a dict or a string (see submit_spec)."""
+    if isinstance(notify, dict):
+        return dict(notify)
+    if not isinstance(notify, str):
+        raise errors.ConfigError("notify: %r is not accepted (accepted: a dict {email, webhook}, "
+                                 "an address, an http(s) URL, or \"none\")" % (notify,))
+    text = notify.strip()
+    scheme = text.split("://", 1)[0].lower() if "://" in text else None
+    if text.lower() == "none":
+        return {}
+    if scheme in ("http", "https"):
+        return {"webhook": text}
+    if scheme is None and "@" in text:
+        return {"email": text}
+    raise errors.ConfigError("notify: %r is neither an email address nor an http(s) webhook URL "
+                             "(accepted: an address, an https:// URL, or \"none\")" % notify)
+
+
+def _names(arg, names):
+    """A name or a list of names, as a list of strings."""
+    if isinstance(names, str):
+        names = [names]
+    try:
+        names = list(names)
+    except TypeError:
+        names = None
+    if not names or not all(isinstance(n, str) and n for n in names):
+        raise errors.ConfigError("%s: give a name or a list of names" % arg)
+    return names
+
+
+def _series_paths(series):
+    """The series' data file paths, checked to have distinct base names."""
+    if isinstance(series, str):
+        raise errors.ConfigError("series: give a list of data file paths, not one string")
+    paths, seen = list(series), {}
+    if not paths:
+        raise errors.ConfigError("series: no data files")
+    for p in paths:
+        name = os.path.basename(p)
+        if name in seen:
+            raise errors.ConfigError("series: %s and %s have the same name %s (series files must have distinct names)"
+                                     % (seen[name], p, name))
+        seen[name] = p
+    return paths
 
 
 def _read_uploads(paths):

@@ -13,6 +13,7 @@ HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # clients/py
 SERVER = os.environ.get("BUMPSERVE_SERVER", "")
 TOKEN = os.environ.get("BUMPSERVE_TOKEN", "")
 OTHER_TOKEN = os.environ.get("BUMPSERVE_TEST_OTHER_TOKEN", "")
+ADMIN_TOKEN = os.environ.get("BUMPSERVE_TEST_ADMIN_TOKEN", "")
 TLS_SERVER = os.environ.get("BUMPSERVE_TEST_TLS_SERVER", "")
 CA = os.environ.get("BUMPSERVE_TEST_CA", "")
 MODELS = os.environ.get("BUMPSERVE_TEST_MODELS", "")
