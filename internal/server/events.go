@@ -1,11 +1,13 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/store"
 )
 
@@ -41,7 +43,7 @@ func (s *Server) StreamJob(w http.ResponseWriter, r *http.Request, id int64) {
 		return
 	}
 	es := OpenEventStream(w)
-	if !es.Send("job", cur) || cur.State.Terminal() {
+	if !es.Send("job", s.streamed(r.Context(), cur)) || cur.State.Terminal() {
 		return
 	}
 	tick := time.NewTicker(keepAlive)
@@ -66,10 +68,25 @@ func (s *Server) StreamJob(w http.ResponseWriter, r *http.Request, id int64) {
 					es.Send("deleted", map[string]int64{"id": id})
 					return
 				}
-				if !es.Send("job", snap) || snap.State.Terminal() {
+				if !es.Send("job", s.streamed(r.Context(), snap)) || snap.State.Terminal() {
 					return
 				}
 			}
 		}
 	}
+}
+
+// streamed is job j as its stream shows it: a series parent as GET shows
+// it, with its children and the state they give it. Snapshots are shared
+// by every subscriber, so a parent is changed in a copy.
+func (s *Server) streamed(ctx context.Context, j *job.Job) *job.Job {
+	if j.Series == nil {
+		return j
+	}
+	c, series := *j, *j.Series
+	c.Series = &series
+	if err := s.seriesView(ctx, &c); err != nil {
+		s.log.Warn("series parent's state for its event stream", "job", j.ID, "err", err)
+	}
+	return &c
 }

@@ -79,9 +79,10 @@ class SeriesTest(ServerTest):
         final = c.wait(parent, timeout=120)
         self.assertEqual(final["state"], "COMPLETE")
         self.assertIn("3 of 3 fits completed", final["reason"])
-        # The event stream's record leaves the children out; the job's has them.
-        children = c.job(parent)["series"]["children"]
+        # The event stream's record names the children, as the job's does.
+        children = final["series"]["children"]
         self.assertEqual(len(children), 3)
+        self.assertEqual(c.job(parent)["series"]["children"], children)
 
         tab = bs.series(parent["id"])
         self.assertEqual(tab["parent"], parent["id"])
