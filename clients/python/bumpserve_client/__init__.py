@@ -40,7 +40,7 @@ def _client(server, token, ca, anonymous=False):
 def submit(model, files=(), fit=None, *, server=None, token=None, ca=None, anonymous=False, **options):
     """Submit a Bumps fit of model (a .py script) with its data files;
     options are bumps' (samples=, burn=, seed=, steps=, ...) plus args=,
-    name=, cpus=, priority=, notify=, groups= and series= (with series_x=,
+    name=, cpus=, tasks= (MPI ranks), priority=, notify=, groups= and series= (with series_x=,
     chain=), as Client.submit_spec takes them. Returns the job (a dict)."""
     return _client(server, token, ca, anonymous).submit(model, files, fit=fit, **options)
 

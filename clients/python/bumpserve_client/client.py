@@ -49,8 +49,8 @@ class Client:
 
     # Submitting.
 
-    def submit(self, model, files=(), fit=None, args=(), name=None, cpus=None, *, priority=None, notify=None,
-               groups=None, series=None, series_x=None, chain=False, **options):
+    def submit(self, model, files=(), fit=None, args=(), name=None, cpus=None, *, tasks=None, priority=None,
+               notify=None, groups=None, series=None, series_x=None, chain=False, **options):
         """Submit a Bumps fit of the model script (a path ending in .py)
         with the data files it reads, and return the job.
 
@@ -58,7 +58,9 @@ class Client:
         scipy.leastsq); options are bumps' own (samples=10000, burn=100,
         seed=1, steps=..., parallel=...) and only those given reach bumps;
         args are the model's arguments. parallel=N asks for N CPUs unless
-        cpus says otherwise. priority, notify, groups and series are as
+        cpus says otherwise. tasks=N runs the fit as N MPI ranks of
+        bumps --mpi on one node (cpus is then per rank; not with
+        parallel). priority, notify, groups and series are as
         in submit_spec; in a Bumps series the model gets each data file's
         name as its last argument.
         """
@@ -73,6 +75,8 @@ class Client:
             cpus = par
         if cpus is not None:
             spec["resources"] = {"cpus": cpus}
+        if tasks is not None:
+            spec.setdefault("resources", {})["tasks"] = tasks
         return self.submit_spec("bumps", spec, paths, name=name if name is not None else spec["model"],
                                 priority=priority, notify=notify, groups=groups,
                                 series=series, series_x=series_x, chain=chain)

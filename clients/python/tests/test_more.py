@@ -321,3 +321,21 @@ class UsageNotifyTest(ServerTest):
             c.set_my_notify(webhook="http://127.0.0.1:9/x")
         self.assertIn("notify.webhook", cm.exception.message)
         self.assertEqual(bs.set_my_notify()["default"], {})
+
+
+class MPITest(ServerTest):
+    def test_tasks_run_as_mpi_ranks(self):
+        model, data = self.model("gpeak.py", "gpeak.txt")
+        job = bs.submit(model, [data], fit="de", steps=20, seed=3, tasks=2)
+        self.assertEqual(job["spec"]["resources"]["tasks"], 2)
+        final = bs.wait(job, timeout=300)
+        self.assertEqual(final["state"], "COMPLETE")
+        log = bs.Client().read_file(job, "output/job.log").decode()
+        self.assertIn("ran as 2 MPI ranks (bumps --mpi)", log)
+        self.assertEqual(set(bs.results(job)["parameters"]), {"height", "center", "width", "background"})
+
+    def test_tasks_with_parallel_refused(self):
+        model, data = self.model("gpeak.py", "gpeak.txt")
+        with self.assertRaises(bs.BadRequest) as cm:
+            bs.submit(model, [data], fit="de", steps=20, tasks=2, parallel=2)
+        self.assertIn("parallel", str(cm.exception))
