@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/bumpserve/bumpserve/fit"
 )
 
 // XValues are the rows' x values for the plots and the CSV, from the
@@ -79,7 +81,7 @@ func XValues(x string, files []string, open func(file string) (io.ReadCloser, er
 }
 
 // columnMean is the mean of column n (from 1) over the data lines of r,
-// split at white space or commas as data files are.
+// split into fields as the fit reads data files (fit.SplitFields).
 func columnMean(r io.Reader, n int) (float64, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -87,11 +89,10 @@ func columnMean(r io.Reader, n int) (float64, error) {
 	count, line := 0, 0
 	for sc.Scan() {
 		line++
-		text := strings.TrimSpace(sc.Text())
-		if text == "" || strings.HasPrefix(text, "#") {
+		fields := fit.SplitFields(sc.Text())
+		if len(fields) == 0 {
 			continue
 		}
-		fields := strings.FieldsFunc(text, func(c rune) bool { return c == ',' || c == ' ' || c == '\t' })
 		if len(fields) < n {
 			return 0, fmt.Errorf("line %d has %d columns, not %d", line, len(fields), n)
 		}
