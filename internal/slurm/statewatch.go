@@ -1,6 +1,7 @@
 package slurm
 
 import (
+	"io/fs"
 	"time"
 
 	"github.com/bumpserve/bumpserve/api"
@@ -17,8 +18,7 @@ import (
 type stateWatch struct {
 	file string            // service.StateFile of the job's service
 	send func(data []byte) // Env.Checkpointed
-	mod  time.Time
-	size int64
+	seen seen              // the state file as last sent
 }
 
 // newStateWatch watches the job's state file in dir, if env sends states
@@ -30,8 +30,8 @@ func newStateWatch(env *service.Env, dir string) stateWatch {
 		return stateWatch{}
 	}
 	w := stateWatch{file: file, send: env.Checkpointed}
-	if fi, err := jobfs.Lstat(dir, file); err == nil {
-		w.mod, w.size = fi.ModTime(), fi.Size()
+	if fi, ok := w.seen.changed(dir, file); ok {
+		w.seen.take(fi)
 	}
 	return w
 }
@@ -42,14 +42,34 @@ func (w *stateWatch) read(dir string) {
 	if w.send == nil {
 		return
 	}
-	fi, err := jobfs.Lstat(dir, w.file)
-	if err != nil || !fi.Mode().IsRegular() || (fi.ModTime().Equal(w.mod) && fi.Size() == w.size) {
+	fi, ok := w.seen.changed(dir, w.file)
+	if !ok {
 		return
 	}
 	data, err := jobfs.ReadFile(dir, w.file, api.CheckpointMax)
 	if err != nil {
 		return // changed under us, or too large for the controller: the next look
 	}
-	w.mod, w.size = fi.ModTime(), fi.Size()
+	w.seen.take(fi)
 	w.send(data)
 }
+
+// seen is what a file a job rewrites by rename (its progress, its saved
+// state) looked like when the tracker last handed it on.
+type seen struct {
+	mod  time.Time
+	size int64
+}
+
+// changed returns the file rel under dir if it is a regular file that
+// differs from what was seen.
+func (s seen) changed(dir, rel string) (fs.FileInfo, bool) {
+	fi, err := jobfs.Lstat(dir, rel)
+	if err != nil || !fi.Mode().IsRegular() || (fi.ModTime().Equal(s.mod) && fi.Size() == s.size) {
+		return nil, false
+	}
+	return fi, true
+}
+
+// take records fi as handed on.
+func (s *seen) take(fi fs.FileInfo) { s.mod, s.size = fi.ModTime(), fi.Size() }

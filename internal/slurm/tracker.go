@@ -12,7 +12,6 @@ import (
 	"github.com/bumpserve/bumpserve/internal/guard"
 	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/jobdir"
-	"github.com/bumpserve/bumpserve/internal/jobfs"
 )
 
 // tracker watches every Slurm job an executor has submitted with ONE
@@ -45,8 +44,7 @@ type tracked struct {
 	// running is closed when Slurm first reports the job RUNNING.
 	running     chan struct{}
 	seenRunning bool
-	progMod     time.Time
-	progSize    int64
+	progSeen    seen // the progress file as last forwarded
 }
 
 // watch starts tracking Slurm job id, whose job directory is dir.
@@ -157,14 +155,13 @@ func (t *tracker) isAway(id string) bool {
 // readProgress forwards the job's progress file when it changed. The job
 // writes it by rename, so a read never sees half of it.
 func (tj *tracked) readProgress() {
-	path := filepath.Join(tj.dir, progressFile)
-	fi, err := jobfs.Lstat(tj.dir, progressFile)
-	if err != nil || (fi.ModTime().Equal(tj.progMod) && fi.Size() == tj.progSize) {
+	fi, ok := tj.progSeen.changed(tj.dir, progressFile)
+	if !ok {
 		return
 	}
-	tj.progMod, tj.progSize = fi.ModTime(), fi.Size()
+	tj.progSeen.take(fi)
 	var p job.Progress
-	if jobdir.ReadJSON(path, &p) == nil {
+	if jobdir.ReadJSON(filepath.Join(tj.dir, progressFile), &p) == nil {
 		tj.progress(p)
 	}
 }
