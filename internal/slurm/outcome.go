@@ -72,18 +72,10 @@ func (e *Executor) requeuedAfter(ctx context.Context, id string, st *status) boo
 	case "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "DEADLINE":
 		return false
 	}
-	deadline := time.Now().Add(e.cfg.ExitGrace)
-	for time.Now().Before(deadline) {
-		select {
-		case <-time.After(e.cfg.Poll):
-		case <-ctx.Done():
-			return false
-		}
-		if now, err := e.finalStatus(context.WithoutCancel(ctx), id); err == nil && now != nil && active(now.State) {
-			return true
-		}
-	}
-	return false
+	return e.withinGrace(ctx, e.cfg.Poll, func() bool {
+		now, err := e.finalStatus(context.WithoutCancel(ctx), id)
+		return err == nil && now != nil && active(now.State)
+	})
 }
 
 // stateError is the error for a job whose end only Slurm can explain.
@@ -106,32 +98,42 @@ func stateError(id string, st *status) error {
 // finalStatusRetry is finalStatus that rides out a briefly unreachable
 // slurmctld, within the exit grace.
 func (e *Executor) finalStatusRetry(ctx context.Context, id string) (*status, error) {
-	deadline := time.Now().Add(e.cfg.ExitGrace)
-	for {
-		st, err := e.finalStatus(context.WithoutCancel(ctx), id)
-		if err == nil || time.Now().After(deadline) {
-			return st, err
-		}
-		select {
-		case <-time.After(e.cfg.Poll):
-		case <-ctx.Done():
-			return nil, context.Cause(ctx)
-		}
+	var st *status
+	var err error
+	e.withinGrace(ctx, e.cfg.Poll, func() bool {
+		st, err = e.finalStatus(context.WithoutCancel(ctx), id)
+		return err == nil
+	})
+	if err != nil && ctx.Err() != nil {
+		return nil, context.Cause(ctx)
 	}
+	return st, err
 }
 
 // awaitExit waits up to the exit grace for the job's exit record, which a
 // shared file system may show late.
 func (e *Executor) awaitExit(ctx context.Context, dir string, attempt int) *ExitRecord {
+	var rec *ExitRecord
+	e.withinGrace(ctx, e.cfg.Poll/4, func() bool {
+		rec = readExit(dir, attempt)
+		return rec != nil
+	})
+	return rec
+}
+
+// withinGrace calls try, then again every interval, until it says yes or
+// the exit grace has passed; it says no as well when ctx ends first.
+func (e *Executor) withinGrace(ctx context.Context, every time.Duration, try func() bool) bool {
 	deadline := time.Now().Add(e.cfg.ExitGrace)
-	for {
-		if rec := readExit(dir, attempt); rec != nil || time.Now().After(deadline) {
-			return rec
+	for !try() {
+		if time.Now().After(deadline) {
+			return false
 		}
 		select {
-		case <-time.After(e.cfg.Poll / 4):
+		case <-time.After(every):
 		case <-ctx.Done():
-			return nil
+			return false
 		}
 	}
+	return true
 }
