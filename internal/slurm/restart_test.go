@@ -36,7 +36,10 @@ func TestRestartedControllerFollowsItsSlurmJobs(t *testing.T) {
 	ctx := context.Background()
 	var ids []int64
 	var subs []submission
-	for _, seconds := range []string{"6", "0.5"} { // one runs through the restart, one ends before it
+	// One runs through the restart, one ends before it. The long one is
+	// long enough that, with Slurm busy with other tests' jobs, the short
+	// one can wait its turn and still end before the long one.
+	for _, seconds := range []string{"20", "0.5"} {
 		j, err := cl.Submit(ctx, client.Submission{Service: "sleep", Spec: json.RawMessage(`{"seconds": ` + seconds + `}`)}, nil)
 		if err != nil {
 			t.Fatal(err)
