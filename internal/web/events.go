@@ -1,9 +1,14 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/bumpserve/bumpserve/internal/job"
 	"github.com/bumpserve/bumpserve/internal/server"
 )
 
@@ -22,11 +27,22 @@ func (h *Handler) jobEvents(w http.ResponseWriter, r *http.Request, s *session) 
 }
 
 // listEvents is the job list's live feed: an event "job" for every change
-// to a job the user may see (an admin: every job), without its spec.
+// to a job the user may see (an admin: every job), without its spec. The
+// list of jobs shared with the user (?shared=1) follows the rows it shows
+// instead (?ids=), others' jobs the user's own feed does not carry.
 func (h *Handler) listEvents(w http.ResponseWriter, r *http.Request, s *session) {
 	owner := s.User.Name
 	if server.IsAdmin(s.User) {
 		owner = ""
+	}
+	keep := func(*job.Job) bool { return true }
+	if r.URL.Query().Get("shared") == "1" {
+		ids, err := h.sharedRows(r, s)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		owner, keep = "", func(j *job.Job) bool { return ids[j.ID] }
 	}
 	sub := h.cfg.Queue.Events.Subscribe(0, owner)
 	defer sub.Close()
@@ -47,6 +63,9 @@ func (h *Handler) listEvents(w http.ResponseWriter, r *http.Request, s *session)
 			}
 		case <-sub.Ready():
 			for _, j := range sub.Take() {
+				if !keep(j) {
+					continue
+				}
 				c := *j
 				c.Spec = nil // listings stay small
 				if !es.Send("job", &c) {
@@ -55,4 +74,43 @@ func (h *Handler) listEvents(w http.ResponseWriter, r *http.Request, s *session)
 			}
 		}
 	}
+}
+
+// maxSharedRows bounds the ids one shared list's feed follows (a page
+// holds pageSize).
+const maxSharedRows = 200
+
+// sharedFeedQuery is the query of the shared list's feed for the jobs js
+// on the page.
+func sharedFeedQuery(js []*job.Job) string {
+	ids := make([]string, len(js))
+	for i, j := range js {
+		ids[i] = strconv.FormatInt(j.ID, 10)
+	}
+	return url.Values{"shared": {"1"}, "ids": {strings.Join(ids, ",")}}.Encode()
+}
+
+// sharedRows reads the ids a shared list's feed follows and keeps those
+// the user may see, each checked now as the page was: the feed then
+// carries no job the user could not open.
+func (h *Handler) sharedRows(r *http.Request, s *session) (map[int64]bool, error) {
+	v := r.URL.Query().Get("ids")
+	if v == "" {
+		return map[int64]bool{}, nil
+	}
+	parts := strings.Split(v, ",")
+	if len(parts) > maxSharedRows {
+		return nil, fmt.Errorf("ids: %d job ids; at most %d are followed", len(parts), maxSharedRows)
+	}
+	ids := make(map[int64]bool, len(parts))
+	for _, p := range parts {
+		id, err := strconv.ParseInt(p, 10, 64)
+		if err != nil || id < 1 {
+			return nil, fmt.Errorf("ids: %q is not a job id (accepted: job ids separated by commas)", p)
+		}
+		if _, err := h.cfg.API.Job(r.Context(), s.User, id); err == nil {
+			ids[id] = true
+		}
+	}
+	return ids, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -96,5 +97,62 @@ func TestBrowserSharedJob(t *testing.T) {
 	rc.Close()
 	if want, _ := os.ReadFile(examples(t, "line", "data.txt")); string(got) != string(want) {
 		t.Errorf("the copy's data.txt differs from the original's")
+	}
+}
+
+// TestBrowserSharedListIsLive: the list of jobs shared with a user
+// follows its rows as they change, without a reload, and its feed
+// carries none of the owner's other jobs, even when asked for them.
+func TestBrowserSharedListIsLive(t *testing.T) {
+	env := testenv.Start(t, controller.Config{Workers: 2})
+	alice, carol := env.User("alice", store.RoleUser), env.User("carol", store.RoleUser)
+	ctx0 := context.Background()
+	ac := env.Client(env.AdminToken)
+	if _, err := ac.CreateGroup(ctx0, "optics"); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"alice", "carol"} {
+		if _, err := ac.SetGroupMember(ctx0, "optics", u, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	owner := env.Client(alice)
+	long := []byte(`{"seconds": 600}`)
+	shared, err := owner.Submit(ctx0, client.Submission{Name: "shared", Service: "sleep", Spec: long, Groups: []string{"optics"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	private, err := owner.Submit(ctx0, client.Submission{Name: "private", Service: "sleep", Spec: long}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := startBrowser(t)
+	signIn(t, ctx, env.URL, carol)
+	step(t, ctx, "open the shared list", chromedp.Navigate(env.URL+"/ui/jobs?shared=1"), chromedp.WaitVisible(chromedp.ID("jobs")))
+	if n := testenv.Eval[int](t, ctx, `document.querySelectorAll("#jobs tbody tr").length`); n != 1 {
+		t.Fatalf("the shared list shows %d rows; want the one shared job", n)
+	}
+	// A second feed asks for both jobs by id; a reload would drop the mark.
+	testenv.Eval[bool](t, ctx, fmt.Sprintf(`window.seen = []; window.stayed = true;
+		new EventSource(%q).addEventListener("job", ev => window.seen.push(JSON.parse(ev.data).id)); true`,
+		fmt.Sprintf("/ui/jobs/events?shared=1&ids=%d,%d", shared.ID, private.ID)))
+	cellState := fmt.Sprintf(`document.querySelector("#jobs tr[data-job-id='%d'] .state").textContent`, shared.ID)
+	testenv.WaitScript(t, ctx, time.Minute, "the shared job shows ACTIVE", cellState+` === "ACTIVE"`)
+
+	// The private job ends first: were it carried, it would come first.
+	for _, id := range []int64{private.ID, shared.ID} {
+		if _, err := owner.Cancel(ctx0, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.WaitScript(t, ctx, time.Minute, "the shared job's row shows CANCEL without a reload", cellState+` === "CANCEL"`)
+	testenv.WaitScript(t, ctx, time.Minute, "the second feed carries the shared job's end",
+		fmt.Sprintf(`window.seen.includes(%d)`, shared.ID))
+	if !testenv.Eval[bool](t, ctx, `window.stayed === true`) {
+		t.Errorf("the page reloaded to show the change")
+	}
+	if seen := testenv.Eval[[]int64](t, ctx, `window.seen`); slices.Contains(seen, private.ID) {
+		t.Errorf("carol's feed carried alice's private job %d: %v", private.ID, seen)
 	}
 }

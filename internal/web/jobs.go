@@ -35,6 +35,8 @@ type jobsData struct {
 	SearchCut bool
 	Error     string
 	Deleted   string // the id of a job just deleted, to confirm it
+	// Events is the URL of the list's live feed.
+	Events string
 	// Usage is the signed-in user's own accounting.
 	Usage *usageView
 }
@@ -96,6 +98,10 @@ func (h *Handler) jobsPage(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 		d.SearchCut = cut
 		d.Rows = rowsOf(js, time.Now())
+		d.Events = h.cfg.BasePath + "/ui/jobs/events"
+		if d.Shared {
+			d.Events += "?" + sharedFeedQuery(js)
+		}
 		for _, j := range js {
 			live = live || !j.State.Terminal()
 		}
