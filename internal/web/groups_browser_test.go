@@ -27,15 +27,7 @@ func TestBrowserSharedJob(t *testing.T) {
 	env := testenv.Start(t, controller.Config{Workers: 1})
 	alice, carol := env.User("alice", store.RoleUser), env.User("carol", store.RoleUser)
 	ctx0 := context.Background()
-	ac := env.Client(env.AdminToken)
-	if _, err := ac.CreateGroup(ctx0, "optics"); err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range []string{"alice", "carol"} {
-		if _, err := ac.SetGroupMember(ctx0, "optics", u, true); err != nil {
-			t.Fatal(err)
-		}
-	}
+	makeGroup(t, env, "optics", "alice", "carol")
 	spec, err := os.ReadFile(examples(t, "line", "spec.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -107,15 +99,7 @@ func TestBrowserSharedListIsLive(t *testing.T) {
 	env := testenv.Start(t, controller.Config{Workers: 2})
 	alice, carol := env.User("alice", store.RoleUser), env.User("carol", store.RoleUser)
 	ctx0 := context.Background()
-	ac := env.Client(env.AdminToken)
-	if _, err := ac.CreateGroup(ctx0, "optics"); err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range []string{"alice", "carol"} {
-		if _, err := ac.SetGroupMember(ctx0, "optics", u, true); err != nil {
-			t.Fatal(err)
-		}
-	}
+	makeGroup(t, env, "optics", "alice", "carol")
 	owner := env.Client(alice)
 	long := []byte(`{"seconds": 600}`)
 	shared, err := owner.Submit(ctx0, client.Submission{Name: "shared", Service: "sleep", Spec: long, Groups: []string{"optics"}}, nil)
@@ -154,5 +138,20 @@ func TestBrowserSharedListIsLive(t *testing.T) {
 	}
 	if seen := testenv.Eval[[]int64](t, ctx, `window.seen`); slices.Contains(seen, private.ID) {
 		t.Errorf("carol's feed carried alice's private job %d: %v", private.ID, seen)
+	}
+}
+
+// makeGroup has the admin make group name of users.
+func makeGroup(t *testing.T, env *testenv.Env, name string, users ...string) {
+	t.Helper()
+	ctx := context.Background()
+	ac := env.Client(env.AdminToken)
+	if _, err := ac.CreateGroup(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users {
+		if _, err := ac.SetGroupMember(ctx, name, u, true); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
