@@ -29,27 +29,53 @@ func (h *Handler) jobEvents(w http.ResponseWriter, r *http.Request, s *session) 
 // listEvents is the job list's live feed: an event "job" for every change
 // to a job the user may see (an admin: every job), without its spec. The
 // list of jobs shared with the user (?shared=1) follows the rows it shows
-// instead (?ids=), others' jobs the user's own feed does not carry.
+// instead (?ids=), others' jobs the user's own feed does not carry; it
+// starts with their state now, so a change between the page and the feed
+// is not lost.
 func (h *Handler) listEvents(w http.ResponseWriter, r *http.Request, s *session) {
 	owner := s.User.Name
 	if server.IsAdmin(s.User) {
 		owner = ""
 	}
-	keep := func(*job.Job) bool { return true }
-	if r.URL.Query().Get("shared") == "1" {
-		ids, err := h.sharedRows(r, s)
-		if err != nil {
+	shared := r.URL.Query().Get("shared") == "1"
+	var ids []int64
+	if shared {
+		var err error
+		if ids, err = sharedIDs(r.URL.Query().Get("ids")); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		owner, keep = "", func(j *job.Job) bool { return ids[j.ID] }
+		owner = ""
 	}
+	// Subscribe before reading the rows' state, so nothing falls between.
 	sub := h.cfg.Queue.Events.Subscribe(0, owner)
 	defer sub.Close()
 	es := server.OpenEventStream(w)
 	// A comment first, so the browser knows the stream is open.
 	if !es.Comment("watching") {
 		return
+	}
+	send := func(j *job.Job) bool {
+		c := *j
+		c.Spec = nil // listings stay small
+		return es.Send("job", &c)
+	}
+	keep := func(*job.Job) bool { return true }
+	if shared {
+		// Each row is checked now, as the page was: the feed carries no
+		// job the user could not open.
+		follow := make(map[int64]bool, len(ids))
+		for _, id := range ids {
+			j, err := h.cfg.API.Job(r.Context(), s.User, id)
+			if err != nil {
+				continue
+			}
+			follow[id] = true
+			if !send(j) {
+				return
+			}
+		}
+		keep = func(j *job.Job) bool { return follow[j.ID] }
 	}
 	tick := time.NewTicker(listKeepAlive)
 	defer tick.Stop()
@@ -63,12 +89,7 @@ func (h *Handler) listEvents(w http.ResponseWriter, r *http.Request, s *session)
 			}
 		case <-sub.Ready():
 			for _, j := range sub.Take() {
-				if !keep(j) {
-					continue
-				}
-				c := *j
-				c.Spec = nil // listings stay small
-				if !es.Send("job", &c) {
+				if keep(j) && !send(j) {
 					return
 				}
 			}
@@ -90,27 +111,22 @@ func sharedFeedQuery(js []*job.Job) string {
 	return url.Values{"shared": {"1"}, "ids": {strings.Join(ids, ",")}}.Encode()
 }
 
-// sharedRows reads the ids a shared list's feed follows and keeps those
-// the user may see, each checked now as the page was: the feed then
-// carries no job the user could not open.
-func (h *Handler) sharedRows(r *http.Request, s *session) (map[int64]bool, error) {
-	v := r.URL.Query().Get("ids")
+// sharedIDs reads the ids a shared list's feed follows.
+func sharedIDs(v string) ([]int64, error) {
 	if v == "" {
-		return map[int64]bool{}, nil
+		return nil, nil
 	}
 	parts := strings.Split(v, ",")
 	if len(parts) > maxSharedRows {
 		return nil, fmt.Errorf("ids: %d job ids; at most %d are followed", len(parts), maxSharedRows)
 	}
-	ids := make(map[int64]bool, len(parts))
-	for _, p := range parts {
+	ids := make([]int64, len(parts))
+	for i, p := range parts {
 		id, err := strconv.ParseInt(p, 10, 64)
 		if err != nil || id < 1 {
 			return nil, fmt.Errorf("ids: %q is not a job id (accepted: job ids separated by commas)", p)
 		}
-		if _, err := h.cfg.API.Job(r.Context(), s.User, id); err == nil {
-			ids[id] = true
-		}
+		ids[i] = id
 	}
 	return ids, nil
 }
