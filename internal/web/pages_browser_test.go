@@ -262,6 +262,10 @@ func TestBrowserPages(t *testing.T) {
 		step(t, ctx, "correct the cell in place and submit",
 			chromedp.SetValue(chromedp.ID("data"), "1 2 0.1\n2 4 0.1\n3 6 0.1\n"),
 			chromedp.Click(chromedp.ID("submit-fit")), chromedp.WaitVisible(chromedp.ID("state")))
+		// Until the fit ends its page reloads itself once (live.js): wait
+		// for its results, so that reload cannot cut off the next
+		// subtest's navigation.
+		step(t, ctx, "the corrected fit's results", chromedp.WaitVisible(chromedp.ID("params")))
 	})
 
 	t.Run("admin is 403 for a user", func(t *testing.T) {
