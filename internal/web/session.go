@@ -9,10 +9,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/bumpserve/bumpserve/internal/auth"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 	"github.com/bumpserve/bumpserve/internal/server"
 )
 
@@ -28,10 +29,14 @@ type session struct {
 }
 
 // loadSecret reads the CSRF key from path, creating it (mode 0600) on
-// first use; with no path the key lives in memory for this process.
+// first use; with no path the key lives in memory for this process. It
+// goes through jobfs like every file this package touches (no links
+// followed), and a new key replaces the file whole, so a crash while
+// writing it cannot leave a short one.
 func loadSecret(path string) ([]byte, error) {
+	dir, name := filepath.Dir(path), filepath.Base(path)
 	if path != "" {
-		if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
+		if b, err := jobfs.ReadFile(dir, name, maxSecret); err == nil && len(b) >= 32 {
 			return b, nil
 		}
 	}
@@ -40,11 +45,14 @@ func loadSecret(path string) ([]byte, error) {
 	if path == "" {
 		return key, nil
 	}
-	if err := os.WriteFile(path, key, 0o600); err != nil {
+	if err := jobfs.Replace(dir, name, key, 0o600); err != nil {
 		return nil, fmt.Errorf("web: session key: %w", err)
 	}
 	return key, nil
 }
+
+// maxSecret bounds the key file read (the key written is 32 bytes).
+const maxSecret = 4096
 
 // csrfToken ties a form to the token that signed in: an HMAC of the
 // token's hash, so it needs no storage and a page of another session (or
