@@ -60,10 +60,7 @@ func TestHostileOutputOnRemoteWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); pool.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	testenv.Background(t, pool.Run)
 
 	cases := []struct {
 		what  string

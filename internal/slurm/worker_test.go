@@ -74,9 +74,6 @@ func slurmWorker(t *testing.T, slots int) (*bundle, *worker.Pool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); pool.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	testenv.Background(t, pool.Run)
 	return &bundle{env: env, c: env.Client(env.AdminToken), ex: ex}, pool
 }

@@ -48,10 +48,7 @@ func (b *bundle) runPool(t *testing.T, name string, slots int) {
 		t.Fatal(err)
 	}
 	src.Sweep()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); pool.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	testenv.Background(t, pool.Run)
 }
 
 func TestRemoteWorkerRunsJobWithFiles(t *testing.T) {
