@@ -36,7 +36,6 @@ var allowed = map[string]string{
 	// Not job files.
 	"internal/controller/controller.go#Open":      "the data directory",
 	"internal/controller/users.go":                "the admin token file in the data directory",
-	"internal/web/session.go":                     "the session key in the data directory",
 	"internal/diskspace/diskspace.go":             "the space reserve files at the top of the data directory",
 	"internal/proc/proc.go#stat":                  "/proc/PID/stat",
 	"internal/proc/proc.go#GroupCPU":              "/proc",
