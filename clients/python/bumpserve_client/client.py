@@ -425,28 +425,30 @@ def _series_paths(series):
     """The series' data file paths, checked to have distinct base names."""
     if isinstance(series, str):
         raise errors.ConfigError("series: give a list of data file paths, not one string")
-    paths, seen = list(series), {}
+    paths = list(series)
     if not paths:
         raise errors.ConfigError("series: no data files")
-    for p in paths:
-        name = os.path.basename(p)
-        if name in seen:
-            raise errors.ConfigError("series: %s and %s have the same name %s (series files must have distinct names)"
-                                     % (seen[name], p, name))
-        seen[name] = p
+    _check_distinct("series", paths)
     return paths
 
 
-def _read_uploads(paths):
-    uploads, seen = [], {}
+def _check_distinct(arg, paths):
+    """Refuse two paths that would be uploaded under one base name."""
+    seen = {}
     for p in paths:
         name = os.path.basename(p)
         if name in seen:
-            raise errors.ConfigError("files: %s and %s would both be uploaded as %s" % (seen[name], p, name))
+            raise errors.ConfigError("%s: %s and %s would both be uploaded as %s" % (arg, seen[name], p, name))
         seen[name] = p
+
+
+def _read_uploads(paths):
+    _check_distinct("files", paths)
+    uploads = []
+    for p in paths:
         try:
             with open(p, "rb") as f:
-                uploads.append((name, f.read()))
+                uploads.append((os.path.basename(p), f.read()))
         except OSError as e:
             raise errors.ConfigError("file %s: %s" % (p, e.strerror or e)) from None
     return uploads
