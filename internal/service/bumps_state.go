@@ -102,11 +102,6 @@ func unpackBumpsState(b []byte) ([][]byte, error) {
 	return out, nil
 }
 
-// watchState sends each new whole DREAM state bumps saves in the store
-// to sent until done is closed. bumps rewrites the files in place one
-// after the other: a state is taken once its files have stayed as they
-// were for one look and read whole (checkBumpsState), and only if it
-// holds more generations than the last one sent.
 // keepState keeps a packed whole state in the job's directory, where the
 // job cannot write (atomically: a kill mid-write leaves the last one),
 // and hands it to Env.Checkpointed if set. bumps rewrites its state files
@@ -122,6 +117,11 @@ func (r *bumpsRun) keepState(packed []byte) {
 	}
 }
 
+// watchState sends each new whole DREAM state bumps saves in the store
+// to sent until done is closed. bumps rewrites the files in place one
+// after the other: a state is taken once its files have stayed as they
+// were for one look and read whole (checkBumpsState), and only if it
+// holds more generations than the last one sent.
 func (r *bumpsRun) watchState(sent func([]byte), done <-chan struct{}) {
 	tick := time.NewTicker(stateEvery)
 	defer tick.Stop()
