@@ -62,9 +62,13 @@ func TestRequeuedSlurmJobResumesFromItsCheckpoint(t *testing.T) {
 	if err := os.WriteFile(mark, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// Slurm holds a requeued job back for two minutes; let it start now.
+	// Slurm holds a requeued job back for two minutes (its credential's
+	// lifetime); let it start sooner, but not within the second of the
+	// requeue: slurmd refuses a credential made in the second it revoked
+	// the first run's ("Job credential revoked"), and the job then truly
+	// fails, as a CI run here saw.
 	testenv.Eventually(t, 30*time.Second, "Slurm job "+sid+" requeued", func() bool { return slurmState(sid) == "PENDING" })
-	if out, err := exec.Command("scontrol", "update", "JobId="+sid, "StartTime=now").CombinedOutput(); err != nil {
+	if out, err := exec.Command("scontrol", "update", "JobId="+sid, "StartTime=now+3").CombinedOutput(); err != nil {
 		t.Fatalf("scontrol update StartTime: %v: %s", err, out)
 	}
 	final := b.wait(t, j.ID, 3*time.Minute)
