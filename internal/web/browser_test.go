@@ -213,10 +213,13 @@ func TestBrowser(t *testing.T) {
 		// The page after the cancel form says at once that it was received
 		// (local slots stop a job so fast that it may already say CANCEL;
 		// TestCancelReceived holds a job ACTIVE to see the in-between).
-		waitFor(t, ctx, 5*time.Second, "the page shows the cancel",
+		waitFor(t, ctx, 20*time.Second, "the page shows the cancel",
 			`!document.getElementById("cancel-status").hidden || document.getElementById("state").textContent === "CANCEL"`)
+		// Waits for the page the server draws for the ended job (no
+		// cancel form): the live page reloads itself once it hears of the
+		// end, and that reload would cut off the next subtest's navigation.
 		waitFor(t, ctx, 20*time.Second, "the job page shows CANCEL",
-			`document.getElementById("state").textContent === "CANCEL"`)
+			`document.getElementById("state").textContent === "CANCEL" && !document.getElementById("cancel-form")`)
 	})
 
 	t.Run("job list follows states", func(t *testing.T) {
