@@ -99,7 +99,7 @@ func TestWorkerKill9ResumesBumpsDREAM(t *testing.T) {
 	t.Parallel()
 	needBumps(t)
 	data := filepath.Join(t.TempDir(), "data")
-	srv := startServer(t, data, "--workers", "0", "--lease", "3s", "--sandbox-uids", "68750-68759")
+	srv := startServer(t, data, "--workers", "0", "--lease", "6s", "--sandbox-uids", "68750-68759")
 	tok := workerToken(t, data, "farm")
 	cl, _ := client.New(srv.URL, srv.adminToken(), client.Options{})
 	ctx := context.Background()

@@ -35,7 +35,7 @@ func TestWorkerKill9ResumesOnAnotherWorker(t *testing.T) {
 		t.Fatalf("reference fit: %d %s", code, errOut)
 	}
 	data := filepath.Join(dir, "data")
-	srv := startServer(t, data, "--workers", "0", "--lease", "3s", "--sandbox-uids", "68400-68409")
+	srv := startServer(t, data, "--workers", "0", "--lease", "6s", "--sandbox-uids", "68400-68409")
 	tok := workerToken(t, data, "farm")
 	env := []string{"BUMPSERVE_SERVER=" + srv.URL, "BUMPSERVE_TOKEN=" + srv.adminToken()}
 	cl, _ := client.New(srv.URL, srv.adminToken(), client.Options{})

@@ -228,7 +228,9 @@ func TestKill9Recovery(t *testing.T) {
 	token := srv.adminToken()
 	cl, _ := client.New(srv.URL, token, client.Options{})
 	ctx := context.Background()
-	specs := []string{`{"seconds":1.5,"exec":true}`, `{"seconds":1.5,"exec":true}`, `{"seconds":1.5}`, `{"seconds":0.2}`, `{"seconds":0.2}`}
+	// The first three still run when the server is killed, even when the
+	// other tests' load slows the look for them.
+	specs := []string{`{"seconds":5,"exec":true}`, `{"seconds":5,"exec":true}`, `{"seconds":5}`, `{"seconds":0.2}`, `{"seconds":0.2}`}
 	var ids []int64
 	for _, s := range specs {
 		j, err := cl.Submit(ctx, client.Submission{Service: "sleep", Spec: json.RawMessage(s)}, nil)
@@ -281,10 +283,11 @@ func TestKill9Recovery(t *testing.T) {
 func TestGracefulShutdown(t *testing.T) {
 	t.Parallel()
 	data := t.TempDir()
-	srv := startServer(t, data, "--workers", "2", "--drain-timeout", "1s")
+	// The short job still runs when the drain begins and ends well within it.
+	srv := startServer(t, data, "--workers", "2", "--drain-timeout", "6s")
 	cl, _ := client.New(srv.URL, srv.adminToken(), client.Options{})
 	ctx := context.Background()
-	short, _ := cl.Submit(ctx, client.Submission{Service: "sleep", Spec: json.RawMessage(`{"seconds":0.5}`)}, nil)
+	short, _ := cl.Submit(ctx, client.Submission{Service: "sleep", Spec: json.RawMessage(`{"seconds":2}`)}, nil)
 	long, _ := cl.Submit(ctx, client.Submission{Service: "sleep", Spec: json.RawMessage(`{"seconds":60,"exec":true}`)}, nil)
 	testenv.Eventually(t, 10*time.Second, "both running", func() bool {
 		l, err := cl.List(ctx, client.ListOptions{State: "ACTIVE"})

@@ -124,11 +124,14 @@ func TestThousandJobsThreeWorkers(t *testing.T) {
 // attempt+1.
 func TestWorkerKilledMidJob(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t, t.TempDir(), "--workers", "0", "--lease", "1500ms")
+	// The job outlasts a slow poll (it must still run when doomed is
+	// killed); the lease is long enough that a heartbeat slowed by the
+	// other tests' load does not lose it.
+	srv := startServer(t, t.TempDir(), "--workers", "0", "--lease", "4s")
 	tok := workerToken(t, srv.Data, "farm")
 	doomed := startWorker(t, srv.URL, tok, "doomed", 1)
 	cl, _ := client.New(srv.URL, srv.adminToken(), client.Options{})
-	ids := submitSleeps(t, cl, 1, `{"seconds":1,"exec":true}`)
+	ids := submitSleeps(t, cl, 1, `{"seconds":5,"exec":true}`)
 	testenv.Eventually(t, 10*time.Second, "job running on doomed", func() bool {
 		j, _ := cl.Get(context.Background(), ids[0])
 		return j.State == "ACTIVE" && j.Worker == "doomed"
@@ -146,17 +149,17 @@ func TestWorkerKilledMidJob(t *testing.T) {
 // its late result is refused and changes nothing.
 func TestFrozenWorkerLateResultRefused(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t, t.TempDir(), "--workers", "0", "--lease", "1500ms")
+	srv := startServer(t, t.TempDir(), "--workers", "0", "--lease", "4s")
 	tok := workerToken(t, srv.Data, "farm")
 	frozen := startWorker(t, srv.URL, tok, "frozen", 1)
 	cl, _ := client.New(srv.URL, srv.adminToken(), client.Options{})
-	ids := submitSleeps(t, cl, 1, `{"seconds":1}`)
+	ids := submitSleeps(t, cl, 1, `{"seconds":5}`)
 	testenv.Eventually(t, 10*time.Second, "job running on frozen", func() bool {
 		j, _ := cl.Get(context.Background(), ids[0])
 		return j.State == "ACTIVE" && j.Worker == "frozen"
 	})
 	frozen.Cmd.Process.Signal(syscall.SIGSTOP)
-	testenv.Eventually(t, 10*time.Second, "lease expires", func() bool {
+	testenv.Eventually(t, 30*time.Second, "lease expires", func() bool {
 		j, _ := cl.Get(context.Background(), ids[0])
 		return j.State == "PENDING" && j.Attempt == 2
 	})

@@ -180,7 +180,7 @@ func TestWideJobRunsWhenSlotsFree(t *testing.T) {
 	t.Parallel()
 	env := testenv.Start(t, controller.Config{Workers: 2})
 	cl := env.Client(env.AdminToken)
-	narrow := submit(t, cl, `{"seconds":0.3}`)
+	narrow := submit(t, cl, `{"seconds":2}`) // still running at the first look, under load too
 	waitFor(t, cl, narrow.ID, "running", inState(job.Active))
 	wide := submit(t, cl, `{"seconds":0,"resources":{"cpus":2}}`)
 	waitFor(t, cl, wide.ID, "complete", inState(job.Complete))
@@ -195,8 +195,10 @@ func TestMaxJobsCapsRunningJobs(t *testing.T) {
 	sub := env.C.Queue.Events.Subscribe(0, "")
 	defer sub.Close()
 	var ids []int64
+	// Each job runs long enough that a subscriber slowed by the other
+	// tests' load still sees two of them ACTIVE together.
 	for range 5 {
-		ids = append(ids, submit(t, cl, `{"seconds":0.2}`).ID)
+		ids = append(ids, submit(t, cl, `{"seconds":1}`).ID)
 	}
 	active, most, finished := map[int64]bool{}, 0, 0
 	deadline := time.After(20 * time.Second)

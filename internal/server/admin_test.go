@@ -66,7 +66,7 @@ func TestDrainLocalSlots(t *testing.T) {
 	t.Parallel()
 	env, log := adminEnv(t)
 	cl := env.Client(env.AdminToken)
-	running := submitSleep(t, env, env.AdminToken, 0.5)
+	running := submitSleep(t, env, env.AdminToken, 3) // still running at the drain, under load too
 	waitState(t, cl, running, 10*time.Second, job.Active)
 
 	code, body, _ := call(t, "POST", env.URL+"/api/v1/workers/local-slots/drain", env.AdminToken, "", nil)
@@ -172,7 +172,7 @@ func TestRequeueRunningJob(t *testing.T) {
 	t.Parallel()
 	env, log := adminEnv(t)
 	cl := env.Client(env.AdminToken)
-	id := submitSleep(t, env, env.AdminToken, 1)
+	id := submitSleep(t, env, env.AdminToken, 4) // still running at the requeue
 	waitState(t, cl, id, 10*time.Second, job.Active)
 	code, body, _ := call(t, "POST", fmt.Sprintf("%s/api/v1/jobs/%d/requeue", env.URL, id), env.AdminToken, "", nil)
 	var j job.Job
@@ -180,7 +180,7 @@ func TestRequeueRunningJob(t *testing.T) {
 	if code != http.StatusOK || j.Attempt != 2 {
 		t.Fatalf("requeue: %d %s; want attempt 2", code, body)
 	}
-	final := waitState(t, cl, id, 20*time.Second, job.Complete, job.Error, job.Cancel)
+	final := waitState(t, cl, id, 30*time.Second, job.Complete, job.Error, job.Cancel)
 	if final.State != job.Complete || final.Attempt != 2 {
 		t.Fatalf("requeued job ended %s attempt %d (%s), want COMPLETE on attempt 2", final.State, final.Attempt, final.Reason)
 	}

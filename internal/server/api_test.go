@@ -87,7 +87,7 @@ func TestSubmitRunResults(t *testing.T) {
 	ctx := context.Background()
 
 	code, body, hdr := call(t, "POST", env.URL+"/api/v1/jobs", env.AdminToken, "application/json",
-		strings.NewReader(`{"name":"nap","service":"sleep","spec":{"seconds":0.3,"message":"hello"}}`))
+		strings.NewReader(`{"name":"nap","service":"sleep","spec":{"seconds":2,"message":"hello"}}`))
 	if code != http.StatusCreated {
 		t.Fatalf("submit: %d %s", code, body)
 	}
@@ -125,7 +125,7 @@ func TestSubmitRunResults(t *testing.T) {
 		Message string
 	}
 	json.Unmarshal(res, &r)
-	if r.Slept < 0.3 || r.Message != "hello" {
+	if r.Slept < 2 || r.Message != "hello" {
 		t.Errorf("results = %s", res)
 	}
 	files, err := cl.Files(ctx, j.ID)

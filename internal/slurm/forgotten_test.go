@@ -32,7 +32,7 @@ func TestForgottenJob(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := setup(t, tc.cfg, 2)
-			j := b.submit(t, "sleep", `{"seconds": 6}`)
+			j := b.submit(t, "sleep", `{"seconds": 15}`)
 			sid := b.slurmID(t, j.ID)
 			awaitRunning(t, sid)
 			b.ex.trk.mu.Lock()

@@ -39,7 +39,7 @@ func TestRestartedControllerFollowsItsSlurmJobs(t *testing.T) {
 	// One runs through the restart, one ends before it. The long one is
 	// long enough that, with Slurm busy with other tests' jobs, the short
 	// one can wait its turn and still end before the long one.
-	for _, seconds := range []string{"20", "0.5"} {
+	for _, seconds := range []string{"40", "0.5"} {
 		j, err := cl.Submit(ctx, client.Submission{Service: "sleep", Spec: json.RawMessage(`{"seconds": ` + seconds + `}`)}, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -120,7 +120,7 @@ func TestRestartedWorkerFollowsItsSlurmJobs(t *testing.T) {
 	}
 	first := startWorker()
 	ctx := context.Background()
-	j, err := user.Submit(ctx, client.Submission{Service: "sleep", Spec: json.RawMessage(`{"seconds": 5}`)}, nil)
+	j, err := user.Submit(ctx, client.Submission{Service: "sleep", Spec: json.RawMessage(`{"seconds": 10}`)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
