@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 
-	"gonum.org/v1/gonum/dsp/fourier"
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
@@ -96,29 +94,32 @@ func splitChains(series [][]float64) [][]float64 {
 
 // rankNormalize replaces each draw by Φ⁻¹((r - 3/8)/(S + 1/4)) of its rank
 // r among all S draws (Blom's offsets), ties given their average rank.
-// Ranks come from binary search in one sorted copy, which is much faster
-// than sorting (value, position) records. It also returns that copy.
+// It also returns the draws sorted.
 func rankNormalize(chains [][]float64) (z [][]float64, sorted []float64) {
-	sorted = make([]float64, 0, len(chains)*len(chains[0]))
+	all := make([]float64, 0, len(chains)*len(chains[0]))
 	for _, s := range chains {
-		sorted = append(sorted, s...)
+		all = append(all, s...)
 	}
-	slices.Sort(sorted)
+	order, sorted := sortedOrder(all)
 	S := float64(len(sorted))
-	out := make([][]float64, len(chains))
-	for c, s := range chains {
-		out[c] = make([]float64, len(s))
-		for t, v := range s {
-			lo := sort.SearchFloat64s(sorted, v) // first index holding v
-			hi := lo + 1
-			for hi < len(sorted) && sorted[hi] == v {
-				hi++
-			}
-			rank := float64(lo+1+hi) / 2 // average of ranks lo+1..hi
-			out[c][t] = distuv.UnitNormal.Quantile((rank - 0.375) / (S + 0.25))
+	flat := make([]float64, len(all))
+	for lo := 0; lo < len(sorted); {
+		hi := lo + 1
+		for hi < len(sorted) && sorted[hi] == sorted[lo] {
+			hi++
 		}
+		rank := float64(lo+1+hi) / 2 // average of ranks lo+1..hi
+		q := distuv.UnitNormal.Quantile((rank - 0.375) / (S + 0.25))
+		for _, p := range order[lo:hi] {
+			flat[p] = q
+		}
+		lo = hi
 	}
-	return out, sorted
+	z = make([][]float64, len(chains))
+	for c, s := range chains {
+		z[c], flat = flat[:len(s):len(s)], flat[len(s):]
+	}
+	return z, sorted
 }
 
 // chainMoments returns the mean of the within-chain variances W and the
@@ -163,17 +164,44 @@ func basicRhat(chains [][]float64) float64 {
 // essOf is the effective sample size of the chains from their combined
 // autocorrelation, truncated by Geyer's initial monotone sequence, as in
 // Stan: ρ_t = 1 - (W - mean_c acov_c(t)) / var+.
+//
+// Chains that mix well need only a few lags before the sequence ends, so
+// the lags are summed directly, doubling their number until it does
+// (lagSums); only chains still correlated at directLagLimit go on to an
+// FFT of every lag.
 func essOf(chains [][]float64) float64 {
 	m, n := len(chains), len(chains[0])
 	w, vp := chainMoments(chains)
 	if w == 0 || vp == 0 {
 		return float64(m * n)
 	}
+	total := float64(m * n)
+	finish := func(tau float64) float64 { return total / max(tau, 1/math.Log10(total)) }
+	sums, limit := newLagSums(chains), directLagLimit(n)
+	for lags := min(32, limit); ; lags = min(2*lags, limit) {
+		sums.extend(lags)
+		if tau, ok := geyerTau(sums.acov, n, w, vp); ok {
+			return finish(tau)
+		}
+		if lags == limit {
+			break
+		}
+	}
 	acov := make([][]float64, m)
 	fft := newPaddedFFT(n)
 	for c, s := range chains {
 		acov[c] = fft.autocovariance(s)
 	}
+	tau, _ := geyerTau(acov, n, w, vp)
+	return finish(tau)
+}
+
+// geyerTau sums the autocorrelations of the chains, whose biased
+// autocovariances acov[c][t] are known for the first lags, into the
+// integrated autocorrelation time, up to Geyer's initial monotone
+// sequence's end. ok is false when that end lies beyond the known lags.
+func geyerTau(acov [][]float64, n int, w, vp float64) (tau float64, ok bool) {
+	m, lags := len(acov), len(acov[0])
 	rho := func(t int) float64 {
 		mean := 0.0
 		for c := range acov {
@@ -183,9 +211,12 @@ func essOf(chains [][]float64) float64 {
 		// acov(0) is the biased variance; rescale like W.
 		return 1 - (w-mean*float64(n)/float64(n-1))/vp
 	}
-	tau := -1.0
+	tau = -1.0
 	prev := math.Inf(1)
 	for k := 0; 2*k+1 < n; k++ {
+		if 2*k+1 >= lags {
+			return tau, false
+		}
 		pair := rho(2*k) + rho(2*k+1)
 		if k == 0 {
 			pair = 1 + rho(1)
@@ -197,52 +228,7 @@ func essOf(chains [][]float64) float64 {
 		prev = pair
 		tau += 2 * pair
 	}
-	total := float64(m * n)
-	tau = max(tau, 1/math.Log10(total))
-	return total / tau
-}
-
-// paddedFFT computes autocovariances of series of one length n through
-// an FFT of twice that length (rounded up to a power of two), so that the
-// circular correlation equals the linear one; its twiddle factors are
-// computed once for all chains.
-type paddedFFT struct {
-	n, size int
-	fft     *fourier.FFT
-	padded  []float64
-	coef    []complex128
-	seq     []float64
-}
-
-func newPaddedFFT(n int) *paddedFFT {
-	size := 1
-	for size < 2*n {
-		size <<= 1
-	}
-	return &paddedFFT{n: n, size: size, fft: fourier.NewFFT(size), padded: make([]float64, size), seq: make([]float64, size)}
-}
-
-// autocovariance returns the biased autocovariance of x at every lag.
-func (f *paddedFFT) autocovariance(x []float64) []float64 {
-	mean := 0.0
-	for _, v := range x {
-		mean += v
-	}
-	mean /= float64(f.n)
-	clear(f.padded)
-	for i, v := range x {
-		f.padded[i] = v - mean
-	}
-	f.coef = f.fft.Coefficients(f.coef, f.padded)
-	for i, c := range f.coef {
-		f.coef[i] = complex(real(c)*real(c)+imag(c)*imag(c), 0)
-	}
-	f.seq = f.fft.Sequence(f.seq, f.coef)
-	out := make([]float64, f.n)
-	for t := range out {
-		out[t] = f.seq[t] / float64(f.size) / float64(f.n)
-	}
-	return out
+	return tau, true
 }
 
 // Diagnosis is what the convergence checks say of a set of chains.
