@@ -242,7 +242,7 @@ func TestStopAndResumeCLI(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{[]string{"stop", sleep}, 1, "stop early ends native fits"},
+		{[]string{"stop", sleep}, 1, "stop early ends fits"},
 		{[]string{"resume", sleep, "--samples", "10"}, 1, "only native DREAM fits"},
 		{[]string{"resume", id}, 2, "samples"},
 		{[]string{"resume", id, "--samples", "-3"}, 2, "samples"},

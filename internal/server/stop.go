@@ -25,8 +25,8 @@ func (s *Server) longFitRoutes() {
 	s.mux.Handle("POST /api/v1/jobs/{id}/resume", s.forUsers(s.resumeJob))
 }
 
-// stopJob asks a running native fit to end now, COMPLETE with its best
-// point and, for DREAM, the draws so far. 202: the job ends shortly.
+// stopJob asks a running fit (native or bumps) to end now, COMPLETE with
+// its best point and, for DREAM, the draws so far. 202: the job ends shortly.
 func (s *Server) stopJob(w http.ResponseWriter, r *http.Request, u *store.User) {
 	j := s.jobToChange(w, r, u)
 	if j == nil {
@@ -42,8 +42,8 @@ func (s *Server) stopJob(w http.ResponseWriter, r *http.Request, u *store.User) 
 // StopJob asks the running job j to stop early (see stopJob); errors are
 // *SubmitError with the status to answer.
 func (s *Server) StopJob(r *http.Request, j *job.Job) (*job.Job, error) {
-	if j.Service != "fit" {
-		return nil, &httpError{http.StatusConflict, fmt.Sprintf("job %d is a %s job: stop early ends native fits (service fit) only; cancel it instead", j.ID, j.Service)}
+	if j.Service != "fit" && j.Service != "bumps" {
+		return nil, &httpError{http.StatusConflict, fmt.Sprintf("job %d is a %s job: stop early ends fits (services fit and bumps) only; cancel it instead", j.ID, j.Service)}
 	}
 	if j.State != job.Active {
 		return nil, &httpError{http.StatusConflict, fmt.Sprintf("job %d is %s, not running: only a running fit can be stopped", j.ID, j.State)}

@@ -22,16 +22,14 @@ import (
 	"github.com/bumpserve/bumpserve/internal/version"
 )
 
-// DefaultBumpsPath is Debian's python3-bumps command line. It is called by
-// path: the python3 first on PATH may be another Python without bumps.
+// DefaultBumpsPath is Debian's python3-bumps command line; a job runs
+// what it runs (bumps.cli.main) with DefaultBumpsPython, after the hooks
+// of bootScript, and its presence says bumps is installed.
 const DefaultBumpsPath = "/usr/bin/bumps"
 
 // Bumps runs a user's Bumps model script with the Bumps command line and
 // presents its results like a native fit.
-type Bumps struct {
-	// Path is the bumps program; empty means DefaultBumpsPath.
-	Path string
-}
+type Bumps struct{}
 
 // Name implements Service.
 func (Bumps) Name() string { return "bumps" }
@@ -68,9 +66,8 @@ func (b Bumps) Run(ctx context.Context, env *Env) (json.RawMessage, error) {
 	if !uploaded(env.Input, spec.Model) {
 		return nil, fmt.Errorf("spec.model: %s was not uploaded; uploaded: %s", spec.Model, jobdir.Uploaded(env.Input))
 	}
-	path := cmp.Or(b.Path, DefaultBumpsPath)
-	if _, err := exec.LookPath(path); err != nil {
-		return nil, fmt.Errorf("bumps: %s is not installed on this executor (Debian package python3-bumps)", path)
+	if _, err := exec.LookPath(DefaultBumpsPath); err != nil {
+		return nil, fmt.Errorf("bumps: %s is not installed on this executor (Debian package python3-bumps)", DefaultBumpsPath)
 	}
 	fitter, notes := spec.Fitter, []string(nil)
 	if fitter == "lm" {
@@ -93,7 +90,7 @@ func (b Bumps) Run(ctx context.Context, env *Env) (json.RawMessage, error) {
 		return nil, fmt.Errorf("bumps: %w", err)
 	}
 	defer out.Close()
-	r := &bumpsRun{b: path, env: env, model: model, spec: spec, fitter: fitter, opts: opts,
+	r := &bumpsRun{env: env, stop: &stopWatch{env: env}, model: model, spec: spec, fitter: fitter, opts: opts,
 		store: filepath.Join(env.Output, storeDir), out: out, ranks: job.Tasks(env.Spec)}
 	if r.extra, err = r.stateArgs(); err != nil {
 		return nil, err
@@ -106,6 +103,12 @@ func (b Bumps) Run(ctx context.Context, env *Env) (json.RawMessage, error) {
 		fmt.Fprintln(env.Log, "bumps:", note)
 		notes = append(notes, note)
 	}
+	if err := r.stop.clear(); err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	defer close(done)
+	r.stop.watch(stopSignal(env.JobDir(), env.Stop, done), done)
 	_, parallel := opts["parallel"]
 	parallel = parallel && opts["parallel"] != "1"
 	stderr, err := r.run(ctx, parallel)
@@ -115,6 +118,14 @@ func (b Bumps) Run(ctx context.Context, env *Env) (json.RawMessage, error) {
 		notes = append(notes, note)
 		stderr, err = r.run(ctx, false)
 	}
+	if err != nil && r.stopped && ctx.Err() == nil {
+		// Stopped within its first steps, bumps 0.9's DREAM writes its
+		// results and then fails drawing plots of one generation: what
+		// it wrote stands, with bumps' complaint beside it.
+		if res, rerr := r.results(cmp.Or(fitter, "amoeba"), append(notes, "bumps failed after the stop: "+bumps.Digest(stderr))); rerr == nil {
+			return res, nil
+		}
+	}
 	if err != nil {
 		return nil, r.failure(ctx, stderr, err)
 	}
@@ -123,14 +134,18 @@ func (b Bumps) Run(ctx context.Context, env *Env) (json.RawMessage, error) {
 
 // bumpsRun is one job's bumps invocation.
 type bumpsRun struct {
-	b, model, fitter, store string
-	env                     *Env
-	spec                    *BumpsSpec
-	opts                    map[string]string
-	extra                   []string // checkpoint and resume (stateArgs)
-	cpu                     *cpuGuard
+	model, fitter, store string
+	env                  *Env
+	spec                 *BumpsSpec
+	opts                 map[string]string
+	extra                []string // checkpoint and resume (stateArgs)
+	cpu                  *cpuGuard
 	// ranks > 1 runs bumps --mpi as that many MPI ranks under mpirun.
 	ranks int
+	// stop passes a stop request on to bumps; stopped says it reached
+	// the last run before that run ended.
+	stop    *stopWatch
+	stopped bool
 	// out is output/, where the job's processes write too: every access
 	// to it goes through the one door (package jobfs).
 	out *jobfs.Dir
@@ -175,7 +190,7 @@ func (r *bumpsRun) run(ctx context.Context, parallel bool) (string, error) {
 	defer errf.Close()
 
 	args := append(bumpsArgs(r.model, r.spec, r.fitter, r.opts, r.store, parallel), r.extra...)
-	cmd := exec.Command(r.b, args...)
+	cmd := exec.Command(DefaultBumpsPython, append([]string{"-c", bootScript(false)}, args...)...)
 	cmd.Env = bumpsEnv(r.env)
 	if r.ranks > 1 {
 		cmd = r.mpiCommand(args)
@@ -194,6 +209,8 @@ func (r *bumpsRun) run(ctx context.Context, parallel bool) (string, error) {
 		guard.Go(slog.Default(), "bumps state watch", func() { r.watchState(r.keepState, monDone) })
 	}
 	err = r.env.Command(ctx, cmd)
+	// A stop passed on after bumps ended did not end it.
+	r.stopped = r.stop.sent.Load()
 	close(monDone)
 	r.cpu.stop()
 	// What the job left under the name is read through the door: a
@@ -283,6 +300,11 @@ func (r *bumpsRun) results(fitter string, notes []string) (json.RawMessage, erro
 	res, err := bumps.Load(store, modelName(r.model), fitter)
 	if err != nil {
 		return nil, fmt.Errorf("read bumps results: %w", err)
+	}
+	if r.stopped {
+		if err := bumps.MarkStopped(store, modelName(r.model), res); err != nil {
+			return nil, fmt.Errorf("read bumps results: %w", err)
+		}
 	}
 	out, err := r.out.ReadFile(stdoutFile, maxStdout)
 	if err != nil && !errors.Is(err, jobfs.ErrTooLarge) {

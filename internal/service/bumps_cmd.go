@@ -56,6 +56,7 @@ func bumpsEnv(env *Env) []string {
 		"MPLCONFIGDIR=" + filepath.Join(env.Temp, "matplotlib"),
 		"BUMPSERVE_INPUT=" + env.Input,
 		"BUMPSERVE_OUTPUT=" + env.Output,
+		"BUMPSERVE_STOP=" + filepath.Join(env.Temp, stopName), // see bumps_stop.go
 		// input/ is read-only to the job: no __pycache__ beside the
 		// model's own modules.
 		"PYTHONDONTWRITEBYTECODE=1",

@@ -15,10 +15,10 @@ import (
 // same seed. The ranks' stdout and stderr arrive through mpirun, in the
 // job's one bumps-stdout.txt and bumps-stderr.txt.
 //
-// Each rank runs bumps' command line through mpiBoot, not r.b, for the
-// reason mpiBoot gives.
+// Each rank runs bumps' command line after mpiRepair, for the reason it
+// gives (and the stop hook, as every bumps process does).
 func (r *bumpsRun) mpiCommand(args []string) *exec.Cmd {
-	argv := mpi.Args(r.ranks, append(append([]string{DefaultBumpsPython, "-c", mpiBoot}, args...), "--mpi")...)
+	argv := mpi.Args(r.ranks, append(append([]string{DefaultBumpsPython, "-c", bootScript(true)}, args...), "--mpi")...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(bumpsEnv(r.env), mpi.Env(r.env.Temp)...)
 	// The ranks reach mpirun's PMIx server over loopback TCP.
@@ -26,14 +26,12 @@ func (r *bumpsRun) mpiCommand(args []string) *exec.Cmd {
 	return cmd
 }
 
-// mpiBoot starts bumps' command line (bumps.cli.main, what /usr/bin/bumps
-// runs) after one repair to bumps 0.9's MPI mapper: it scatters the
+// mpiRepair is one repair to bumps 0.9's MPI mapper: it scatters the
 // points to evaluate by their memory, as rows, but DE and DREAM hand it
 // populations in Fortran order (transposed views), so every rank, rank
 // 0 included, would evaluate scrambled points and the fit would go
 // elsewhere than the serial one. Handing the mapper a C-ordered copy
 // makes `bumps --mpi` evaluate exactly the points the serial mapper
 // does. One line: it is shown in the job's log.
-const mpiBoot = `import numpy, bumps.mapper as m; f = getattr(m, "_MPI_map", None); ` +
-	`m._MPI_map = f and (lambda problem, points, comm, root=0: f(problem, points if points is None else numpy.ascontiguousarray(points, "d"), comm, root)); ` +
-	`import bumps.cli; bumps.cli.main()`
+const mpiRepair = `import numpy, bumps.mapper as m; f = getattr(m, "_MPI_map", None); ` +
+	`m._MPI_map = f and (lambda problem, points, comm, root=0: f(problem, points if points is None else numpy.ascontiguousarray(points, "d"), comm, root)); `

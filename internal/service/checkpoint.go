@@ -23,8 +23,9 @@ const (
 	// ContinueFile is an ended fit's final state that a new job continues
 	// (bumpserve resume), put there when the job is created.
 	ContinueFile = "continue.fit"
-	// StopFile, once it exists, asks the running fit to stop early; the
-	// way a stop reaches a fit run by Slurm on a shared job directory.
+	// StopFile, once it exists, asks the running fit (native or bumps)
+	// to stop early; the way a stop reaches a fit run by Slurm on a
+	// shared job directory.
 	StopFile = "stop.request"
 	// maxCheckpoint bounds a checkpoint read back: DREAM's state holds
 	// every draw, 10 million draws of 10 parameters are about 800 MB.
@@ -82,8 +83,8 @@ func (c checkpointIO) save(cp fit.Checkpoint) error {
 
 // stopSignal returns a channel closed when the job is asked to stop
 // early: by the executor's signal (sig, may be nil) or by StopFile
-// appearing in the job's directory. done ends the watch.
-func (c checkpointIO) stopSignal(sig <-chan struct{}, done <-chan struct{}) <-chan struct{} {
+// appearing in the job's directory jobDir. done ends the watch.
+func stopSignal(jobDir string, sig <-chan struct{}, done <-chan struct{}) <-chan struct{} {
 	stop := make(chan struct{})
 	go func() {
 		tick := time.NewTicker(stopPoll)
@@ -96,7 +97,7 @@ func (c checkpointIO) stopSignal(sig <-chan struct{}, done <-chan struct{}) <-ch
 				close(stop)
 				return
 			case <-tick.C:
-				if _, err := jobfs.Lstat(c.dir, StopFile); err == nil {
+				if _, err := jobfs.Lstat(jobDir, StopFile); err == nil {
 					close(stop)
 					return
 				}

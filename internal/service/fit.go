@@ -67,7 +67,7 @@ func (Fit) Run(ctx context.Context, env *Env) (json.RawMessage, error) {
 		Checkpoint: ck.save,
 		Resume:     resume,
 		Continue:   cont,
-		Stop:       ck.stopSignal(env.Stop, done),
+		Stop:       stopSignal(ck.dir, env.Stop, done),
 	})
 	if err != nil {
 		return nil, err

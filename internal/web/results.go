@@ -22,8 +22,11 @@ type results struct {
 	Steps        int
 	Message      string
 	// Warning is why the results are not to be trusted (DREAM that has
-	// not converged); the page shows it beside the intervals.
+	// not converged, a fit stopped early); the page shows it beside the
+	// intervals.
 	Warning string
+	// Stopped: the fit was stopped early by request (any fitter).
+	Stopped bool
 	Params  []paramRow
 	// Posterior is set when the fitter sampled a posterior (DREAM), which
 	// adds mean, median and credible intervals to the table.
@@ -55,7 +58,7 @@ func parseResults(raw json.RawMessage) (r *results, ok bool) {
 		return nil, false
 	}
 	r = &results{Fitter: fr.Fitter, Converged: fr.Converged, Chisq: fr.Chisq, ReducedChisq: float64(fr.ReducedChisq),
-		DOF: fr.DOF, Evaluations: fr.Evaluations, Steps: fr.Steps, Message: fr.Message, Warning: fr.Warning}
+		DOF: fr.DOF, Evaluations: fr.Evaluations, Steps: fr.Steps, Message: fr.Message, Warning: fr.Warning, Stopped: fr.Stopped}
 	names := fr.ParameterOrder
 	if len(names) != len(fr.Parameters) {
 		// A document without a usable order (a hand-made one): by name.

@@ -6,12 +6,15 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bumpserve/bumpserve/client"
 	"github.com/bumpserve/bumpserve/internal/controller"
+	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/store"
 	"github.com/bumpserve/bumpserve/internal/testenv"
 )
@@ -85,5 +88,56 @@ func TestStopAndContinuePage(t *testing.T) {
 	}
 	if res, _ := cl.Results(ctx, next); strings.Contains(string(res), `"stopped"`) {
 		t.Errorf("continued job is marked stopped: %.300s", res)
+	}
+}
+
+// A running Bumps fit's page offers the same stop: bumps ends the fit as
+// its own time limit does and the job is COMPLETE, marked stopped.
+func TestStopBumpsFromItsPage(t *testing.T) {
+	t.Parallel()
+	_, err := os.Stat(service.DefaultBumpsPath)
+	testenv.Need(t, err == nil, "bumps: "+service.DefaultBumpsPath+" missing (apt-get install python3-bumps)")
+	env := testenv.Start(t, controller.Config{Workers: 1})
+	alice := env.User("alice", store.RoleUser)
+	cl := env.Client(alice)
+	ctx := context.Background()
+	models := filepath.Join("..", "service", "testdata", "bumps")
+	j, err := cl.Submit(ctx, client.Submission{Service: "bumps",
+		Spec: []byte(`{"model":"slow.py","fitter":"de","options":{"steps":100000,"seed":1}}`)},
+		[]client.Upload{{Name: "slow.py", Path: filepath.Join(models, "slow.py")}, {Name: "linefn.py", Path: filepath.Join(models, "linefn.py")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, env.URL)
+	b.login(alice)
+	page := "/ui/jobs/" + itoa(j.ID)
+	testenv.Eventually(t, 60*time.Second, "the fit makes steps", func() bool {
+		got, err := cl.Get(ctx, j.ID)
+		return err == nil && got.Progress != nil && got.Progress.Step > 3
+	})
+	if _, html := b.do("GET", page, nil); !strings.Contains(html, `id="stop-form"`) {
+		t.Fatalf("running bumps fit's page has no stop form")
+	}
+	if resp, body := b.do("POST", page+"/stop", url.Values{"csrf_token": {b.csrf(page)}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("stop: %s %s", resp.Status, body)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	final, err := cl.Watch(wctx, j.ID, func(*client.Job) error { return nil })
+	if err != nil || final.State != "COMPLETE" {
+		t.Fatalf("stopped bumps job: %+v %v", final, err)
+	}
+	res, _ := cl.Results(ctx, j.ID)
+	var r struct {
+		Stopped bool
+		Warning string
+		Steps   int
+	}
+	json.Unmarshal(res, &r)
+	if !r.Stopped || !strings.Contains(r.Warning, "stopped early by request at step") || !strings.Contains(r.Warning, "the best point so far") || r.Steps >= 100000 {
+		t.Errorf("stopped bumps DE fit's results: %.600s", res)
+	}
+	if _, html := b.do("GET", page, nil); !strings.Contains(html, "stopped early by request") {
+		t.Errorf("stopped bumps fit's page does not show the warning")
 	}
 }

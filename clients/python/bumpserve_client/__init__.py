@@ -88,7 +88,7 @@ def jobs(state=None, service=None, limit=None, *, server=None, token=None, ca=No
 
 
 def stop(job, *, server=None, token=None, ca=None):
-    """Stop a running native fit early, COMPLETE with what it found so far."""
+    """Stop a running fit (native or Bumps) early, COMPLETE with what it found so far."""
     return _client(server, token, ca).stop(job)
 
 

@@ -229,7 +229,7 @@ class Client:
         self.http.json("DELETE", self._job_path(job))
 
     def stop(self, job):
-        """Stop a running native fit (service fit) early: it ends COMPLETE
+        """Stop a running fit (service fit or bumps) early: it ends COMPLETE
         with its best point so far (and, for DREAM, the draws so far),
         where cancel would discard them. Returns its record."""
         return self.http.json("POST", self._own_path(job, "/stop"))
