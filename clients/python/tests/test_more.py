@@ -247,7 +247,7 @@ class JobChangesTest(ServerTest):
         c.wait(s)
         with self.assertRaises(bs.Conflict) as cm:
             c.stop(s)
-        self.assertIn("native fits", cm.exception.message)
+        self.assertIn("stop early ends fits", cm.exception.message)
         with self.assertRaises(bs.Conflict):
             c.resume(s, 100)
 
