@@ -3,26 +3,45 @@ package worker_test
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/bumpserve/bumpserve/client"
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/testenv"
 )
 
-// TestRemoteStopKeepsResults: a stop asked through the API reaches a
-// DREAM fit on a remote worker with a heartbeat's answer, and the job
-// ends COMPLETE with the draws so far, marked stopped.
+// TestRemoteStopKeepsResults: a stop asked through the API reaches a fit
+// on a remote worker with a heartbeat's answer, and the job ends
+// COMPLETE with what it found (a native DREAM fit: the draws so far),
+// marked stopped; a Bumps fit stops the same way.
 func TestRemoteStopKeepsResults(t *testing.T) {
 	t.Parallel()
+	// Far more steps than the test could wait for: only a stop ends them.
+	native := `{"fitter":"dream","options":{"seed":3,"samples":100000000,"burn":10},"parameters":{"a":{"value":1,"min":0,"max":5}},` +
+		`"datasets":[{"model":"a*x","x":[1,2,3],"y":[1.1,1.9,3.2],"dy":[0.1,0.1,0.1]}]}`
+	t.Run("native", func(t *testing.T) {
+		t.Parallel()
+		remoteStop(t, client.Submission{Service: "fit", Spec: json.RawMessage(native)}, nil)
+	})
+	t.Run("bumps", func(t *testing.T) {
+		t.Parallel()
+		_, err := os.Stat(service.DefaultBumpsPath)
+		testenv.Need(t, err == nil, "bumps: "+service.DefaultBumpsPath+" missing (apt-get install python3-bumps)")
+		models := filepath.Join("..", "service", "testdata", "bumps")
+		remoteStop(t, client.Submission{Service: "bumps", Spec: json.RawMessage(`{"model":"slow.py","fitter":"de","options":{"steps":100000,"seed":1}}`)},
+			[]client.Upload{{Name: "slow.py", Path: filepath.Join(models, "slow.py")}, {Name: "linefn.py", Path: filepath.Join(models, "linefn.py")}})
+	})
+}
+
+func remoteStop(t *testing.T, sub client.Submission, files []client.Upload) {
 	b := setup(t, 3*time.Second) // heartbeats every second
 	b.runPool(t, "node1", 1)
 	ctx := context.Background()
-	// Far more draws than the test could wait for: only a stop ends it.
-	spec := `{"fitter":"dream","options":{"seed":3,"samples":100000000,"burn":10},"parameters":{"a":{"value":1,"min":0,"max":5}},` +
-		`"datasets":[{"model":"a*x","x":[1,2,3],"y":[1.1,1.9,3.2],"dy":[0.1,0.1,0.1]}]}`
-	j, err := b.user.Submit(ctx, client.Submission{Service: "fit", Spec: json.RawMessage(spec)}, nil)
+	j, err := b.user.Submit(ctx, sub, files)
 	if err != nil {
 		t.Fatal(err)
 	}
