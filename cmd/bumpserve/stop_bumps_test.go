@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bumpserve/bumpserve/client"
+	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/testenv"
 )
 
@@ -76,6 +77,11 @@ func TestStopBumpsDREAMKeepsItsDraws(t *testing.T) {
 	log, _, _ := bs(t, env, "logs", id)
 	if !strings.Contains(log, "bumps: stop requested") {
 		t.Errorf("the job log does not say the stop was passed on:\n%s", log)
+	}
+	// bumps echoes its command line as a hand run's, prelude or not.
+	stdout, _ := os.ReadFile(filepath.Join(data, "jobs", id, "output", "bumps-stdout.txt"))
+	if !strings.HasPrefix(string(stdout), "# "+service.DefaultBumpsPath+" ") {
+		t.Errorf("bumps' output begins %.200q; want its command line as /usr/bin/bumps runs it", stdout)
 	}
 	// bumps itself reports from the draws it made, not the plan.
 	summary, _ := os.ReadFile(filepath.Join(data, "jobs", id, "output", "store", "slow.err"))

@@ -30,9 +30,11 @@ const stopHook = `import os, bumps.cli; F, s = bumps.cli.FitDriver, os.environ["
 
 // bootScript is the Python program every bumps process runs (python3 -c)
 // before bumps' command line, bumps.cli.main (what /usr/bin/bumps runs):
-// the stop hook, and for MPI ranks the repair mpiRepair describes.
+// the stop hook, and for MPI ranks the repair mpiRepair describes. It
+// names the program DefaultBumpsPath, not "-c", so that the command line
+// bumps echoes first in its output is a hand run's.
 func bootScript(mpi bool) string {
-	boot := stopHook
+	boot := `import sys; sys.argv[0] = "` + DefaultBumpsPath + `"; ` + stopHook
 	if mpi {
 		boot += mpiRepair
 	}
