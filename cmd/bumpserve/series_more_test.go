@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -157,7 +158,6 @@ func TestSeriesRefused(t *testing.T) {
 		{append(append(fitArgs, "--series"), files[0], files[1], bad, files[2]), `series.files[2] (bad.txt): spec.datasets[0].file: bad.txt line 2, column 2: "oops" is not a number`},
 		{append(append(fitArgs, "--series-x", "name:^scan(\\d+)"), append([]string{"--series"}, files...)...), `does not match file 0 "decay_100K.txt"`},
 		{append(append(fitArgs, "--series-x", "column:4"), append([]string{"--series"}, files...)...), `series.x: "column:4": file 0 "decay_100K.txt": line 1 has 3 columns, not 4`},
-		{append([]string{"submit", "--service", "bumps", model, "--chain", "--series"}, files...), `series.chain: not accepted for service "bumps"`},
 		{append([]string{"submit", "--service", "sleep", "--series"}, files...), `service "sleep" cannot run a series`},
 	}
 	for _, c := range cases {
@@ -185,22 +185,7 @@ func TestSeriesBumps(t *testing.T) {
 	srv := startServer(t, t.TempDir(), "--workers", "2")
 	tok := srv.adminToken()
 	env := []string{"BUMPSERVE_SERVER=" + srv.URL, "BUMPSERVE_TOKEN=" + tok}
-	dir := t.TempDir()
-	var files []string
-	for i := range 5 {
-		var sb strings.Builder
-		if i == 3 {
-			sb.WriteString("not data at all\n")
-		}
-		for k := range 40 {
-			x := 0.5 * float64(k)
-			y := 40*math.Exp(-0.5*math.Pow((x-8-0.5*float64(i))/2, 2)) + 2 + 0.3*math.Sin(float64(7*k+i))
-			fmt.Fprintf(&sb, "%g %.4f 0.5\n", x, y)
-		}
-		f := filepath.Join(dir, fmt.Sprintf("peak_%d.txt", i))
-		os.WriteFile(f, []byte(sb.String()), 0o644)
-		files = append(files, f)
-	}
+	files := writePeaks(t, 5, 3)
 	out, errOut, code := bs(t, env, append([]string{"submit", "--service", "bumps", "../../examples/peak/peak.py",
 		"--fit", "amoeba", "--steps", "400", "--seed", "1", "--series"}, files...)...)
 	if code != 0 {
@@ -223,6 +208,84 @@ func TestSeriesBumps(t *testing.T) {
 		// The data's peak moves by 0.5 a file; the fit finds it.
 		if c := r.Params["center"].Value; r.State != "COMPLETE" || math.Abs(c-(8+0.5*float64(i))) > 0.2 {
 			t.Errorf("row %d: %s, center %v, want COMPLETE near %v", i, r.State, c, 8+0.5*float64(i))
+		}
+	}
+}
+
+// writePeaks writes n data files of a Gaussian peak whose centre moves
+// from 8 by 0.5 a file, for examples/peak/peak.py; file bad (if in range)
+// starts with a line that is not data.
+func writePeaks(t *testing.T, n, bad int) []string {
+	dir := t.TempDir()
+	var files []string
+	for i := range n {
+		var sb strings.Builder
+		if i == bad {
+			sb.WriteString("not data at all\n")
+		}
+		for k := range 40 {
+			x := 0.5 * float64(k)
+			y := 40*math.Exp(-0.5*math.Pow((x-8-0.5*float64(i))/2, 2)) + 2 + 0.3*math.Sin(float64(7*k+i))
+			fmt.Fprintf(&sb, "%g %.4f 0.5\n", x, y)
+		}
+		f := filepath.Join(dir, fmt.Sprintf("peak_%d.txt", i))
+		os.WriteFile(f, []byte(sb.String()), 0o644)
+		files = append(files, f)
+	}
+	return files
+}
+
+// TestSeriesBumpsChained: a chained Bumps series starts each fit from the
+// one before it's best values (bumps --pars): the child's spec carries
+// them as its start, its log says so, and bumps shows the model at those
+// values before it fits, not at the model's own (centre 10).
+func TestSeriesBumpsChained(t *testing.T) {
+	t.Parallel()
+	_, err := os.Stat("/usr/bin/bumps")
+	testenv.Need(t, err == nil, "bumps: /usr/bin/bumps missing (apt-get install python3-bumps)")
+	data := t.TempDir()
+	srv := startServer(t, data, "--workers", "2")
+	tok := srv.adminToken()
+	env := []string{"BUMPSERVE_SERVER=" + srv.URL, "BUMPSERVE_TOKEN=" + tok}
+	out, errOut, code := bs(t, env, append([]string{"submit", "--service", "bumps", "../../examples/peak/peak.py",
+		"--fit", "amoeba", "--steps", "400", "--seed", "1", "--chain", "--series"}, writePeaks(t, 3, -1)...)...)
+	if code != 0 {
+		t.Fatalf("submit: %d %s", code, errOut)
+	}
+	id := strings.TrimSpace(out)
+	if out, errOut, code = bs(t, env, "wait", id); code != 0 {
+		t.Fatalf("wait: %d\n%s\n%s", code, out, errOut)
+	}
+	var tab seriesTable
+	apiGet(t, srv, tok, "/api/v1/jobs/"+id+"/series", &tab)
+	shown := regexp.MustCompile(`(?m)^\.center = (\S+) in`)
+	for i, r := range tab.Rows {
+		if r.State != "COMPLETE" {
+			t.Fatalf("row %d: %s %s", i, r.State, r.Reason)
+		}
+		if i == 0 {
+			continue
+		}
+		prev := tab.Rows[i-1].Params["center"].Value
+		var child struct {
+			Spec struct{ Start map[string]float64 }
+		}
+		apiGet(t, srv, tok, fmt.Sprint("/api/v1/jobs/", r.Job), &child)
+		if child.Spec.Start["center"] != prev || len(child.Spec.Start) != 4 {
+			t.Errorf("row %d's spec starts from %v; want the 4 best values of row %d (center %v)", i, child.Spec.Start, i-1, prev)
+		}
+		log, _ := os.ReadFile(filepath.Join(data, "jobs", fmt.Sprint(r.Job), "output", "job.log"))
+		if !strings.Contains(string(log), "bumps: starting from the spec's start values (4 parameters, --pars)") {
+			t.Errorf("row %d's log does not say where it starts:\n%s", i, log)
+		}
+		stdout, _ := os.ReadFile(filepath.Join(data, "jobs", fmt.Sprint(r.Job), "output", "bumps-stdout.txt"))
+		m := shown.FindSubmatch(stdout)
+		var start float64
+		if m != nil {
+			fmt.Sscan(string(m[1]), &start)
+		}
+		if math.Abs(start-prev) > 1e-4 {
+			t.Errorf("row %d: bumps started at centre %v; want the previous fit's %v:\n%.1500s", i, start, prev, stdout)
 		}
 	}
 }

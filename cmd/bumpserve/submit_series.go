@@ -21,7 +21,7 @@ type seriesFlags struct {
 
 func (sf *seriesFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&sf.x, "series-x", "", "series: each row's x value: index (default), name:REGEX (a number from the file name) or column:N (the mean of column N of the file)")
-	fs.BoolVar(&sf.chain, "chain", false, "series: start each fit from the previous one's best values (native fits)")
+	fs.BoolVar(&sf.chain, "chain", false, "series: start each fit from the previous one's best values")
 }
 
 // takeSeries removes --series and the file names after it from args.

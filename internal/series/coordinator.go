@@ -118,7 +118,7 @@ func (c *Coordinator) releaseNext(ctx context.Context, log *slog.Logger, kids []
 		}
 		var spec json.RawMessage
 		if prev != nil {
-			s, err := ChainSpec(k.Spec, prev)
+			s, err := ChainSpec(k.Service, k.Spec, prev)
 			if err != nil {
 				log.Error("chain start values", "job", k.ID, "err", err)
 			} else {

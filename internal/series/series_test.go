@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"io/fs"
+	"math"
 	"strings"
 	"testing"
 
@@ -47,7 +48,7 @@ func TestChainSpec(t *testing.T) {
 	t.Parallel()
 	spec := `{"parameters":{"a":{"value":1,"min":0},"b":{"value":2,"fixed":true},"c":3,"d":{"value":4}}}`
 	prev := &Result{Parameters: map[string]Parameter{"a": {Value: 1.5}, "b": {Value: 9}, "c": {Value: 3.5}}}
-	got, err := ChainSpec(json.RawMessage(spec), prev)
+	got, err := ChainSpec("fit", json.RawMessage(spec), prev)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,5 +165,23 @@ func TestEndedAndTable(t *testing.T) {
 	}
 	if err := tab.Plot(&b, "nope"); err == nil {
 		t.Error("plot of an unknown parameter drew")
+	}
+}
+
+func TestChainBumpsSpec(t *testing.T) {
+	t.Parallel()
+	prev := &Result{Parameters: map[string]Parameter{"center": {Value: 9.25}, "M1 width": {Value: 1.5}, "bad": {Value: math.NaN()}}}
+	got, err := ChainSpec("bumps", json.RawMessage(`{"model":"peak.py","fitter":"dream","args":["p2.txt"]}`), prev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Model string
+		Args  []string
+		Start map[string]float64
+	}
+	json.Unmarshal(got, &s)
+	if s.Model != "peak.py" || len(s.Args) != 1 || len(s.Start) != 2 || s.Start["center"] != 9.25 || s.Start["M1 width"] != 1.5 {
+		t.Errorf("chained bumps spec %s: want the model kept and the finite best values as its start", got)
 	}
 }

@@ -24,18 +24,12 @@ import (
 	"math"
 )
 
-// Services a series accepts, and whether each may be chained.
-var chainable = map[string]bool{"fit": true, "bumps": false}
-
-// CheckService refuses a service a series cannot use, or a chain it
-// cannot start from a previous fit.
-func CheckService(service string, chain bool) error {
-	c, ok := chainable[service]
-	switch {
-	case !ok:
+// CheckService refuses a service a series cannot use. Both that can
+// may be chained: a native spec's parameters take the previous fit's
+// values, a bumps spec gets them as its start (bumps --pars).
+func CheckService(service string) error {
+	if service != "fit" && service != "bumps" {
 		return fmt.Errorf("series: service %q cannot run a series (accepted: fit, bumps)", service)
-	case chain && !c:
-		return fmt.Errorf("series.chain: not accepted for service %q (only native \"fit\" specs start from the previous fit's values)", service)
 	}
 	return nil
 }
@@ -75,7 +69,7 @@ func ChildSpec(service string, spec json.RawMessage, file string) (json.RawMessa
 		}
 		top["args"], _ = json.Marshal(append(args, file))
 	default:
-		return nil, CheckService(service, false)
+		return nil, CheckService(service)
 	}
 	return json.Marshal(top)
 }
@@ -103,13 +97,25 @@ func ParseResult(raw json.RawMessage) (*Result, error) {
 	return &r, nil
 }
 
-// ChainSpec is a native child's spec started from the best values of an
-// earlier fit: each parameter the spec and the results share takes the
-// fitted value as its start. Fixed parameters keep theirs.
-func ChainSpec(spec json.RawMessage, prev *Result) (json.RawMessage, error) {
+// ChainSpec is a child's spec started from the best values of an
+// earlier fit. In a native spec each parameter the spec and the results
+// share takes the fitted value as its start (fixed parameters keep
+// theirs); a bumps spec gets every fitted value as its "start", which
+// bumps loads over the model's own (--pars).
+func ChainSpec(service string, spec json.RawMessage, prev *Result) (json.RawMessage, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(spec, &top); err != nil {
 		return nil, fmt.Errorf("spec: %v", err)
+	}
+	if service == "bumps" {
+		start := map[string]float64{}
+		for name, p := range prev.Parameters {
+			if !math.IsNaN(p.Value) && !math.IsInf(p.Value, 0) {
+				start[name] = p.Value
+			}
+		}
+		top["start"], _ = json.Marshal(start)
+		return json.Marshal(top)
 	}
 	var params map[string]json.RawMessage
 	if err := json.Unmarshal(top["parameters"], &params); err != nil {

@@ -106,7 +106,7 @@ func TestUnknownFieldsNamePath(t *testing.T) {
 		{`{"service":"fit","spec":{` + params + `,"options":{"step":5},"datasets":[{"model":"a*x",` + data + `}]}}`,
 			`spec.options.step: unknown field (accepted: steps, seed, cpus, samples,`},
 		{`{"service":"bumps","spec":{"model":"m.py","fiter":"dream"}}`,
-			`spec.fiter: unknown field (accepted: model, args, fitter, options, limits, resources)`},
+			`spec.fiter: unknown field (accepted: model, args, fitter, options, start, limits, resources)`},
 		{`{"service":"bumps","spec":{"model":"m.py","options":{"sample":5}}}`,
 			`spec.options.sample: unknown option (accepted: CR,`},
 	} {

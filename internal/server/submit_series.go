@@ -44,7 +44,7 @@ func (s *Server) submitSeries(ctx context.Context, u *store.User, sub *Submissio
 	case input == "":
 		return nil, badRequest("series.files: no files were uploaded (send the data files as multipart parts named \"file\")")
 	}
-	if err := series.CheckService(sub.Service, req.Chain); err != nil {
+	if err := series.CheckService(sub.Service); err != nil {
 		return nil, badRequest("%v", err)
 	}
 	for i, f := range req.Files {

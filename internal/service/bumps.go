@@ -95,6 +95,11 @@ func (b Bumps) Run(ctx context.Context, env *Env) (json.RawMessage, error) {
 	if r.extra, err = r.stateArgs(); err != nil {
 		return nil, err
 	}
+	start, err := r.startArgs()
+	if err != nil {
+		return nil, err
+	}
+	r.extra = append(r.extra, start...)
 	if r.ranks > 1 {
 		if err := mpi.Installed(); err != nil {
 			return nil, fmt.Errorf("bumps: resources.tasks %d: %w", r.ranks, err)

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
 )
 
 // BumpsSpec is the bumps service's spec: a model script among the job's
@@ -24,7 +26,15 @@ type BumpsSpec struct {
 	Args    []string                   `json:"args"`
 	Fitter  string                     `json:"fitter"`
 	Options map[string]json.RawMessage `json:"options"`
+	// Start, if given, is where the fit starts: parameter labels (as in
+	// bumps' .par file) and values, loaded over the model's own values
+	// as a .par file (bumps --pars; see startArgs). A chained series
+	// gives each fit the one before it's best values this way.
+	Start map[string]float64 `json:"start,omitempty"`
 }
+
+// maxStartLabel bounds a start label; labels are bumps' parameter names.
+const maxStartLabel = 256
 
 // bumpsFitters are the fitters of Debian's bumps 0.9.
 var bumpsFitters = []string{"amoeba", "de", "dream", "lm", "newton", "pt", "scipy.leastsq"}
@@ -93,6 +103,13 @@ func parseBumps(raw json.RawMessage) (*BumpsSpec, map[string]string, error) {
 		// --overwrite, --store or the crashing --help.
 		if strings.HasPrefix(a, "-") || strings.ContainsRune(a, 0) || a == "" {
 			return nil, nil, fmt.Errorf("spec.args[%d]: %q is not accepted (model arguments may not be empty or start with '-'; bumps would read them as its own options)", i, a)
+		}
+	}
+	for label := range s.Start {
+		// One .par line each, "label value": a label may hold spaces,
+		// not line ends, and is never empty.
+		if strings.TrimSpace(label) == "" || strings.ContainsAny(label, "\r\n\x00") || len(label) > maxStartLabel {
+			return nil, nil, fmt.Errorf("spec.start: %.80q is not a parameter label (accepted: bumps' parameter names, up to %d characters on one line)", label, maxStartLabel)
 		}
 	}
 	if s.Fitter != "" && !slices.Contains(bumpsFitters, s.Fitter) {
@@ -166,4 +183,36 @@ func specCPUs(raw json.RawMessage) int {
 	}
 	json.Unmarshal(raw, &env)
 	return max(env.Resources.CPUs, 1)
+}
+
+// startName is the .par file of a spec's start values, in the job's temp
+// dir.
+const startName = "start.par"
+
+// startArgs writes the spec's start values as a .par file for bumps to
+// load over the model's own (--pars), one "label value" line each, in
+// label order; none without start values.
+func (r *bumpsRun) startArgs() ([]string, error) {
+	if len(r.spec.Start) == 0 {
+		return nil, nil
+	}
+	labels := slices.Sorted(maps.Keys(r.spec.Start))
+	var par strings.Builder
+	for _, l := range labels {
+		fmt.Fprintf(&par, "%s %s\n", l, strconv.FormatFloat(r.spec.Start[l], 'g', -1, 64))
+	}
+	// No job process runs yet; whatever has the name goes, and the file
+	// is made anew (O_EXCL), never written through a link.
+	err := jobfs.MkdirAll(r.env.Temp, 0o755)
+	if err == nil {
+		err = jobfs.RemoveAll(r.env.Temp, startName)
+	}
+	if err == nil {
+		err = jobfs.WriteFile(r.env.Temp, startName, []byte(par.String()), 0o644)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bumps: write the start values: %w", err)
+	}
+	fmt.Fprintf(r.env.Log, "bumps: starting from the spec's start values (%d parameters, --pars)\n", len(labels))
+	return []string{"--pars=" + filepath.Join(r.env.Temp, startName)}, nil
 }

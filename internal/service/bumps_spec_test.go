@@ -37,12 +37,17 @@ func TestBumpsCheck(t *testing.T) {
 		{`{"model":"m.py","options":{"seed":"1"}}`, "spec.options.seed"},
 		{`{"model":"m.py","options":{"init":"best"}}`, "spec.options.init: \"best\" is not accepted (accepted: eps, lhs, cov, random)"},
 		{`{"model":"m.py","options":{"parallel":2}}`, "spec.options.parallel: 2 exceeds the job's resources.cpus 1"},
-		{`{"model":"m.py","mode":"fast"}`, `spec.mode: unknown field (accepted: model, args, fitter, options, limits, resources)`},
+		{`{"model":"m.py","mode":"fast"}`, `spec.mode: unknown field (accepted: model, args, fitter, options, start, limits, resources)`},
 		{`{"model":"m.py","args":"50"}`, `spec.args: expected an array, got string`},
 		{`{"model":"absent.py"}`, `spec.model: absent.py was not uploaded; uploaded: curve.py, m.py`},
 		{`{"model":"m.py","fitter":"dream","options":{"checkpoint_seconds":30}}`, ``},
 		{`{"model":"m.py","options":{"checkpoint_seconds":30}}`, `spec.options.checkpoint_seconds: only fitter dream saves its state in bumps 0.9 (fitter is "amoeba")`},
 		{`{"model":"m.py","fitter":"dream","options":{"checkpoint_seconds":0.5}}`, `spec.options.checkpoint_seconds: 0.5 is not a number from 1 to 1e+09`},
+		{`{"model":"m.py","start":{"center":9.5,"M1 width":1.5}}`, ``},
+		{`{"model":"m.py","start":{"center\nwidth":9.5}}`, `spec.start: "center\nwidth" is not a parameter label`},
+		{`{"model":"m.py","start":{" ":1}}`, `spec.start: " " is not a parameter label`},
+		{`{"model":"m.py","start":{"center":"9"}}`, `spec.start`},
+		{`{"model":"m.py","start":{"center":1e999}}`, `spec.start`},
 	} {
 		err := Bumps{}.Check(json.RawMessage(c.spec), input)
 		switch {

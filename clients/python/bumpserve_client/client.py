@@ -98,8 +98,8 @@ class Client:
         - series: data file paths, making the job a fit series: a parent
           with one child fit per file (files then go to every child).
           series_x says where each row's x comes from ("index",
-          "name:REGEX", "column:N"); chain=True starts each native fit
-          from the previous one's best values.
+          "name:REGEX", "column:N"); chain=True starts each fit (native
+          or Bumps) from the previous one's best values.
         """
         doc = {"service": service, "spec": spec}
         if name:
