@@ -18,9 +18,11 @@ type bumpsForm struct {
 	From    string
 	Reuse   []string // input files of job From used again
 	// Series fits the model to each data file on its own (a fit
-	// series); SeriesX names the rows' x values.
+	// series); SeriesX names the rows' x values; Chain starts each fit
+	// from the one before it's best values.
 	Series  bool
 	SeriesX string
+	Chain   bool
 	Errors  map[string]string
 	Note    string
 }
@@ -55,6 +57,7 @@ func readBumpsForm(r *http.Request) *bumpsForm {
 		Name: r.PostFormValue("name"), Notify: r.PostFormValue("notify"), Args: r.PostFormValue("args"), Fitter: r.PostFormValue("fitter"),
 		From: r.PostFormValue("from"), Model: r.PostFormValue("reuse_model"),
 		Series: r.PostFormValue("series") != "", SeriesX: strings.TrimSpace(r.PostFormValue("series_x")),
+		Chain:   r.PostFormValue("series_chain") != "",
 		Options: map[string]string{}, Errors: map[string]string{},
 	}
 	readOptions(r, bumpsOptions, f.Options, f.Errors)

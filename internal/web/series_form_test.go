@@ -14,8 +14,9 @@ import (
 )
 
 // TestSeriesForm: the Bumps form's series box makes a series of the data
-// files uploaded, each fit given its file as the model's last argument;
-// a bad x pattern is shown beside the series field.
+// files uploaded, each fit given its file as the model's last argument,
+// chained when its box is ticked; a bad x pattern is shown beside the
+// series field.
 func TestSeriesForm(t *testing.T) {
 	t.Parallel()
 	env := testenv.Start(t, controller.Config{Workers: 0})
@@ -25,7 +26,7 @@ func TestSeriesForm(t *testing.T) {
 	token := b.csrf("/ui/submit")
 	post := func(seriesX string) (*http.Response, string) {
 		return b.postMultipart("/ui/submit", map[string]string{"csrf_token": token, "kind": "bumps", "name": "scan", "fitter": "amoeba",
-			"args": "quiet", "series": "on", "series_x": seriesX},
+			"args": "quiet", "series": "on", "series_x": seriesX, "series_chain": "on"},
 			[][3]string{{"model_file", "peak.py", "1 2 0.1\n"}, {"data_files", "t_10.txt", "1 2 0.1\n"}, {"data_files", "t_20.txt", "1 2 0.1\n"}})
 	}
 	resp, page := post("name:^x")
@@ -39,7 +40,7 @@ func TestSeriesForm(t *testing.T) {
 	id, _ := strconv.ParseInt(strings.TrimPrefix(strings.Split(resp.Header.Get("Location"), "?")[0], "/ui/jobs/"), 10, 64)
 	c := env.Client(alice)
 	p, err := c.Get(context.Background(), id)
-	if err != nil || p.Series == nil || strings.Join(p.Series.Files, " ") != "t_10.txt t_20.txt" || len(p.Series.Children) != 2 {
+	if err != nil || p.Series == nil || strings.Join(p.Series.Files, " ") != "t_10.txt t_20.txt" || len(p.Series.Children) != 2 || !p.Series.Chain {
 		t.Fatalf("parent %+v, %v", p, err)
 	}
 	for i, cid := range p.Series.Children {

@@ -240,7 +240,7 @@ func (h *Handler) bumpsSubmission(f *bumpsForm, up *uploader) *server.Submission
 	}
 	sub := &server.Submission{Name: f.Name, Service: "bumps", Spec: spec}
 	if f.Series {
-		sub.Series = &server.SeriesRequest{Files: data, X: f.SeriesX}
+		sub.Series = &server.SeriesRequest{Files: data, X: f.SeriesX, Chain: f.Chain}
 	}
 	return sub
 }
