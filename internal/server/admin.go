@@ -3,12 +3,15 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/bumpserve/bumpserve/api"
 	"github.com/bumpserve/bumpserve/internal/job"
+	"github.com/bumpserve/bumpserve/internal/jobfs"
+	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/store"
 )
 
@@ -103,8 +106,19 @@ func (s *Server) requeueJob(w http.ResponseWriter, r *http.Request, u *store.Use
 	if j == nil {
 		return
 	}
-	j, err := s.cfg.Queue.Requeue(r.Context(), j.ID, u.Name)
+	j, err := s.RequeueJob(r.Context(), j.ID, u.Name)
 	s.answerJob(w, r, j, err)
+}
+
+// RequeueJob runs job id again as a new attempt, at the request of the
+// admin named by. A stop asked of an earlier attempt is forgotten first: it
+// stays in the job's directory so that an attempt after a lost one stops
+// too, but a run an admin asks for is a run of full length.
+func (s *Server) RequeueJob(ctx context.Context, id int64, by string) (*job.Job, error) {
+	if err := jobfs.RemoveAll(string(s.cfg.Root.Job(id)), service.StopFile); err != nil {
+		return nil, fmt.Errorf("forget the earlier stop request: %w", err)
+	}
+	return s.cfg.Queue.Requeue(ctx, id, by)
 }
 
 func (s *Server) setPriority(w http.ResponseWriter, r *http.Request, u *store.User) {

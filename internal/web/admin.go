@@ -103,7 +103,7 @@ func (h *Handler) adminAction(w http.ResponseWriter, r *http.Request, s *session
 			break
 		}
 		if action == "requeue" {
-			_, err = q.Requeue(ctx, id, by)
+			_, err = h.cfg.API.RequeueJob(ctx, id, by)
 		} else {
 			p, perr := strconv.Atoi(field("priority"))
 			if perr != nil || p < -100 || p > 100 {
