@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/bumpserve/bumpserve/internal/job"
@@ -55,6 +56,19 @@ func (b *Broker) Subscribe(id int64, owner string) *Subscription {
 	b.subs[s] = struct{}{}
 	b.mu.Unlock()
 	return s
+}
+
+// watched returns the ids of the jobs watched one by one.
+func (b *Broker) watched() []int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var ids []int64
+	for s := range b.subs {
+		if s.id != 0 && !slices.Contains(ids, s.id) {
+			ids = append(ids, s.id)
+		}
+	}
+	return ids
 }
 
 // Publish delivers a snapshot of j to its watchers without blocking.

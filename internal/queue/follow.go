@@ -16,11 +16,28 @@ import (
 func (q *Queue) Follow(ctx context.Context, feed store.ChangeFeed) error {
 	return feed.FollowChanges(ctx, func(c store.Change) { q.apply(ctx, c) }, func() {
 		// Changes made before the feed listened were not heard: have
-		// claimers and the reaper look again, from a fresh drain list.
+		// claimers and the reaper look again, from a fresh drain list,
+		// and tell whoever watches a job here where it stands now (a
+		// job submitted here may have run and ended elsewhere since).
 		q.forgetDrains()
 		q.signal(&q.work)
 		q.signal(&q.leases)
+		q.republish(ctx)
 	})
+}
+
+// republish publishes the stored state of every job watched here by id.
+// (Watchers of a whole list hear of the next change; which jobs changed
+// unheard, nothing here knows.)
+func (q *Queue) republish(ctx context.Context) {
+	for _, id := range q.Events.watched() {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		j, err := q.store.GetJob(rctx, id)
+		cancel()
+		if err == nil {
+			q.Events.Publish(j)
+		}
+	}
 }
 
 // apply reacts to one change another controller made.
