@@ -10,8 +10,8 @@ import (
 // request (its abort test), as a stopped native fit's are: stopped, not
 // converged, with a warning saying what the figures come from. Steps
 // become the steps made (the last progress line of the .mon file), not
-// those planned.
-func MarkStopped(store *jobfs.Dir, name string, res *Result) error {
+// those planned; burn is DREAM's burn-in, in steps.
+func MarkStopped(store *jobfs.Dir, name string, res *Result, burn int) error {
 	mon, err := optional(store, name+".mon")
 	if err != nil {
 		return err
@@ -24,9 +24,12 @@ func MarkStopped(store *jobfs.Dir, name string, res *Result) error {
 	if planned > res.Steps {
 		w += fmt.Sprintf(" of %d planned", planned)
 	}
-	if res.Fitter == "dream" {
+	switch {
+	case res.Fitter == "dream" && res.Steps <= burn:
+		w += fmt.Sprintf(", during burn-in (%d steps): the statistics are from burn-in states, which may not yet follow the posterior", burn)
+	case res.Fitter == "dream":
 		w += ": the statistics are from the draws so far"
-	} else {
+	default:
 		w += ": the best point so far"
 	}
 	if res.Warning != "" {

@@ -307,7 +307,11 @@ func (r *bumpsRun) results(fitter string, notes []string) (json.RawMessage, erro
 		return nil, fmt.Errorf("read bumps results: %w", err)
 	}
 	if r.stopped {
-		if err := bumps.MarkStopped(store, modelName(r.model), res); err != nil {
+		burn := bumpsDefaultBurn
+		if b, err := strconv.Atoi(r.opts["burn"]); err == nil {
+			burn = b
+		}
+		if err := bumps.MarkStopped(store, modelName(r.model), res, burn); err != nil {
 			return nil, fmt.Errorf("read bumps results: %w", err)
 		}
 	}

@@ -22,6 +22,9 @@ import (
 // the one door, when the job is asked to stop.
 const stopName = "bumpserve-stop"
 
+// bumpsDefaultBurn is bumps 0.9's DREAM burn-in when --burn is not given.
+const bumpsDefaultBurn = 100
+
 // stopHook wraps bumps.cli's FitDriver so that its abort test also says
 // yes once the file named by BUMPSERVE_STOP exists (one stat a fitter
 // step). One line: it is shown in the job's log.
