@@ -102,8 +102,9 @@ func TestStopBumpsFromItsPage(t *testing.T) {
 	cl := env.Client(alice)
 	ctx := context.Background()
 	models := filepath.Join("..", "service", "testdata", "bumps")
+	// Tolerances 0: DE never ends by itself, only the stop ends it.
 	j, err := cl.Submit(ctx, client.Submission{Service: "bumps",
-		Spec: []byte(`{"model":"slow.py","fitter":"de","options":{"steps":100000,"seed":1}}`)},
+		Spec: []byte(`{"model":"slow.py","fitter":"de","options":{"steps":100000,"seed":1,"xtol":0,"ftol":0}}`)},
 		[]client.Upload{{Name: "slow.py", Path: filepath.Join(models, "slow.py")}, {Name: "linefn.py", Path: filepath.Join(models, "linefn.py")}})
 	if err != nil {
 		t.Fatal(err)

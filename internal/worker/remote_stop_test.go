@@ -32,7 +32,8 @@ func TestRemoteStopKeepsResults(t *testing.T) {
 		_, err := os.Stat(service.DefaultBumpsPath)
 		testenv.Need(t, err == nil, "bumps: "+service.DefaultBumpsPath+" missing (apt-get install python3-bumps)")
 		models := filepath.Join("..", "service", "testdata", "bumps")
-		remoteStop(t, client.Submission{Service: "bumps", Spec: json.RawMessage(`{"model":"slow.py","fitter":"de","options":{"steps":100000,"seed":1}}`)},
+		// Tolerances 0: DE never ends by itself, only the stop ends it.
+		remoteStop(t, client.Submission{Service: "bumps", Spec: json.RawMessage(`{"model":"slow.py","fitter":"de","options":{"steps":100000,"seed":1,"xtol":0,"ftol":0}}`)},
 			[]client.Upload{{Name: "slow.py", Path: filepath.Join(models, "slow.py")}, {Name: "linefn.py", Path: filepath.Join(models, "linefn.py")}})
 	})
 }
