@@ -70,14 +70,7 @@ func (r *bumpsRun) stateArgs() ([]string, error) {
 		return nil, err
 	}
 	for i, suffix := range bumpsStateFiles {
-		rel := resumeDir + "/" + modelName(r.model) + suffix
-		// No job process runs now; whatever has the name goes, and the
-		// file is made anew (O_EXCL), never written through a link.
-		err := jobfs.RemoveAll(r.env.Temp, rel)
-		if err == nil {
-			err = jobfs.WriteFile(r.env.Temp, rel, state[i], 0o644) // the executor's: readable, not writable, by the job
-		}
-		if err != nil {
+		if err := r.env.PutTemp(resumeDir+"/"+modelName(r.model)+suffix, state[i]); err != nil {
 			return nil, fmt.Errorf("bumps: put the saved state in place: %w", err)
 		}
 	}

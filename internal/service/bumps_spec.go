@@ -14,7 +14,6 @@ import (
 	"strings"
 
 	"github.com/bumpserve/bumpserve/internal/job"
-	"github.com/bumpserve/bumpserve/internal/jobfs"
 )
 
 // BumpsSpec is the bumps service's spec: a model script among the job's
@@ -201,16 +200,7 @@ func (r *bumpsRun) startArgs() ([]string, error) {
 	for _, l := range labels {
 		fmt.Fprintf(&par, "%s %s\n", l, strconv.FormatFloat(r.spec.Start[l], 'g', -1, 64))
 	}
-	// No job process runs yet; whatever has the name goes, and the file
-	// is made anew (O_EXCL), never written through a link.
-	err := jobfs.MkdirAll(r.env.Temp, 0o755)
-	if err == nil {
-		err = jobfs.RemoveAll(r.env.Temp, startName)
-	}
-	if err == nil {
-		err = jobfs.WriteFile(r.env.Temp, startName, []byte(par.String()), 0o644)
-	}
-	if err != nil {
+	if err := r.env.PutTemp(startName, []byte(par.String())); err != nil {
 		return nil, fmt.Errorf("bumps: write the start values: %w", err)
 	}
 	fmt.Fprintf(r.env.Log, "bumps: starting from the spec's start values (%d parameters, --pars)\n", len(labels))

@@ -57,12 +57,7 @@ func (w *stopWatch) clear() error {
 	if err := jobfs.MkdirAll(w.env.Temp, 0o755); err != nil {
 		return fmt.Errorf("prepare temp dir: %w", err)
 	}
-	d, err := jobfs.OpenDir(w.env.Temp)
-	if err != nil {
-		return fmt.Errorf("prepare temp dir: %w", err)
-	}
-	defer d.Close()
-	return d.RemoveAll(stopName)
+	return jobfs.RemoveAll(w.env.Temp, stopName)
 }
 
 // watch makes the stop file once the job is asked to stop (stop closes),
@@ -74,14 +69,10 @@ func (w *stopWatch) watch(stop, done <-chan struct{}) {
 			return
 		case <-stop:
 		}
-		d, err := jobfs.OpenDir(w.env.Temp)
-		if err == nil {
-			// O_EXCL: a name the job made itself already says stop, or
-			// is a link the job's own abort test follows; nothing of
-			// the host is written through it.
-			err = d.WriteFile(stopName, []byte("stop\n"), 0o644)
-			d.Close()
-		}
+		// O_EXCL: a name the job made itself already says stop, or is a
+		// link the job's own abort test follows; nothing of the host is
+		// written through it.
+		err := jobfs.WriteFile(w.env.Temp, stopName, []byte("stop\n"), 0o644)
 		if err != nil && !errors.Is(err, fs.ErrExist) {
 			fmt.Fprintf(w.env.Log, "bumps: the stop request could not be passed on: %v\n", err)
 			return

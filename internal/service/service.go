@@ -132,6 +132,21 @@ func (e *Env) MkdirTemp(name string) error {
 	return nil
 }
 
+// PutTemp puts a new file rel, which the job's processes may read but
+// not write, in the job's temp dir. None of them may run: whatever an
+// earlier one left under the name goes, and the file is made anew
+// (O_EXCL), never written through a link.
+func (e *Env) PutTemp(rel string, data []byte) error {
+	err := jobfs.MkdirAll(e.Temp, 0o755)
+	if err == nil {
+		err = jobfs.RemoveAll(e.Temp, rel)
+	}
+	if err == nil {
+		err = jobfs.WriteFile(e.Temp, rel, data, 0o644)
+	}
+	return err
+}
+
 // Registry maps service names to services.
 type Registry map[string]Service
 
