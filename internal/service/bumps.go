@@ -123,18 +123,19 @@ func (b Bumps) Run(ctx context.Context, env *Env) (json.RawMessage, error) {
 		notes = append(notes, note)
 		stderr, err = r.run(ctx, false)
 	}
+	ran := cmp.Or(fitter, "amoeba") // bumps' default fitter
 	if err != nil && r.stopped && ctx.Err() == nil {
 		// Stopped within its first steps, bumps 0.9's DREAM writes its
 		// results and then fails drawing plots of one generation: what
 		// it wrote stands, with bumps' complaint beside it.
-		if res, rerr := r.results(cmp.Or(fitter, "amoeba"), append(notes, "bumps failed after the stop: "+bumps.Digest(stderr))); rerr == nil {
+		if res, rerr := r.results(ran, append(notes, "bumps failed after the stop: "+bumps.Digest(stderr))); rerr == nil {
 			return res, nil
 		}
 	}
 	if err != nil {
 		return nil, r.failure(ctx, stderr, err)
 	}
-	return r.results(cmp.Or(fitter, "amoeba"), notes)
+	return r.results(ran, notes)
 }
 
 // bumpsRun is one job's bumps invocation.
