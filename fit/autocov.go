@@ -18,17 +18,22 @@ type lagSums struct {
 func newLagSums(chains [][]float64) *lagSums {
 	l := &lagSums{centred: make([][]float64, len(chains)), acov: make([][]float64, len(chains))}
 	for c, s := range chains {
-		mean := 0.0
-		for _, v := range s {
-			mean += v
-		}
-		mean /= float64(len(s))
 		l.centred[c] = make([]float64, len(s))
-		for i, v := range s {
-			l.centred[c][i] = v - mean
-		}
+		centreInto(l.centred[c], s)
 	}
 	return l
+}
+
+// centreInto writes x less its mean into dst[:len(x)].
+func centreInto(dst, x []float64) {
+	mean := 0.0
+	for _, v := range x {
+		mean += v
+	}
+	mean /= float64(len(x))
+	for i, v := range x {
+		dst[i] = v - mean
+	}
 }
 
 // extend sums the lags up to lags-1 not summed yet, four lags in one
@@ -103,15 +108,8 @@ func newPaddedFFT(n int) *paddedFFT {
 
 // autocovariance returns the biased autocovariance of x at every lag.
 func (f *paddedFFT) autocovariance(x []float64) []float64 {
-	mean := 0.0
-	for _, v := range x {
-		mean += v
-	}
-	mean /= float64(f.n)
 	clear(f.padded)
-	for i, v := range x {
-		f.padded[i] = v - mean
-	}
+	centreInto(f.padded, x)
 	f.coef = f.fft.Coefficients(f.coef, f.padded)
 	for i, c := range f.coef {
 		f.coef[i] = complex(real(c)*real(c)+imag(c)*imag(c), 0)
