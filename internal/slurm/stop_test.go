@@ -3,15 +3,11 @@ package slurm
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/bumpserve/bumpserve/client"
 	"github.com/bumpserve/bumpserve/internal/job"
-	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/testenv"
 )
 
@@ -27,14 +23,9 @@ func TestSlurmStopKeepsResults(t *testing.T) {
 		stopWhenRunning(t, b, j.ID)
 	})
 	t.Run("bumps", func(t *testing.T) {
-		_, err := os.Stat(service.DefaultBumpsPath)
-		testenv.Need(t, err == nil, "bumps: "+service.DefaultBumpsPath+" missing (apt-get install python3-bumps)")
+		sub, files := testenv.EndlessBumpsFit(t)
 		b := setup(t, Config{}, 1)
-		models := filepath.Join("..", "service", "testdata", "bumps")
-		// Tolerances 0: DE never ends by itself, only the stop ends it.
-		j, err := b.c.Submit(context.Background(), client.Submission{Service: "bumps",
-			Spec: json.RawMessage(`{"model":"slow.py","fitter":"de","options":{"steps":100000,"seed":1,"xtol":0,"ftol":0}}`)},
-			[]client.Upload{{Name: "slow.py", Path: filepath.Join(models, "slow.py")}, {Name: "linefn.py", Path: filepath.Join(models, "linefn.py")}})
+		j, err := b.c.Submit(context.Background(), sub, files)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,15 +6,12 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bumpserve/bumpserve/client"
 	"github.com/bumpserve/bumpserve/internal/controller"
-	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/store"
 	"github.com/bumpserve/bumpserve/internal/testenv"
 )
@@ -95,17 +92,12 @@ func TestStopAndContinuePage(t *testing.T) {
 // its own time limit does and the job is COMPLETE, marked stopped.
 func TestStopBumpsFromItsPage(t *testing.T) {
 	t.Parallel()
-	_, err := os.Stat(service.DefaultBumpsPath)
-	testenv.Need(t, err == nil, "bumps: "+service.DefaultBumpsPath+" missing (apt-get install python3-bumps)")
+	sub, files := testenv.EndlessBumpsFit(t)
 	env := testenv.Start(t, controller.Config{Workers: 1})
 	alice := env.User("alice", store.RoleUser)
 	cl := env.Client(alice)
 	ctx := context.Background()
-	models := filepath.Join("..", "service", "testdata", "bumps")
-	// Tolerances 0: DE never ends by itself, only the stop ends it.
-	j, err := cl.Submit(ctx, client.Submission{Service: "bumps",
-		Spec: []byte(`{"model":"slow.py","fitter":"de","options":{"steps":100000,"seed":1,"xtol":0,"ftol":0}}`)},
-		[]client.Upload{{Name: "slow.py", Path: filepath.Join(models, "slow.py")}, {Name: "linefn.py", Path: filepath.Join(models, "linefn.py")}})
+	j, err := cl.Submit(ctx, sub, files)
 	if err != nil {
 		t.Fatal(err)
 	}

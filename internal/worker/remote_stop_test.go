@@ -3,14 +3,11 @@ package worker_test
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/bumpserve/bumpserve/client"
 	"github.com/bumpserve/bumpserve/internal/job"
-	"github.com/bumpserve/bumpserve/internal/service"
 	"github.com/bumpserve/bumpserve/internal/testenv"
 )
 
@@ -29,12 +26,8 @@ func TestRemoteStopKeepsResults(t *testing.T) {
 	})
 	t.Run("bumps", func(t *testing.T) {
 		t.Parallel()
-		_, err := os.Stat(service.DefaultBumpsPath)
-		testenv.Need(t, err == nil, "bumps: "+service.DefaultBumpsPath+" missing (apt-get install python3-bumps)")
-		models := filepath.Join("..", "service", "testdata", "bumps")
-		// Tolerances 0: DE never ends by itself, only the stop ends it.
-		remoteStop(t, client.Submission{Service: "bumps", Spec: json.RawMessage(`{"model":"slow.py","fitter":"de","options":{"steps":100000,"seed":1,"xtol":0,"ftol":0}}`)},
-			[]client.Upload{{Name: "slow.py", Path: filepath.Join(models, "slow.py")}, {Name: "linefn.py", Path: filepath.Join(models, "linefn.py")}})
+		sub, files := testenv.EndlessBumpsFit(t)
+		remoteStop(t, sub, files)
 	})
 }
 
